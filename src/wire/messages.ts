@@ -1,0 +1,113 @@
+/**
+ * Every protocol message of the spec's three tables (DHT, NAT traversal, publish/subscribe) plus
+ * path probing, as a discriminated union on `type`. Requests carry `from`, the sender's contact,
+ * which the node checks against the TLS-verified NodeId before dispatch (Sybil protection).
+ *
+ * The binary encoding lives in codec.ts; the numeric tag of each type is fixed in MESSAGE_TAGS
+ * and must never be reused.
+ */
+import type { Contact, Identity, Key, NodeId } from '../core/types.js';
+
+export type StoreRejection = 'ValueTooLarge' | 'QuotaExceeded' | 'RateLimited' | 'InvalidKey' | 'Pressure';
+
+// --- DHT -------------------------------------------------------------------------------------
+export interface Ping { type: 'Ping'; from: Contact }
+export interface FindNode { type: 'FindNode'; from: Contact; target: NodeId }
+export interface FindValue { type: 'FindValue'; from: Contact; key: Key }
+/** `kind` says how the key is checked: content-addressed (key = BLAKE3(value)) or a signed endpoint record. */
+export interface Store { type: 'Store'; from: Contact; key: Key; value: Uint8Array; kind: 'content' | 'record' }
+export interface Nodes { type: 'Nodes'; nodes: Contact[] }
+/** Reply to FindValue: the value when held, else the closer contacts. */
+export interface Value { type: 'Value'; value: Uint8Array | null; closer: Contact[] }
+/** Positive or negative acknowledgement; a refused Store names its reason. */
+export interface Ack { type: 'Ack'; rejection: StoreRejection | null }
+
+// --- NAT traversal ---------------------------------------------------------------------------
+export interface WhatIsMyAddr { type: 'WhatIsMyAddr'; from: Contact }
+/** The reflexive address ("host:port") the answering node saw the request come from. */
+export interface YourAddr { type: 'YourAddr'; addr: string }
+
+export interface RelayConnect { type: 'RelayConnect'; from: Contact; target: NodeId; sessionId: Uint8Array }
+export interface RelayAccepted { type: 'RelayAccepted'; sessionId: Uint8Array }
+export interface RelayConnected { type: 'RelayConnected'; sessionId: Uint8Array; peer: Contact }
+export interface RelayRejected { type: 'RelayRejected'; sessionId: Uint8Array; reason: string }
+export interface RelayForward { type: 'RelayForward'; from: Contact; sessionId: Uint8Array; payload: Uint8Array }
+export interface RelayForwarded { type: 'RelayForwarded'; sessionId: Uint8Array; delivered: boolean }
+export interface RelayClose { type: 'RelayClose'; from: Contact; sessionId: Uint8Array }
+export interface RelayClosed { type: 'RelayClosed'; sessionId: Uint8Array }
+
+export interface HolePunchRegister { type: 'HolePunchRegister'; from: Contact; target: NodeId; addrs: string[] }
+export interface HolePunchWaiting { type: 'HolePunchWaiting'; target: NodeId }
+/** Both sides are registered: punch `peerAddrs` starting `delayMs` after receipt. */
+export interface HolePunchReady { type: 'HolePunchReady'; peer: Contact; peerAddrs: string[]; delayMs: number }
+export interface HolePunchStart { type: 'HolePunchStart'; from: Contact; target: NodeId; addrs: string[] }
+export interface HolePunchFailed { type: 'HolePunchFailed'; target: NodeId; reason: string }
+
+// --- Path probing (spec: PathProbe, PathReply, ReachMe) --------------------------------------
+export interface PathProbe { type: 'PathProbe'; from: Contact; nonce: Uint8Array }
+export interface PathReply { type: 'PathReply'; nonce: Uint8Array; observedAddr: string }
+export interface ReachMe { type: 'ReachMe'; from: Contact; addrs: string[] }
+
+// --- Publish/subscribe (GossipSub) -----------------------------------------------------------
+/** A signed pubsub message: `source` is the author's Ed25519 public key, `signature` covers the rest. */
+export interface GossipMessage {
+  topic: string;
+  source: Identity;
+  seqno: bigint;
+  data: Uint8Array;
+  signature: Uint8Array;
+}
+export interface Subscribe { type: 'Subscribe'; from: Contact; topic: string }
+export interface Unsubscribe { type: 'Unsubscribe'; from: Contact; topic: string }
+export interface Graft { type: 'Graft'; from: Contact; topic: string }
+export interface Prune { type: 'Prune'; from: Contact; topic: string; peers: Contact[]; backoffMs: number }
+export interface Publish { type: 'Publish'; from: Contact; message: GossipMessage }
+export interface IHave { type: 'IHave'; from: Contact; topic: string; ids: Uint8Array[] }
+export interface IWant { type: 'IWant'; from: Contact; ids: Uint8Array[] }
+
+// --- Generic ---------------------------------------------------------------------------------
+/** A request could not be served; `code` is machine-readable (e.g. 'IdentityMismatch', 'BadRequest'). */
+export interface ErrorReply { type: 'Error'; code: string; message: string }
+
+export type Request =
+  | Ping | FindNode | FindValue | Store
+  | WhatIsMyAddr | RelayConnect | RelayForward | RelayClose | HolePunchRegister | HolePunchStart
+  | PathProbe | ReachMe
+  | Subscribe | Unsubscribe | Graft | Prune | Publish | IHave | IWant;
+
+export type Response =
+  | Nodes | Value | Ack
+  | YourAddr | RelayAccepted | RelayConnected | RelayRejected | RelayForwarded | RelayClosed
+  | HolePunchWaiting | HolePunchReady | HolePunchFailed
+  | PathReply
+  | ErrorReply;
+
+export type Message = Request | Response;
+export type MessageType = Message['type'];
+export type RequestType = Request['type'];
+
+/** The request with a given `type`. */
+export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+/** Wire tags: stable numbers, grouped by table. Never renumber; add at the end of a group. */
+export const MESSAGE_TAGS: Readonly<Record<MessageType, number>> = {
+  Ping: 0x01, FindNode: 0x02, FindValue: 0x03, Store: 0x04, Nodes: 0x05, Value: 0x06, Ack: 0x07,
+  WhatIsMyAddr: 0x20, YourAddr: 0x21,
+  RelayConnect: 0x22, RelayAccepted: 0x23, RelayConnected: 0x24, RelayRejected: 0x25,
+  RelayForward: 0x26, RelayForwarded: 0x27, RelayClose: 0x28, RelayClosed: 0x29,
+  HolePunchRegister: 0x2a, HolePunchWaiting: 0x2b, HolePunchReady: 0x2c, HolePunchStart: 0x2d, HolePunchFailed: 0x2e,
+  PathProbe: 0x30, PathReply: 0x31, ReachMe: 0x32,
+  Subscribe: 0x40, Unsubscribe: 0x41, Graft: 0x42, Prune: 0x43, Publish: 0x44, IHave: 0x45, IWant: 0x46,
+  Error: 0x7f,
+};
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
+  'Ping', 'FindNode', 'FindValue', 'Store', 'WhatIsMyAddr', 'RelayConnect', 'RelayForward', 'RelayClose',
+  'HolePunchRegister', 'HolePunchStart', 'PathProbe', 'ReachMe',
+  'Subscribe', 'Unsubscribe', 'Graft', 'Prune', 'Publish', 'IHave', 'IWant',
+]);
+
+export function isRequest(msg: Message): msg is Request {
+  return REQUEST_TYPES.has(msg.type);
+}
