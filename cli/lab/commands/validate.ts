@@ -1,0 +1,49 @@
+/**
+ * `quicmesh-lab validate FILE [--json]`: parse, check and resolve a topology file. Prints a summary,
+ * or with --json the ResolvedTopology itself (what the lab backends build). Problems exit with code 2,
+ * each as `file:line path: message`.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ResolvedTopology } from '../../topology/model.js';
+import { loadTopology } from '../../topology/parse.js';
+import type { LabContext } from '../io.js';
+
+interface ValidateArgs {
+  file: string;
+  json: boolean;
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The human summary of a valid topology. */
+export function formatValidateSummary(topology: ResolvedTopology): string {
+  const publicCount = topology.networks.filter((n) => n.kind === 'public').length;
+  const rows: [string, string][] = [
+    [
+      'networks',
+      `${topology.networks.length} (${publicCount} public, ${topology.networks.length - publicCount} lan)`,
+    ],
+    ['routers', topology.routers.map((r) => `${r.name} ${r.preset}`).join(', ') || 'none'],
+    ['nodes', topology.nodes.map((n) => `${n.name} ${n.address}`).join(', ') || 'none'],
+    ['links', topology.links.length === 0 ? 'unshaped' : count(topology.links.length, 'shaped link')],
+    ['expect', count(topology.expectations.length, 'expectation')],
+  ];
+  const lines = rows.map(([key, value]) => `  ${key.padEnd(9)}${value}`);
+  return `${topology.sourceFile}: valid topology "${topology.name}"\n${lines.join('\n')}\n`;
+}
+
+export const validateCommand: CommandModule<object, ValidateArgs> = {
+  command: 'validate <file>',
+  describe: 'check a topology file and show what it resolves to',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the resolved topology as JSON' }),
+  handler: async (argv: ArgumentsCamelCase<ValidateArgs>) => {
+    const { io } = argv as unknown as LabContext;
+    const topology = await loadTopology(argv.file);
+    io.stdout(argv.json ? `${JSON.stringify(topology, null, 2)}\n` : formatValidateSummary(topology));
+  },
+};

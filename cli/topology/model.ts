@@ -1,0 +1,123 @@
+/**
+ * The resolved topology: what a lab backend builds. Produced by the pure `resolveTopology`
+ * (cli/topology/resolve.ts) from a validated YAML file — defaults < group < node already applied,
+ * replicas expanded, every address assigned — so backends never look at raw YAML.
+ */
+
+/** RFC 4787 behaviours. */
+export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
+export type FilteringBehaviour = MappingBehaviour;
+
+/** Preset names accepted in a topology file. `cgnat` is a NAT of carrier scale stacked behind another NAT. */
+export type NatPresetName =
+  | 'none'
+  | 'full-cone'
+  | 'restricted-cone'
+  | 'port-restricted-cone'
+  | 'symmetric'
+  | 'cgnat'
+  | `${'eim' | 'adm' | 'apdm'}-${'eif' | 'adf' | 'apdf'}`;
+
+export interface NatBehaviour {
+  mapping: MappingBehaviour;
+  filtering: FilteringBehaviour;
+}
+
+export type NetworkKind = 'public' | 'lan';
+
+export interface ResolvedNetwork {
+  name: string;
+  kind: NetworkKind;
+  /** IPv4 CIDR, e.g. "203.0.113.0/24". */
+  subnet: string;
+}
+
+export interface RouterSide {
+  network: string;
+  /** The router's own address on that network. */
+  address: string;
+}
+
+export interface ResolvedRouter {
+  name: string;
+  preset: NatPresetName;
+  /** null for preset 'none' (plain forwarding). */
+  nat: NatBehaviour | null;
+  wan: RouterSide;
+  lan: RouterSide;
+  hairpin: boolean;
+  /** UDP mapping lifetime (conntrack timeout) in seconds. */
+  mappingTimeoutS: number;
+  /** For routers whose WAN is another router's LAN (CGNAT stacking): that router's name. */
+  upstreamRouter: string | null;
+}
+
+export type NodeRole = 'bootstrap' | 'relay' | 'plain';
+
+export interface ResolvedNode {
+  /** Unique name; replicas of a group `alice` with count 3 are alice-1, alice-2, alice-3. */
+  name: string;
+  /** The group (YAML key) this node came from. */
+  group: string;
+  network: string;
+  address: string;
+  /** The next hop off its network: the LAN router's address, or null on a public segment. */
+  gateway: string | null;
+  role: NodeRole;
+  /** UDP port the node listens on. */
+  port: number;
+  /** Extra arguments passed to `quicmesh node`. */
+  args: string[];
+}
+
+/**
+ * Link shaping applied to one network segment (every interface on it), or to one node's interface.
+ * A node entry is complete (it already inherits what it leaves out from its network's entry and the defaults)
+ * and replaces the network entry on that node's interface. Entries whose values are all zero are left out,
+ * except node entries, which may exist precisely to exempt a node from its network's shaping.
+ */
+export interface ResolvedLink {
+  network: string;
+  /** When set, shaping applies only to this node's interface (a ResolvedNode name). */
+  node: string | null;
+  delayMs: number;
+  jitterMs: number;
+  /** Percent, 0..100. */
+  lossPct: number;
+  /** kbit/s; 0 = unlimited. */
+  rateKbit: number;
+}
+
+/**
+ * The path an expectation asks for. `direct` means "not relayed" (dialled directly or hole-punched);
+ * `hole-punched` and `relayed` ask for exactly that; `any` only asks for a connection.
+ */
+export type PathKind = 'any' | 'direct' | 'hole-punched' | 'relayed';
+
+export interface Expectation {
+  /**
+   * One pair, for reports: canonical and unique within a topology, e.g. "alice-1 -> bob: direct within 2000ms"
+   * (group names already expanded; the path is always spelled out).
+   */
+  text: string;
+  /** The line as written in the file ("alice -> bob: direct"); several expectations share it when it names groups. */
+  source: string;
+  from: string;
+  to: string;
+  path: PathKind;
+  /** Time-to-connect bound, ms; null = none. */
+  withinMs: number | null;
+  /** 1-based line in the topology file. */
+  line: number;
+}
+
+export interface ResolvedTopology {
+  name: string;
+  /** The file it came from, for messages. */
+  sourceFile: string;
+  networks: ResolvedNetwork[];
+  routers: ResolvedRouter[];
+  nodes: ResolvedNode[];
+  links: ResolvedLink[];
+  expectations: Expectation[];
+}
