@@ -13,9 +13,22 @@ import { TopologyError } from './topology/errors.js';
 import { processIO, type LabIO } from './lab/io.js';
 import { graphCommand } from './lab/commands/graph.js';
 import { validateCommand } from './lab/commands/validate.js';
+import { upCommand } from './lab/commands/up.js';
+import { downCommand } from './lab/commands/down.js';
+import { statusCommand } from './lab/commands/status.js';
+import { execCommand } from './lab/commands/exec.js';
+import { logsCommand } from './lab/commands/logs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
-export const COMMANDS: readonly CommandModule<any, any>[] = [validateCommand, graphCommand];
+export const COMMANDS: readonly CommandModule<any, any>[] = [
+  upCommand,
+  downCommand,
+  statusCommand,
+  execCommand,
+  logsCommand,
+  validateCommand,
+  graphCommand,
+];
 
 /** A mistake on the command line (unknown verb or flag, missing argument). */
 export class UsageError extends ConfigError {}

@@ -1,0 +1,35 @@
+/**
+ * `quicmesh-lab down NAME|FILE`: remove a lab — processes, namespaces, interfaces, state — also when
+ * its `up` crashed half-way (the backend sweeps by the lab's prefix as well as its state file).
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadTopology } from '../../topology/parse.js';
+import { getRuntime } from '../../runtime/index.js';
+import { labBackend } from '../lab-state.js';
+import type { LabContext } from '../io.js';
+
+interface DownArgs {
+  lab: string;
+}
+
+/** A lab name, or the name inside a topology file when the argument is a file. */
+export async function labNameOf(arg: string): Promise<string> {
+  if (/\.ya?ml$/i.test(arg) || (existsSync(arg) && statSync(arg).isFile())) return (await loadTopology(arg)).name;
+  return arg;
+}
+
+export const downCommand: CommandModule<object, DownArgs> = {
+  command: 'down <lab>',
+  describe: 'remove a lab (by name or by its topology file)',
+  builder: (yargs: Argv) => yargs.positional('lab', { type: 'string', demandOption: true, describe: 'lab name or topology file' }) as never,
+  handler: async (argv: ArgumentsCamelCase<DownArgs>) => {
+    const { io } = argv as unknown as LabContext;
+    const lab = await labNameOf(argv.lab);
+    const t0 = performance.now();
+    await getRuntime(labBackend(lab)).down(lab, { onProgress: (l) => io.stdout(`${l}\n`) });
+    io.stdout(`lab ${lab} is down (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
+  },
+};
+
+export default downCommand;

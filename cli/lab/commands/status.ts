@@ -1,0 +1,58 @@
+/**
+ * `quicmesh-lab status [NAME] [--json]`: one row per node and router — network, NAT, addresses and,
+ * read live from each node's /status over the management network, NodeId, peer count and state.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { getRuntime, type LabStatus } from '../../runtime/index.js';
+import { labBackend, pickLab } from '../lab-state.js';
+import type { LabContext } from '../io.js';
+
+interface StatusArgs {
+  lab?: string;
+  json: boolean;
+}
+
+function field(s: Record<string, unknown> | null | undefined, ...keys: string[]): unknown {
+  for (const k of keys) if (s && s[k] !== undefined && s[k] !== null) return s[k];
+  return undefined;
+}
+
+/** The status table (exported for tests). Peer count accepts a number or a list. */
+export function formatStatus(st: LabStatus): string {
+  const rows = st.nodes.map((n) => {
+    const s = n.live?.status;
+    const id = field(s, 'nodeId', 'id');
+    const peers = field(s, 'peers', 'peersSeen', 'peerCount', 'connections');
+    const state = n.kind === 'router' ? '-' : n.live?.reachable ? String(field(s, 'state', 'status') ?? 'up') : 'unreachable';
+    return [
+      n.name,
+      n.network,
+      n.nat,
+      n.addresses.join(' '),
+      typeof id === 'string' ? `${id.slice(0, 12)}…` : '-',
+      Array.isArray(peers) ? String(peers.length) : peers === undefined ? '-' : String(peers),
+      state,
+    ];
+  });
+  const head = ['NODE', 'NETWORK', 'NAT', 'ADDRESSES', 'NODEID', 'PEERS', 'STATE'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [`lab ${st.name} (${st.backend}, ${st.phase})`, line(head), ...rows.map(line), ''].join('\n');
+}
+
+export const statusCommand: CommandModule<object, StatusArgs> = {
+  command: 'status [lab]',
+  describe: 'show the nodes of a lab and their live state',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('lab', { type: 'string', describe: 'lab name (default: the only lab up)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
+  handler: async (argv: ArgumentsCamelCase<StatusArgs>) => {
+    const { io } = argv as unknown as LabContext;
+    const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
+    const st = await getRuntime(labBackend(lab)).status(lab);
+    io.stdout(argv.json ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
+  },
+};
+
+export default statusCommand;

@@ -1,0 +1,205 @@
+/**
+ * The build plan of a lab as data: which namespaces, which `ip -batch` lines in the root namespace and
+ * in each namespace, which sysctls and nft scripts. Pure (topology in, plan out), so it is unit-tested
+ * without root and the backend only executes it. Layout:
+ *   network N  → namespace qm-<lab>_n_N with bridge br0 (a switch); each attachment is a veth whose
+ *                 switch end (p<i>) joins br0
+ *   router R   → namespace qm-<lab>_r_R with wan0 / lan0 on its two networks, forwarding, NAT rules
+ *   host H     → namespace qm-<lab>_h_H with eth0 on its network, default route via its gateway
+ *   management → bridge qm<tag>br in the root namespace (172.31.<k>.1/24), one veth per host (mgmt0),
+ *                 ports isolated from each other so hosts cannot use it to reach one another
+ */
+import { ConfigError } from '../../../src/errors.js';
+import type { ResolvedNetwork, ResolvedTopology } from '../../topology/model.js';
+import { behaviourLabel, routerBehaviour } from '../../nat/behaviour.js';
+import { natRules, routerSysctls } from '../../nat/rules.js';
+import type { NodeRecord } from '../../lab/lab-state.js';
+import { IF, METRICS_PORT, checkLabName, mgmtBridgeName, mgmtVethName, nsName } from './names.js';
+
+export interface Attachment {
+  namespace: string;
+  iface: string;
+  network: string;
+  /** Port name on the network's switch. */
+  port: string;
+}
+
+export interface NetnsPlan {
+  lab: string;
+  switches: string[];
+  routers: string[];
+  hosts: string[];
+  /** Root-namespace `ip -batch` lines per step. */
+  root: { networks: string[]; routers: string[]; hosts: string[]; management: string[] };
+  /** Per-namespace `ip -batch` lines per step. */
+  inNs: { networks: Map<string, string[]>; routers: Map<string, string[]>; hosts: Map<string, string[]>; management: Map<string, string[]> };
+  sysctls: Map<string, Record<string, string>>;
+  nft: Map<string, string>;
+  attachments: Attachment[];
+  rootLinks: string[];
+  mgmt: { subnet: string; gateway: string; bridge: string } | null;
+  nodes: NodeRecord[];
+}
+
+function prefixLen(net: ResolvedNetwork): number {
+  const m = /\/(\d{1,2})$/.exec(net.subnet);
+  if (!m) throw new ConfigError(`network ${net.name}: subnet "${net.subnet}" lacks a /prefix`);
+  return Number(m[1]);
+}
+
+function push(map: Map<string, string[]>, ns: string, ...lines: string[]): void {
+  const list = map.get(ns);
+  if (list) list.push(...lines);
+  else map.set(ns, [...lines]);
+}
+
+/** mgmtIndex picks the management subnet 172.31.<mgmtIndex>.0/24 (1..254); null: no management network. */
+export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): NetnsPlan {
+  const lab = topo.name;
+  checkLabName(lab);
+  const nets = new Map(topo.networks.map((n) => [n.name, n]));
+  const net = (name: string, what: string): ResolvedNetwork => {
+    const n = nets.get(name);
+    if (!n) throw new ConfigError(`${what} refers to unknown network "${name}"`);
+    return n;
+  };
+  const names = new Set<string>();
+  for (const x of [...topo.routers, ...topo.nodes]) {
+    if (names.has(x.name)) throw new ConfigError(`name "${x.name}" is used twice (routers and nodes share one namespace of names)`);
+    names.add(x.name);
+  }
+
+  const plan: NetnsPlan = {
+    lab,
+    switches: [],
+    routers: [],
+    hosts: [],
+    root: { networks: [], routers: [], hosts: [], management: [] },
+    inNs: { networks: new Map(), routers: new Map(), hosts: new Map(), management: new Map() },
+    sysctls: new Map(),
+    nft: new Map(),
+    attachments: [],
+    rootLinks: [],
+    mgmt: null,
+    nodes: [],
+  };
+
+  // networks: one switch namespace each
+  const portCount = new Map<string, number>();
+  for (const n of topo.networks) {
+    const sw = nsName(lab, 'n', n.name);
+    plan.switches.push(sw);
+    plan.root.networks.push(`netns add ${sw}`);
+    push(plan.inNs.networks, sw, 'link set lo up', `link add ${IF.bridge} type bridge`, `link set ${IF.bridge} up`);
+    portCount.set(n.name, 0);
+  }
+  const attach = (step: 'routers' | 'hosts', ns: string, iface: string, network: string): void => {
+    const sw = nsName(lab, 'n', network);
+    const i = portCount.get(network) ?? 0;
+    portCount.set(network, i + 1);
+    const port = `p${i}`;
+    plan.root[step].push(`link add ${iface} netns ${ns} type veth peer name ${port} netns ${sw}`);
+    push(plan.inNs[step], sw, `link set ${port} master ${IF.bridge}`, `link set ${port} up`);
+    plan.attachments.push({ namespace: ns, iface, network, port });
+  };
+
+  // routers
+  const routerByLan = new Map(topo.routers.map((r) => [r.lan.network, r]));
+  for (const r of topo.routers) {
+    const ns = nsName(lab, 'r', r.name);
+    const wan = net(r.wan.network, `router ${r.name} wan`);
+    const lan = net(r.lan.network, `router ${r.name} lan`);
+    plan.routers.push(ns);
+    plan.root.routers.push(`netns add ${ns}`);
+    attach('routers', ns, IF.wan, wan.name);
+    attach('routers', ns, IF.lan, lan.name);
+    push(
+      plan.inNs.routers,
+      ns,
+      'link set lo up',
+      `addr add ${r.wan.address}/${prefixLen(wan)} dev ${IF.wan}`,
+      `addr add ${r.lan.address}/${prefixLen(lan)} dev ${IF.lan}`,
+      `link set ${IF.wan} up`,
+      `link set ${IF.lan} up`,
+    );
+    const upstream = routerByLan.get(r.wan.network);
+    if (upstream && upstream !== r) push(plan.inNs.routers, ns, `route add default via ${upstream.lan.address}`);
+    plan.sysctls.set(ns, routerSysctls(r));
+    plan.nft.set(ns, natRules(r, { wan: IF.wan, lan: IF.lan }));
+    plan.nodes.push({
+      name: r.name,
+      kind: 'router',
+      namespace: ns,
+      network: `${r.wan.network} → ${r.lan.network}`,
+      addresses: [`${r.wan.address}/${prefixLen(wan)}`, `${r.lan.address}/${prefixLen(lan)}`],
+      nat: `${r.preset} (${behaviourLabel(routerBehaviour(r))}${r.hairpin ? ', hairpin' : ''})`,
+      mgmtAddress: null,
+      statusUrl: null,
+      logFile: null,
+    });
+  }
+
+  // hosts
+  if (mgmtIndex !== null && (!Number.isInteger(mgmtIndex) || mgmtIndex < 1 || mgmtIndex > 254)) {
+    throw new ConfigError(`management subnet index ${mgmtIndex} is outside 1..254`);
+  }
+  if (mgmtIndex !== null && topo.nodes.length > 253) throw new ConfigError('at most 253 nodes per lab (management /24)');
+  for (const [i, h] of topo.nodes.entries()) {
+    const ns = nsName(lab, 'h', h.name);
+    const n = net(h.network, `node ${h.name}`);
+    plan.hosts.push(ns);
+    plan.root.hosts.push(`netns add ${ns}`);
+    attach('hosts', ns, IF.host, n.name);
+    push(plan.inNs.hosts, ns, 'link set lo up', `addr add ${h.address}/${prefixLen(n)} dev ${IF.host}`, `link set ${IF.host} up`);
+    if (h.gateway) push(plan.inNs.hosts, ns, `route add default via ${h.gateway}`);
+    const mgmtAddress = mgmtIndex === null ? null : `172.31.${mgmtIndex}.${i + 2}`;
+    plan.nodes.push({
+      name: h.name,
+      kind: 'host',
+      namespace: ns,
+      network: h.network,
+      addresses: [`${h.address}/${prefixLen(n)}`],
+      nat: routerByLan.get(h.network)?.preset ?? 'public',
+      mgmtAddress,
+      statusUrl: mgmtAddress ? `http://${mgmtAddress}:${METRICS_PORT}/status` : null,
+      logFile: null,
+    });
+  }
+
+  // routers without NAT forward plainly: everything on their WAN side needs a route to their LAN
+  for (const r of topo.routers.filter((x) => routerBehaviour(x) === null)) {
+    const lanNet = net(r.lan.network, `router ${r.name} lan`);
+    for (const a of plan.attachments) {
+      if (a.network !== r.wan.network || a.namespace === nsName(lab, 'r', r.name)) continue;
+      const step = plan.routers.includes(a.namespace) ? 'routers' : 'hosts';
+      push(plan.inNs[step], a.namespace, `route add ${lanNet.subnet} via ${r.wan.address}`);
+    }
+  }
+
+  // management network: root bridge + one isolated port per host
+  if (mgmtIndex !== null && topo.nodes.length > 0) {
+    const bridge = mgmtBridgeName(lab);
+    const gateway = `172.31.${mgmtIndex}.1`;
+    plan.mgmt = { subnet: `172.31.${mgmtIndex}.0/24`, gateway, bridge };
+    plan.rootLinks.push(bridge);
+    plan.root.management.push(`link add ${bridge} type bridge`, `addr add ${gateway}/24 dev ${bridge}`, `link set ${bridge} up`);
+    for (const [i, node] of plan.nodes.filter((x) => x.kind === 'host').entries()) {
+      const veth = mgmtVethName(lab, i);
+      plan.rootLinks.push(veth);
+      plan.root.management.push(
+        `link add ${veth} type veth peer name ${IF.mgmt} netns ${node.namespace}`,
+        `link set ${veth} master ${bridge}`,
+        `link set ${veth} type bridge_slave isolated on`,
+        `link set ${veth} up`,
+      );
+      push(plan.inNs.management, node.namespace, `addr add ${node.mgmtAddress}/24 dev ${IF.mgmt}`, `link set ${IF.mgmt} up`);
+    }
+  }
+  return plan;
+}
+
+/** Namespaces of the plan in build order. */
+export function planNamespaces(plan: NetnsPlan): string[] {
+  return [...plan.switches, ...plan.routers, ...plan.hosts];
+}
+

@@ -1,0 +1,101 @@
+/**
+ * Removing a lab: kill its processes, delete its namespaces and its root-namespace interfaces.
+ * Works from the state file and, independently, from a sweep of namespaces with the lab's prefix
+ * and root interfaces with its tag, so a crashed or half-built lab is removed too.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { LabState } from '../../lab/lab-state.js';
+import { run, tryRun } from '../exec.js';
+import { nsPrefix, rootIfPrefix } from './names.js';
+
+export async function listNamespaces(): Promise<string[]> {
+  const { stdout } = await run(['ip', 'netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
+}
+
+export async function listRootLinks(): Promise<string[]> {
+  const { stdout } = await run(['ip', '-o', 'link', 'show']);
+  return stdout
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '')
+    .filter(Boolean);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  const f = `/proc/${pid}/cmdline`;
+  try {
+    return existsSync(f) ? readFileSync(f, 'utf8').replace(/\0/g, ' ') : '';
+  } catch {
+    return '';
+  }
+}
+
+/** SIGTERM, wait (bounded) for exit, then SIGKILL. Only pids we know are ours are passed here. */
+async function killAll(pids: number[]): Promise<void> {
+  const live = pids.filter(alive);
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  const deadline = Date.now() + 3000;
+  while (live.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  for (const pid of live.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+export async function teardown(lab: string, state: LabState | null, progress: (l: string) => void): Promise<void> {
+  // 1. processes recorded in the state file, if the pid still runs what we started
+  const recorded = (state?.processes ?? []).filter((p) => alive(p.pid) && cmdline(p.pid).includes(p.cmdlineMark)).map((p) => p.pid);
+  // 2. whatever else still runs inside the lab's namespaces (they only hold lab processes)
+  const prefix = nsPrefix(lab);
+  const existing = await listNamespaces();
+  const namespaces = [...new Set([...(state?.namespaces ?? []), ...existing.filter((n) => n.startsWith(prefix))])].filter((n) =>
+    existing.includes(n),
+  );
+  const inside = (
+    await Promise.all(
+      namespaces.map(async (ns) => {
+        try {
+          return (await run(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
+        } catch {
+          return [];
+        }
+      }),
+    )
+  ).flat();
+  const pids = [...new Set([...recorded, ...inside])].filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid);
+  if (pids.length) {
+    progress(`  stopping ${pids.length} process(es)`);
+    await killAll(pids);
+  }
+  if (namespaces.length) {
+    progress(`  deleting ${namespaces.length} namespace(s)`);
+    await tryRun(['ip', '-force', '-batch', '-'], { input: namespaces.map((n) => `netns del ${n}`).join('\n') + '\n' });
+  }
+  const tagPrefix = rootIfPrefix(lab);
+  const links = (await listRootLinks()).filter((l) => l.startsWith(tagPrefix) || (state?.rootLinks ?? []).includes(l));
+  if (links.length) {
+    progress(`  deleting ${links.length} root interface(s)`);
+    await tryRun(['ip', '-force', '-batch', '-'], { input: links.map((l) => `link del ${l}`).join('\n') + '\n' });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The backend-neutral lab runtime: what `quicmesh-lab up/down/status/exec/logs` need from a
+ * backend, and a registry of backends by name (netns now; docker and sim can register later).
+ * Every resource a backend makes carries the lab's name, so labs never step on each other.
+ */
+import { ConfigError } from '../../src/errors.js';
+import type { ResolvedTopology } from '../topology/model.js';
+
+export interface UpOptions {
+  /** Start the quicmesh node processes (default true). False builds the bare network. */
+  startNodes?: boolean;
+  /** Progress lines ("routers: 3 namespaces, NAT rules ... 0.12 s"). */
+  onProgress?: (line: string) => void;
+  /** argv prefix for a node process; default: [node, <repo>/bin/quicmesh.js]. */
+  nodeCommand?: string[];
+  /** How long to wait for every node's /status, ms (default 30 000). */
+  readyTimeoutMs?: number;
+  /** Test hook: throw after the named build step, to exercise rollback. */
+  failAfterStep?: BuildStep;
+}
+
+export type BuildStep = 'networks' | 'routers' | 'hosts' | 'shaping' | 'management' | 'nodes';
+
+export interface LabNode {
+  name: string;
+  kind: 'host' | 'router';
+  namespace: string;
+  network: string;
+  addresses: string[];
+  nat: string;
+  statusUrl: string | null;
+  logFile: string | null;
+}
+
+export interface LabHandle {
+  name: string;
+  backend: string;
+  nodes: LabNode[];
+  /** How link shaping is done ("netem", "nft-loss+tbf+nfqueue", or "none requested"). */
+  shaping: string;
+  /** Milliseconds per build step, for reports. */
+  timings: Partial<Record<BuildStep, number>>;
+}
+
+export interface NodeStatus {
+  node: string;
+  reachable: boolean;
+  /** The node's /status JSON when it answered. */
+  status: Record<string, unknown> | null;
+  error: string | null;
+}
+
+export interface LabStatus {
+  name: string;
+  backend: string;
+  phase: string;
+  nodes: Array<LabNode & { live: NodeStatus | null }>;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Runtime {
+  readonly name: string;
+  up(topology: ResolvedTopology, opts?: UpOptions): Promise<LabHandle>;
+  /** Remove everything the lab made; safe on a half-built or crashed lab. */
+  down(lab: string, opts?: { onProgress?: (line: string) => void }): Promise<void>;
+  status(lab: string): Promise<LabStatus>;
+  exec(lab: string, node: string, argv: string[], opts?: { inherit?: boolean }): Promise<ExecResult>;
+  logsPath(lab: string, node: string): string;
+  listLabs(): Promise<string[]>;
+}
+
+const backends = new Map<string, () => Runtime>();
+
+export function registerRuntime(name: string, factory: () => Runtime): void {
+  backends.set(name, factory);
+}
+
+export function runtimeNames(): string[] {
+  return [...backends.keys()].sort();
+}
+
+export function getRuntime(name: string): Runtime {
+  const factory = backends.get(name);
+  if (!factory) throw new ConfigError(`unknown lab backend "${name}" (known: ${runtimeNames().join(', ') || 'none'})`);
+  return factory();
+}
