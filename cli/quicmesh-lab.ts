@@ -18,6 +18,7 @@ import { downCommand } from './lab/commands/down.js';
 import { statusCommand } from './lab/commands/status.js';
 import { execCommand } from './lab/commands/exec.js';
 import { logsCommand } from './lab/commands/logs.js';
+import { tuiCommand } from './lab/commands/tui.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
 export const COMMANDS: readonly CommandModule<any, any>[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandModule<any, any>[] = [
   statusCommand,
   execCommand,
   logsCommand,
+  tuiCommand,
   validateCommand,
   graphCommand,
 ];
