@@ -57,6 +57,9 @@ export class ManualClock implements Clock {
     return {
       cancel: () => {
         timer.cancelled = true;
+        // Drop the callback now: a cancelled timer stays in the heap until its time comes, and
+        // its closure (request state, messages) should not live that long.
+        timer.fn = noop;
       },
     };
   }
@@ -129,6 +132,8 @@ export class ManualClock implements Clock {
     return top;
   }
 }
+
+function noop(): void {}
 
 function less(a: PendingTimer, b: PendingTimer): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);

@@ -1,0 +1,88 @@
+/**
+ * `quicmesh node`: run one mesh node until SIGINT/SIGTERM (then stop cleanly and exit 0).
+ * Flags are validated up front; a bad one is a ConfigError (exit 2, one line, no stack).
+ */
+import type { CommandModule } from 'yargs';
+import { LineLogger, parseLogLevel, type LogLevel } from '../../src/core/logger.js';
+import { ConfigError } from '../../src/errors.js';
+import { formatHostPort, parseHostPort } from './host-port.js';
+import { runNode, type NodeConfig } from './run-node.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
+
+export interface NodeArgs {
+  listen: string;
+  bootstrap?: string[];
+  key?: string;
+  metrics?: string;
+  'telemetry-interval': number;
+  'log-level'?: string;
+}
+
+/** Turn parsed flags into a checked configuration. */
+export function nodeConfigFromArgs(args: NodeArgs): NodeConfig {
+  const interval = args['telemetry-interval'];
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new ConfigError(`--telemetry-interval: expected a positive number of seconds, got "${interval}"`);
+  }
+  const bootstrap = (args.bootstrap ?? []).map((b) => formatHostPort(parseHostPort(String(b), '--bootstrap')));
+  if (args.key !== undefined && args.key.trim() === '') throw new ConfigError('--key: expected a file path');
+  return {
+    listen: parseHostPort(String(args.listen), '--listen', { allowPortZero: true, requireIp: true }),
+    bootstrap,
+    keyFile: args.key,
+    metrics: args.metrics === undefined ? undefined : parseHostPort(String(args.metrics), '--metrics', { allowPortZero: true }),
+    // Cap at the largest delay setInterval accepts (~24.8 days).
+    telemetryIntervalMs: Math.min(interval * 1000, 2 ** 31 - 1),
+  };
+}
+
+/** Resolves once SIGINT or SIGTERM arrives; the listeners are removed afterwards. */
+function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const ctrl = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => ctrl.abort(name);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: ctrl.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export const nodeCommand: CommandModule<object, NodeArgs> = {
+  command: 'node',
+  describe: 'Run a mesh node (QUIC) until SIGINT/SIGTERM',
+  builder: (y) =>
+    y
+      .option('listen', {
+        type: 'string',
+        default: '0.0.0.0:0',
+        describe: 'UDP address to listen on, HOST:PORT (port 0 picks a free one)',
+      })
+      .option('bootstrap', { type: 'string', array: true, describe: 'HOST:PORT of a peer to join through (repeatable)' })
+      .option('key', {
+        type: 'string',
+        describe: 'File holding the 32-byte secret key; created (mode 0600) when absent',
+      })
+      .option('metrics', { type: 'string', describe: 'Serve /metrics, /status, /healthz and POST /connect over HTTP at HOST:PORT' })
+      .option('telemetry-interval', { type: 'number', default: 300, describe: 'Seconds between telemetry log lines' })
+      .option('log-level', {
+        type: 'string',
+        choices: LOG_LEVELS,
+        describe: 'Log level (overrides QUICMESH_LOG; default info)',
+      }) as never,
+  handler: async (args) => {
+    const config = nodeConfigFromArgs(args);
+    const level = args['log-level'] ? parseLogLevel(args['log-level']) : parseLogLevel(process.env.QUICMESH_LOG);
+    const logger = new LineLogger({ level, scope: 'quicmesh' });
+    const stop = stopOnSignals();
+    try {
+      await runNode(config, logger, stop.signal);
+    } finally {
+      stop.dispose();
+    }
+  },
+};

@@ -1,0 +1,132 @@
+/**
+ * The life of one `quicmesh node` process: load the identity, start the transport, node, metrics
+ * endpoint and telemetry, ping the bootstrap peers, then wait for the stop signal and take
+ * everything down in reverse order. Startup failures undo whatever was already started.
+ *
+ * Log lines (LineLogger, stderr): "node started", "NodeId node_id=…", "Listening address addr=…",
+ * "metrics endpoint url=…", then "node ready node_id=… addr=… metrics=…" once everything is bound
+ * (scripts and tests wait for that one), "telemetry snapshot …" periodically, "node stopped".
+ */
+import { toHex } from '../../src/core/bytes.js';
+import { SystemClock } from '../../src/core/clock.js';
+import type { Components } from '../../src/core/components.js';
+import type { LogFields, Logger } from '../../src/core/logger.js';
+import { CryptoRng } from '../../src/core/rng.js';
+import { Keypair } from '../../src/identity/keypair.js';
+import { startStatusServer, type StatusServer } from '../../src/metrics/http.js';
+import { PromMetrics } from '../../src/metrics/prom.js';
+import { controlRoutes } from '../../src/node/control.js';
+import { createNode, type NodeAssembly } from '../../src/node/create-node.js';
+import type { NodeStatus } from '../../src/node/mesh-node.js';
+import type { HostPort } from './host-port.js';
+import { loadOrCreateKey } from './key-file.js';
+import { createNodeTransport } from './transport-factory.js';
+
+export interface NodeConfig {
+  listen: HostPort;
+  /** "host:port" of peers to join through. */
+  bootstrap: string[];
+  /** Secret key file; an ephemeral identity when absent. */
+  keyFile?: string;
+  /** Where to serve /metrics, /status, /healthz and the control routes (POST /connect); none when absent. */
+  metrics?: HostPort;
+  telemetryIntervalMs: number;
+}
+
+export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSignal): Promise<void> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn('error while stopping', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  };
+  try {
+    const keypair = await loadIdentity(config.keyFile, logger);
+    const metrics = new PromMetrics({ defaultMetrics: true });
+    const components: Components = { clock: new SystemClock(), rng: new CryptoRng(), logger, metrics };
+    const transport = createNodeTransport({ keypair, host: config.listen.host, port: config.listen.port, components });
+    const node = createNode({ keypair, transport, components, bootstrap: config.bootstrap });
+    await node.start();
+    cleanups.push(() => node.stop());
+    const mesh = node.meshNode;
+    const nodeId = toHex(mesh.nodeId);
+    logger.info('node started');
+    logger.info('NodeId', { node_id: nodeId });
+    logger.info('Listening address', { addr: mesh.contact.addr });
+
+    let server: StatusServer | undefined;
+    if (config.metrics) {
+      server = await startStatusServer({
+        ...config.metrics,
+        metrics,
+        status: () => mesh.status(),
+        routes: controlRoutes(mesh),
+      });
+      cleanups.push(() => server!.close());
+      logger.info('metrics endpoint', { url: server.url });
+    }
+    logger.info('node ready', { node_id: nodeId, addr: mesh.contact.addr, metrics: server?.url });
+
+    const telemetry = setInterval(() => logTelemetry(logger, mesh.status()), config.telemetryIntervalMs);
+    cleanups.push(() => clearInterval(telemetry));
+
+    const bootstrapAbort = new AbortController();
+    cleanups.push(() => bootstrapAbort.abort());
+    if (config.bootstrap.length > 0) void joinNetwork(node, logger, bootstrapAbort.signal);
+
+    await untilAborted(stop);
+    logger.info('stopping', { reason: String(stop.reason ?? 'stop requested') });
+  } finally {
+    await cleanup();
+  }
+  logger.info('node stopped');
+}
+
+async function loadIdentity(keyFile: string | undefined, logger: Logger): Promise<Keypair> {
+  if (keyFile === undefined) {
+    logger.warn('no --key given: using an ephemeral identity (a new NodeId on every start)');
+    return Keypair.generate();
+  }
+  const { keypair, created, exposed } = await loadOrCreateKey(keyFile);
+  if (created) logger.info('created key file', { path: keyFile });
+  if (exposed) logger.warn('key file is readable by group or others; chmod 600 it', { path: keyFile });
+  return keypair;
+}
+
+async function joinNetwork(node: NodeAssembly, logger: Logger, signal: AbortSignal): Promise<void> {
+  const results = await node.bootstrap({ signal });
+  if (signal.aborted) return;
+  const ok = results.filter((r) => r.ok).length;
+  logger.info('bootstrap finished', { reachable: ok, configured: results.length });
+}
+
+/** One line of the node's state: the core numbers plus every status provider's scalar fields. */
+export function logTelemetry(logger: Logger, status: NodeStatus): void {
+  const served = Object.values(status.requestsServed).reduce((a, b) => a + b, 0);
+  const sent = Object.values(status.requestsSent).reduce((a, b) => a + b, 0);
+  const fields: LogFields = {
+    uptime_s: Math.round(status.uptimeMs / 1000),
+    peers_seen: status.peersSeen,
+    requests_served: served,
+    requests_sent: sent,
+    identity_mismatches: status.identityMismatches,
+  };
+  for (const [section, value] of Object.entries(status.extra)) {
+    if (value === null || typeof value !== 'object') continue;
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
+        fields[`${section}.${k}`] = v;
+      }
+    }
+  }
+  logger.info('telemetry snapshot', fields);
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

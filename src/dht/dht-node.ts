@@ -1,0 +1,603 @@
+/**
+ * DhtNode: the Kademlia driver. It wires the pure pieces (RoutingTable, LookupQuery, AdaptiveK,
+ * AdaptiveAlpha) to an RpcEndpoint, a ProtectedStore and a LatencyTiering, and does all the I/O.
+ *
+ * How to construct and drive one:
+ *
+ *   const dht = new DhtNode({ rpc, components, options: { k: 20, alpha: 3 } });
+ *   dht.attach();                         // serve Ping/FindNode/FindValue/Store, start timers
+ *   await dht.bootstrap(['10.0.0.1:4433']); // or Contact[]; [] for the first node of a network
+ *   const r = await dht.iterativeFindNode(target);  // r.closest, r.rounds, r.hopsToClosest, ...
+ *   const { key } = await dht.put(bytes);           // content-addressed store to the k closest
+ *   const v = await dht.findValue(key);             // v.value (verified against the key)
+ *   await dht.publishAddress(keypair, ['1.2.3.4:4433']);
+ *   const rec = await dht.resolvePeer(identity);     // EndpointRecord | null
+ *   dht.stop();                           // cancels every timer and in-flight lookup
+ *
+ * `rpc` is anything shaped like RpcEndpoint (MeshNode is; tests and the simulator may pass their
+ * own). `components` supplies clock, rng, logger and metrics: with a ManualClock everything,
+ * including per-peer lookup deadlines and maintenance, runs in virtual time. Pass
+ * `options.maintenance = false` to run no timers at all (the simulator may drive refreshes itself
+ * through `refreshBuckets()`, `sweepExpired` via `storage`, `tiering.recompute()`).
+ *
+ * Large simulations: `bootstrap(seeds)` by default does the classic join (self-lookup, then one
+ * refresh lookup per bucket above the closest neighbour: ~14 lookups per node at 10,000 nodes).
+ * With `learnFromReplies` (default on) the self-lookup alone already gives tables that find the
+ * true closest node in every lookup, so a 10k-node simulation should call
+ * `bootstrap(seeds, { refresh: false })` (or cap `maxRefreshLookups`): about 20 RPCs per join
+ * instead of ~350. Drive virtual time so that promise callbacks run between timer instants (fire
+ * the timers due at one instant, then let microtasks settle), or per-peer deadlines fire before
+ * answers that already arrived are processed.
+ *
+ * What the driver adds to the pure cores:
+ * - every request it sends is timed; the RTT feeds tiering and the routing table; a failure marks
+ *   the contact failed (evicted after FAILURES_BEFORE_EVICT, replaced from the cache);
+ * - every request it serves observes the sender (`msg.from`, already verified by the node layer);
+ *   a full bucket answers with a ping of its LRU head, which the driver sends (ping-before-evict);
+ * - contacts named in replies fill free bucket slots as never-seen entries (learnFromReplies);
+ * - lookups are tier-aware (fast peers first among the closest candidates);
+ * - spill: when our own storage pressure is at or above `spillPressure`, we do not keep a copy of
+ *   what we store and we send the k replicas preferably to slower-tier nodes among the 2k closest
+ *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
+ *   refused with 'Pressure' (or lost to an error) is re-sent to the next unused candidate.
+ */
+import { bytesEqual, toHex } from '../core/bytes.js';
+import type { TimerHandle } from '../core/clock.js';
+import type { Components } from '../core/components.js';
+import type { Contact, Identity, Key, NodeId } from '../core/types.js';
+import {
+  EXPIRATION_CHECK_INTERVAL_MS,
+  PRESSURE_THRESHOLD,
+  REQUEST_TIMEOUT_MS,
+  TIERING_RECOMPUTE_INTERVAL_MS,
+} from '../constants.js';
+import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError } from '../errors.js';
+import {
+  decodeEndpointRecord,
+  encodeEndpointRecord,
+  endpointRecordKey,
+  signEndpointRecord,
+  type EndpointRecord,
+  type RelayEndpoint,
+} from '../identity/endpoint-record.js';
+import type { Keypair } from '../identity/keypair.js';
+import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
+import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
+import { ProtectedStore } from '../storage/protected-store.js';
+import { LatencyTiering } from '../tiering/latency-tiering.js';
+import type { Request, Response } from '../wire/messages.js';
+import { AdaptiveAlpha, AdaptiveK } from './adaptive.js';
+import { compareDistance, randomIdInBucket } from './distance.js';
+import { acceptStore, serveFindNode, serveFindValue, serveStore, type DhtStorage, type ServeContext, type StoreKind } from './handlers.js';
+import { LookupQuery, UNKNOWN_TIER_RANK, type LookupMode, type LookupResult } from './lookup.js';
+import { LookupRun, type LookupAnswer } from './lookup-runner.js';
+import { validRecordFor } from './records.js';
+import { RoutingTable } from './routing-table.js';
+import {
+  MAINTENANCE_INTERVAL_MS,
+  MAX_REFRESH_LOOKUPS_PER_TICK,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type DhtNodeInit,
+  type DhtTiering,
+  type FindValueOptions,
+  type LookupOverrides,
+  type PublishResult,
+  type StoreAck,
+  type StoreResult,
+  type TelemetrySnapshot,
+} from './dht-types.js';
+import type { RpcEndpoint } from './rpc.js';
+
+export * from './dht-types.js';
+
+const ROUND_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class DhtNode {
+  readonly rpc: RpcEndpoint;
+  readonly components: Components;
+  readonly table: RoutingTable;
+  readonly storage: DhtStorage;
+  readonly tiering: DhtTiering;
+  private readonly adaptiveK: AdaptiveK | undefined;
+  private readonly adaptiveAlpha: AdaptiveAlpha;
+  private readonly useAdaptiveAlpha: boolean;
+  private readonly requestTimeoutMs: number;
+  private readonly lookupPeerTimeoutMs: number | undefined;
+  private readonly tierAware: boolean;
+  private readonly learnFromReplies: boolean;
+  private readonly maintenance: boolean;
+  private readonly maintenanceIntervalMs: number;
+  private readonly spillPressure: number;
+  private readonly tierOf: (id: NodeId) => number | undefined;
+  private readonly serveCtx: ServeContext;
+  private me: Contact | undefined;
+  private readonly timers = new Set<TimerHandle>();
+  private readonly runs = new Set<LookupRun>();
+  private readonly sequences = new Map<string, bigint>();
+  private refreshing = false;
+  private attached = false;
+  private stopped = false;
+  private readonly m: {
+    k: Gauge;
+    alpha: Gauge;
+    tableSize: Gauge;
+    lookups: Counter;
+    rounds: Histogram;
+    duration: Histogram;
+  };
+
+  constructor(init: DhtNodeInit) {
+    const o = init.options ?? {};
+    const { clock, rng, metrics } = init.components;
+    this.rpc = init.rpc;
+    this.components = init.components;
+    const now = clock.now();
+    this.table = new RoutingTable(init.rpc.nodeId ?? init.rpc.contact.id, now, {
+      k: o.k,
+      replacementCacheSize: o.replacementCacheSize,
+      pingFreshnessMs: o.pingFreshnessMs,
+      refreshIntervalMs: o.refreshIntervalMs,
+    });
+    this.adaptiveK = o.adaptiveK === false ? undefined : new AdaptiveK(now, { initial: this.table.k });
+    this.adaptiveAlpha = new AdaptiveAlpha({ initial: o.alpha });
+    if (o.alpha !== undefined && this.adaptiveAlpha.value !== o.alpha) {
+      throw new ConfigError(`alpha must be an integer in 2..5, got ${o.alpha}`);
+    }
+    this.useAdaptiveAlpha = o.adaptiveAlpha !== false;
+    this.requestTimeoutMs = positive('requestTimeoutMs', o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    this.lookupPeerTimeoutMs = o.lookupPeerTimeoutMs === undefined ? undefined : positive('lookupPeerTimeoutMs', o.lookupPeerTimeoutMs);
+    this.tierAware = o.tierAware !== false;
+    this.learnFromReplies = o.learnFromReplies !== false;
+    this.maintenance = o.maintenance !== false;
+    this.maintenanceIntervalMs = positive('maintenanceIntervalMs', o.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
+    this.spillPressure = o.spillPressure ?? PRESSURE_THRESHOLD;
+    this.storage = o.storage ?? new ProtectedStore(o.storageLimits, clock);
+    this.tiering = o.tiering ?? new LatencyTiering(o.tieringOptions ?? {}, clock, rng);
+    this.tierOf = (id) => this.tiering.tierOf(id);
+    const table = this.table;
+    const storage = this.storage;
+    this.serveCtx = {
+      table,
+      storage,
+      get k() {
+        return table.k;
+      },
+    };
+    this.m = {
+      k: metrics.gauge('quicmesh_dht_k', 'Current replication factor / bucket size k'),
+      alpha: metrics.gauge('quicmesh_dht_alpha', 'Current lookup parallelism alpha'),
+      tableSize: metrics.gauge('quicmesh_dht_routing_table_size', 'Contacts in the routing table'),
+      lookups: metrics.counter('quicmesh_dht_lookups_total', 'Iterative lookups, by kind and result', ['kind', 'result']),
+      rounds: metrics.histogram('quicmesh_dht_lookup_rounds', 'Rounds (causal depth) of finished lookups', [], ROUND_BUCKETS),
+      duration: metrics.histogram('quicmesh_dht_lookup_duration_seconds', 'Duration of finished lookups', [], DURATION_BUCKETS),
+    };
+    this.updateGauges();
+  }
+
+  /** Our contact as sent in requests (read from the RpcEndpoint once it has an address). */
+  get contact(): Contact {
+    if (this.me) return this.me;
+    const c = this.rpc.contact;
+    if (c.addr) this.me = c;
+    return c;
+  }
+
+  get id(): NodeId {
+    return this.table.self;
+  }
+
+  get k(): number {
+    return this.table.k;
+  }
+
+  get alpha(): number {
+    return this.adaptiveAlpha.value;
+  }
+
+  /** Register the request handlers and start the maintenance timers. Idempotent. */
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.me = undefined;
+    const rpc = this.rpc;
+    rpc.handle('Ping', (_peer, msg) => {
+      this.observeContact(msg.from);
+      return ACK_OK;
+    });
+    rpc.handle('FindNode', (_peer, msg) => {
+      this.observeContact(msg.from);
+      return serveFindNode(this.serveCtx, msg);
+    });
+    rpc.handle('FindValue', (_peer, msg) => {
+      this.observeContact(msg.from);
+      return serveFindValue(this.serveCtx, msg);
+    });
+    rpc.handle('Store', (_peer, msg) => {
+      this.observeContact(msg.from);
+      return serveStore(this.serveCtx, msg);
+    });
+    if (this.maintenance) {
+      this.every(this.maintenanceIntervalMs, () => this.maintain());
+      this.every(EXPIRATION_CHECK_INTERVAL_MS, () => this.storage.sweepExpired());
+      this.every(TIERING_RECOMPUTE_INTERVAL_MS, () => {
+        this.tiering.recompute();
+        this.tiering.dropStale();
+      });
+    }
+  }
+
+  /** Cancel every timer and finish in-flight lookups with what they know. Handlers stay registered but idle. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    for (const run of [...this.runs]) run.cancel();
+  }
+
+  /**
+   * We heard from `contact` (optionally with a measured RTT): update the routing table, and when
+   * its bucket is full, ping the bucket's LRU head to decide who stays.
+   */
+  observeContact(contact: Contact, rttMs?: number): void {
+    if (this.stopped) return;
+    const now = this.components.clock.now();
+    if (rttMs !== undefined) this.tiering.recordRtt(contact.id, rttMs);
+    const outcome = this.table.observeContact(contact, now, rttMs);
+    if (outcome.kind === 'pending' && outcome.ping) this.pingForEviction(outcome.ping);
+  }
+
+  /**
+   * Join: ping the seeds (addresses or contacts), look ourselves up, then refresh the buckets
+   * above our closest neighbour. Throws TransportError when seeds were given and none answered.
+   */
+  async bootstrap(seeds: ReadonlyArray<string | Contact>, opts: BootstrapOptions = {}): Promise<BootstrapResult> {
+    const answered = await Promise.all(seeds.map((s) => this.pingSeed(s)));
+    const contacted = answered.filter(Boolean).length;
+    if (seeds.length > 0 && contacted === 0) {
+      throw new TransportError(`bootstrap: none of the ${seeds.length} seed(s) answered`);
+    }
+    if (this.table.size === 0) {
+      return { contacted, selfLookup: undefined, refreshLookups: 0, routingTableSize: 0 };
+    }
+    const selfLookup = await this.iterativeFindNode(this.id);
+    let refreshLookups = 0;
+    if (opts.refresh !== false) {
+      const from = this.table.lowestOccupied() + 1;
+      const max = opts.maxRefreshLookups ?? Infinity;
+      for (let i = 255; i >= from && refreshLookups < max && !this.stopped; i--) {
+        await this.iterativeFindNode(randomIdInBucket(this.id, i, this.components.rng));
+        refreshLookups++;
+      }
+    }
+    this.updateGauges();
+    return { contacted, selfLookup, refreshLookups, routingTableSize: this.table.size };
+  }
+
+  /** Iterative FIND_NODE: the k closest live nodes to `target`. */
+  iterativeFindNode(target: NodeId, opts: LookupOverrides = {}): Promise<LookupResult> {
+    const msg: Request = { type: 'FindNode', from: this.contact, target };
+    return this.lookup(target, 'node', opts, (contact) =>
+      this.send(contact, msg).then((resp) => {
+        if (resp.type !== 'Nodes') throw new ProtocolError(`FindNode answered with ${resp.type}`);
+        this.learn(resp.nodes);
+        return { contacts: resp.nodes };
+      }),
+    );
+  }
+
+  /**
+   * Iterative FIND_VALUE. `result.value` is the first value a node returned that passes `validate`
+   * (default: content whose BLAKE3 is the key, or a genuine endpoint record stored under it; values
+   * that fail are ignored, their senders' closer contacts still used). When we hold the
+   * key ourselves the answer is immediate: no query, `valueFrom` is our own contact.
+   */
+  findValue(key: Key, opts: FindValueOptions = {}): Promise<LookupResult> {
+    const validate = opts.validate ?? ((v: Uint8Array) => verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined);
+    if (opts.checkLocal !== false) {
+      const held = this.storage.get(key);
+      if (held !== undefined && validate(held)) return Promise.resolve(this.localHit(key, held));
+    }
+    const msg: Request = { type: 'FindValue', from: this.contact, key };
+    return this.lookup(key, 'value', opts, (contact) =>
+      this.send(contact, msg).then((resp): LookupAnswer => {
+        if (resp.type !== 'Value') throw new ProtocolError(`FindValue answered with ${resp.type}`);
+        this.learn(resp.closer);
+        if (resp.value !== null && validate(resp.value)) return { contacts: resp.closer, value: resp.value };
+        return { contacts: resp.closer };
+      }),
+    );
+  }
+
+  /** Store `value` under `key` on the k closest nodes (see the module comment for spill). */
+  async store(key: Key, value: Uint8Array, kind: StoreKind): Promise<StoreResult> {
+    if (key.length !== 32) throw new ConfigError(`store: key must be 32 bytes, got ${key.length}`);
+    const k = this.table.k;
+    const spilled = this.storage.pressure() >= this.spillPressure;
+    // Spilling picks among the 2k closest, so the lookup must confirm that many.
+    const lookup = await this.iterativeFindNode(key, spilled ? { k: 2 * k } : {});
+    const answered = lookup.closest.concat(lookup.spare);
+    const kth = answered[k - 1];
+    const selfAmongClosest = kth === undefined || compareDistance(key, this.id, kth.id) < 0;
+    const local = !spilled && selfAmongClosest ? acceptStore(this.storage, this.id, key, value, kind, true) : undefined;
+    const candidates = spilled ? this.slowFirst(answered.slice(0, 2 * k)) : answered;
+
+    const acks: StoreAck[] = [];
+    const msg: Request = { type: 'Store', from: this.contact, key, value, kind };
+    let cursor = 0;
+    const worker = async (): Promise<void> => {
+      while (cursor < candidates.length && !this.stopped) {
+        const contact = candidates[cursor++]!;
+        const ack = await this.sendStore(contact, msg);
+        acks.push(ack);
+        // Only a full node or a lost request is worth another replica elsewhere.
+        if (ack.error === undefined && ack.rejection !== 'Pressure') return;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(k, candidates.length) }, worker));
+    const accepted = acks.filter((a) => a.error === undefined && a.rejection === null).length;
+    return { key, acks, accepted, local, spilled, lookup };
+  }
+
+  /** Content-addressed store: the key is BLAKE3(value). */
+  put(value: Uint8Array): Promise<StoreResult> {
+    return this.store(hashContent(value), value, 'content');
+  }
+
+  /**
+   * Sign and store our endpoint record under endpointRecordKey(identity). The sequence is strictly
+   * greater than any we published before and than the clock (ms), so it also grows across restarts.
+   */
+  async publishAddress(keypair: Keypair, addrs: string[], relays: RelayEndpoint[] = []): Promise<PublishResult> {
+    const id = keypair.identity;
+    const mapKey = toHex(id);
+    const now = Math.max(0, Math.floor(this.components.clock.now()));
+    const last = this.sequences.get(mapKey) ?? -1n;
+    const sequence = last + 1n > BigInt(now) ? last + 1n : BigInt(now);
+    const record = signEndpointRecord(keypair, { addrs, relays, sequence, timestampMs: now });
+    this.sequences.set(mapKey, sequence);
+    const result = await this.store(endpointRecordKey(id), encodeEndpointRecord(record), 'record');
+    return { ...result, record };
+  }
+
+  /** Publish a fresh record (higher sequence) after our addresses changed. */
+  republishOnNetworkChange(keypair: Keypair, addrs: string[], relays: RelayEndpoint[] = []): Promise<PublishResult> {
+    return this.publishAddress(keypair, addrs, relays);
+  }
+
+  /** The endpoint record of `identity` from the DHT (signature and key verified), or null. */
+  async resolvePeer(identity: Identity): Promise<EndpointRecord | null> {
+    const key = endpointRecordKey(identity);
+    const r = await this.findValue(key, { validate: (v) => validRecordFor(key, v) !== undefined });
+    return r.value === undefined ? null : decodeEndpointRecord(r.value);
+  }
+
+  /** Run refresh lookups for the buckets no lookup touched within the refresh interval. */
+  async refreshBuckets(max = MAX_REFRESH_LOOKUPS_PER_TICK): Promise<number> {
+    const due = this.table.bucketsNeedingRefresh(this.components.clock.now());
+    let n = 0;
+    for (let j = due.length - 1; j >= 0 && n < max && !this.stopped; j--, n++) {
+      await this.iterativeFindNode(randomIdInBucket(this.id, due[j]!, this.components.rng));
+    }
+    return n;
+  }
+
+  telemetrySnapshot(): TelemetrySnapshot {
+    const tiers = this.tiering.snapshot();
+    this.updateGauges();
+    return {
+      tierCentroids: tiers.centroids.slice(),
+      tierCounts: tiers.counts.slice(),
+      pressure: this.storage.pressure(),
+      storedKeys: this.storage.size,
+      replicationFactor: this.table.k,
+      concurrency: this.adaptiveAlpha.value,
+      routingTableSize: this.table.size,
+    };
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private lookup(
+    target: Uint8Array,
+    mode: LookupMode,
+    opts: LookupOverrides,
+    ask: (contact: Contact) => Promise<LookupAnswer>,
+  ): Promise<LookupResult> {
+    const clock = this.components.clock;
+    const now = clock.now();
+    const k = opts.k ?? this.table.k;
+    this.table.touchBucketFor(target, now);
+    const query = new LookupQuery({
+      target,
+      self: this.id,
+      k,
+      alpha: opts.alpha ?? this.adaptiveAlpha.value,
+      seeds: opts.seeds ?? this.table.closest(target, k),
+      now,
+      mode,
+      tierOf: this.tierAware && (this.tiering.tierCount ?? 2) > 1 ? this.tierOf : undefined,
+      peerTimeoutMs: this.lookupPeerTimeoutMs,
+    });
+    const run = new LookupRun(query, { clock, ask });
+    this.runs.add(run);
+    return run.start().then((result) => {
+      this.runs.delete(run);
+      this.recordLookup(result);
+      return result;
+    });
+  }
+
+  private recordLookup(r: LookupResult): void {
+    const result = r.mode === 'value' ? (r.value !== undefined ? 'found' : 'not_found') : r.closest.length > 0 ? 'ok' : 'empty';
+    this.m.lookups.inc({ kind: r.mode, result });
+    this.m.rounds.observe(r.rounds);
+    this.m.duration.observe((r.finishedAt - r.startedAt) / 1000);
+    if (this.useAdaptiveAlpha) {
+      const before = this.adaptiveAlpha.value;
+      if (this.adaptiveAlpha.record(r.responses, r.failures) !== before) this.m.alpha.set(this.adaptiveAlpha.value);
+    }
+  }
+
+  private localHit(key: Key, value: Uint8Array): LookupResult {
+    const now = this.components.clock.now();
+    return {
+      target: key,
+      mode: 'value',
+      closest: [],
+      spare: [],
+      value,
+      valueFrom: this.contact,
+      rounds: 0,
+      hopsToClosest: 0,
+      queried: 0,
+      responses: 0,
+      failures: 0,
+      timeouts: 0,
+      startedAt: now,
+      finishedAt: now,
+    };
+  }
+
+  /** One RPC to a known contact: timed, identity-checked, observed on success, marked failed otherwise. */
+  private async send(contact: Contact, msg: Request): Promise<Response> {
+    const clock = this.components.clock;
+    const t0 = clock.now();
+    let reply;
+    try {
+      reply = await this.rpc.request({ addr: contact.addr, nodeId: contact.id }, msg, { timeoutMs: this.requestTimeoutMs });
+    } catch (err) {
+      // An error reply (RemoteError) comes from a live node: it stays in the table.
+      if (!(err instanceof RemoteError)) this.contactFailed(contact);
+      throw err;
+    }
+    if (!bytesEqual(reply.from.nodeId, contact.id)) {
+      this.contactFailed(contact);
+      throw new IdentityError(`reply came from a different node than ${contact.addr} was expected to be`);
+    }
+    if (reply.msg.type === 'Error') {
+      // It is alive but refused: keep it in the table, fail this request.
+      throw new ProtocolError(`remote error ${reply.msg.code}: ${reply.msg.message}`);
+    }
+    this.observeContact(contact, clock.now() - t0);
+    return reply.msg;
+  }
+
+  private async sendStore(contact: Contact, msg: Request): Promise<StoreAck> {
+    try {
+      const resp = await this.send(contact, msg);
+      if (resp.type !== 'Ack') return { contact, rejection: null, error: `Store answered with ${resp.type}` };
+      return { contact, rejection: resp.rejection };
+    } catch (err) {
+      return { contact, rejection: null, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Offer contacts named in a reply to free routing-table slots (see learnFromReplies). */
+  private learn(contacts: readonly Contact[]): void {
+    if (!this.learnFromReplies || this.stopped) return;
+    for (const c of contacts) this.table.offerContact(c); // ignores our own id
+  }
+
+  private contactFailed(contact: Contact): void {
+    if (this.stopped) return;
+    this.table.markFailed(contact.id, this.components.clock.now());
+  }
+
+  private pingForEviction(head: Contact): void {
+    const msg: Request = { type: 'Ping', from: this.contact };
+    this.rpc.request({ addr: head.addr, nodeId: head.id }, msg, { timeoutMs: this.requestTimeoutMs }).then(
+      (reply) => {
+        if (this.stopped) return;
+        const alive = reply.msg.type === 'Ack' && bytesEqual(reply.from.nodeId, head.id);
+        this.table.onPingResult(head.id, alive, this.components.clock.now());
+      },
+      () => {
+        if (!this.stopped) this.table.onPingResult(head.id, false, this.components.clock.now());
+      },
+    );
+  }
+
+  /** Ping a seed given as an address (its id learned from the reply) or as a contact. */
+  private async pingSeed(seed: string | Contact): Promise<boolean> {
+    const msg: Request = { type: 'Ping', from: this.contact };
+    const clock = this.components.clock;
+    const t0 = clock.now();
+    const target = typeof seed === 'string' ? { addr: seed } : { addr: seed.addr, nodeId: seed.id };
+    try {
+      const reply = await this.rpc.request(target, msg, { timeoutMs: this.requestTimeoutMs });
+      if (reply.msg.type !== 'Ack' || bytesEqual(reply.from.nodeId, this.id)) return false;
+      const contact = typeof seed === 'string' ? { id: reply.from.nodeId, addr: seed } : seed;
+      this.observeContact(contact, clock.now() - t0);
+      return true;
+    } catch (err) {
+      this.components.logger.debug('bootstrap seed did not answer', {
+        seed: typeof seed === 'string' ? seed : seed.addr,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return false;
+    }
+  }
+
+  /** Spill order: slowest tier first (unmeasured counts as fast), then by distance (input order). */
+  private slowFirst(contacts: Contact[]): Contact[] {
+    const rank = contacts.map((c) => this.tiering.tierOf(c.id) ?? UNKNOWN_TIER_RANK);
+    return contacts
+      .map((_, i) => i)
+      .sort((a, b) => rank[b]! - rank[a]! || a - b)
+      .map((i) => contacts[i]!);
+  }
+
+  private maintain(): void {
+    const now = this.components.clock.now();
+    if (this.adaptiveK) {
+      const k = this.adaptiveK.update(now, this.table.evictions, this.table.size);
+      if (k !== this.table.k) this.table.setK(k, now);
+    }
+    this.updateGauges();
+    if (this.refreshing) return;
+    this.refreshing = true;
+    this.refreshBuckets().then(
+      () => {
+        this.refreshing = false;
+      },
+      (err: unknown) => {
+        this.refreshing = false;
+        this.components.logger.warn('bucket refresh failed', { error: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  }
+
+  private updateGauges(): void {
+    this.m.k.set(this.table.k);
+    this.m.alpha.set(this.adaptiveAlpha.value);
+    this.m.tableSize.set(this.table.size);
+  }
+
+  /** A repeating timer through the injected clock; stop() cancels it. */
+  private every(ms: number, fn: () => void): void {
+    let handle: TimerHandle;
+    const tick = (): void => {
+      this.timers.delete(handle);
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.components.logger.warn('dht maintenance task failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+      if (this.stopped) return;
+      handle = this.components.clock.setTimer(ms, tick);
+      this.timers.add(handle);
+    };
+    handle = this.components.clock.setTimer(ms, tick);
+    this.timers.add(handle);
+  }
+}
+
+const ACK_OK: Response = { type: 'Ack', rejection: null };
+
+function positive(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a positive number, got ${v}`);
+  return v;
+}

@@ -1,0 +1,70 @@
+/**
+ * Serving side of the DHT: one function per request type, `(context, request) → reply`, all
+ * synchronous (the node answers synchronous handlers without a Promise, which the simulator's
+ * millions of requests appreciate). The driver registers them and observes every sender first.
+ */
+import type { Contact, Key, NodeId } from '../core/types.js';
+import type { Ack, FindNode, FindValue, Nodes, Store, StoreRejection, Value } from '../wire/messages.js';
+import { ID_LENGTH } from './distance.js';
+import { checkIncomingRecord, storeRejectionFor } from './records.js';
+import type { RoutingTable } from './routing-table.js';
+
+/** The part of ProtectedStore (src/storage) the DHT uses. */
+export interface DhtStorage {
+  put(from: NodeId, key: Key, value: Uint8Array, opts: { verifyContent: boolean; trusted?: boolean }): StoreRejection | null;
+  get(key: Key): Uint8Array | undefined;
+  has(key: Key): boolean;
+  pressure(): number;
+  readonly size: number;
+  sweepExpired(): unknown;
+}
+
+export interface ServeContext {
+  readonly table: RoutingTable;
+  readonly storage: DhtStorage;
+  /** Contacts per Nodes / Value reply (the current k). */
+  readonly k: number;
+}
+
+export type StoreKind = Store['kind'];
+
+/** The k contacts we know closest to `target`, leaving out the requester itself. */
+export function closestExcluding(table: RoutingTable, target: Uint8Array, k: number, exclude: NodeId): Contact[] {
+  return table.closest(target, k, exclude);
+}
+
+export function serveFindNode(ctx: ServeContext, msg: FindNode): Nodes {
+  if (msg.target.length !== ID_LENGTH) return { type: 'Nodes', nodes: [] };
+  return { type: 'Nodes', nodes: closestExcluding(ctx.table, msg.target, ctx.k, msg.from.id) };
+}
+
+export function serveFindValue(ctx: ServeContext, msg: FindValue): Value {
+  const value = msg.key.length === ID_LENGTH ? ctx.storage.get(msg.key) : undefined;
+  if (value !== undefined) return { type: 'Value', value, closer: [] };
+  return { type: 'Value', value: null, closer: closestExcluding(ctx.table, msg.key, ctx.k, msg.from.id) };
+}
+
+export function serveStore(ctx: ServeContext, msg: Store): Ack {
+  return { type: 'Ack', rejection: acceptStore(ctx.storage, msg.from.id, msg.key, msg.value, msg.kind) };
+}
+
+/**
+ * Whether to keep `value` under `key` on behalf of `from`, storing it when yes. Content values must
+ * hash to their key (checked by the store); records must pass checkIncomingRecord. The store adds
+ * its own limits (size, per-peer quota and rate, pressure); `trusted` (our own data) skips the per-peer ones.
+ */
+export function acceptStore(
+  storage: DhtStorage,
+  from: NodeId,
+  key: Key,
+  value: Uint8Array,
+  kind: StoreKind,
+  trusted = false,
+): StoreRejection | null {
+  if (key.length !== ID_LENGTH) return 'InvalidKey';
+  if (kind === 'content') return storage.put(from, key, value, { verifyContent: true, trusted });
+  const check = checkIncomingRecord(key, value, storage.get(key));
+  if (!check.ok) return storeRejectionFor(check.reason);
+  if (check.unchanged) return null;
+  return storage.put(from, key, value, { verifyContent: false, trusted });
+}

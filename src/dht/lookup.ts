@@ -1,0 +1,349 @@
+/**
+ * One iterative Kademlia lookup (FIND_NODE or FIND_VALUE) as a pure state machine, after the idea
+ * of rust-libp2p's ClosestPeersIter: the driver calls `next(now)` and gets back which contacts to
+ * query, or "wait", or "done"; it reports each answer with `onResponse` / `onFailure`. No I/O, no
+ * clock, no timers: the same object runs in the simulator and over QUIC.
+ *
+ * Candidates are kept sorted by XOR distance to the target (binary-search insertion, no hashing).
+ * States: not contacted → waiting → succeeded | failed; a waiting query whose per-peer deadline
+ * passes becomes "unresponsive": it no longer holds a parallelism slot nor blocks termination, but a
+ * late answer is still taken.
+ *
+ * Termination: done when the k closest candidates that have not failed have all answered, or when
+ * nothing is left to query and nothing is outstanding (or, in value mode, when a value arrives).
+ * Queries only ever go to those k closest live candidates (outstanding ones count as live until
+ * they fail or time out), so a lookup costs about k + (hops × α) queries.
+ *
+ * Parallelism: at most α queries outstanding. When α consecutive answers brought nothing closer
+ * (stalled), up to k may be outstanding: Kademlia's "query all of the k closest not yet queried".
+ *
+ * Rounds (our definition): a query's round is 1 + the round in which its contact was first learned;
+ * seeds (the routing table's closest) are learned in round 0. So round r is the batch of queries
+ * made possible by answers of round r - 1, the causal depth of the lookup whatever the timing.
+ * `rounds` is the deepest round queried; `hopsToClosest` is the round whose answer first named the
+ * final closest contact (0 = we knew it from the start).
+ *
+ * Tier awareness: when `tierOf` is given, each batch still always includes the closest unqueried
+ * candidate (so convergence is that of plain Kademlia), and fills its other slots from the
+ * 2·slots closest unqueried ones by (tier, distance), favouring fast peers. Only the order of
+ * queries changes, never which contacts have to answer before termination.
+ */
+import type { Contact, NodeId } from '../core/types.js';
+import { K_MAX } from '../constants.js';
+import { ConfigError } from '../errors.js';
+import { compareDistance, ID_LENGTH } from './distance.js';
+
+/** ms after which an outstanding query stops holding a parallelism slot (its answer is still accepted). */
+export const LOOKUP_PEER_TIMEOUT_MS = 3_000;
+/** Tier-aware selection looks at this many times the free slots among the closest unqueried. */
+export const TIER_WINDOW_FACTOR = 2;
+/** Rank given to contacts with no tier yet: between the fastest tier (0) and the next. */
+export const UNKNOWN_TIER_RANK = 0.5;
+/**
+ * Unqueried candidates beyond this many times k from the target are forgotten: they could only
+ * matter if more than 2k closer ones failed, and keeping them costs every insertion.
+ */
+export const CANDIDATE_LIMIT_FACTOR = 3;
+
+export type LookupMode = 'node' | 'value';
+
+export interface LookupOptions {
+  target: Uint8Array;
+  self: NodeId;
+  /** Result size: the lookup ends once the k closest live candidates answered. */
+  k: number;
+  /** Parallelism. */
+  alpha: number;
+  /** Starting contacts, normally the routing table's k closest to the target. */
+  seeds: readonly Contact[];
+  now: number;
+  mode: LookupMode;
+  /** Latency tier of a contact (0 = fastest), undefined when unmeasured. */
+  tierOf?: (id: NodeId) => number | undefined;
+  peerTimeoutMs?: number;
+}
+
+export type LookupStep =
+  | { kind: 'query'; contacts: Contact[] }
+  /** Nothing to send now; `until` is the next per-peer deadline, if any query is outstanding. */
+  | { kind: 'wait'; until: number | undefined }
+  | { kind: 'done'; result: LookupResult };
+
+export interface LookupResult {
+  target: Uint8Array;
+  mode: LookupMode;
+  /** Up to k contacts that answered, closest first. */
+  closest: Contact[];
+  /** Further contacts that answered, beyond the k closest (spill candidates), closest first. */
+  spare: Contact[];
+  /** Value mode: the first value reported, and who reported it. */
+  value?: Uint8Array;
+  valueFrom?: Contact;
+  rounds: number;
+  hopsToClosest: number;
+  /** Queries sent. */
+  queried: number;
+  /** Answers received. */
+  responses: number;
+  /** Queries that failed (error or transport timeout). */
+  failures: number;
+  /** Queries that passed their per-peer deadline (some may have answered late). */
+  timeouts: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+const NOT_CONTACTED = 0;
+const WAITING = 1;
+const UNRESPONSIVE = 2;
+const SUCCEEDED = 3;
+const FAILED = 4;
+
+interface Candidate {
+  contact: Contact;
+  state: number;
+  deadline: number;
+  /** Round in which this contact was first named (0 = seed). */
+  learned: number;
+  /** Round of the query sent to it. */
+  round: number;
+}
+
+export class LookupQuery {
+  readonly target: Uint8Array;
+  readonly mode: LookupMode;
+  private readonly self: NodeId;
+  private readonly k: number;
+  private readonly alpha: number;
+  private readonly tierOf: ((id: NodeId) => number | undefined) | undefined;
+  private readonly peerTimeoutMs: number;
+  private readonly startedAt: number;
+  private readonly candidates: Candidate[] = [];
+  private readonly limit: number;
+  private waiting = 0;
+  private noProgress = 0;
+  private rounds = 0;
+  private queried = 0;
+  private responses = 0;
+  private failures = 0;
+  private timeouts = 0;
+  private value: Uint8Array | undefined;
+  private valueFrom: Contact | undefined;
+  private result: LookupResult | undefined;
+
+  constructor(options: LookupOptions) {
+    if (!Number.isInteger(options.k) || options.k < 1) throw new ConfigError(`lookup k must be a positive integer, got ${options.k}`);
+    if (!Number.isInteger(options.alpha) || options.alpha < 1) {
+      throw new ConfigError(`lookup alpha must be a positive integer, got ${options.alpha}`);
+    }
+    if (options.target.length !== ID_LENGTH) throw new ConfigError(`lookup target must be ${ID_LENGTH} bytes`);
+    this.target = options.target;
+    this.mode = options.mode;
+    this.self = options.self;
+    this.k = options.k;
+    this.alpha = options.alpha;
+    this.tierOf = options.tierOf;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? LOOKUP_PEER_TIMEOUT_MS;
+    this.startedAt = options.now;
+    this.limit = this.k * CANDIDATE_LIMIT_FACTOR;
+    for (const c of options.seeds) this.insert(c, 0);
+  }
+
+  get finished(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** Number of queries outstanding and still within their deadline. */
+  get inFlight(): number {
+    return this.waiting;
+  }
+
+  /** Advance: expire deadlines, decide termination, or hand out the next contacts to query. */
+  next(now: number): LookupStep {
+    if (this.result) return { kind: 'done', result: this.result };
+    const cs = this.candidates;
+    for (const c of cs) {
+      if (c.state === WAITING && now >= c.deadline) {
+        c.state = UNRESPONSIVE;
+        this.waiting--;
+        this.timeouts++;
+      }
+    }
+    if (this.value !== undefined) return this.finish(now);
+
+    const capacity = this.noProgress >= this.alpha ? Math.max(this.k, this.alpha) : this.alpha;
+    const slots = capacity - this.waiting;
+    const window = this.tierOf ? slots * TIER_WINDOW_FACTOR : slots;
+    const eligible: Candidate[] = [];
+    // Walk the k closest live candidates (failed and unresponsive ones do not count): the frame
+    // fills with answered, outstanding and then unqueried ones. Only the frame is ever queried, so
+    // no query goes past the k-th closest unless a closer one failed.
+    let framed = 0;
+    let open = false; // something within the frame is still unanswered
+    for (let i = 0; i < cs.length && framed < this.k; i++) {
+      const c = cs[i]!;
+      if (c.state === SUCCEEDED) framed++;
+      else if (c.state === WAITING) {
+        framed++;
+        open = true;
+      } else if (c.state === NOT_CONTACTED) {
+        framed++;
+        open = true;
+        if (eligible.length < window) eligible.push(c);
+      }
+    }
+    if (!open) return this.finish(now);
+    if (slots <= 0 || eligible.length === 0) return { kind: 'wait', until: this.nextDeadline() };
+
+    const picked = this.pick(eligible, slots);
+    const contacts: Contact[] = [];
+    for (const c of picked) {
+      c.state = WAITING;
+      c.deadline = now + this.peerTimeoutMs;
+      c.round = c.learned + 1;
+      if (c.round > this.rounds) this.rounds = c.round;
+      this.waiting++;
+      this.queried++;
+      contacts.push(c.contact);
+    }
+    return { kind: 'query', contacts };
+  }
+
+  /**
+   * `id` answered with `contacts` (and, for FIND_VALUE, possibly a value the driver has already
+   * verified). Returns false when the answer was not expected (unknown peer, duplicate, finished).
+   */
+  onResponse(id: NodeId, contacts: readonly Contact[], _now: number, value?: Uint8Array): boolean {
+    if (this.result) return false;
+    const c = this.find(id);
+    if (!c) return false;
+    if (c.state === WAITING) this.waiting--;
+    else if (c.state !== UNRESPONSIVE) return false;
+    c.state = SUCCEEDED;
+    this.responses++;
+
+    let progress = this.candidates.length < this.k;
+    const limit = Math.min(contacts.length, Math.max(this.k, K_MAX));
+    for (let i = 0; i < limit; i++) {
+      const pos = this.insert(contacts[i]!, c.round);
+      if (pos === 0) progress = true;
+    }
+    this.noProgress = progress ? 0 : this.noProgress + 1;
+    if (value !== undefined && this.mode === 'value' && this.value === undefined) {
+      this.value = value;
+      this.valueFrom = c.contact;
+    }
+    return true;
+  }
+
+  /** The query to `id` failed. Returns false when no query to `id` was outstanding. */
+  onFailure(id: NodeId, _now: number): boolean {
+    if (this.result) return false;
+    const c = this.find(id);
+    if (!c) return false;
+    if (c.state === WAITING) this.waiting--;
+    else if (c.state !== UNRESPONSIVE) return false;
+    c.state = FAILED;
+    this.failures++;
+    return true;
+  }
+
+  /** Earliest per-peer deadline among outstanding queries. */
+  nextDeadline(): number | undefined {
+    let min: number | undefined;
+    for (const c of this.candidates) {
+      if (c.state === WAITING && (min === undefined || c.deadline < min)) min = c.deadline;
+    }
+    return min;
+  }
+
+  /** Stop now with what is known (e.g. the driver is shutting down). */
+  cancel(now: number): LookupResult {
+    return this.result ?? this.finish(now).result;
+  }
+
+  private pick(eligible: Candidate[], slots: number): Candidate[] {
+    if (eligible.length <= slots || !this.tierOf) return eligible.slice(0, slots);
+    // The closest unqueried always goes; the rest by (tier, distance) among the window.
+    const rest = eligible.slice(1);
+    const rank = rest.map((c) => this.tierOf!(c.contact.id) ?? UNKNOWN_TIER_RANK);
+    const order = rest.map((_, i) => i).sort((a, b) => rank[a]! - rank[b]! || a - b);
+    const out = [eligible[0]!];
+    for (let i = 0; i < slots - 1; i++) out.push(rest[order[i]!]!);
+    return out;
+  }
+
+  private finish(now: number): { kind: 'done'; result: LookupResult } {
+    const closest: Contact[] = [];
+    const spare: Contact[] = [];
+    let hopsToClosest = 0;
+    for (const c of this.candidates) {
+      if (c.state !== SUCCEEDED) continue;
+      if (closest.length === 0) hopsToClosest = c.learned;
+      if (closest.length < this.k) closest.push(c.contact);
+      else spare.push(c.contact);
+    }
+    const result: LookupResult = {
+      target: this.target,
+      mode: this.mode,
+      closest,
+      spare,
+      rounds: this.rounds,
+      hopsToClosest,
+      queried: this.queried,
+      responses: this.responses,
+      failures: this.failures,
+      timeouts: this.timeouts,
+      startedAt: this.startedAt,
+      finishedAt: now,
+    };
+    if (this.value !== undefined) {
+      result.value = this.value;
+      result.valueFrom = this.valueFrom!;
+    }
+    this.result = result;
+    return { kind: 'done', result };
+  }
+
+  /** Binary search for the first candidate not closer than `id`. */
+  private lowerBound(id: Uint8Array): number {
+    const cs = this.candidates;
+    let lo = 0;
+    let hi = cs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareDistance(this.target, cs[mid]!.contact.id, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private find(id: NodeId): Candidate | undefined {
+    if (id.length !== ID_LENGTH) return undefined;
+    const at = this.lowerBound(id);
+    const c = this.candidates[at];
+    return c && compareDistance(this.target, c.contact.id, id) === 0 ? c : undefined;
+  }
+
+  /** Add a contact learned in `round`; returns its position, or -1 when ignored or already known. */
+  private insert(contact: Contact, round: number): number {
+    const id = contact.id;
+    if (id.length !== ID_LENGTH || compareDistance(this.self, id, this.self) === 0) return -1;
+    const cs = this.candidates;
+    const last = cs[cs.length - 1];
+    // Cheap reject when the list is full and this one is farther than all of it.
+    if (cs.length >= this.limit && last && compareDistance(this.target, id, last.contact.id) > 0) return -1;
+    const at = this.lowerBound(id);
+    const existing = cs[at];
+    if (existing && compareDistance(this.target, existing.contact.id, id) === 0) {
+      if (round < existing.learned) existing.learned = round;
+      return -1;
+    }
+    const fresh: Candidate = { contact, state: NOT_CONTACTED, deadline: 0, learned: round, round: 0 };
+    if (at === cs.length) cs.push(fresh);
+    else cs.splice(at, 0, fresh);
+    // Forget the farthest only if it was never asked (asked ones are still being tracked).
+    if (cs.length > this.limit && cs[cs.length - 1]!.state === NOT_CONTACTED) cs.pop();
+    return at;
+  }
+}

@@ -1,0 +1,28 @@
+/** The node layer: request dispatch, MeshNode, and the composition root. */
+export {
+  RequestRouter,
+  errorReply,
+  type RequestHandler,
+  type NotifyHandler,
+  type ServedResult,
+  type RequestRouterOptions,
+} from './dispatch.js';
+export {
+  MeshNode,
+  type MeshNodeOptions,
+  type MeshService,
+  type NodeStatus,
+  type RequestResult,
+  type SuccessResponse,
+} from './mesh-node.js';
+export { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
+export { createNode, type CreateNodeOptions, type NodeAssembly, type NodeServices } from './create-node.js';
+export { probePeer, type ProbeOptions, type ProbePath, type ProbeResult } from './probe.js';
+export {
+  controlRoutes,
+  parseConnectRequest,
+  MAX_CONNECT_TIMEOUT_MS,
+  type ConnectRequest,
+  type ConnectResponse,
+  type ControlOptions,
+} from './control.js';

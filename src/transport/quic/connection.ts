@@ -1,0 +1,444 @@
+/**
+ * One QUIC connection: drives a native quiche Connection (sans-IO) with our socket and our
+ * clock. recv → process streams → flush (send every ready packet) → re-arm the one timer quiche
+ * asks for. After the handshake it binds the peer's NodeId from its TLS certificate and refuses
+ * a peer that is not the one dialled for. Path bookkeeping (local/peer address, our connection
+ * IDs) lives here, so active migration can be built on `native.probePath/migrate`: we issue the
+ * spare connection IDs the peer needs for it as soon as the connection is ready.
+ *
+ * Time: quiche's deadlines run on the injected clock (components.clock.setTimer). Flushes are
+ * not timers: they are scheduled with queueMicrotask (after an application write) or by the
+ * endpoint's setImmediate batch (after incoming datagrams), i.e. "as soon as this turn ends".
+ * quiche's pacing hints (SendInfo.at) are opaque in this binding, so packets go out at once;
+ * the default BBR congestion control keeps bursts near the path's capacity instead.
+ */
+import type { Connection, Config } from '@matrixai/quic/native/index.js';
+import { quiche } from '@matrixai/quic/native/index.js';
+import type dgram from 'node:dgram';
+import { bytesEqual, shortHex } from '../../core/bytes.js';
+import type { Components } from '../../core/components.js';
+import type { TimerHandle } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { NodeId } from '../../core/types.js';
+import { IdentityError, TimeoutError, TransportError } from '../../errors.js';
+import { extractPublicKeyFromCert } from '../../identity/cert.js';
+import { nodeIdFromPublicKey } from '../../identity/node-id.js';
+import type { PeerInfo } from '../transport.js';
+import { formatAddr, type HostPort } from './addr.js';
+import { CID_LEN } from './config.js';
+import type { DatagramSink, UdpEndpoint } from './endpoint.js';
+import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
+
+/** What a connection needs from its transport. */
+export interface ConnectionOwner {
+  readonly endpoint: UdpEndpoint;
+  readonly components: Components;
+  readonly log: Logger;
+  readonly services: StreamServices;
+  readonly config: Config;
+  /** The peer's identity is verified: index the connection. */
+  connectionReady(conn: QuicConnection): void;
+  /** The connection can no longer be used (closing, closed, refused). Called once. */
+  connectionClosed(conn: QuicConnection, reason: Error): void;
+  /** The peer's address changed (NAT rebinding, migration). */
+  connectionMoved(conn: QuicConnection, oldAddr: string): void;
+  /** Draining is over: no timer, no route left. Called once, after connectionClosed. */
+  connectionReleased(conn: QuicConnection): void;
+}
+
+export type ConnectionState = 'handshake' | 'ready' | 'closed';
+type Waiter = (err: Error | null) => void;
+const PATH_WATCH_FLUSHES = 16;
+
+export class QuicConnection implements DatagramSink {
+  readonly native: Connection;
+  readonly streams: StreamTable;
+  readonly isServer: boolean;
+  state: ConnectionState = 'handshake';
+  closeReason: Error | undefined;
+  /** The current path: where quiche sends from and to. */
+  readonly path: { local: HostPort; peer: HostPort };
+  private peerInfo: PeerInfo | undefined;
+  private readonly expected: NodeId | undefined;
+  private waiters: Waiter[] = [];
+  /** Connection IDs routed to us (ours, plus the client's original DCID on the server side). */
+  private readonly routed: Uint8Array[] = [];
+  private timer: TimerHandle | undefined;
+  private timerDue = Infinity;
+  private released = false;
+  private wakeQueued = false;
+  private readPending = false;
+  /** Set by shutdownSend: the transport is closing and will finish this connection itself. */
+  private frozen = false;
+  /** Flushes during which to look for path events (after a packet from a new address). */
+  private pathWatch = 0;
+  private recvInfo: { from: HostPort; to: HostPort };
+
+  private constructor(
+    private readonly owner: ConnectionOwner,
+    native: Connection,
+    isServer: boolean,
+    peer: HostPort,
+    expected: NodeId | undefined,
+  ) {
+    this.native = native;
+    this.isServer = isServer;
+    this.expected = expected;
+    this.path = { local: owner.endpoint.local, peer };
+    this.recvInfo = { from: peer, to: this.path.local };
+    this.streams = new StreamTable(this, owner.services);
+  }
+
+  /** Start a handshake with `peer`; `expected` is the NodeId we insist on finding there. */
+  static dial(owner: ConnectionOwner, peer: HostPort, expected: NodeId | undefined): QuicConnection {
+    const scid = owner.components.rng.bytes(CID_LEN);
+    const native = quiche.Connection.connect(null, scid, owner.endpoint.local, peer, owner.config);
+    const conn = new QuicConnection(owner, native, false, peer, expected);
+    conn.route(scid);
+    owner.endpoint.markDirty(conn);
+    return conn;
+  }
+
+  /**
+   * Accept a client whose first Initial (`first`, addressed to `odcid`) just arrived; no Retry
+   * (see endpoint.ts). Undefined when quiche could not use that packet (garbage dressed as an
+   * Initial): then nothing is kept and nothing is sent.
+   */
+  static accept(owner: ConnectionOwner, odcid: Uint8Array, first: Buffer, from: dgram.RemoteInfo): QuicConnection | undefined {
+    const scid = owner.components.rng.bytes(CID_LEN);
+    const peer = { host: from.address, port: from.port };
+    const native = quiche.Connection.accept(scid, null, owner.endpoint.local, peer, owner.config);
+    try {
+      native.recv(first, { from: peer, to: owner.endpoint.local });
+    } catch {
+      return undefined;
+    }
+    if (native.stats().recv === 0 || native.isClosed()) return undefined;
+    const conn = new QuicConnection(owner, native, true, peer, undefined);
+    conn.route(scid);
+    conn.route(odcid); // the client's retransmitted Initials still carry it
+    return conn;
+  }
+
+  /** The verified peer; only valid once `state` has been 'ready'. */
+  get peer(): PeerInfo {
+    if (!this.peerInfo) throw new TransportError('connection not established');
+    return this.peerInfo;
+  }
+
+  /** The verified peer, or undefined before (or without) a successful identity check. */
+  get verifiedPeer(): PeerInfo | undefined {
+    return this.peerInfo;
+  }
+
+  get peerAddr(): string {
+    return formatAddr(this.path.peer.host, this.path.peer.port);
+  }
+
+  /**
+   * Call `cb` once the peer is verified (null) or the connection failed (the error). Returns a
+   * function that withdraws the wait; a dial nobody waits for any more is abandoned.
+   */
+  whenReady(cb: Waiter): () => void {
+    if (this.state === 'ready') {
+      cb(null);
+      return noop;
+    }
+    if (this.state === 'closed') {
+      cb(this.closeReason ?? new TransportError('connection closed'));
+      return noop;
+    }
+    this.waiters.push(cb);
+    return () => {
+      const i = this.waiters.indexOf(cb);
+      if (i < 0) return;
+      this.waiters.splice(i, 1);
+      if (this.waiters.length === 0 && this.state === 'handshake' && !this.isServer) {
+        this.close(APP_ERR.CANCELLED, new TransportError(`dial to ${this.peerAddr} abandoned`));
+      }
+    };
+  }
+
+  // --- DatagramSink ------------------------------------------------------------------------
+
+  recv(data: Buffer, from: dgram.RemoteInfo): void {
+    if (this.released || this.frozen) return;
+    let info = this.recvInfo;
+    if (info.from.host !== from.address || info.from.port !== from.port) {
+      info = this.recvInfo = { from: { host: from.address, port: from.port }, to: this.path.local };
+      this.pathWatch = PATH_WATCH_FLUSHES;
+    }
+    try {
+      this.native.recv(data, info);
+    } catch (e) {
+      // A TLS failure or protocol violation closes the connection inside quiche (seen in
+      // flush); anything else is a packet quiche refused, which it has already dropped.
+      this.owner.log.trace('quic recv refused a packet', { peer: this.peerAddr, error: (e as Error).message });
+    }
+    if (this.state === 'handshake' && this.native.isEstablished()) this.verifyPeer();
+    // Stream data is read once per batch of datagrams, in flush(): one pass over quiche's
+    // readable streams instead of one per packet.
+    this.readPending = true;
+  }
+
+  /** Hand every ready packet to the socket, then update state and the timer. */
+  flush(): void {
+    if (this.released || this.frozen) return;
+    if (this.state === 'ready') {
+      if (this.readPending) {
+        this.readPending = false;
+        this.streams.processReadable();
+      }
+      this.streams.pumpAll();
+    }
+    this.sendPackets();
+    this.afterIo();
+  }
+
+  private sendPackets(): void {
+    const native = this.native;
+    const ep = this.owner.endpoint;
+    for (;;) {
+      const buf = ep.packetBuffer(); // the same view until a packet is written into it
+      let r;
+      try {
+        r = native.send(buf);
+      } catch (e) {
+        this.owner.log.debug('quic send failed', { peer: this.peerAddr, error: (e as Error).message });
+        return;
+      }
+      if (r === null) return;
+      ep.sendPacket(buf, r[0], r[1].to);
+    }
+  }
+
+  /** Schedule a flush right after the current task (application writes). */
+  wake(): void {
+    if (this.wakeQueued || this.released) return;
+    this.wakeQueued = true;
+    queueMicrotask(this.wakeFlush);
+  }
+
+  private readonly wakeFlush = (): void => {
+    this.wakeQueued = false;
+    this.owner.endpoint.flushNow(this);
+  };
+
+  /** Send a PING so the peer (and any NAT on the way) sees traffic; keeps the idle timer fresh. */
+  keepAlive(): void {
+    if (this.state !== 'ready') return;
+    try {
+      this.native.sendAckEliciting();
+    } catch {
+      return;
+    }
+    this.wake();
+  }
+
+  /** Close with an application error code; pending operations fail with `reason`. */
+  close(code: number, reason: Error): void {
+    if (this.state === 'closed') return;
+    try {
+      this.native.close(true, code, Buffer.from(reason.message.slice(0, 100)));
+    } catch {
+      // already closing
+    }
+    this.markClosed(reason);
+    this.wake();
+  }
+
+  /**
+   * Transport shutdown, step 1: CONNECTION_CLOSE goes out now. Pending operations are failed in
+   * step 2 (`shutdownFinish`), once the socket is closed, so that they settle as close() resolves.
+   */
+  shutdownSend(): void {
+    if (this.released) return;
+    // From here on the connection is frozen until step 2: no timer, no flush, no state change.
+    this.frozen = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.state === 'closed') return;
+    try {
+      this.native.close(true, APP_ERR.SHUTDOWN, Buffer.from('shutdown'));
+    } catch {
+      return; // already closing
+    }
+    this.sendPackets();
+  }
+
+  /** Transport shutdown, step 2: fail what is pending and release everything (no draining wait). */
+  shutdownFinish(reason: Error): void {
+    this.markClosed(reason);
+    this.release();
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private route(cid: Uint8Array): void {
+    this.routed.push(cid);
+    this.owner.endpoint.register(cid, this);
+  }
+
+  private verifyPeer(): void {
+    const chain = this.native.peerCertChain();
+    let publicKey: Uint8Array;
+    try {
+      if (!chain || chain.length === 0) throw new IdentityError('peer presented no certificate');
+      publicKey = extractPublicKeyFromCert(chain[0]!);
+    } catch (e) {
+      const err = e instanceof IdentityError ? e : new IdentityError(`peer certificate refused: ${(e as Error).message}`);
+      return this.close(APP_ERR.IDENTITY, err);
+    }
+    const nodeId = nodeIdFromPublicKey(publicKey);
+    if (this.expected && !bytesEqual(nodeId, this.expected)) {
+      return this.close(
+        APP_ERR.IDENTITY,
+        new IdentityError(`expected node ${shortHex(this.expected)} at ${this.peerAddr}, found ${shortHex(nodeId)}`),
+      );
+    }
+    this.peerInfo = { nodeId, publicKey, addr: this.peerAddr };
+    this.state = 'ready';
+    this.issueSpareCids();
+    this.owner.connectionReady(this);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(null);
+  }
+
+  /** Give the peer spare connection IDs (it needs one per extra path: probing, migration). */
+  private issueSpareCids(): void {
+    const left = this.native.sourceCidsLeft();
+    if (left <= 0) return;
+    const random = this.owner.components.rng.bytes(left * (CID_LEN + 16)); // one draw for all
+    for (let i = 0; i < left; i++) {
+      const base = i * (CID_LEN + 16);
+      const cid = random.slice(base, base + CID_LEN);
+      let token = 0n; // stateless reset token (we never send resets, but the peer needs one)
+      for (const b of random.subarray(base + CID_LEN, base + CID_LEN + 16)) token = (token << 8n) | BigInt(b);
+      try {
+        this.native.newSourceCid(cid, token, false);
+      } catch {
+        return;
+      }
+      this.route(cid);
+    }
+  }
+
+  private afterIo(): void {
+    const native = this.native;
+    // Path events only follow a packet from a new address; a few flushes of watching covers
+    // the validation that follows it. (Skipping the napi call per flush saves real time.)
+    if (this.pathWatch > 0 && this.state === 'ready') {
+      this.pathWatch--;
+      this.drainPathEvents();
+    }
+    if (this.state !== 'closed' && (native.isClosed() || native.isDraining())) this.markClosed(this.describeClose());
+    if (native.isClosed()) return this.release();
+    this.armTimer();
+  }
+
+  private drainPathEvents(): void {
+    for (;;) {
+      let ev;
+      try {
+        ev = this.native.pathEventNext();
+      } catch {
+        return;
+      }
+      if (!ev) return;
+      if (ev.type === 'PeerMigrated') {
+        const old = this.peerAddr;
+        this.path.peer = { host: ev.new.host, port: ev.new.port };
+        if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
+        this.owner.connectionMoved(this, old);
+      }
+    }
+  }
+
+  /**
+   * Keep one timer at the earliest deadline quiche has asked for. A timer that fires early is
+   * harmless (quiche's onTimeout only acts on expired deadlines), so later deadlines never
+   * cancel an armed timer: no timer churn per packet.
+   */
+  private armTimer(): void {
+    if (this.frozen) return;
+    const ms = this.native.timeout();
+    if (ms === null) {
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      return;
+    }
+    const clock = this.owner.components.clock;
+    const due = clock.now() + ms;
+    if (this.timer && this.timerDue <= due) return;
+    this.timer?.cancel();
+    this.timerDue = due;
+    // +1 ms: our clock and quiche's may round differently; firing a hair late is fine.
+    this.timer = clock.setTimer(ms + 1, this.onTimer);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    if (this.released || this.frozen) return;
+    this.native.onTimeout();
+    this.retireCids();
+    if (this.state === 'ready') this.pathWatch = Math.max(this.pathWatch, 1);
+    this.flush();
+  };
+
+  /** Stop routing the connection IDs the peer has retired (rare: checked on timer ticks). */
+  private retireCids(): void {
+    const native = this.native;
+    for (let cid = native.retiredScidNext(); cid; cid = native.retiredScidNext()) {
+      this.owner.endpoint.unregister(cid, this);
+      const i = this.routed.findIndex((c) => bytesEqual(c, cid));
+      if (i >= 0) this.routed.splice(i, 1);
+    }
+  }
+
+  private markClosed(reason: Error): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.streams.closeAll(reason);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(reason);
+    this.owner.connectionClosed(this, reason);
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const cid of this.routed) this.owner.endpoint.unregister(cid, this);
+    this.routed.length = 0;
+    this.owner.connectionReleased(this);
+  }
+
+  private describeClose(): Error {
+    const native = this.native;
+    const addr = this.peerAddr;
+    if (native.isTimedOut()) {
+      return this.peerInfo
+        ? new TransportError(`connection to ${addr} timed out (peer silent)`)
+        : new TimeoutError(`handshake with ${addr} timed out`);
+    }
+    const pe = native.peerError();
+    if (pe) {
+      if (pe.isApp && pe.errorCode === APP_ERR.IDENTITY) return new IdentityError(`peer ${addr} refused our identity`);
+      if (!pe.isApp && pe.errorCode >= quiche.CRYPTO_ERROR_START && pe.errorCode <= quiche.CRYPTO_ERROR_STOP) {
+        return new TransportError(`TLS handshake with ${addr} failed (alert ${pe.errorCode - quiche.CRYPTO_ERROR_START})`);
+      }
+      return new TransportError(`peer ${addr} closed the connection (${pe.isApp ? 'app' : 'transport'} code ${pe.errorCode})`);
+    }
+    const le = native.localError();
+    if (le) return new TransportError(`connection to ${addr} failed (${le.isApp ? 'app' : 'transport'} code ${le.errorCode})`);
+    return new TransportError(`connection to ${addr} closed`);
+  }
+}
+
+function noop(): void {}

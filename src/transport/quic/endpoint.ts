@@ -1,0 +1,304 @@
+/**
+ * The node's one UDP socket, shared by every QUIC connection in both directions (hole punching
+ * needs the dial and the listen port to be the same). It routes each datagram by its destination
+ * connection ID, hands unknown Initials to the accept policy, hands non-QUIC datagrams to the
+ * raw hook, and batches sends: connections mark themselves dirty and are flushed once per turn
+ * of the event loop, so a burst of incoming datagrams is acknowledged together.
+ *
+ * Datagram classification (RFC 9000 §17): QUIC v1 packets always have the fixed bit (0x40) of
+ * the first byte set. A datagram that is empty or whose first byte has 0x40 clear is "raw" and
+ * goes to `onRawDatagram` (punch and probe payloads must start with a byte in 0x00–0x3f or
+ * 0x80–0xbf). Every other datagram is QUIC: a long header (0x80 set) carries its DCID length,
+ * a short header carries our fixed CID_LEN-byte DCID.
+ *
+ * Accepting: a new connection starts only from a QUIC v1 Initial of at least 1,200 bytes
+ * (QUIC_MIN_INITIAL_SIZE), so a spoofed small datagram never draws a bigger answer; quiche then
+ * caps what it sends to an unvalidated address at 3× what it received. We send no stateless
+ * Retry: it would cost every handshake a round trip, and these two limits already bound the
+ * amplification a spoofed source can get. Unknown short headers are dropped silently (no
+ * stateless reset).
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { quiche } from '@matrixai/quic/native/index.js';
+import { QUIC_MIN_INITIAL_SIZE } from '../../constants.js';
+import type { Logger } from '../../core/logger.js';
+import { TransportError } from '../../errors.js';
+import { formatAddr, type HostPort } from './addr.js';
+import { CID_LEN, MAX_UDP_PAYLOAD } from './config.js';
+
+/** Where a routed datagram goes: a connection. */
+export interface DatagramSink {
+  /** Process one datagram from `from` (the buffer is ours to keep and will be decrypted in place). */
+  recv(data: Buffer, from: dgram.RemoteInfo): void;
+  /** Produce and send every packet that is ready; called once per batch. */
+  flush(): void;
+}
+
+export interface EndpointHooks {
+  /**
+   * A QUIC v1 Initial for an unknown connection ID, at least QUIC_MIN_INITIAL_SIZE bytes: feed it
+   * to a new connection and return that (registered under its IDs), or undefined to drop it.
+   */
+  accept(dcid: Buffer, data: Buffer, from: dgram.RemoteInfo): DatagramSink | undefined;
+  /** A datagram that is not QUIC (see the classification rule above). */
+  raw(data: Buffer, from: dgram.RemoteInfo): void;
+  /** A datagram was dropped; `reason` is a short bounded label for metrics. */
+  dropped(reason: string): void;
+}
+
+/** Bytes per send slab: packets are carved from it so a send never allocates on its own. */
+const SLAB_BYTES = 256 * 1024;
+/** Kernel socket buffer we ask for (capped by net.core.{r,w}mem_max): bursts on loopback otherwise overflow. */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export class UdpEndpoint {
+  private socket: dgram.Socket | undefined;
+  private readonly routes = new Map<string, DatagramSink>();
+  private lastCid: Buffer | undefined;
+  private lastSink: DatagramSink | undefined;
+  private readonly dirty = new Set<DatagramSink>();
+  private flushScheduled = false;
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private slabOffset = 0;
+  /** packetBuffer()'s current view, reused until a packet is sent from it. */
+  private packetView: Buffer | undefined;
+  private inflightSends = 0;
+  private drainWaiters: Array<() => void> = [];
+  private closing = false;
+  private closeStarted = false;
+  private boundAddr: HostPort = { host: '0.0.0.0', port: 0 };
+
+  constructor(
+    private readonly hooks: EndpointHooks,
+    private readonly log: Logger,
+  ) {}
+
+  /** Local address as passed to quiche (the bound address). */
+  get local(): HostPort {
+    return this.boundAddr;
+  }
+
+  async bind(host: string, port: number): Promise<void> {
+    const type = isIP(host) === 6 ? 'udp6' : 'udp4';
+    // IP literals only past this point: a synchronous lookup saves dgram's per-send DNS tick.
+    const socket = dgram.createSocket({
+      type,
+      recvBufferSize: SOCKET_BUFFER_BYTES,
+      sendBufferSize: SOCKET_BUFFER_BYTES,
+      lookup: (hostname, _opts, cb) => cb(null, hostname, isIP(hostname) || (type === 'udp6' ? 6 : 4)),
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new TransportError(`cannot bind UDP ${formatAddr(host, port)}: ${err.message}`, { cause: err }));
+      socket.once('error', onError);
+      socket.bind(port, host, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => this.log.warn('udp socket error', { error: err.message }));
+    socket.on('message', this.onMessage);
+    const a = socket.address();
+    this.boundAddr = { host: a.address, port: a.port };
+    this.socket = socket;
+  }
+
+  register(cid: Uint8Array, sink: DatagramSink): void {
+    this.routes.set(cidKey(cid), sink);
+  }
+
+  unregister(cid: Uint8Array, sink: DatagramSink): void {
+    const key = cidKey(cid);
+    if (this.routes.get(key) === sink) this.routes.delete(key);
+    if (this.lastSink === sink) {
+      this.lastCid = undefined;
+      this.lastSink = undefined;
+    }
+  }
+
+  get routeCount(): number {
+    return this.routes.size;
+  }
+
+  /** Flush `sink` on this turn of the event loop, together with every other dirty sink. */
+  markDirty(sink: DatagramSink): void {
+    this.dirty.add(sink);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  /** Flush `sink` now (used for application writes, where latency matters more than batching). */
+  flushNow(sink: DatagramSink): void {
+    this.dirty.delete(sink);
+    this.flushOne(sink);
+  }
+
+  /** A writable packet buffer of MAX_UDP_PAYLOAD bytes carved from the current slab. */
+  packetBuffer(): Buffer {
+    let view = this.packetView;
+    if (view) return view;
+    if (this.slabOffset + MAX_UDP_PAYLOAD > SLAB_BYTES) {
+      // The old slab stays alive as long as sends still reference it.
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.slabOffset = 0;
+    }
+    view = this.packetView = this.slab.subarray(this.slabOffset, this.slabOffset + MAX_UDP_PAYLOAD);
+    return view;
+  }
+
+  /** Send the first `len` bytes of the buffer last returned by packetBuffer(). */
+  sendPacket(buf: Buffer, len: number, to: HostPort): void {
+    this.slabOffset += (len + 7) & ~7;
+    this.packetView = undefined;
+    const socket = this.socket;
+    if (!socket) return; // closed: a late timer's packet has nowhere to go
+    const packet = buf.subarray(0, len);
+    // No completion callback in the hot path (it costs a nextTick per packet); only the last
+    // packets before close are tracked, so close() can wait for them.
+    if (this.closing) {
+      this.inflightSends++;
+      socket.send(packet, to.port, to.host, this.onSent);
+    } else {
+      socket.send(packet, to.port, to.host);
+    }
+  }
+
+  /** Send arbitrary bytes from the shared socket (hole punching, probes). */
+  send(bytes: Uint8Array, host: string, port: number): void {
+    const socket = this.socket;
+    if (!socket) throw new TransportError('UDP socket is not open');
+    this.inflightSends++;
+    socket.send(bytes, port, host, this.onSent);
+  }
+
+  /** Ignore incoming datagrams from now on and track every send, so close() can wait for them. */
+  beginClose(): void {
+    this.closing = true;
+  }
+
+  /** Stop accepting, wait for queued sends (e.g. CONNECTION_CLOSE packets), close the socket. */
+  async close(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || this.closeStarted) return;
+    this.closeStarted = true;
+    this.beginClose();
+    this.flushAll();
+    if (this.inflightSends > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    this.routes.clear();
+    this.lastCid = undefined;
+    this.lastSink = undefined;
+    this.dirty.clear();
+    socket.off('message', this.onMessage);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    // 'close' fires before libuv has released the handle; two turns of the loop let it go, so
+    // that nothing of ours is left once close() resolves.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.socket = undefined;
+  }
+
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.log.debug('udp send failed', { error: err.message });
+    if (--this.inflightSends === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    // Flushing may mark sinks dirty again (e.g. a reply written synchronously): loop until quiet.
+    for (let round = 0; round < 4 && this.dirty.size > 0; round++) {
+      const sinks = [...this.dirty];
+      this.dirty.clear();
+      for (const s of sinks) this.flushOne(s);
+    }
+  };
+
+  private flushOne(sink: DatagramSink): void {
+    try {
+      sink.flush();
+    } catch (e) {
+      this.log.warn('connection flush failed', { error: (e as Error).message });
+    }
+  }
+
+  private readonly onMessage = (data: Buffer, from: dgram.RemoteInfo): void => {
+    if (this.closing) return;
+    try {
+      this.route(data, from);
+    } catch (e) {
+      // Never let one datagram take the node down.
+      this.log.warn('datagram handling failed', { from: `${from.address}:${from.port}`, error: (e as Error).message });
+      this.hooks.dropped('error');
+    }
+  };
+
+  private route(data: Buffer, from: dgram.RemoteInfo): void {
+    const b0 = data.length > 0 ? data[0]! : 0;
+    if ((b0 & 0x40) === 0) {
+      this.hooks.raw(data, from);
+      return;
+    }
+    let dcid: Buffer;
+    const long = (b0 & 0x80) !== 0;
+    if (long) {
+      // flags(1) version(4) dcid_len(1) dcid
+      if (data.length < 7) return this.hooks.dropped('short');
+      const dcidLen = data[5]!;
+      if (dcidLen > quiche.MAX_CONN_ID_LEN || data.length < 6 + dcidLen) return this.hooks.dropped('malformed');
+      dcid = data.subarray(6, 6 + dcidLen);
+    } else {
+      if (data.length < 1 + CID_LEN) return this.hooks.dropped('short');
+      dcid = data.subarray(1, 1 + CID_LEN);
+    }
+    // Bulk traffic is one connection's packets back to back: remember the last route.
+    let sink: DatagramSink | undefined;
+    const last = this.lastCid;
+    if (last !== undefined && last.length === dcid.length && last.equals(dcid)) sink = this.lastSink;
+    else {
+      sink = this.routes.get(cidKey(dcid));
+      if (sink) {
+        this.lastCid = Buffer.from(dcid);
+        this.lastSink = sink;
+      }
+    }
+    if (sink) {
+      sink.recv(data, from);
+      this.markDirty(sink);
+      return;
+    }
+    if (!long) return this.hooks.dropped('unknown-cid');
+    const version = data.readUInt32BE(1);
+    // No amplification: nothing is sent in answer to a datagram under the minimum Initial size.
+    if (data.length < QUIC_MIN_INITIAL_SIZE) return this.hooks.dropped('small-initial');
+    if (version !== quiche.PROTOCOL_VERSION) {
+      if (version !== 0) this.sendVersionNegotiation(data, from);
+      else this.hooks.dropped('version-negotiation');
+      return;
+    }
+    if ((b0 & 0x30) !== 0) return this.hooks.dropped('unknown-cid'); // not an Initial
+    const created = this.hooks.accept(Buffer.from(dcid), data, from);
+    if (created) this.markDirty(created);
+  }
+
+  private sendVersionNegotiation(data: Buffer, from: dgram.RemoteInfo): void {
+    let header;
+    try {
+      header = quiche.Header.fromSlice(data, CID_LEN);
+    } catch {
+      return this.hooks.dropped('malformed');
+    }
+    const out = Buffer.allocUnsafe(MAX_UDP_PAYLOAD);
+    const len = quiche.negotiateVersion(header.scid, header.dcid, out);
+    this.send(out.subarray(0, len), from.address, from.port);
+  }
+}
+
+/** Map key for a connection ID (latin1 keeps one char per byte: cheap and collision-free). */
+export function cidKey(cid: Uint8Array): string {
+  return Buffer.from(cid.buffer, cid.byteOffset, cid.byteLength).toString('latin1');
+}

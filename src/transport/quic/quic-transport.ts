@@ -1,0 +1,536 @@
+/**
+ * QuicTransport: the Transport over real QUIC (quiche through @matrixai/quic's native binding,
+ * driven by our own code: see endpoint.ts, connection.ts, streams.ts).
+ *
+ * - One UDP socket per node for accepting and dialling.
+ * - One connection per remote, reused by NodeId and by address. Two nodes dialling each other at
+ *   once get two connections; both work. Both sides then prefer the same one (the connection
+ *   opened by the node with the smaller NodeId) and only keep that one alive, so the duplicate
+ *   idles out on its own.
+ * - One bidirectional stream per request; `notify` uses a unidirectional stream.
+ * - A handler that throws is answered with `{type:'Error', code, message}` (code: the error's
+ *   string `code` property, else its class name). The requesting side returns an Error reply
+ *   as an ordinary Reply: the node layer decides what it means.
+ * - Requests have a deadline (dial + exchange) and honour an AbortSignal; a dial everybody gave
+ *   up on is abandoned.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type dgram from 'node:dgram';
+import { QUIC_IDLE_TIMEOUT_MS, QUIC_KEEPALIVE_INTERVAL_MS, REQUEST_TIMEOUT_MS } from '../../constants.js';
+import { bytesEqual, shortHex, toHex } from '../../core/bytes.js';
+import type { TimerHandle } from '../../core/clock.js';
+import { SystemClock } from '../../core/clock.js';
+import type { Components } from '../../core/components.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import { CryptoRng } from '../../core/rng.js';
+import type { NodeId } from '../../core/types.js';
+import { AbortError, ConfigError, DecodeError, IdentityError, TimeoutError, TransportError } from '../../errors.js';
+import { generateEd25519Cert } from '../../identity/cert.js';
+import type { Keypair } from '../../identity/keypair.js';
+import type { Counter, Gauge, Histogram } from '../../metrics/metrics.js';
+import { noopMetrics } from '../../metrics/metrics.js';
+import { decodeMessage, encodeMessage } from '../../wire/codec.js';
+import { isRequest, type Message, type Request, type Response } from '../../wire/messages.js';
+import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandlers } from '../transport.js';
+import { formatAddr, parseAddr, type HostPort } from './addr.js';
+import { buildQuicheConfig, type CongestionControl } from './config.js';
+import { QuicConnection, type ConnectionOwner } from './connection.js';
+import { UdpEndpoint } from './endpoint.js';
+import { compareBytes, encodeErrorReply, encodeReply, resultLabel } from './replies.js';
+import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
+import type { Config } from '@matrixai/quic/native/index.js';
+
+export interface QuicTransportOptions {
+  keypair: Keypair;
+  /** Address to bind; default 127.0.0.1. Use 0.0.0.0 / :: to listen on every interface. */
+  host?: string;
+  /** UDP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Clock, rng, logger, metrics; defaults: SystemClock, CryptoRng, silent logger, no-op metrics. */
+  components?: Partial<Components>;
+  /** ms without any packet before a connection is dropped (QUIC max_idle_timeout). */
+  idleTimeoutMs?: number;
+  /** ms between keep-alive PINGs on connections in use; must be below idleTimeoutMs. */
+  keepAliveMs?: number;
+  /** Default deadline (ms) of one request, dial included. */
+  requestTimeoutMs?: number;
+  /** Most connections held at once; further Initials are dropped, further dials refused. */
+  maxConnections?: number;
+  /** Congestion controller (quiche's); default bbr (see config.ts for why). */
+  congestionControl?: CongestionControl;
+}
+
+/** An exchange's result before decoding. */
+interface RawReply {
+  peer: PeerInfo;
+  payload: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class QuicTransport implements Transport, ConnectionOwner, StreamServices {
+  readonly localNodeId: NodeId;
+  readonly components: Components;
+  readonly log: Logger;
+  readonly endpoint: UdpEndpoint;
+  readonly services: StreamServices = this;
+  readonly config: Config;
+
+  private readonly host: string;
+  private readonly port: number;
+  private readonly idleTimeoutMs: number;
+  private readonly keepAliveMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxConnections: number;
+  private handlers: TransportHandlers | undefined;
+  private state: 'new' | 'started' | 'closed' = 'new';
+  private closing: Promise<void> | undefined;
+  /** Connections usable or being set up. */
+  private readonly all = new Set<QuicConnection>();
+  /** Every connection not yet released: `all` plus those closing (draining). */
+  private readonly unreleased = new Set<QuicConnection>();
+  private readonly byAddr = new Map<string, QuicConnection>();
+  private readonly byNode = new Map<string, QuicConnection>();
+  private keepAliveTimer: TimerHandle | undefined;
+  private rawHandler: ((data: Buffer, from: HostPort) => void) | undefined;
+  private streamHandler: ((stream: QuicByteStream) => void) | undefined;
+  private readonly m: {
+    connections: Counter;
+    open: Gauge;
+    requests: Counter;
+    duration: Histogram;
+    dropped: Counter;
+  };
+
+  constructor(opts: QuicTransportOptions) {
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? QUIC_IDLE_TIMEOUT_MS;
+    this.keepAliveMs = opts.keepAliveMs ?? Math.min(QUIC_KEEPALIVE_INTERVAL_MS, Math.floor(this.idleTimeoutMs / 3));
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.maxConnections = opts.maxConnections ?? Infinity;
+    if (!(this.idleTimeoutMs > 0)) throw new ConfigError(`idleTimeoutMs must be > 0, got ${this.idleTimeoutMs}`);
+    if (!(this.keepAliveMs > 0 && this.keepAliveMs < this.idleTimeoutMs)) {
+      throw new ConfigError(`keepAliveMs must be > 0 and < idleTimeoutMs (${this.idleTimeoutMs}), got ${this.keepAliveMs}`);
+    }
+    if (!(this.requestTimeoutMs > 0)) throw new ConfigError(`requestTimeoutMs must be > 0, got ${this.requestTimeoutMs}`);
+    this.host = opts.host ?? '127.0.0.1';
+    this.port = opts.port ?? 0;
+    if (isIP(this.host) === 0) throw new ConfigError(`host must be an IP address, got "${this.host}"`);
+    const c = opts.components ?? {};
+    this.components = {
+      clock: c.clock ?? new SystemClock(),
+      rng: c.rng ?? new CryptoRng(),
+      logger: c.logger ?? silentLogger,
+      metrics: c.metrics ?? noopMetrics,
+    };
+    this.log = this.components.logger.child('quic');
+    this.localNodeId = opts.keypair.nodeId;
+    this.config = buildQuicheConfig({
+      cert: generateEd25519Cert(opts.keypair),
+      idleTimeoutMs: this.idleTimeoutMs,
+      congestionControl: opts.congestionControl,
+    });
+    this.endpoint = new UdpEndpoint(
+      {
+        accept: (dcid, data, from) => this.accept(dcid, data, from),
+        raw: (data, from) => this.rawHandler?.(data, { host: from.address, port: from.port }),
+        dropped: (reason) => this.m.dropped.inc({ reason }),
+      },
+      this.log,
+    );
+    const metrics = this.components.metrics;
+    this.m = {
+      connections: metrics.counter('quicmesh_transport_connections_total', 'QUIC connections opened', ['direction']),
+      open: metrics.gauge('quicmesh_transport_connections_open', 'QUIC connections currently open'),
+      requests: metrics.counter('quicmesh_transport_requests_total', 'Requests sent, by outcome', ['result']),
+      duration: metrics.histogram('quicmesh_transport_request_duration_seconds', 'Request round trip (dial included)'),
+      dropped: metrics.counter('quicmesh_transport_datagrams_dropped_total', 'Datagrams refused before any connection', ['reason']),
+    };
+  }
+
+  get localAddr(): string {
+    if (this.state === 'new') throw new TransportError('transport not started');
+    const { host, port } = this.endpoint.local;
+    return formatAddr(host, port);
+  }
+
+  /** Open connections (any state short of closed). */
+  get connectionCount(): number {
+    return this.all.size;
+  }
+
+  async start(handlers: TransportHandlers): Promise<void> {
+    if (this.state === 'closed') throw new TransportError('transport is closed');
+    if (this.state === 'started') throw new TransportError('transport already started');
+    await this.endpoint.bind(this.host, this.port);
+    this.handlers = handlers;
+    this.state = 'started';
+    this.scheduleKeepAlive();
+    this.log.info('listening', { addr: this.localAddr, node: shortHex(this.localNodeId) });
+  }
+
+  request(target: Target, msg: Request, opts?: RequestOptions): Promise<Reply> {
+    let payload: Uint8Array;
+    try {
+      payload = encodeMessage(msg);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const clock = this.components.clock;
+    const t0 = clock.now();
+    return this.requestBytes(target, payload, opts).then(
+      (raw) => {
+        let reply: Message;
+        try {
+          reply = decodeMessage(raw.payload);
+        } catch (e) {
+          this.badFrame(raw.peer, e as Error);
+          this.m.requests.inc({ result: 'bad_reply' });
+          throw e;
+        }
+        if (isRequest(reply)) {
+          this.m.requests.inc({ result: 'bad_reply' });
+          throw new DecodeError('type', `reply of type ${reply.type} is a request`);
+        }
+        this.m.requests.inc({ result: 'ok' });
+        this.m.duration.observe((clock.now() - t0) / 1000);
+        return { from: raw.peer, msg: reply as Response };
+      },
+      (err: Error) => {
+        this.m.requests.inc({ result: resultLabel(err) });
+        throw err;
+      },
+    );
+  }
+
+  notify(target: Target, msg: Message, opts?: RequestOptions): Promise<void> {
+    let payload: Uint8Array;
+    try {
+      payload = encodeMessage(msg);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.exchange(target, payload, opts, false).then(() => undefined);
+  }
+
+  /**
+   * Low level: send one request frame carrying `payload` (not necessarily a valid message) and
+   * return the reply frame's payload undecoded. For fuzzing and benchmarks; `request` is built on it.
+   */
+  requestBytes(target: Target, payload: Uint8Array, opts?: RequestOptions): Promise<RawReply> {
+    return this.exchange(target, payload, opts, true);
+  }
+
+  /** Make sure there is a verified connection to `target` (reusing one) and return the peer. */
+  connect(target: Target, opts?: RequestOptions): Promise<PeerInfo> {
+    return this.withConnection(target, opts, (conn) => conn.peer);
+  }
+
+  /** Close every connection to `nodeId` (requests in flight on them fail). */
+  disconnect(nodeId: NodeId): void {
+    for (const conn of [...this.all]) {
+      const peer = conn.verifiedPeer;
+      if (peer && bytesEqual(peer.nodeId, nodeId)) conn.close(APP_ERR.NO_ERROR, new TransportError(`disconnected from ${conn.peerAddr}`));
+    }
+  }
+
+  /** Open a raw byte stream to `target` (bulk data); the far side gets it through `onStream`. */
+  openStream(target: Target, opts?: RequestOptions): Promise<QuicByteStream> {
+    return this.withConnection(target, opts, (conn) => conn.streams.openRaw());
+  }
+
+  /** Receive raw byte streams opened by peers (without a handler they are reset). */
+  onStream(handler: (stream: QuicByteStream) => void): void {
+    this.streamHandler = handler;
+  }
+
+  /** Send arbitrary bytes from the node's QUIC socket (hole punching, probes). */
+  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void {
+    if (this.state !== 'started') throw new TransportError('transport not started');
+    if (bytes.length > 0 && (bytes[0]! & 0x40) !== 0) {
+      throw new ConfigError('raw datagrams must start with a byte whose 0x40 bit is clear (else peers parse them as QUIC)');
+    }
+    this.endpoint.send(bytes, host, port);
+  }
+
+  /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear). */
+  onRawDatagram(cb: (data: Buffer, from: HostPort) => void): void {
+    this.rawHandler = cb;
+  }
+
+  /** The connection currently preferred for `nodeId`, if any (for path probing and migration work). */
+  connectionTo(nodeId: NodeId): QuicConnection | undefined {
+    return this.byNode.get(toHex(nodeId));
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    const wasStarted = this.state === 'started';
+    this.state = 'closed';
+    this.closing = (async () => {
+      this.keepAliveTimer?.cancel();
+      this.keepAliveTimer = undefined;
+      const conns = [...this.unreleased];
+      this.endpoint.beginClose();
+      for (const conn of conns) conn.shutdownSend();
+      if (wasStarted) await this.endpoint.close();
+      // Failing pending requests last lets them settle together with close() itself.
+      const reason = new TransportError('transport closed');
+      for (const conn of conns) conn.shutdownFinish(reason);
+      this.log.info('closed');
+    })();
+    return this.closing;
+  }
+
+  // --- exchanges ---------------------------------------------------------------------------
+
+  private exchange(target: Target, payload: Uint8Array, opts: RequestOptions | undefined, wantReply: boolean): Promise<RawReply> {
+    return this.withConnection(target, opts, (conn, settle) => {
+      if (!wantReply) {
+        conn.streams.notify(payload);
+        return { peer: conn.peer, payload: EMPTY };
+      }
+      const cancel = conn.streams.request(payload, (err, reply) => {
+        if (err) settle.fail(err);
+        else settle.done({ peer: conn.peer, payload: reply! });
+      });
+      settle.onCancel(cancel);
+      return undefined;
+    });
+  }
+
+  /**
+   * Run `use` on a ready connection to `target` under one deadline and abort signal. `use`
+   * returns its result, or undefined and settles later through `settle`.
+   */
+  private withConnection<T>(
+    target: Target,
+    opts: RequestOptions | undefined,
+    use: (conn: QuicConnection, settle: Settle<T>) => T | undefined,
+  ): Promise<T> {
+    if (this.state !== 'started') {
+      return Promise.reject(new TransportError(this.state === 'closed' ? 'transport is closed' : 'transport not started'));
+    }
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(new AbortError(`request to ${target.addr} aborted`));
+    const timeoutMs = opts?.timeoutMs ?? this.requestTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      let finished = false;
+      let cancel: ((reason: Error) => void) | undefined;
+      let unwait: (() => void) | undefined;
+      const finish = (err: Error | null, value?: T): void => {
+        if (finished) return;
+        finished = true;
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          unwait?.();
+          cancel?.(err);
+          reject(err);
+        } else resolve(value as T);
+      };
+      const timer = this.components.clock.setTimer(timeoutMs, () =>
+        finish(new TimeoutError(`request to ${target.addr} timed out after ${timeoutMs} ms`)),
+      );
+      const onAbort = (): void => finish(new AbortError(`request to ${target.addr} aborted`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle: Settle<T> = {
+        done: (v) => finish(null, v),
+        fail: (e) => finish(e),
+        onCancel: (fn) => {
+          if (finished) fn(new TransportError('finished'));
+          else cancel = fn;
+        },
+      };
+      const onConn = (conn: QuicConnection): void => {
+        if (finished) return;
+        unwait = conn.whenReady((err) => {
+          unwait = undefined;
+          if (finished) return;
+          if (err) return finish(err);
+          if (target.nodeId && !bytesEqual(conn.peer.nodeId, target.nodeId)) {
+            return finish(
+              new IdentityError(`expected node ${shortHex(target.nodeId)} at ${target.addr}, found ${shortHex(conn.peer.nodeId)}`),
+            );
+          }
+          let result: T | undefined;
+          try {
+            result = use(conn, settle);
+          } catch (e) {
+            return finish(e as Error);
+          }
+          if (result !== undefined) finish(null, result);
+        });
+      };
+      let conn: QuicConnection | Promise<QuicConnection>;
+      try {
+        conn = this.connectionFor(target);
+      } catch (e) {
+        return finish(e as Error);
+      }
+      if (conn instanceof QuicConnection) onConn(conn);
+      else conn.then(onConn, (e: Error) => finish(e));
+    });
+  }
+
+  /** A connection to `target` (reused when possible); async only when the host needs DNS. */
+  private connectionFor(target: Target): QuicConnection | Promise<QuicConnection> {
+    if (target.nodeId) {
+      const byId = this.byNode.get(toHex(target.nodeId));
+      if (byId && byId.state !== 'closed') return byId;
+    }
+    // Fast path: the address as given is usually already in canonical form.
+    const known = this.byAddr.get(target.addr);
+    if (known && known.state !== 'closed') return known;
+    const hp = parseAddr(target.addr);
+    if (isIP(hp.host) === 0) {
+      // Resolve to the family our socket speaks (a udp4 socket cannot send to ::1).
+      return lookup(hp.host, { family: isIP(this.endpoint.local.host) === 6 ? 6 : 4 }).then(({ address }) => {
+        if (this.state !== 'started') throw new TransportError('transport is closed');
+        return this.connectionAt({ host: address, port: hp.port }, target.nodeId);
+      });
+    }
+    return this.connectionAt(hp, target.nodeId);
+  }
+
+  private connectionAt(hp: HostPort, expected: NodeId | undefined): QuicConnection {
+    const key = formatAddr(hp.host, hp.port);
+    const existing = this.byAddr.get(key);
+    if (existing && existing.state !== 'closed') return existing;
+    if (this.unreleased.size >= this.maxConnections) {
+      throw new TransportError(`connection limit (${this.maxConnections}) reached, not dialling ${key}`);
+    }
+    const conn = QuicConnection.dial(this, hp, expected);
+    this.all.add(conn);
+    this.unreleased.add(conn);
+    this.byAddr.set(key, conn);
+    this.m.connections.inc({ direction: 'outbound' });
+    this.m.open.inc();
+    this.log.debug('dialling', { addr: key });
+    return conn;
+  }
+
+  private accept(dcid: Buffer, data: Buffer, from: dgram.RemoteInfo): QuicConnection | undefined {
+    if (this.state !== 'started' || this.unreleased.size >= this.maxConnections) {
+      this.m.dropped.inc({ reason: 'refused' });
+      return undefined;
+    }
+    const conn = QuicConnection.accept(this, dcid, data, from);
+    if (!conn) {
+      this.m.dropped.inc({ reason: 'bad-initial' });
+      return undefined;
+    }
+    this.all.add(conn);
+    this.unreleased.add(conn);
+    this.m.connections.inc({ direction: 'inbound' });
+    this.m.open.inc();
+    return conn;
+  }
+
+  // --- ConnectionOwner ---------------------------------------------------------------------
+
+  connectionReady(conn: QuicConnection): void {
+    const key = toHex(conn.peer.nodeId);
+    const current = this.byNode.get(key);
+    if (!current || current.state === 'closed' || (current !== conn && this.isCanonical(conn) && !this.isCanonical(current))) {
+      this.byNode.set(key, conn);
+    }
+    const addr = conn.peerAddr;
+    const atAddr = this.byAddr.get(addr);
+    if (!atAddr || atAddr.state === 'closed') this.byAddr.set(addr, conn);
+    this.log.debug('connection ready', { peer: addr, node: shortHex(conn.peer.nodeId), side: conn.isServer ? 'server' : 'client' });
+  }
+
+  connectionClosed(conn: QuicConnection, reason: Error): void {
+    if (!this.all.delete(conn)) return;
+    this.m.open.dec();
+    this.log.debug('connection closed', { peer: conn.peerAddr, reason: reason.message });
+    const addr = conn.peerAddr;
+    if (this.byAddr.get(addr) === conn) {
+      this.byAddr.delete(addr);
+      for (const c of this.all) if (c.peerAddr === addr && c.state !== 'closed') this.byAddr.set(addr, c);
+    }
+    const peer = conn.verifiedPeer;
+    if (peer) {
+      const key = toHex(peer.nodeId);
+      if (this.byNode.get(key) === conn) {
+        this.byNode.delete(key);
+        for (const c of this.all) if (c.state === 'ready' && bytesEqual(c.peer.nodeId, peer.nodeId)) this.byNode.set(key, c);
+      }
+    }
+  }
+
+  connectionReleased(conn: QuicConnection): void {
+    this.unreleased.delete(conn);
+  }
+
+  connectionMoved(conn: QuicConnection, oldAddr: string): void {
+    if (this.byAddr.get(oldAddr) === conn) this.byAddr.delete(oldAddr);
+    if (!this.byAddr.has(conn.peerAddr)) this.byAddr.set(conn.peerAddr, conn);
+    this.log.debug('peer moved', { from: oldAddr, to: conn.peerAddr });
+  }
+
+  // --- StreamServices ----------------------------------------------------------------------
+
+  serveRequest(peer: PeerInfo, payload: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    const msg = decodeMessage(payload); // DecodeError: the stream is reset as a bad frame
+    if (!isRequest(msg)) throw new DecodeError('type', `${msg.type} is not a request`);
+    const handlers = this.handlers!;
+    let res: Promise<Response> | Response;
+    try {
+      res = handlers.onRequest(peer, msg);
+    } catch (e) {
+      return encodeErrorReply(e);
+    }
+    if (res instanceof Promise) return res.then(encodeReply, encodeErrorReply);
+    return encodeReply(res);
+  }
+
+  serveNotify(peer: PeerInfo, payload: Uint8Array): void {
+    const msg = decodeMessage(payload);
+    try {
+      this.handlers?.onNotify?.(peer, msg);
+    } catch (e) {
+      this.log.warn('notify handler threw', { peer: peer.addr, error: (e as Error).message });
+    }
+  }
+
+  badFrame(peer: PeerInfo, error: Error): void {
+    this.log.debug('bad frame', { peer: peer.addr, error: error.message });
+    this.m.dropped.inc({ reason: 'bad-frame' });
+    this.handlers?.onBadFrame?.(peer.addr, error);
+  }
+
+  rawStream(stream: QuicByteStream): void {
+    if (this.streamHandler) this.streamHandler(stream);
+    else stream.reset(APP_ERR.CANCELLED);
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  /** Of two connections between the same nodes, both prefer the one the smaller NodeId opened. */
+  private isCanonical(conn: QuicConnection): boolean {
+    const opener = conn.isServer ? conn.peer.nodeId : this.localNodeId;
+    const other = conn.isServer ? this.localNodeId : conn.peer.nodeId;
+    return compareBytes(opener, other) < 0;
+  }
+
+  /** PING the connections in use; a duplicate nobody prefers is left to idle out. */
+  private scheduleKeepAlive(): void {
+    this.keepAliveTimer = this.components.clock.setTimer(this.keepAliveMs, () => {
+      if (this.state !== 'started') return;
+      for (const conn of this.all) {
+        if (conn.state !== 'ready') continue;
+        if (this.byNode.get(toHex(conn.peer.nodeId)) === conn || conn.streams.activeStreams > 0) conn.keepAlive();
+      }
+      this.scheduleKeepAlive();
+    });
+  }
+}
+
+interface Settle<T> {
+  done(value: T): void;
+  fail(err: Error): void;
+  onCancel(fn: (reason: Error) => void): void;
+}
