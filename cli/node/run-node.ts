@@ -98,10 +98,20 @@ async function loadIdentity(keyFile: string | undefined, logger: Logger): Promis
 }
 
 async function joinNetwork(node: NodeAssembly, logger: Logger, signal: AbortSignal): Promise<void> {
-  const results = await node.bootstrap({ signal });
-  if (signal.aborted) return;
-  const ok = results.filter((r) => r.ok).length;
-  logger.info('bootstrap finished', { reachable: ok, configured: results.length });
+  // Peers may come up after us (a lab starts nodes in parallel): retry until one answers.
+  for (let attempt = 1; ; attempt++) {
+    const results = await node.bootstrap({ signal });
+    if (signal.aborted) return;
+    const ok = results.filter((r) => r.ok).length;
+    logger.info('bootstrap finished', { reachable: ok, configured: results.length, attempt });
+    if (ok > 0 || results.length === 0) return;
+    const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delayMs);
+      signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+    if (signal.aborted) return;
+  }
 }
 
 /** One line of the node's state: the core numbers plus every status provider's scalar fields. */

@@ -1,11 +1,14 @@
 /**
  * The composition root for a running node: a MeshNode on a transport, plus the services that
- * attach to it. Today the only service-level behaviour is the interim bootstrap ping; the DHT
- * (src/dht) plugs in at the marked places: construct it with `meshNode` (it uses the MeshService
- * surface: request, handle, contact), add it to `services`, let it own `bootstrap()`, and register
- * its status section.
+ * attach to it — today the DHT (routing, storage, tiering, endpoint records). The node joins the
+ * network by pinging its bootstrap peers (so each answer is logged with the peer's NodeId), then
+ * running the DHT's join (self-lookup, bucket refresh) through those that answered, and finally
+ * publishing its own signed endpoint record.
  */
 import type { Components } from '../core/components.js';
+import { fromHex } from '../core/bytes.js';
+import type { Contact } from '../core/types.js';
+import { DhtNode, type DhtNodeOptions } from '../dht/index.js';
 import type { Keypair } from '../identity/keypair.js';
 import type { Transport } from '../transport/transport.js';
 import { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
@@ -17,17 +20,21 @@ export interface CreateNodeOptions {
   components: Components;
   /** "host:port" of peers to join through. */
   bootstrap?: readonly string[];
+  dht?: DhtNodeOptions;
+  /** Publish our endpoint record after joining (default true). */
+  publishRecord?: boolean;
 }
 
-/** Services attached to the node. The DHT adds `dht: DhtNode` here. */
-export type NodeServices = Record<string, unknown>;
+export interface NodeServices {
+  dht: DhtNode;
+}
 
 export interface NodeAssembly {
   meshNode: MeshNode;
   services: NodeServices;
   /** Start the transport, then the services. */
   start(): Promise<void>;
-  /** Join the network through the configured bootstrap peers. */
+  /** Join the network through the configured bootstrap peers; one result per configured address. */
   bootstrap(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<BootstrapResult[]>;
   /** Stop services, then the transport. Idempotent. */
   stop(): Promise<void>;
@@ -35,22 +42,40 @@ export interface NodeAssembly {
 
 export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const meshNode = new MeshNode({ keypair: opts.keypair, transport: opts.transport, components: opts.components });
-  const services: NodeServices = {};
+  const dht = new DhtNode({ rpc: meshNode, components: opts.components, options: opts.dht });
+  const services: NodeServices = { dht };
   const bootstrapAddrs = [...(opts.bootstrap ?? [])];
-  // DHT: `services.dht = new DhtNode({ mesh: meshNode, components: opts.components, ... })` and
-  // `meshNode.addStatusProvider('dht', () => services.dht.telemetry())` go here.
+  meshNode.addStatusProvider('dht', () => dht.telemetrySnapshot());
 
   return {
     meshNode,
     services,
     async start() {
       await meshNode.start();
+      dht.attach();
     },
     async bootstrap(bopts = {}) {
-      // DHT: replace with the DHT's join (ping + self-lookup) over `bootstrapAddrs`.
-      return pingBootstrapPeers(meshNode, bootstrapAddrs, bopts);
+      const results = await pingBootstrapPeers(meshNode, bootstrapAddrs, bopts);
+      const seeds: Contact[] = results
+        .filter((r) => r.ok && r.nodeId !== undefined)
+        .map((r) => ({ id: fromHex(r.nodeId!), addr: r.addr }));
+      if (seeds.length > 0 || bootstrapAddrs.length === 0) {
+        await dht.bootstrap(seeds);
+      }
+      const own = opts.transport.localAddr;
+      // A wildcard listen address means nothing to peers; the record is published once a concrete one is known.
+      const publishable = !/^(0\.0\.0\.0|\[::\]):/.test(own);
+      if (opts.publishRecord !== false && publishable && (seeds.length > 0 || bootstrapAddrs.length === 0)) {
+        try {
+          await dht.publishAddress(opts.keypair, [own]);
+        } catch (err) {
+          opts.components.logger.warn('could not publish endpoint record', { error: String(err) });
+        }
+      }
+      return results;
     },
     async stop() {
+      dht.stop();
       await meshNode.stop();
     },
   };
