@@ -18,7 +18,9 @@ import { downCommand } from './lab/commands/down.js';
 import { statusCommand } from './lab/commands/status.js';
 import { execCommand } from './lab/commands/exec.js';
 import { logsCommand } from './lab/commands/logs.js';
+import { testCommand } from './lab/commands/test.js';
 import { tuiCommand } from './lab/commands/tui.js';
+import { simCommand } from './lab/commands/sim.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
 export const COMMANDS: readonly CommandModule<any, any>[] = [
@@ -27,7 +29,9 @@ export const COMMANDS: readonly CommandModule<any, any>[] = [
   statusCommand,
   execCommand,
   logsCommand,
+  testCommand,
   tuiCommand,
+  simCommand,
   validateCommand,
   graphCommand,
 ];
