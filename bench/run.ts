@@ -1,0 +1,39 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each in its own process so one's heap and
+ * timers do not colour the next. Each prints its own table with the baseline measured in the same
+ * run beside it. `--quick` shrinks every run (smoke test of the benchmarks themselves);
+ * `--only transport,storage,dht,gossip` picks some.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = onlyArg ? new Set(onlyArg.split(',')) : null;
+
+const suites: { name: string; file: string; args: string[] }[] = [
+  { name: 'transport', file: 'transport.ts', args: quick ? ['--quick'] : [] },
+  { name: 'storage', file: 'storage.ts', args: [] },
+  {
+    name: 'dht',
+    file: 'dht-sim.ts',
+    args: quick ? ['goals', '--nodes', '1000', '--lookups', '1000'] : ['goals', '--nodes', '10000', '--lookups', '10000'],
+  },
+  { name: 'gossip', file: 'gossip-sim.ts', args: quick ? ['--nodes', '300'] : [] },
+];
+
+let failed = 0;
+for (const suite of suites) {
+  if (only && !only.has(suite.name)) continue;
+  process.stdout.write(`\n=== ${suite.name} ===\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, suite.file), ...suite.args], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`${suite.name}: exited with ${r.status ?? r.signal}\n`);
+  }
+}
+process.exitCode = failed > 0 ? 1 : 0;
