@@ -27,6 +27,8 @@ export interface NodeRecord {
   /** Lab addresses (mesh traffic), "addr/prefix". */
   addresses: string[];
   nat: string;
+  /** The node's topology role (bootstrap, relay, plain), "router" for routers; absent in older state files. */
+  role?: string;
   /** Management address (hosts only) and the node's metrics/status URL base. */
   mgmtAddress: string | null;
   statusUrl: string | null;
@@ -59,6 +61,19 @@ export interface LabState {
   nodes: NodeRecord[];
   processes: ProcessRecord[];
   shaping: string | null;
+  /** The lab's Prometheus server (`up --prometheus`), when one was started; see cli/lab/prometheus.ts. */
+  prometheus?: PrometheusRecord | null;
+}
+
+/** A Prometheus server scraping the lab's nodes. Its process is also listed in `processes`. */
+export interface PrometheusRecord {
+  /** Base URL, e.g. "http://172.31.1.1:9090". */
+  url: string;
+  pid: number;
+  configFile: string;
+  dataDir: string;
+  logFile: string;
+  scrapeIntervalS: number;
 }
 
 export function statePath(lab: string): string {

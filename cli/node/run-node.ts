@@ -100,11 +100,20 @@ async function loadIdentity(keyFile: string | undefined, logger: Logger): Promis
 async function joinNetwork(node: NodeAssembly, logger: Logger, signal: AbortSignal): Promise<void> {
   // Peers may come up after us (a lab starts nodes in parallel): retry until one answers.
   for (let attempt = 1; ; attempt++) {
-    const results = await node.bootstrap({ signal });
+    let results: Awaited<ReturnType<NodeAssembly['bootstrap']>>;
+    let failed = false;
+    try {
+      results = await node.bootstrap({ signal });
+    } catch (err) {
+      // A seed that answered the ping may still fail the DHT join: log it and try again.
+      logger.warn('bootstrap failed', { attempt, error: err instanceof Error ? err.message : String(err) });
+      results = [];
+      failed = true;
+    }
     if (signal.aborted) return;
     const ok = results.filter((r) => r.ok).length;
-    logger.info('bootstrap finished', { reachable: ok, configured: results.length, attempt });
-    if (ok > 0 || results.length === 0) return;
+    if (!failed) logger.info('bootstrap finished', { reachable: ok, configured: results.length, attempt });
+    if (ok > 0 || (results.length === 0 && !failed)) return;
     const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, delayMs);

@@ -25,7 +25,11 @@ export type ConnectResponse = ProbeResult;
 
 /** How the routes reach the node; `probe` is swappable (tests, NAT traversal). */
 export interface ControlOptions {
-  probe?: (node: MeshNode, target: { addr: string; nodeId: Uint8Array }, opts: ProbeOptions) => Promise<ProbeResult>;
+  probe?: (
+    node: MeshNode,
+    target: { addr: string; nodeId: Uint8Array },
+    opts: ProbeOptions,
+  ) => Promise<ProbeResult>;
 }
 
 /** Routes for startStatusServer({ routes }). */
@@ -69,7 +73,8 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
   if (typeof o.nodeId !== 'string' || !NODE_ID.test(o.nodeId)) {
     return `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
   }
-  if (o.fresh !== undefined && typeof o.fresh !== 'boolean') return `fresh: expected a boolean, got ${JSON.stringify(o.fresh)}`;
+  if (o.fresh !== undefined && typeof o.fresh !== 'boolean')
+    return `fresh: expected a boolean, got ${JSON.stringify(o.fresh)}`;
   if (
     o.timeoutMs !== undefined &&
     (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0) || o.timeoutMs > MAX_CONNECT_TIMEOUT_MS)

@@ -40,7 +40,11 @@ function canDisconnect(transport: unknown): transport is Disconnectable {
 }
 
 /** Connect to `target` (its address and expected NodeId) and report the outcome; never rejects. */
-export async function probePeer(node: MeshNode, target: Required<Target>, opts: ProbeOptions = {}): Promise<ProbeResult> {
+export async function probePeer(
+  node: MeshNode,
+  target: Required<Target>,
+  opts: ProbeOptions = {},
+): Promise<ProbeResult> {
   if (opts.fresh && canDisconnect(node.transport)) node.transport.disconnect(target.nodeId);
   const clock = node.components.clock;
   const t0 = clock.now();
@@ -55,7 +59,11 @@ export async function probePeer(node: MeshNode, target: Required<Target>, opts: 
   // The RTT is extra information: a failure here does not undo the connection.
   const t1 = clock.now();
   try {
-    await node.request(target, { type: 'Ping', from: node.contact }, { timeoutMs: opts.timeoutMs, signal: opts.signal });
+    await node.request(
+      target,
+      { type: 'Ping', from: node.contact },
+      { timeoutMs: opts.timeoutMs, signal: opts.signal },
+    );
     result.rttMs = clock.now() - t1;
   } catch {
     // leave rttMs out
@@ -65,7 +73,11 @@ export async function probePeer(node: MeshNode, target: Required<Target>, opts: 
 
 /** One connection attempt; resolves with the path taken. The seam NAT traversal replaces. */
 async function connectOnce(node: MeshNode, target: Required<Target>, opts: ProbeOptions): Promise<ProbePath> {
-  await node.request(target, { type: 'Ping', from: node.contact }, { timeoutMs: opts.timeoutMs, signal: opts.signal });
+  await node.request(
+    target,
+    { type: 'Ping', from: node.contact },
+    { timeoutMs: opts.timeoutMs, signal: opts.signal },
+  );
   return 'direct';
 }
 

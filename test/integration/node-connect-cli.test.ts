@@ -22,18 +22,24 @@ const running: RunningNode[] = [];
 
 /** Start `quicmesh node` on loopback and resolve on its "node ready" line. */
 function startNode(): Promise<RunningNode> {
-  const child = spawn(process.execPath, [BIN, 'node', '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: { ...process.env, QUICMESH_LOG: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'node', '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, QUICMESH_LOG: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
   let output = '';
   let ready = false;
   return new Promise((resolveReady, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const m = ready ? null : /node ready node_id=([0-9a-f]{64}) addr=(\S+) metrics=(http:\/\/\S+)/.exec(output);
+      const m = ready
+        ? null
+        : /node ready node_id=([0-9a-f]{64}) addr=(\S+) metrics=(http:\/\/\S+)/.exec(output);
       if (m) {
         ready = true;
         const node = { child, nodeId: m[1]!, addr: m[2]!, url: m[3]!, exited };

@@ -29,7 +29,12 @@ async function startNode(): Promise<MeshNode> {
   new DataView(s.buffer).setUint32(0, seed++);
   const kp = Keypair.generate(s);
   const transport = net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() });
-  const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics: noopMetrics };
+  const components: Components = {
+    clock,
+    rng: new SeededRng(seed),
+    logger: silentLogger,
+    metrics: noopMetrics,
+  };
   const node = new MeshNode({ keypair: kp, transport, components });
   await node.start();
   nodes.push(node);
@@ -160,8 +165,13 @@ describe('probePeer', () => {
 
   it('parseConnectRequest keeps the optional fields only when given', () => {
     const id = 'AB'.repeat(32);
-    expect(parseConnectRequest(JSON.stringify({ addr: '[::1]:4433', nodeId: id }))).toEqual({ addr: '[::1]:4433', nodeId: id.toLowerCase() });
-    expect(parseConnectRequest(JSON.stringify({ addr: 'h:1', nodeId: id, fresh: false, timeoutMs: 10 }))).toEqual({
+    expect(parseConnectRequest(JSON.stringify({ addr: '[::1]:4433', nodeId: id }))).toEqual({
+      addr: '[::1]:4433',
+      nodeId: id.toLowerCase(),
+    });
+    expect(
+      parseConnectRequest(JSON.stringify({ addr: 'h:1', nodeId: id, fresh: false, timeoutMs: 10 })),
+    ).toEqual({
       addr: 'h:1',
       nodeId: id.toLowerCase(),
       fresh: false,

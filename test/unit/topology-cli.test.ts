@@ -26,7 +26,7 @@ describe('quicmesh-lab CLI', () => {
         '  routers  router-a port-restricted-cone, router-b full-cone',
         '  nodes    boot 203.0.113.3, relay 203.0.113.4, alice-1 192.168.1.2, alice-2 192.168.1.3, bob 10.0.2.2',
         '  links    1 shaped link',
-        '  expect   7 expectations',
+        '  expect   10 expectations',
         '',
       ].join('\n'),
     );

@@ -8,6 +8,7 @@ import { loadTopology } from '../../topology/parse.js';
 import { getRuntime } from '../../runtime/index.js';
 import { labBackend } from '../lab-state.js';
 import type { LabContext } from '../io.js';
+import { stopLabPrometheus } from '../prometheus.js';
 
 interface DownArgs {
   lab: string;
@@ -27,6 +28,9 @@ export const downCommand: CommandModule<object, DownArgs> = {
     const { io } = argv as unknown as LabContext;
     const lab = await labNameOf(argv.lab);
     const t0 = performance.now();
+    // the lab's Prometheus runs outside its namespaces: stop it by record and by its mark (crash sweep)
+    const stopped = await stopLabPrometheus(lab);
+    if (stopped.length) io.stdout(`  stopped prometheus (pid ${stopped.join(', ')})\n`);
     await getRuntime(labBackend(lab)).down(lab, { onProgress: (l) => io.stdout(`${l}\n`) });
     io.stdout(`lab ${lab} is down (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
   },

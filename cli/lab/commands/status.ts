@@ -4,7 +4,8 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { getRuntime, type LabStatus } from '../../runtime/index.js';
-import { labBackend, pickLab } from '../lab-state.js';
+import { labBackend, pickLab, readState } from '../lab-state.js';
+import { prometheusStatusLine } from '../prometheus.js';
 import type { LabContext } from '../io.js';
 
 interface StatusArgs {
@@ -51,7 +52,10 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     const { io } = argv as unknown as LabContext;
     const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
     const st = await getRuntime(labBackend(lab)).status(lab);
-    io.stdout(argv.json ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
+    const state = readState(lab);
+    const prom = prometheusStatusLine(state);
+    if (argv.json) io.stdout(`${JSON.stringify({ ...st, prometheus: state?.prometheus?.url ?? null }, null, 2)}\n`);
+    else io.stdout(formatStatus(st) + (prom ? `${prom}\n` : ''));
   },
 };
 

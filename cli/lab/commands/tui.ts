@@ -8,7 +8,6 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../../../src/errors.js';
 import type { NodeTarget } from '../../ui/node-view.js';
 import { DEFAULT_INTERVAL_MS } from '../../ui/poller.js';
-import { runTui } from '../../ui/run-tui.js';
 import { parseNodesFlag, targetsFromLabState } from '../../ui/targets.js';
 import type { LabContext } from '../io.js';
 import { listStateLabs, readState } from '../lab-state.js';
@@ -77,6 +76,8 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
       throw new ConfigError('tui needs an interactive terminal; for a plain report use `quicmesh-lab status`');
     }
     for (const note of plan.notes) io.stderr(`quicmesh-lab tui: ${note}\n`);
+    // Loaded on use: ink and react cost ~1 s to import, which every other lab verb would pay.
+    const { runTui } = await import('../../ui/run-tui.js');
     await runTui({
       lab: plan.lab,
       targets: plan.targets,

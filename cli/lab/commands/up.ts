@@ -3,9 +3,10 @@
  * describes and start its nodes. Progress lines go to stderr with --json (stdout stays JSON).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { loadTopology } from '../../topology/parse.js';
-import { getRuntime, runtimeNames, type LabHandle } from '../../runtime/index.js';
+import { runtimeNames, type LabHandle } from '../../runtime/index.js';
+import { bringUpFile } from '../bring-up.js';
 import type { LabContext } from '../io.js';
+import { PROMETHEUS_DEFAULT_PORT, preflightPrometheus, startPrometheusForUp } from '../prometheus.js';
 
 interface UpArgs {
   file: string;
@@ -13,6 +14,8 @@ interface UpArgs {
   json: boolean;
   nodes: boolean;
   'ready-timeout': number;
+  prometheus: boolean;
+  'prometheus-port': number;
 }
 
 export function formatUp(h: LabHandle): string {
@@ -39,17 +42,24 @@ export const upCommand: CommandModule<object, UpArgs> = {
       .option('backend', { type: 'string', default: 'netns', describe: `lab backend (${runtimeNames().join(', ')})` })
       .option('json', { type: 'boolean', default: false, describe: 'print the lab handle as JSON' })
       .option('nodes', { type: 'boolean', default: true, describe: 'start quicmesh node processes (--no-nodes: network only)' })
-      .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' }) as never,
+      .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' })
+      .option('prometheus', { type: 'boolean', default: false, describe: 'also run a Prometheus scraping every node (on the management bridge address)' })
+      .option('prometheus-port', { type: 'number', default: PROMETHEUS_DEFAULT_PORT, describe: 'port of that Prometheus' }) as never,
   handler: async (argv: ArgumentsCamelCase<UpArgs>) => {
     const { io } = argv as unknown as LabContext;
-    const topology = await loadTopology(argv.file);
     const say = (line: string) => (argv.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
-    const handle = await getRuntime(argv.backend).up(topology, {
+    if (argv.prometheus) preflightPrometheus(argv['prometheus-port']); // fail before building anything
+    const { handle, runtime } = await bringUpFile(argv.file, {
+      backend: argv.backend,
       startNodes: argv.nodes,
       readyTimeoutMs: argv['ready-timeout'] * 1000,
       onProgress: say,
     });
-    io.stdout(argv.json ? `${JSON.stringify(handle, null, 2)}\n` : formatUp(handle));
+    const prometheus = argv.prometheus
+      ? await startPrometheusForUp(handle.name, (lab) => runtime.down(lab), { port: argv['prometheus-port'], say })
+      : null;
+    if (argv.json) io.stdout(`${JSON.stringify(prometheus ? { ...handle, prometheus } : handle, null, 2)}\n`);
+    else io.stdout(formatUp(handle) + (prometheus ? `prometheus: ${prometheus.url} (config ${prometheus.configFile})\n` : ''));
   },
 };
 

@@ -27,7 +27,14 @@ export async function listRootLinks(): Promise<string[]> {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A process that exited but is not reaped yet (a zombie) still takes signals. Once `up` has exited,
+  // its nodes belong to PID 1, which may reap them late (seconds, in some containers): count it as gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

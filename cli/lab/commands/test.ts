@@ -1,0 +1,244 @@
+/**
+ * `quicmesh-lab test FILE [--repeat N] [--junit OUT.xml] [--json OUT.json] [--keep] [--ready-timeout S]`:
+ * the lab's regression run. Brings the topology up, waits for the mesh (every node answers /status, then
+ * bootstrap settles), runs every expectation `repeat` times through the nodes' POST /connect, prints the
+ * verdict matrix, writes the JUnit/JSON reports asked for, and tears the lab down — also when something
+ * failed or Ctrl-C was pressed (unless --keep). Exit 0 when every expectation passed, 1 when one failed or
+ * the run broke, 2 for a bad file or flag. Progress goes to stderr; the report to stdout.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { AbortError, ConfigError, QuicmeshError } from '../../../src/errors.js';
+import { loadTopology } from '../../topology/parse.js';
+import { getRuntime, runtimeNames } from '../../runtime/index.js';
+import { getJson } from '../../runtime/netns/nodes.js';
+import { bringUpTopology, type LabUp } from '../bring-up.js';
+import type { LabContext, LabIO } from '../io.js';
+import { waitForMesh } from '../mesh-ready.js';
+import { Progress } from '../progress.js';
+import { httpConnect, runExpectations } from '../run-expectations.js';
+import {
+  computeVerdicts,
+  formatReport,
+  toJUnitXml,
+  toJsonReport,
+  type ExpectationResults,
+  type VerdictReport,
+} from '../verdicts/index.js';
+
+interface TestArgs {
+  file: string;
+  repeat: number;
+  junit?: string;
+  json?: string;
+  keep: boolean;
+  'ready-timeout': number;
+  'connect-timeout': number;
+  parallel: number;
+  backend: string;
+}
+
+/** Some expectation did not hold: exit 1 after the report is printed. */
+export class ExpectationsFailedError extends QuicmeshError {}
+
+function positiveInt(value: number, flag: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`--${flag}: expected a whole number ≥ 1, got ${value}`);
+  return value;
+}
+
+function positiveSeconds(value: number, flag: string): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`--${flag}: expected a positive number of seconds, got ${value}`);
+  return value;
+}
+
+/** An output file must go into an existing directory; checked before the lab is built. */
+function outputPath(file: string | undefined, flag: string): string | undefined {
+  if (file === undefined) return undefined;
+  if (file.trim() === '') throw new ConfigError(`--${flag}: expected a file path`);
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ConfigError(`--${flag}: directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new ConfigError(`--${flag}: ${file} is a directory`);
+  return file;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/**
+ * Ctrl-C and SIGTERM abort the run instead of killing the process, so the lab is still torn down.
+ * Returns the signal and a function removing the handlers.
+ */
+function interruptOnSignals(io: LabIO): { signal: AbortSignal; dispose(): void } {
+  const ctrl = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (ctrl.signal.aborted) io.stderr(`${name}: still tearing the lab down, please wait\n`);
+    else {
+      io.stderr(`${name}: stopping the test run\n`);
+      ctrl.abort(new AbortError(`interrupted by ${name}`));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: ctrl.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * A node whose control endpoint stopped answering most likely died: show the end of its log, while the
+ * lab (and the log) still exists.
+ */
+function reportBrokenNodes(results: readonly ExpectationResults[], lab: LabUp, progress: Progress): void {
+  const broken = new Set<string>();
+  for (const r of results) {
+    if (r.repeats.some((o) => o.error?.startsWith(`control endpoint of ${r.expectation.from} unreachable`)))
+      broken.add(r.expectation.from);
+  }
+  for (const node of broken) {
+    const file = lab.runtime.logsPath(lab.handle.name, node);
+    let tail = '(no log)';
+    try {
+      tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+    } catch {
+      // no log file: say so
+    }
+    progress.info(`node ${node} stopped answering its control endpoint; end of ${file}:\n${tail}`);
+  }
+}
+
+export const testCommand: CommandModule<object, TestArgs> = {
+  command: 'test <file>',
+  describe: 'build a lab, check every expectation of the topology, tear it down',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
+      .option('repeat', {
+        type: 'number',
+        default: 1,
+        describe: 'connections per expectation (each a new one)',
+      })
+      .option('junit', { type: 'string', describe: 'write a JUnit XML report to this file' })
+      .option('json', { type: 'string', describe: 'write the JSON verdict report to this file' })
+      .option('keep', {
+        type: 'boolean',
+        default: false,
+        describe: 'leave the lab up afterwards (down it with quicmesh-lab down)',
+      })
+      .option('ready-timeout', {
+        type: 'number',
+        default: 30,
+        describe: 'seconds to wait for the nodes and their bootstrap',
+      })
+      .option('connect-timeout', {
+        type: 'number',
+        default: 5,
+        describe: 'seconds one connection attempt may take',
+      })
+      .option('parallel', {
+        type: 'number',
+        default: 8,
+        describe: 'most connection attempts in flight at once',
+      })
+      .option('backend', {
+        type: 'string',
+        default: 'netns',
+        describe: `lab backend (${runtimeNames().join(', ')})`,
+      }) as never,
+  handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
+    const { io } = argv as unknown as LabContext;
+    const repeat = positiveInt(argv.repeat, 'repeat');
+    const parallel = positiveInt(argv.parallel, 'parallel');
+    const readyTimeoutMs = positiveSeconds(argv['ready-timeout'], 'ready-timeout') * 1000;
+    const connectTimeoutMs = positiveSeconds(argv['connect-timeout'], 'connect-timeout') * 1000;
+    const junitFile = outputPath(argv.junit, 'junit');
+    const jsonFile = outputPath(argv.json, 'json');
+    const topology = await loadTopology(argv.file);
+    if (topology.expectations.length === 0) {
+      throw new ConfigError(`${argv.file}: the topology has no expectations to test (add an "expect:" list)`);
+    }
+    getRuntime(argv.backend); // unknown backend: ConfigError before anything is built
+
+    const progress = new Progress({ write: io.stderr, isTTY: false });
+    const interrupt = interruptOnSignals(io);
+    const t0 = performance.now();
+    const times: string[] = [];
+    let lab: LabUp | undefined;
+    let report: VerdictReport | undefined;
+    try {
+      const up = progress.start(`up ${topology.name} (${topology.nodes.length} nodes)`);
+      try {
+        lab = await bringUpTopology(topology, {
+          backend: argv.backend,
+          readyTimeoutMs,
+          onProgress: (line) => progress.info(`  ${line}`),
+        });
+      } catch (err) {
+        up.fail(err instanceof Error ? err.message.split('\n')[0]! : String(err));
+        throw err;
+      }
+      up.done();
+      times.push(`up ${seconds(lab.elapsedMs)}`);
+      if (interrupt.signal.aborted) throw interrupt.signal.reason;
+
+      const mesh = await progress.step('waiting for the mesh', () =>
+        waitForMesh(topology, lab!.handle, {
+          timeoutMs: readyTimeoutMs,
+          fetchStatus: (url) => getJson(url, 1500),
+          onProgress: (line) => progress.info(`  ${line}`),
+          signal: interrupt.signal,
+        }),
+      );
+      times.push(`mesh ${seconds(mesh.settledMs)}`);
+
+      const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
+      const runStep = progress.start(
+        `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s)`,
+      );
+      const tRun = performance.now();
+      const results = await runExpectations(topology.expectations, mesh.members, {
+        repeat,
+        parallel,
+        connectTimeoutMs,
+        connect: httpConnect(),
+        signal: interrupt.signal,
+        onProbe: (done, total, pair, o) =>
+          progress.info(
+            `  [${done}/${total}] ${pair}: ${o.connected ? `${o.path ?? 'connected'} ${o.timeToConnectMs ?? '?'} ms` : `not connected${o.error ? ` (${o.error})` : ''}`}`,
+          ),
+      });
+      runStep.done();
+      times.push(`expectations ${seconds(performance.now() - tRun)}`);
+
+      reportBrokenNodes(results, lab, progress);
+      report = computeVerdicts(results, { topology: topology.name });
+      io.stdout(formatReport(report));
+      if (junitFile) writeFileSync(junitFile, toJUnitXml(report));
+      if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(toJsonReport(report), null, 2)}\n`);
+    } finally {
+      if (lab && argv.keep) {
+        progress.info(`lab ${topology.name} kept up (down it with: quicmesh-lab down ${topology.name})`);
+      } else if (lab) {
+        const tDown = performance.now();
+        await progress.step(`down ${topology.name}`, () => lab!.runtime.down(topology.name));
+        times.push(`down ${seconds(performance.now() - tDown)}`);
+      }
+      interrupt.dispose();
+      progress.info(`timings: ${[...times, `total ${seconds(performance.now() - t0)}`].join(', ')}`);
+    }
+    if (!report.pass) {
+      throw new ExpectationsFailedError(
+        `${report.failed} of ${report.verdicts.length} expectation(s) failed`,
+      );
+    }
+  },
+};
+
+export default testCommand;

@@ -1,0 +1,102 @@
+/**
+ * `quicmesh-lab test` end to end (root only): the real bin/quicmesh-lab.js builds the quick-start lab
+ * with real bin/quicmesh.js nodes, every expectation passes over three fresh connections, and the lab
+ * is gone afterwards; a topology with an expectation plain direct connections cannot meet (public ->
+ * LAN behind a port-restricted cone NAT) exits 1 and names that expectation and why.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonReport } from '../../cli/lab/verdicts/index.js';
+import { isRootWithTools } from './lab-fixtures.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
+
+function runLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [LAB_BIN, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+function namespacesOf(lab: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`qm-${lab}_`));
+}
+
+describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'quicmesh-lab-test-'));
+  });
+  afterAll(async () => {
+    // Only if a run broke half-way: normally the verb has already removed its lab.
+    for (const lab of ['quickstart', 'lab-public-to-lan'])
+      if (namespacesOf(lab).length) await runLab(['down', lab]);
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('passes every quick-start expectation over 3 fresh connections and leaves nothing behind', async () => {
+    const json = join(dir, 'quickstart.json');
+    const junit = join(dir, 'quickstart.xml');
+    const run = await runLab([
+      'test',
+      'topologies/quickstart.yaml',
+      '--repeat',
+      '3',
+      '--json',
+      json,
+      '--junit',
+      junit,
+    ]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as JsonReport;
+    expect(report).toMatchObject({ topology: 'quickstart', pass: true, failed: 0 });
+    expect(report.expectations.length).toBeGreaterThan(0);
+    for (const e of report.expectations) {
+      expect(e, e.text).toMatchObject({ pass: true, repeats: 3, satisfied: 3 });
+      expect(e.paths.direct, e.text).toBe(3);
+    }
+    expect(await readFile(junit, 'utf8')).toContain('failures="0"');
+    expect(run.stdout).toContain('quickstart: 10/10 expectations passed');
+    expect(namespacesOf('quickstart')).toEqual([]);
+  }, 120_000);
+
+  it('exits 1 and reports why when an expectation cannot hold (public -> LAN behind a NAT)', async () => {
+    const json = join(dir, 'fail.json');
+    const run = await runLab([
+      'test',
+      'test/fixtures/topologies/good/lab-public-to-lan.yaml',
+      '--json',
+      json,
+      '--connect-timeout',
+      '2',
+    ]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    const report = JSON.parse(await readFile(json, 'utf8')) as JsonReport;
+    expect(report.pass).toBe(false);
+    const byText = new Map(report.expectations.map((e) => [e.text, e]));
+    expect(byText.get('carol -> boot: direct')).toMatchObject({ pass: true, satisfied: 1 });
+    const failed = byText.get('boot -> carol: direct')!;
+    expect(failed).toMatchObject({ pass: false, satisfied: 0, paths: { failed: 1 } });
+    expect(failed.reasons[0]!.reason).toMatch(
+      /^not connected: TimeoutError: request to 192\.168\.5\.\d+:4433/,
+    );
+    expect(run.stdout).toMatch(/✗ boot -> carol: direct \(line 14\): 0\/1 satisfied — not connected/);
+    expect(run.stderr).toContain('1 of 2 expectation(s) failed');
+    expect(namespacesOf('lab-public-to-lan')).toEqual([]);
+  }, 120_000);
+});
