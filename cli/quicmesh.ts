@@ -8,10 +8,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type CommandModule } from 'yargs';
 import { ConfigError, QuicmeshError } from '../src/errors.js';
+import { chatCommand } from './node/chat-command.js';
 import { nodeCommand } from './node/node-command.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
-export const COMMANDS: readonly CommandModule<any, any>[] = [nodeCommand];
+export const COMMANDS: readonly CommandModule<any, any>[] = [nodeCommand, chatCommand];
 
 /** A mistake on the command line (unknown verb or flag, missing value). */
 export class UsageError extends ConfigError {}

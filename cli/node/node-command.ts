@@ -17,6 +17,7 @@ export interface NodeArgs {
   metrics?: string;
   'telemetry-interval': number;
   'log-level'?: string;
+  subscribe?: string[];
 }
 
 /** Turn parsed flags into a checked configuration. */
@@ -34,6 +35,13 @@ export function nodeConfigFromArgs(args: NodeArgs): NodeConfig {
     metrics: args.metrics === undefined ? undefined : parseHostPort(String(args.metrics), '--metrics', { allowPortZero: true }),
     // Cap at the largest delay setInterval accepts (~24.8 days).
     telemetryIntervalMs: Math.min(interval * 1000, 2 ** 31 - 1),
+    subscribe: (args.subscribe ?? []).map((t) => {
+      const topic = String(t);
+      if (topic.length === 0 || Buffer.byteLength(topic) > 256) {
+        throw new ConfigError(`--subscribe: a topic is 1 to 256 bytes, got "${topic.slice(0, 40)}"`);
+      }
+      return topic;
+    }),
   };
 }
 
@@ -68,6 +76,11 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
         describe: 'File holding the 32-byte secret key; created (mode 0600) when absent',
       })
       .option('metrics', { type: 'string', describe: 'Serve /metrics, /status, /healthz and POST /connect over HTTP at HOST:PORT' })
+      .option('subscribe', {
+        type: 'string',
+        array: true,
+        describe: 'Join the gossip mesh of TOPIC (repeatable); received messages are logged at debug',
+      })
       .option('telemetry-interval', { type: 'number', default: 300, describe: 'Seconds between telemetry log lines' })
       .option('log-level', {
         type: 'string',

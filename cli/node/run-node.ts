@@ -8,6 +8,7 @@
  * (scripts and tests wait for that one), "telemetry snapshot …" periodically, "node stopped".
  */
 import { toHex } from '../../src/core/bytes.js';
+import type { GossipSub } from '../../src/pubsub/index.js';
 import { SystemClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
 import type { LogFields, Logger } from '../../src/core/logger.js';
@@ -31,6 +32,8 @@ export interface NodeConfig {
   /** Where to serve /metrics, /status, /healthz and the control routes (POST /connect); none when absent. */
   metrics?: HostPort;
   telemetryIntervalMs: number;
+  /** Gossip topics to join (so a lab node takes part in pubsub). */
+  subscribe?: string[];
 }
 
 export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSignal): Promise<void> {
@@ -74,6 +77,15 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
     const telemetry = setInterval(() => logTelemetry(logger, mesh.status()), config.telemetryIntervalMs);
     cleanups.push(() => clearInterval(telemetry));
 
+    const pubsub = node.services.pubsub;
+    if (pubsub) {
+      for (const topic of config.subscribe ?? []) {
+        pubsub.subscribe(topic);
+        logger.info('subscribed', { topic });
+      }
+      if ((config.subscribe ?? []).length > 0) void logReceived(pubsub, logger);
+    }
+
     const bootstrapAbort = new AbortController();
     cleanups.push(() => bootstrapAbort.abort());
     if (config.bootstrap.length > 0) void joinNetwork(node, logger, bootstrapAbort.signal);
@@ -95,6 +107,12 @@ async function loadIdentity(keyFile: string | undefined, logger: Logger): Promis
   if (created) logger.info('created key file', { path: keyFile });
   if (exposed) logger.warn('key file is readable by group or others; chmod 600 it', { path: keyFile });
   return keypair;
+}
+
+async function logReceived(pubsub: GossipSub, logger: Logger): Promise<void> {
+  for await (const m of pubsub.messages()) {
+    logger.debug('gossip message', { topic: m.topic, source: toHex(m.source).slice(0, 16), bytes: m.data.length });
+  }
 }
 
 async function joinNetwork(node: NodeAssembly, logger: Logger, signal: AbortSignal): Promise<void> {

@@ -17,6 +17,16 @@ export {
 } from './mesh-node.js';
 export { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
 export { createNode, type CreateNodeOptions, type NodeAssembly, type NodeServices } from './create-node.js';
+export {
+  PubsubPeerFeed,
+  DEFAULT_PUBSUB_MAX_PEERS,
+  DEFAULT_PUBSUB_REFRESH_MS,
+  DEFAULT_PUBSUB_RETRY_AFTER_MS,
+  type ContactSource,
+  type FeedRefresh,
+  type PeerSink,
+  type PubsubPeerFeedOptions,
+} from './pubsub-peers.js';
 export { probePeer, type ProbeOptions, type ProbePath, type ProbeResult } from './probe.js';
 export {
   controlRoutes,

@@ -6,6 +6,7 @@
  * topics cannot blow up the series count. Counters carry no topic label at all.
  */
 import type { Counter, Gauge, Metrics } from '../metrics/metrics.js';
+import { PENALTY_REASONS } from './types.js';
 
 export const MAX_TOPIC_LABELS = 50;
 export const OTHER_TOPIC_LABEL = '_other';
@@ -38,6 +39,8 @@ export class GossipMetrics {
       'Score penalties applied to peers, by reason',
       ['reason'],
     );
+    // The reasons are a fixed set: start each at 0 so rates exist before the first penalty.
+    for (const reason of PENALTY_REASONS) this.penalised.inc({ reason }, 0);
   }
 
   /** The label value for `topic` (see the module comment). */

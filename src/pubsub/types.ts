@@ -10,7 +10,8 @@ export const PUBSUB_RPC_TYPES: readonly PubsubRpcType[] = [
   'Subscribe', 'Unsubscribe', 'Graft', 'Prune', 'Publish', 'IHave', 'IWant',
 ];
 
-export type PenaltyReason = 'invalid_signature' | 'malformed' | 'rate_exceeded' | 'broken_promise' | 'backoff_violation';
+export const PENALTY_REASONS = ['invalid_signature', 'malformed', 'rate_exceeded', 'broken_promise', 'backoff_violation'] as const;
+export type PenaltyReason = (typeof PENALTY_REASONS)[number];
 
 /** What the router asks its driver to do. */
 export type GossipEffect =

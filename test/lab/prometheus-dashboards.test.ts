@@ -27,6 +27,8 @@ const rootWithTools = isRootWithTools(['ip', 'nft']);
 
 const TOPOLOGY = `name: ${LAB}
 description: two public nodes and one behind a port-restricted NAT, for the dashboard check
+defaults:
+  node: { args: [--subscribe, lab] }
 networks:
   pub: { kind: public, subnet: 203.0.113.0/24 }
   home: { kind: lan, subnet: 10.0.1.0/24 }

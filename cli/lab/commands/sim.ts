@@ -13,6 +13,13 @@
  * endpoints; mesh: on MeshNode + MemoryTransport, slower), --leave-rate / --join-rate continuous
  * churn during the lookups, nodes per virtual second (0), --json.
  *
+ * --gossip runs the GossipSub scenario instead (src/sim/gossip: eager flood, plain GossipSub and
+ * adaptive push side by side on one seeded world; formatGossipReport's table, or the report as
+ * JSON): it takes --nodes, --seed, --loss, --latency, --failed FRACTION of nodes crashed before
+ * the measured messages (0) and --messages M measured publications (200); the DHT flags are ignored.
+ *
+ *   quicmesh-lab sim --gossip --nodes 1000 --loss 0.05 --failed 0.1 --messages 200 --seed 7
+ *
  * JSON output (--json), one object:
  *   config            the parameters above (nodes, lookups, churn, leaveRate, joinRate, seed, tiering,
  *                     latency, loss, k, alpha, bootstrapContacts, concurrency, joinRefresh, lookupK, stack)
@@ -39,6 +46,8 @@ import { runDhtSimulation } from '../../../src/sim/dht-scenario.js';
 import { formatDhtSimTable } from '../../../src/sim/dht-result.js';
 import type { LatencyKind } from '../../../src/sim/latency.js';
 import type { SimStack } from '../../../src/sim/dht-host.js';
+import { runGossipScenario } from '../../../src/sim/gossip/scenario.js';
+import { formatGossipReport } from '../../../src/sim/gossip/report.js';
 import { processIO, type LabContext } from '../io.js';
 
 interface SimArgs extends Partial<LabContext> {
@@ -59,6 +68,9 @@ interface SimArgs extends Partial<LabContext> {
   'leave-rate': number;
   'join-rate': number;
   json: boolean;
+  gossip: boolean;
+  failed?: number;
+  messages?: number;
 }
 
 function onOff(value: string): boolean {
@@ -88,9 +100,28 @@ export const simCommand: CommandModule<object, SimArgs> = {
       .option('stack', { type: 'string', choices: ['lean', 'mesh'], default: 'lean', describe: 'plumbing under the DHT' })
       .option('leave-rate', { type: 'number', default: 0, describe: 'nodes leaving per virtual second during the lookups' })
       .option('join-rate', { type: 'number', default: 0, describe: 'nodes joining per virtual second during the lookups' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of a table' }) as unknown as Argv<SimArgs>,
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of a table' })
+      .option('gossip', { type: 'boolean', default: false, describe: 'simulate GossipSub (pubsub) instead of the DHT' })
+      .option('failed', { type: 'number', describe: 'with --gossip: fraction of nodes crashed (0..1, default 0)' })
+      .option('messages', { type: 'number', describe: 'with --gossip: measured publications (default 200)' }) as unknown as Argv<SimArgs>,
   handler: async (argv) => {
     const io = argv.io ?? processIO;
+    if (argv.gossip) {
+      const report = runGossipScenario({
+        nodes: argv.nodes,
+        seed: argv.seed,
+        loss: argv.loss,
+        latency: argv.latency as LatencyKind,
+        failed: argv.failed,
+        messages: argv.messages,
+        onVariant: io.isTTY ? (v) => io.stderr(`sim: ${v}...\n`) : undefined,
+      });
+      io.stdout(argv.json ? JSON.stringify(report) + '\n' : formatGossipReport(report) + '\n');
+      return;
+    }
+    if (argv.failed !== undefined || argv.messages !== undefined) {
+      throw new ConfigError('--failed and --messages apply to --gossip runs only');
+    }
     const result = await runDhtSimulation({
       // Phase names on a terminal only: big runs take a while, and piped output stays clean.
       onPhase: io.isTTY ? (phase) => io.stderr(`sim: ${phase}...\n`) : undefined,
