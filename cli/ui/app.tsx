@@ -169,8 +169,11 @@ export function App({ store, clock, onQuit, maxRows, eventLines = 6 }: AppProps)
   });
 
   const up = snap.nodes.filter((n) => n.state === 'up').length;
+  // One column short of the terminal: a line that fills the last column leaves the cursor in the
+  // wrap-pending state and Ink's erase of the previous frame then misses a line, leaving debris.
+  const width = Math.max(40, (stdout.columns ?? 80) - 1);
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" width={width}>
       <Header
         lab={snap.lab}
         up={up}

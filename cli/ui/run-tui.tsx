@@ -1,6 +1,7 @@
 /**
  * Run the live UI on the terminal: start a LabPoller over the targets, render the App with Ink
- * (incremental rendering: only changed lines are rewritten, never a full-screen clear), and
+ * (Ink rewrites only its own frame, never clearing the whole screen; its experimental incremental
+ * mode left stale lines behind in tmux, so it is off), and
  * resolve once the user quits, with the poller stopped.
  */
 import { render } from 'ink';
@@ -37,7 +38,6 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     exitOnCtrlC: true,
-    incrementalRendering: true,
     maxFps: 10,
   });
   try {

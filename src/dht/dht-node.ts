@@ -35,7 +35,12 @@
  * - every request it serves observes the sender (`msg.from`, already verified by the node layer);
  *   a full bucket answers with a ping of its LRU head, which the driver sends (ping-before-evict);
  * - contacts named in replies fill free bucket slots as never-seen entries (learnFromReplies);
- * - lookups are tier-aware (fast peers first among the closest candidates);
+ * - with tiering on (`tierAware`, the default), latency shapes lookups and the table: candidates
+ *   are queried fast tiers first (within the k closest, a closer one passed over at most α times);
+ *   a query unanswered after SLOT_RELEASE_FACTOR x the fastest tier's RTT yields its parallelism
+ *   slot (it is still awaited: the result is the same k closest); and a full bucket swaps its
+ *   slowest measured member for a newcomer measured in a faster tier (proximity neighbour
+ *   selection). With tiering off the DHT is plain Kademlia;
  * - spill: when our own storage pressure is at or above `spillPressure`, we do not keep a copy of
  *   what we store and we send the k replicas preferably to slower-tier nodes among the 2k closest
  *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
@@ -91,6 +96,12 @@ import type { RpcEndpoint } from './rpc.js';
 
 export * from './dht-types.js';
 
+/** A lookup query yields its slot after this many times the fastest tier's RTT (tiering on). */
+export const SLOT_RELEASE_FACTOR = 2;
+/** ...but never sooner than this (ms). */
+export const SLOT_RELEASE_MIN_MS = 10;
+/** Before a tier model exists, PNS swaps a member only for a newcomer faster by at least this (ms) and 2x. */
+export const PNS_MIN_GAIN_MS = 10;
 const ROUND_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20];
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -106,6 +117,7 @@ export class DhtNode {
   private readonly requestTimeoutMs: number;
   private readonly lookupPeerTimeoutMs: number | undefined;
   private readonly tierAware: boolean;
+  private readonly tierSlotRelease: boolean;
   private readonly learnFromReplies: boolean;
   private readonly maintenance: boolean;
   private readonly maintenanceIntervalMs: number;
@@ -134,11 +146,13 @@ export class DhtNode {
     this.rpc = init.rpc;
     this.components = init.components;
     const now = clock.now();
+    const tierAware = o.tierAware !== false;
     this.table = new RoutingTable(init.rpc.nodeId ?? init.rpc.contact.id, now, {
       k: o.k,
       replacementCacheSize: o.replacementCacheSize,
       pingFreshnessMs: o.pingFreshnessMs,
       refreshIntervalMs: o.refreshIntervalMs,
+      faster: tierAware ? (a, b) => this.clearlyFaster(a, b) : undefined,
     });
     this.adaptiveK = o.adaptiveK === false ? undefined : new AdaptiveK(now, { initial: this.table.k });
     this.adaptiveAlpha = new AdaptiveAlpha({ initial: o.alpha });
@@ -148,7 +162,8 @@ export class DhtNode {
     this.useAdaptiveAlpha = o.adaptiveAlpha !== false;
     this.requestTimeoutMs = positive('requestTimeoutMs', o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     this.lookupPeerTimeoutMs = o.lookupPeerTimeoutMs === undefined ? undefined : positive('lookupPeerTimeoutMs', o.lookupPeerTimeoutMs);
-    this.tierAware = o.tierAware !== false;
+    this.tierAware = tierAware;
+    this.tierSlotRelease = o.tierSlotRelease !== false;
     this.learnFromReplies = o.learnFromReplies !== false;
     this.maintenance = o.maintenance !== false;
     this.maintenanceIntervalMs = positive('maintenanceIntervalMs', o.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
@@ -418,6 +433,7 @@ export class DhtNode {
       now,
       mode,
       tierOf: this.tierAware && (this.tiering.tierCount ?? 2) > 1 ? this.tierOf : undefined,
+      slotReleaseMs: this.slotReleaseMs(),
       peerTimeoutMs: this.lookupPeerTimeoutMs,
     });
     const run = new LookupRun(query, { clock, ask });
@@ -427,6 +443,24 @@ export class DhtNode {
       this.recordLookup(result);
       return result;
     });
+  }
+
+  /**
+   * With tiering on: a lookup query not answered within SLOT_RELEASE_FACTOR times the fastest
+   * tier's RTT is from a slower tier; it yields its parallelism slot (it is still awaited).
+   */
+  private slotReleaseMs(): number | undefined {
+    if (!this.tierAware || !this.tierSlotRelease || (this.tiering.tierCount ?? 2) < 2) return undefined;
+    const fast = this.tiering.fastestTierMs;
+    return fast === undefined ? undefined : Math.max(SLOT_RELEASE_MIN_MS, Math.ceil(SLOT_RELEASE_FACTOR * fast));
+  }
+
+  /** PNS rule: `a` ms is a faster tier than `b` ms (before a tier model exists: at least twice as fast). */
+  private clearlyFaster(a: number, b: number): boolean {
+    const ta = this.tiering.tierOfRtt?.(a);
+    const tb = this.tiering.tierOfRtt?.(b);
+    if (ta !== undefined && tb !== undefined && (this.tiering.tierCount ?? 0) >= 2) return ta < tb;
+    return b > 2 * a + PNS_MIN_GAIN_MS;
   }
 
   private recordLookup(r: LookupResult): void {

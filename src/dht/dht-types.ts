@@ -26,6 +26,10 @@ export interface DhtTiering {
   dropStale(): void;
   /** Tiers in the current model; when present and below 2, lookups skip tier ordering (nothing to prefer). */
   readonly tierCount?: number;
+  /** Centre (ms) of the fastest tier, when the model has one: what a fast answer takes. */
+  readonly fastestTierMs?: number;
+  /** Tier an RTT would fall into under the current model (for proximity neighbour selection). */
+  tierOfRtt?(rttMs: number): number | undefined;
 }
 
 export interface DhtNodeOptions {
@@ -41,8 +45,13 @@ export interface DhtNodeOptions {
   requestTimeoutMs?: number;
   /** After this (ms) an unanswered lookup query frees its parallelism slot; default LOOKUP_PEER_TIMEOUT_MS. */
   lookupPeerTimeoutMs?: number;
-  /** Prefer fast tiers among the closest lookup candidates (default true). */
+  /**
+   * Latency-aware DHT (default true): fast tiers first among the closest lookup candidates,
+   * slot release for slow queries, proximity neighbour selection in the routing table.
+   */
   tierAware?: boolean;
+  /** With tierAware: let lookup queries slower than the fastest tier yield their slot (default true). */
+  tierSlotRelease?: boolean;
   /** Run maintenance timers (default true). */
   maintenance?: boolean;
   maintenanceIntervalMs?: number;

@@ -23,10 +23,13 @@
  * `rounds` is the deepest round queried; `hopsToClosest` is the round whose answer first named the
  * final closest contact (0 = we knew it from the start).
  *
- * Tier awareness: when `tierOf` is given, each batch still always includes the closest unqueried
- * candidate (so convergence is that of plain Kademlia), and fills its other slots from the
- * 2·slots closest unqueried ones by (tier, distance), favouring fast peers. Only the order of
- * queries changes, never which contacts have to answer before termination.
+ * Tier awareness: when `tierOf` is given, each free slot goes to the best unqueried candidate by
+ * (tier, distance) among the k closest live ones, except that a closer unqueried candidate passed
+ * over `maxSkips` times (default α) goes next: bounded lookahead, so a slow but close contact is
+ * delayed, never starved. Only the order of queries changes, never which contacts have to answer
+ * before termination. With `slotReleaseMs`, a query unanswered after that long becomes "slow": it
+ * frees its parallelism slot but, unlike an unresponsive one, still has to answer (or fail, or
+ * pass the per-peer deadline) before the lookup ends.
  */
 import type { Contact, NodeId } from '../core/types.js';
 import { K_MAX } from '../constants.js';
@@ -35,8 +38,6 @@ import { compareDistance, ID_LENGTH } from './distance.js';
 
 /** ms after which an outstanding query stops holding a parallelism slot (its answer is still accepted). */
 export const LOOKUP_PEER_TIMEOUT_MS = 3_000;
-/** Tier-aware selection looks at this many times the free slots among the closest unqueried. */
-export const TIER_WINDOW_FACTOR = 2;
 /** Rank given to contacts with no tier yet: between the fastest tier (0) and the next. */
 export const UNKNOWN_TIER_RANK = 0.5;
 /**
@@ -60,6 +61,12 @@ export interface LookupOptions {
   mode: LookupMode;
   /** Latency tier of a contact (0 = fastest), undefined when unmeasured. */
   tierOf?: (id: NodeId) => number | undefined;
+  /** Tier-aware picking considers this many of the closest unqueried candidates (default k: the whole frame). */
+  tierWindow?: number;
+  /** A closer unqueried candidate may be passed over this many times, then it goes (default alpha). */
+  maxSkips?: number;
+  /** After this (ms) an outstanding query yields its parallelism slot but is still awaited (default: never). */
+  slotReleaseMs?: number;
   peerTimeoutMs?: number;
 }
 
@@ -98,15 +105,21 @@ const WAITING = 1;
 const UNRESPONSIVE = 2;
 const SUCCEEDED = 3;
 const FAILED = 4;
+/** Outstanding past its slot deadline: no longer holds a parallelism slot, still awaited for termination. */
+const SLOW = 5;
 
 interface Candidate {
   contact: Contact;
   state: number;
   deadline: number;
+  /** When the query yields its parallelism slot (slotReleaseMs). */
+  release: number;
   /** Round in which this contact was first named (0 = seed). */
   learned: number;
   /** Round of the query sent to it. */
   round: number;
+  /** Times a farther candidate was picked before this one (tier-aware picking). */
+  passed: number;
 }
 
 export class LookupQuery {
@@ -117,6 +130,9 @@ export class LookupQuery {
   private readonly alpha: number;
   private readonly tierOf: ((id: NodeId) => number | undefined) | undefined;
   private readonly peerTimeoutMs: number;
+  private readonly tierWindow: number;
+  private readonly maxSkips: number;
+  private readonly slotReleaseMs: number;
   private readonly startedAt: number;
   private readonly candidates: Candidate[] = [];
   private readonly limit: number;
@@ -137,6 +153,15 @@ export class LookupQuery {
       throw new ConfigError(`lookup alpha must be a positive integer, got ${options.alpha}`);
     }
     if (options.target.length !== ID_LENGTH) throw new ConfigError(`lookup target must be ${ID_LENGTH} bytes`);
+    if (options.tierWindow !== undefined && !(Number.isInteger(options.tierWindow) && options.tierWindow >= 1)) {
+      throw new ConfigError(`lookup tierWindow must be a positive integer, got ${options.tierWindow}`);
+    }
+    if (options.maxSkips !== undefined && !(Number.isInteger(options.maxSkips) && options.maxSkips >= 0)) {
+      throw new ConfigError(`lookup maxSkips must be an integer >= 0, got ${options.maxSkips}`);
+    }
+    if (options.slotReleaseMs !== undefined && !(options.slotReleaseMs > 0)) {
+      throw new ConfigError(`lookup slotReleaseMs must be a positive number of ms, got ${options.slotReleaseMs}`);
+    }
     this.target = options.target;
     this.mode = options.mode;
     this.self = options.self;
@@ -144,6 +169,9 @@ export class LookupQuery {
     this.alpha = options.alpha;
     this.tierOf = options.tierOf;
     this.peerTimeoutMs = options.peerTimeoutMs ?? LOOKUP_PEER_TIMEOUT_MS;
+    this.tierWindow = options.tierWindow ?? this.k;
+    this.maxSkips = options.maxSkips ?? this.alpha;
+    this.slotReleaseMs = options.slotReleaseMs ?? Infinity;
     this.startedAt = options.now;
     this.limit = this.k * CANDIDATE_LIMIT_FACTOR;
     for (const c of options.seeds) this.insert(c, 0);
@@ -163,17 +191,20 @@ export class LookupQuery {
     if (this.result) return { kind: 'done', result: this.result };
     const cs = this.candidates;
     for (const c of cs) {
-      if (c.state === WAITING && now >= c.deadline) {
+      if ((c.state === WAITING || c.state === SLOW) && now >= c.deadline) {
+        if (c.state === WAITING) this.waiting--;
         c.state = UNRESPONSIVE;
-        this.waiting--;
         this.timeouts++;
+      } else if (c.state === WAITING && now >= c.release) {
+        c.state = SLOW;
+        this.waiting--;
       }
     }
     if (this.value !== undefined) return this.finish(now);
 
     const capacity = this.noProgress >= this.alpha ? Math.max(this.k, this.alpha) : this.alpha;
     const slots = capacity - this.waiting;
-    const window = this.tierOf ? slots * TIER_WINDOW_FACTOR : slots;
+    const window = this.tierOf ? Math.max(slots, this.tierWindow) : slots;
     const eligible: Candidate[] = [];
     // Walk the k closest live candidates (failed and unresponsive ones do not count): the frame
     // fills with answered, outstanding and then unqueried ones. Only the frame is ever queried, so
@@ -183,7 +214,7 @@ export class LookupQuery {
     for (let i = 0; i < cs.length && framed < this.k; i++) {
       const c = cs[i]!;
       if (c.state === SUCCEEDED) framed++;
-      else if (c.state === WAITING) {
+      else if (c.state === WAITING || c.state === SLOW) {
         framed++;
         open = true;
       } else if (c.state === NOT_CONTACTED) {
@@ -200,6 +231,7 @@ export class LookupQuery {
     for (const c of picked) {
       c.state = WAITING;
       c.deadline = now + this.peerTimeoutMs;
+      c.release = now + this.slotReleaseMs;
       c.round = c.learned + 1;
       if (c.round > this.rounds) this.rounds = c.round;
       this.waiting++;
@@ -218,7 +250,7 @@ export class LookupQuery {
     const c = this.find(id);
     if (!c) return false;
     if (c.state === WAITING) this.waiting--;
-    else if (c.state !== UNRESPONSIVE) return false;
+    else if (c.state !== UNRESPONSIVE && c.state !== SLOW) return false;
     c.state = SUCCEEDED;
     this.responses++;
 
@@ -242,7 +274,7 @@ export class LookupQuery {
     const c = this.find(id);
     if (!c) return false;
     if (c.state === WAITING) this.waiting--;
-    else if (c.state !== UNRESPONSIVE) return false;
+    else if (c.state !== UNRESPONSIVE && c.state !== SLOW) return false;
     c.state = FAILED;
     this.failures++;
     return true;
@@ -252,7 +284,9 @@ export class LookupQuery {
   nextDeadline(): number | undefined {
     let min: number | undefined;
     for (const c of this.candidates) {
-      if (c.state === WAITING && (min === undefined || c.deadline < min)) min = c.deadline;
+      if (c.state !== WAITING && c.state !== SLOW) continue;
+      const at = c.state === WAITING ? Math.min(c.release, c.deadline) : c.deadline;
+      if (min === undefined || at < min) min = at;
     }
     return min;
   }
@@ -264,12 +298,21 @@ export class LookupQuery {
 
   private pick(eligible: Candidate[], slots: number): Candidate[] {
     if (eligible.length <= slots || !this.tierOf) return eligible.slice(0, slots);
-    // The closest unqueried always goes; the rest by (tier, distance) among the window.
-    const rest = eligible.slice(1);
-    const rank = rest.map((c) => this.tierOf!(c.contact.id) ?? UNKNOWN_TIER_RANK);
-    const order = rest.map((_, i) => i).sort((a, b) => rank[a]! - rank[b]! || a - b);
-    const out = [eligible[0]!];
-    for (let i = 0; i < slots - 1; i++) out.push(rest[order[i]!]!);
+    const n = eligible.length;
+    const rank = eligible.map((c) => this.tierOf!(c.contact.id) ?? UNKNOWN_TIER_RANK);
+    const taken = new Array<boolean>(n).fill(false);
+    const out: Candidate[] = [];
+    for (let s = 0; s < slots; s++) {
+      let first = 0;
+      while (taken[first]) first++;
+      let best = first;
+      if (eligible[first]!.passed < this.maxSkips) {
+        for (let i = first + 1; i < n; i++) if (!taken[i] && rank[i]! < rank[best]!) best = i;
+      }
+      for (let i = first; i < best; i++) if (!taken[i]) eligible[i]!.passed++;
+      taken[best] = true;
+      out.push(eligible[best]!);
+    }
     return out;
   }
 
@@ -339,7 +382,7 @@ export class LookupQuery {
       if (round < existing.learned) existing.learned = round;
       return -1;
     }
-    const fresh: Candidate = { contact, state: NOT_CONTACTED, deadline: 0, learned: round, round: 0 };
+    const fresh: Candidate = { contact, state: NOT_CONTACTED, deadline: 0, release: 0, learned: round, round: 0, passed: 0 };
     if (at === cs.length) cs.push(fresh);
     else cs.splice(at, 0, fresh);
     // Forget the farthest only if it was never asked (asked ones are still being tracked).

@@ -43,6 +43,13 @@ export interface RoutingTableOptions {
   failuresBeforeEvict?: number;
   /** See PING_FRESHNESS_MS; 0 pings on every newcomer to a full bucket. */
   pingFreshnessMs?: number;
+  /**
+   * Proximity neighbour selection: true when a contact measured at `candidateRttMs` is clearly
+   * faster (a faster latency tier) than a member measured at `memberRttMs`. When given, a full
+   * bucket swaps its slowest measured member for such a newcomer (the member moves to the
+   * replacement cache: it is alive, just far). Among equally fast contacts the old ones stay.
+   */
+  faster?: (candidateRttMs: number, memberRttMs: number) => boolean;
 }
 
 /** What `observeContact` did. */
@@ -71,6 +78,7 @@ export class RoutingTable {
   private readonly refreshIntervalMs: number;
   private readonly failuresBeforeEvict: number;
   private readonly pingFreshnessMs: number;
+  private readonly faster: ((candidateRttMs: number, memberRttMs: number) => boolean) | undefined;
   private count = 0;
   private evictionCount = 0;
   /** No bucket below this index has ever held a contact (a lower bound on lowestOccupied). */
@@ -84,6 +92,7 @@ export class RoutingTable {
     this.refreshIntervalMs = options.refreshIntervalMs ?? BUCKET_REFRESH_INTERVAL_MS;
     this.failuresBeforeEvict = Math.max(1, options.failuresBeforeEvict ?? FAILURES_BEFORE_EVICT);
     this.pingFreshnessMs = Math.max(0, options.pingFreshnessMs ?? PING_FRESHNESS_MS);
+    this.faster = options.faster;
     this.touched.fill(now);
   }
 
@@ -152,6 +161,7 @@ export class RoutingTable {
       b.append(contact, now, rtt);
       return ADDED;
     }
+    if (this.faster && !Number.isNaN(rtt) && this.swapSlowest(b, contact, now, rtt)) return ADDED;
     b.addReplacement(contact, this.replacementCacheSize);
     if (b.pinging || now - b.lastSeen[0]! < this.pingFreshnessMs) return PENDING_NO_PING;
     b.pinging = b.contacts[0]!;
@@ -337,6 +347,24 @@ export class RoutingTable {
   private bucketOf(id: NodeId): KBucket | undefined {
     const i = bucketIndex(this.self, id);
     return i < 0 ? undefined : this.buckets[i];
+  }
+
+  /** PNS: replace the slowest measured member of full bucket `b` by `contact` if clearly faster. */
+  private swapSlowest(b: KBucket, contact: Contact, now: number, rtt: number): boolean {
+    let slow = -1;
+    for (let j = 0; j < b.size; j++) {
+      const r = b.rtt[j]!;
+      if (!Number.isNaN(r) && (slow < 0 || r > b.rtt[slow]!)) slow = j;
+    }
+    if (slow < 0 || !this.faster!(rtt, b.rtt[slow]!)) return false;
+    const old = b.removeAt(slow);
+    if (b.pinging && sameId(b.pinging.id, old.id)) b.pinging = null;
+    const r = b.replacementIndexOf(contact.id);
+    if (r >= 0) b.replacements.splice(r, 1);
+    b.append(contact, now, rtt);
+    // Alive, only slower: first in line for a slot freed by a failure (it was the most recently heard).
+    b.addReplacement(old, this.replacementCacheSize);
+    return true;
   }
 
   private evict(b: KBucket, at: number, now: number): void {

@@ -119,6 +119,11 @@ export class LatencyTiering {
     return this.centroidMs.length;
   }
 
+  /** Centre (ms) of the fastest tier, undefined before the first recompute. */
+  get fastestTierMs(): number | undefined {
+    return this.centroidMs[0];
+  }
+
   /** Record one RTT sample (ms) for a contact. */
   recordRtt(id: ContactKey, rttMs: number): void {
     if (!Number.isFinite(rttMs) || rttMs < 0)
@@ -158,6 +163,15 @@ export class LatencyTiering {
     const slot = this.slots.get(typeof id === 'string' ? id : toHex(id));
     if (slot === undefined) return undefined;
     return this.tierOfFeature(this.feature[slot]!);
+  }
+
+  /**
+   * Tier an RTT of `rttMs` would fall into under the current model (0 = fastest); undefined before
+   * the first recompute. Lets callers compare candidates they have measured once but not tracked.
+   */
+  tierOfRtt(rttMs: number): number | undefined {
+    if (this.centroidMs.length === 0 || !(rttMs >= 0)) return undefined;
+    return this.tierOfFeature(rttFeature(rttMs));
   }
 
   /** Forget a contact (e.g. it left the routing table); true when it was known. */

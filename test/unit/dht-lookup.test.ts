@@ -4,7 +4,7 @@ import { toHex } from '../../src/core/bytes.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
 import { compareDistance } from '../../src/dht/distance.js';
-import { LookupQuery, type LookupResult, type LookupStep } from '../../src/dht/lookup.js';
+import { LOOKUP_PEER_TIMEOUT_MS, LookupQuery, type LookupResult, type LookupStep } from '../../src/dht/lookup.js';
 import { RoutingTable } from '../../src/dht/routing-table.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -171,15 +171,36 @@ describe('LookupQuery on a static network', () => {
       const { result, batches } = drive(q, world);
       const expected = bruteClosest(world.contacts, target, K, (c) => c === origin);
       expect(result.closest.map((c) => toHex(c.id))).toEqual(expected.map((c) => toHex(c.id)));
-      // the first batch: the closest seed plus the two fastest among the next five closest seeds
+      // the first batch: the alpha fastest seeds, closest first within a tier
       const seeds = world.tables.get(toHex(origin.id))!.closest(target, K);
-      const window = seeds.slice(1, 6);
-      const fastest = window
+      const fastest = seeds
         .map((c, ix) => ({ c, ix, t: tierOf(c.id)! }))
         .sort((a, b) => a.t - b.t || a.ix - b.ix)
-        .slice(0, 2)
+        .slice(0, 3)
         .map((x) => x.c);
-      expect(batches[0]).toEqual([seeds[0], ...fastest]);
+      expect(batches[0]).toEqual(fastest);
+    }
+  });
+
+  it('with slot release, bounded skips and random tiers, still finds the closest live node among dead and silent peers', () => {
+    const rng = new SeededRng(12);
+    const tiers = new Map(world.contacts.map((c) => [toHex(c.id), rng.int(4)]));
+    const tierOf = (id: Uint8Array): number | undefined => tiers.get(toHex(id));
+    const dead = new Set(world.contacts.filter((_, i) => i % 11 === 3).map((c) => toHex(c.id)));
+    const silent = new Set(world.contacts.filter((_, i) => i % 13 === 5).map((c) => toHex(c.id)));
+    const gone = (c: Contact): boolean => dead.has(toHex(c.id)) || silent.has(toHex(c.id));
+    const live = world.contacts.filter((c) => !gone(c));
+    for (let i = 0; i < 20; i++) {
+      const origin = live[rng.int(live.length)]!;
+      const target = rng.bytes(32);
+      const q = newQuery(world, origin, target, { tierOf, slotReleaseMs: 1 + rng.int(20), maxSkips: rng.int(4) });
+      const { result } = drive(q, world, { dead, silent });
+      // as without tiers: the true closest live node first, only nodes that answered, closest first
+      const expected = bruteClosest(live, target, K, (c) => c === origin);
+      expect(toHex(result.closest[0]!.id)).toBe(toHex(expected[0]!.id));
+      expect(result.closest.some(gone)).toBe(false);
+      const sortedIds = result.closest.slice().sort((a, b) => compareDistance(target, a.id, b.id));
+      expect(result.closest).toEqual(sortedIds);
     }
   });
 });
@@ -303,5 +324,83 @@ describe('LookupQuery state machine details', () => {
     const r = q.cancel(2);
     expect(r.closest).toEqual([seeds[1]]);
     expect(q.next(3).kind).toBe('done');
+  });
+});
+
+describe('LookupQuery tier-aware picking and slot release', () => {
+  const rng = new SeededRng(30);
+  const self = rng.bytes(32);
+  const target = rng.bytes(32);
+  /** `n` contacts sorted by distance to the target (index 0 closest). */
+  const sorted = (n: number): Contact[] =>
+    Array.from({ length: n }, (_, i) => ({ id: rng.bytes(32), addr: `t:${i}` })).sort((a, b) => compareDistance(target, a.id, b.id));
+
+  it('passes a slow closest candidate over at most maxSkips times, then queries it', () => {
+    const cs = sorted(8);
+    const slow = toHex(cs[0]!.id);
+    const tierOf = (id: Uint8Array): number => (toHex(id) === slow ? 3 : 0);
+    // k above the seed count, so every answer counts as progress (no stall widening the batch)
+    const q = new LookupQuery({ target, self, k: 20, alpha: 1, seeds: cs, now: 0, mode: 'node', tierOf, maxSkips: 2 });
+    const order: Contact[] = [];
+    for (let t = 0; t < 3; t++) {
+      const step = q.next(t);
+      expect(step.kind).toBe('query');
+      if (step.kind !== 'query') return;
+      expect(step.contacts.length).toBe(1);
+      order.push(step.contacts[0]!);
+      q.onResponse(step.contacts[0]!.id, [], t);
+    }
+    // two fast ones first (closest first among equals), then the slow closest, its two skips used up
+    expect(order).toEqual([cs[1], cs[2], cs[0]]);
+  });
+
+  it('with maxSkips 0 queries strictly closest first, whatever the tiers', () => {
+    const cs = sorted(6);
+    const tierOf = (id: Uint8Array): number => cs.findIndex((c) => toHex(c.id) === toHex(id)) === 0 ? 5 : 0;
+    const q = new LookupQuery({ target, self, k: 20, alpha: 2, seeds: cs, now: 0, mode: 'node', tierOf, maxSkips: 0 });
+    expect(q.next(0)).toEqual({ kind: 'query', contacts: [cs[0], cs[1]] });
+  });
+
+  it('a query past slotReleaseMs frees its slot but is still awaited before the lookup ends', () => {
+    const [a, b, c] = sorted(3) as [Contact, Contact, Contact];
+    const q = new LookupQuery({ target, self, k: 20, alpha: 1, seeds: [a, b, c], now: 0, mode: 'node', slotReleaseMs: 10 });
+    expect(q.next(0)).toEqual({ kind: 'query', contacts: [a] });
+    expect(q.next(5)).toEqual({ kind: 'wait', until: 10 });
+    expect(q.next(10)).toEqual({ kind: 'query', contacts: [b] });
+    expect(q.inFlight).toBe(1);
+    q.onResponse(b.id, [], 12);
+    expect(q.next(12)).toEqual({ kind: 'query', contacts: [c] });
+    q.onResponse(c.id, [], 14);
+    // a is slow, not unresponsive: the lookup waits for it until its per-peer deadline
+    const step = q.next(14);
+    expect(step).toEqual({ kind: 'wait', until: LOOKUP_PEER_TIMEOUT_MS });
+    expect(q.onResponse(a.id, [], 300)).toBe(true);
+    const done = q.next(300);
+    expect(done.kind).toBe('done');
+    if (done.kind !== 'done') return;
+    expect(done.result.closest).toEqual([a, b, c]);
+    expect(done.result.timeouts).toBe(0);
+  });
+
+  it('a slow query that passes its per-peer deadline stops blocking termination', () => {
+    const [a, b] = sorted(2) as [Contact, Contact];
+    const q = new LookupQuery({ target, self, k: 20, alpha: 1, seeds: [a, b], now: 0, mode: 'node', slotReleaseMs: 10, peerTimeoutMs: 100 });
+    q.next(0);
+    expect(q.next(10)).toEqual({ kind: 'query', contacts: [b] });
+    q.onResponse(b.id, [], 20);
+    expect(q.next(20)).toEqual({ kind: 'wait', until: 100 });
+    const done = q.next(100);
+    expect(done.kind).toBe('done');
+    if (done.kind === 'done') {
+      expect(done.result.closest).toEqual([b]);
+      expect(done.result.timeouts).toBe(1);
+    }
+  });
+
+  it('rejects bad tier options with a ConfigError', () => {
+    const base = { target, self, k: 20, alpha: 3, seeds: [], now: 0, mode: 'node' as const };
+    expect(() => new LookupQuery({ ...base, maxSkips: -1 })).toThrow(/maxSkips/);
+    expect(() => new LookupQuery({ ...base, tierWindow: 0 })).toThrow(/tierWindow/);
+    expect(() => new LookupQuery({ ...base, slotReleaseMs: 0 })).toThrow(ConfigError);
   });
 });

@@ -13,6 +13,7 @@ import { IdentityError, TimeoutError, TransportError } from '../../src/errors.js
 import type { Labels, Metrics } from '../../src/metrics/metrics.js';
 import type { PeerInfo, Reply, RequestOptions, Target } from '../../src/transport/transport.js';
 import type { Request, RequestType, Response, StoreRejection } from '../../src/wire/messages.js';
+import { LatencyTiering } from '../../src/tiering/latency-tiering.js';
 
 const LATENCY = 10;
 
@@ -376,5 +377,22 @@ describe('DhtNode driver', () => {
     expect(() => s.make(undefined, { alpha: 9 })).toThrow(/alpha/);
     expect(() => s.make(undefined, { k: 99 })).toThrow(/k must be/);
     expect(() => s.make(undefined, { requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/);
+  });
+});
+
+describe('the tiering model the DHT reads for PNS and slot release', () => {
+  it('exposes the fastest tier centre and the tier of a raw RTT once a model exists', () => {
+    const clock = new ManualClock(0);
+    const tiering = new LatencyTiering({}, clock, new SeededRng(4));
+    expect(tiering.fastestTierMs).toBeUndefined();
+    expect(tiering.tierOfRtt(10)).toBeUndefined();
+    const rng = new SeededRng(5);
+    for (let i = 0; i < 30; i++) tiering.recordRtt(rng.bytes(32), i % 2 === 0 ? 10 + (i % 5) : 200 + (i % 7));
+    tiering.recompute();
+    expect(tiering.tierCount).toBeGreaterThanOrEqual(2);
+    expect(tiering.fastestTierMs!).toBeGreaterThan(9);
+    expect(tiering.fastestTierMs!).toBeLessThan(15);
+    expect(tiering.tierOfRtt(12)).toBe(0);
+    expect(tiering.tierOfRtt(190)!).toBeGreaterThan(0);
   });
 });

@@ -246,3 +246,65 @@ describe('RoutingTable refresh bookkeeping', () => {
     expect(t.bucketsNeedingRefresh(1500)).toEqual([250, 251, 253, 254, 255]);
   });
 });
+
+describe('RoutingTable proximity neighbour selection (faster option)', () => {
+  const faster = (candidate: number, member: number): boolean => member > 2 * candidate;
+
+  function pnsTable(rtts: number[]): { t: RoutingTable; self: Uint8Array; cs: Contact[]; rng: SeededRng } {
+    const rng = new SeededRng(77);
+    const self = rng.bytes(32);
+    const all = rtts.concat(new Array<number>(Math.max(0, 10 - rtts.length)).fill(rtts[0]!)); // k >= K_MIN
+    const t = new RoutingTable(self, 0, { k: all.length, pingFreshnessMs: 0, faster });
+    const cs = all.map((rtt, n) => {
+      const c = contactOf(randomIdInBucket(self, 255, rng), n);
+      t.observeContact(c, n, Number.isNaN(rtt) ? undefined : rtt);
+      return c;
+    });
+    return { t, self, cs, rng };
+  }
+
+  it('swaps the slowest measured member for a clearly faster newcomer; the member waits in the cache', () => {
+    const { t, self, cs, rng } = pnsTable([40, 200, 30, 120]);
+    const fast = contactOf(randomIdInBucket(self, 255, rng), 50);
+    expect(t.observeContact(fast, 10, 10)).toEqual({ kind: 'added' });
+    expect(t.has(fast.id)).toBe(true);
+    expect(t.has(cs[1]!.id)).toBe(false);
+    expect(t.bucketReplacements(255)).toEqual([cs[1]]);
+    expect(t.rttOf(fast.id)).toBe(10);
+    expect(t.size).toBe(10);
+    expect(t.evictions).toBe(0); // not churn: nobody failed
+    // next clearly faster one replaces the now slowest (120 ms)
+    const fast2 = contactOf(randomIdInBucket(self, 255, rng), 51);
+    expect(t.observeContact(fast2, 11, 12)).toEqual({ kind: 'added' });
+    expect(t.has(cs[3]!.id)).toBe(false);
+  });
+
+  it('keeps the old members when the newcomer is not clearly faster (long-lived preference among equals)', () => {
+    const { t, self, cs, rng } = pnsTable([40, 60, 30, 50]);
+    const similar = contactOf(randomIdInBucket(self, 255, rng), 50);
+    expect(t.observeContact(similar, 10, 35)).toEqual({ kind: 'pending', ping: cs[0] });
+    expect(t.has(similar.id)).toBe(false);
+    expect(t.bucketContacts(255)).toEqual(cs);
+  });
+
+  it('never swaps out members whose RTT is unknown, and needs a measured newcomer', () => {
+    const { t, self, cs, rng } = pnsTable([NaN, NaN, NaN]);
+    const fast = contactOf(randomIdInBucket(self, 255, rng), 50);
+    expect(t.observeContact(fast, 10, 1)).toEqual({ kind: 'pending', ping: cs[0] });
+    const { t: t2, self: self2, rng: rng2 } = pnsTable([300, 300]);
+    const unmeasured = contactOf(randomIdInBucket(self2, 255, rng2), 60);
+    expect(t2.observeContact(unmeasured, 10).kind).toBe('pending');
+    expect(t2.has(unmeasured.id)).toBe(false);
+  });
+
+  it('without the option a full bucket never swaps on RTT', () => {
+    const rng = new SeededRng(78);
+    const self = rng.bytes(32);
+    const t = new RoutingTable(self, 0, { k: 10, pingFreshnessMs: 0 });
+    const cs = Array.from({ length: 10 }, (_, n) => contactOf(randomIdInBucket(self, 255, rng), n));
+    cs.forEach((c, n) => t.observeContact(c, n, 300));
+    const fast = contactOf(randomIdInBucket(self, 255, rng), 30);
+    expect(t.observeContact(fast, 20, 1)).toEqual({ kind: 'pending', ping: cs[0] });
+    expect(t.has(fast.id)).toBe(false);
+  });
+});
