@@ -76,6 +76,8 @@ const storeRejection = enumeration<StoreRejection>([
   'Pressure',
 ]);
 const storeKind = enumeration<'content' | 'record'>(['content', 'record']);
+// Append-only: the index is the wire value.
+const natChange = enumeration<'address' | 'port'>(['address', 'port']);
 
 const gossipMessage = struct<GossipMessage>({
   topic,
@@ -111,10 +113,13 @@ const SCHEMAS: { readonly [T in MessageType]: StructCodec<Body<T>> } = {
   HolePunchReady: struct({ peer: contact, peerAddrs: addrs, delayMs: u32 }),
   HolePunchStart: struct({ from: contact, target: id32, addrs }),
   HolePunchFailed: struct({ target: id32, reason: text }),
+  NatTest: struct({ from: contact, change: natChange, nonce, replyTo: nullable(addr) }),
+  NatTestAck: struct({ nonce, accepted: bool }),
   // Path probing
   PathProbe: struct({ from: contact, nonce }),
   PathReply: struct({ nonce, observedAddr: addr }),
   ReachMe: struct({ from: contact, addrs }),
+  IceCheck: struct({ from: contact, txId: nonce, priority: u32, useCandidate: bool, controlling: bool }),
   // Publish/subscribe
   Subscribe: struct({ from: contact, topic }),
   Unsubscribe: struct({ from: contact, topic }),

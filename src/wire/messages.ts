@@ -42,11 +42,31 @@ export interface HolePunchWaiting { type: 'HolePunchWaiting'; target: NodeId }
 export interface HolePunchReady { type: 'HolePunchReady'; peer: Contact; peerAddrs: string[]; delayMs: number }
 export interface HolePunchStart { type: 'HolePunchStart'; from: Contact; target: NodeId; addrs: string[] }
 export interface HolePunchFailed { type: 'HolePunchFailed'; target: NodeId; reason: string }
+/**
+ * NAT filtering test (RFC 5780 style): send a raw NAT-test datagram (src/nat/raw-packets.ts,
+ * carrying `nonce` and the requester's observed address) to `replyTo` — or, when null, to the
+ * address this request came from — from another port of ours ('port') or from a partner host
+ * ('address'; the server forwards this request to its partner with `replyTo` filled in, and a
+ * partner honours `replyTo` only from its configured servers).
+ */
+export interface NatTest { type: 'NatTest'; from: Contact; change: 'address' | 'port'; nonce: Uint8Array; replyTo: string | null }
+/** `accepted` false: no second port / no partner here (the detector then reports 'unknown'). */
+export interface NatTestAck { type: 'NatTestAck'; nonce: Uint8Array; accepted: boolean }
 
 // --- Path probing (spec: PathProbe, PathReply, ReachMe) --------------------------------------
 export interface PathProbe { type: 'PathProbe'; from: Contact; nonce: Uint8Array }
 export interface PathReply { type: 'PathReply'; nonce: Uint8Array; observedAddr: string }
 export interface ReachMe { type: 'ReachMe'; from: Contact; addrs: string[] }
+/** ICE connectivity check (src/nat/ice.ts), answered by PathReply{nonce: txId, observedAddr}. */
+export interface IceCheck {
+  type: 'IceCheck';
+  from: Contact;
+  txId: Uint8Array;
+  /** Priority a peer-reflexive candidate learned from this check gets. */
+  priority: number;
+  useCandidate: boolean;
+  controlling: boolean;
+}
 
 // --- Publish/subscribe (GossipSub) -----------------------------------------------------------
 /** A signed pubsub message: `source` is the author's Ed25519 public key, `signature` covers the rest. */
@@ -71,14 +91,14 @@ export interface ErrorReply { type: 'Error'; code: string; message: string }
 
 export type Request =
   | Ping | FindNode | FindValue | Store
-  | WhatIsMyAddr | RelayConnect | RelayForward | RelayClose | HolePunchRegister | HolePunchStart
-  | PathProbe | ReachMe
+  | WhatIsMyAddr | RelayConnect | RelayForward | RelayClose | HolePunchRegister | HolePunchStart | NatTest
+  | PathProbe | ReachMe | IceCheck
   | Subscribe | Unsubscribe | Graft | Prune | Publish | IHave | IWant;
 
 export type Response =
   | Nodes | Value | Ack
   | YourAddr | RelayAccepted | RelayConnected | RelayRejected | RelayForwarded | RelayClosed
-  | HolePunchWaiting | HolePunchReady | HolePunchFailed
+  | HolePunchWaiting | HolePunchReady | HolePunchFailed | NatTestAck
   | PathReply
   | ErrorReply;
 
@@ -97,14 +117,15 @@ export const MESSAGE_TAGS: Readonly<Record<MessageType, number>> = {
   RelayConnect: 0x22, RelayAccepted: 0x23, RelayConnected: 0x24, RelayRejected: 0x25,
   RelayForward: 0x26, RelayForwarded: 0x27, RelayClose: 0x28, RelayClosed: 0x29,
   HolePunchRegister: 0x2a, HolePunchWaiting: 0x2b, HolePunchReady: 0x2c, HolePunchStart: 0x2d, HolePunchFailed: 0x2e,
-  PathProbe: 0x30, PathReply: 0x31, ReachMe: 0x32,
+  NatTest: 0x2f, NatTestAck: 0x34,
+  PathProbe: 0x30, PathReply: 0x31, ReachMe: 0x32, IceCheck: 0x33,
   Subscribe: 0x40, Unsubscribe: 0x41, Graft: 0x42, Prune: 0x43, Publish: 0x44, IHave: 0x45, IWant: 0x46,
   Error: 0x7f,
 };
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   'Ping', 'FindNode', 'FindValue', 'Store', 'WhatIsMyAddr', 'RelayConnect', 'RelayForward', 'RelayClose',
-  'HolePunchRegister', 'HolePunchStart', 'PathProbe', 'ReachMe',
+  'HolePunchRegister', 'HolePunchStart', 'NatTest', 'PathProbe', 'ReachMe', 'IceCheck',
   'Subscribe', 'Unsubscribe', 'Graft', 'Prune', 'Publish', 'IHave', 'IWant',
 ]);
 
