@@ -6,6 +6,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runtimeNames, type LabHandle } from '../../runtime/index.js';
 import { bringUpFile } from '../bring-up.js';
 import type { LabContext } from '../io.js';
+import { planTui } from './tui.js';
 import { PROMETHEUS_DEFAULT_PORT, preflightPrometheus, startPrometheusForUp } from '../prometheus.js';
 
 interface UpArgs {
@@ -16,6 +17,7 @@ interface UpArgs {
   'ready-timeout': number;
   prometheus: boolean;
   'prometheus-port': number;
+  tui: boolean;
 }
 
 export function formatUp(h: LabHandle): string {
@@ -44,7 +46,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       .option('nodes', { type: 'boolean', default: true, describe: 'start quicmesh node processes (--no-nodes: network only)' })
       .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' })
       .option('prometheus', { type: 'boolean', default: false, describe: 'also run a Prometheus scraping every node (on the management bridge address)' })
-      .option('prometheus-port', { type: 'number', default: PROMETHEUS_DEFAULT_PORT, describe: 'port of that Prometheus' }) as never,
+      .option('prometheus-port', { type: 'number', default: PROMETHEUS_DEFAULT_PORT, describe: 'port of that Prometheus' })
+      .option('tui', { type: 'boolean', default: false, describe: 'then watch the lab in the live terminal UI (the lab stays up after q)' }) as never,
   handler: async (argv: ArgumentsCamelCase<UpArgs>) => {
     const { io } = argv as unknown as LabContext;
     const say = (line: string) => (argv.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
@@ -60,6 +63,15 @@ export const upCommand: CommandModule<object, UpArgs> = {
       : null;
     if (argv.json) io.stdout(`${JSON.stringify(prometheus ? { ...handle, prometheus } : handle, null, 2)}\n`);
     else io.stdout(formatUp(handle) + (prometheus ? `prometheus: ${prometheus.url} (config ${prometheus.configFile})\n` : ''));
+    if (argv.tui) {
+      if (!io.isTTY || !process.stdin.isTTY) {
+        io.stderr('quicmesh-lab up: --tui needs an interactive terminal; the lab is up, watch it with `quicmesh-lab status`\n');
+        return;
+      }
+      const plan = planTui({ name: handle.name });
+      const { runTui } = await import('../../ui/run-tui.js'); // ink/react load only when used
+      await runTui({ lab: plan.lab, targets: plan.targets });
+    }
   },
 };
 
