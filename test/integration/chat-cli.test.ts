@@ -3,83 +3,15 @@
  * --peer), a line typed into one is printed by the other as `[room] name: text` and not echoed to
  * its author; closing stdin leaves with exit code 0. Every wait is on an output line or an exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CliProcess, type Exit } from '../support/cli-process.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'quicmesh.js');
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A running `quicmesh chat` whose stdout/stderr lines can be awaited and whose stdin is a pipe. */
-class ChatProcess {
-  readonly child: ChildProcess;
-  readonly lines: string[] = [];
-  readonly exited: Promise<Exit>;
-  private waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }> = [];
-  private partial = '';
-
+class ChatProcess extends CliProcess {
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, 'chat', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, QUICMESH_LOG: 'warn' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer): void => {
-      this.partial += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = this.partial.indexOf('\n')) >= 0) {
-        this.onLine(this.partial.slice(0, nl));
-        this.partial = this.partial.slice(nl + 1);
-      }
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
-    this.exited = new Promise((res) => {
-      this.child.on('close', (code, signal) => {
-        if (this.partial) this.onLine(this.partial);
-        for (const w of this.waiters) w.reject(new Error(`exited (${code ?? signal}) before /${w.re.source}/:\n${this.output}`));
-        this.waiters = [];
-        res({ code, signal });
-      });
-    });
+    super(['chat', ...args], { env: { QUICMESH_LOG: 'warn' }, stdin: 'pipe' });
   }
-
-  get output(): string {
-    return this.lines.join('\n');
-  }
-
-  waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    for (const line of this.lines) {
-      const m = line.match(re);
-      if (m) return Promise.resolve(m);
-    }
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
-      return Promise.reject(new Error(`already exited; no /${re.source}/ in:\n${this.output}`));
-    }
-    return new Promise((resolve, reject) => this.waiters.push({ re, resolve, reject }));
-  }
-
-  type(line: string): void {
-    this.child.stdin!.write(line + '\n');
-  }
-
-  async kill(): Promise<Exit> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  private onLine(line: string): void {
-    this.lines.push(line);
-    this.waiters = this.waiters.filter((w) => {
-      const m = line.match(w.re);
-      if (m) w.resolve(m);
-      return !m;
-    });
+  kill(): Promise<Exit> {
+    return this.stop();
   }
 }
 

@@ -3,86 +3,12 @@
  * the key file across restarts, bootstrap between two nodes, clean shutdown on SIGTERM, and
  * one-line errors with exit code 2 for bad flags. Every wait is on a log line or process exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'quicmesh.js');
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A running `quicmesh` process whose stderr lines can be awaited. */
-class CliProcess {
-  readonly child: ChildProcess;
-  readonly lines: string[] = [];
-  readonly exited: Promise<Exit>;
-  private waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }> = [];
-  private partial = '';
-
-  constructor(args: string[], env: Record<string, string> = {}, script = BIN) {
-    this.child = spawn(process.execPath, [script, ...args], {
-      cwd: script === BIN ? ROOT : tmpdir(),
-      env: { ...process.env, QUICMESH_LOG: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer): void => {
-      this.partial += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = this.partial.indexOf('\n')) >= 0) {
-        this.onLine(this.partial.slice(0, nl));
-        this.partial = this.partial.slice(nl + 1);
-      }
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
-    this.exited = new Promise((res) => {
-      this.child.on('close', (code, signal) => {
-        if (this.partial) this.onLine(this.partial);
-        for (const w of this.waiters) {
-          w.reject(new Error(`process exited (${code ?? signal}) before /${w.re.source}/; output:\n${this.output}`));
-        }
-        this.waiters = [];
-        res({ code, signal });
-      });
-    });
-  }
-
-  get output(): string {
-    return this.lines.join('\n');
-  }
-
-  /** The first line (already seen or still to come) matching `re`. */
-  waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    for (const line of this.lines) {
-      const m = line.match(re);
-      if (m) return Promise.resolve(m);
-    }
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
-      return Promise.reject(new Error(`process already exited; no /${re.source}/ in:\n${this.output}`));
-    }
-    return new Promise((resolve, reject) => this.waiters.push({ re, resolve, reject }));
-  }
-
-  async stop(): Promise<Exit> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  private onLine(line: string): void {
-    this.lines.push(line);
-    this.waiters = this.waiters.filter((w) => {
-      const m = line.match(w.re);
-      if (m) w.resolve(m);
-      return !m;
-    });
-  }
-}
+import { CliProcess, QUICMESH_BIN as BIN, type Exit } from '../support/cli-process.js';
 
 interface Ready {
   nodeId: string;
@@ -96,7 +22,7 @@ async function ready(p: CliProcess): Promise<Ready> {
 }
 
 async function runToExit(args: string[]): Promise<{ exit: Exit; output: string }> {
-  const p = new CliProcess(args);
+  const p = new CliProcess(args, { env: { QUICMESH_LOG: 'info' } });
   const exit = await p.exited;
   return { exit, output: p.output };
 }
@@ -105,7 +31,7 @@ let dir: string;
 const running: CliProcess[] = [];
 
 function start(args: string[]): CliProcess {
-  const p = new CliProcess(args);
+  const p = new CliProcess(args, { env: { QUICMESH_LOG: 'info' } });
   running.push(p);
   return p;
 }
@@ -211,7 +137,7 @@ describe('quicmesh node', () => {
   it('logs telemetry periodically and honours --log-level over QUICMESH_LOG', async () => {
     const p = new CliProcess(
       ['node', '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--telemetry-interval', '0.2', '--log-level', 'debug'],
-      { QUICMESH_LOG: 'error' },
+      { env: { QUICMESH_LOG: 'error' } },
     );
     running.push(p);
     await ready(p);
@@ -232,7 +158,7 @@ describe('quicmesh node', () => {
     const link = join(dir, 'bin-link', 'quicmesh');
     await mkdir(join(dir, 'bin-link'), { recursive: true });
     await symlink(BIN, link);
-    const p = new CliProcess(['--help'], {}, link);
+    const p = new CliProcess(['--help'], { script: link, cwd: tmpdir() });
     expect(await p.exited).toEqual({ code: 0, signal: null });
     expect(p.output).toContain('quicmesh node');
   });
