@@ -84,7 +84,34 @@ export function runtimeNames(): string[] {
   return [...backends.keys()].sort();
 }
 
-export function getRuntime(name: string): Runtime {
+/**
+ * `auto` picks the first backend that can run here, in order of preference: Docker when such a
+ * backend is registered and its engine answers (probe given by the backend), else netns as root on
+ * Linux. Other names pass through.
+ */
+export function resolveBackendName(name: string, env: { platform?: string; uid?: number } = {}): string {
+  if (name !== 'auto') return name;
+  for (const candidate of AUTO_ORDER) {
+    const probe = autoProbes.get(candidate);
+    if (backends.has(candidate) && probe && probe(env)) return candidate;
+  }
+  throw new ConfigError(
+    `--backend auto: no backend can run here (tried ${AUTO_ORDER.join(', ')}); the netns backend needs root on Linux`,
+  );
+}
+
+const AUTO_ORDER = ['docker', 'netns'];
+const autoProbes = new Map<string, (env: { platform?: string; uid?: number }) => boolean>([
+  ['netns', (env) => (env.platform ?? process.platform) === 'linux' && (env.uid ?? process.getuid?.()) === 0],
+]);
+
+/** Let a backend say whether `auto` may choose it on this machine. */
+export function registerAutoProbe(name: string, probe: (env: { platform?: string; uid?: number }) => boolean): void {
+  autoProbes.set(name, probe);
+}
+
+export function getRuntime(requested: string): Runtime {
+  const name = resolveBackendName(requested);
   const factory = backends.get(name);
   if (!factory) throw new ConfigError(`unknown lab backend "${name}" (known: ${runtimeNames().join(', ') || 'none'})`);
   return factory();

@@ -149,8 +149,8 @@ export const testCommand: CommandModule<object, TestArgs> = {
       })
       .option('backend', {
         type: 'string',
-        default: 'netns',
-        describe: `lab backend (${runtimeNames().join(', ')})`,
+        default: 'auto',
+        describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}`,
       }) as never,
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv as unknown as LabContext;

@@ -41,7 +41,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
-      .option('backend', { type: 'string', default: 'netns', describe: `lab backend (${runtimeNames().join(', ')})` })
+      .option('backend', { type: 'string', default: 'auto', describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}` })
       .option('json', { type: 'boolean', default: false, describe: 'print the lab handle as JSON' })
       .option('nodes', { type: 'boolean', default: true, describe: 'start quicmesh node processes (--no-nodes: network only)' })
       .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' })
