@@ -6,11 +6,12 @@ import type { CommandModule } from 'yargs';
 import { LineLogger, parseLogLevel, type LogLevel } from '../../src/core/logger.js';
 import { ConfigError } from '../../src/errors.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
+import { NAT_OPTIONS, natConfigFromArgs, type NatArgs } from './nat-flags.js';
 import { runNode, type NodeConfig } from './run-node.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 
-export interface NodeArgs {
+export interface NodeArgs extends NatArgs {
   listen: string;
   bootstrap?: string[];
   key?: string;
@@ -18,6 +19,8 @@ export interface NodeArgs {
   'telemetry-interval': number;
   'log-level'?: string;
   subscribe?: string[];
+  relay?: boolean;
+  'relay-peer'?: string[];
 }
 
 /** Turn parsed flags into a checked configuration. */
@@ -27,11 +30,15 @@ export function nodeConfigFromArgs(args: NodeArgs): NodeConfig {
     throw new ConfigError(`--telemetry-interval: expected a positive number of seconds, got "${interval}"`);
   }
   const bootstrap = (args.bootstrap ?? []).map((b) => formatHostPort(parseHostPort(String(b), '--bootstrap')));
+  const relayPeers = (args['relay-peer'] ?? []).map((b) => formatHostPort(parseHostPort(String(b), '--relay-peer')));
   if (args.key !== undefined && args.key.trim() === '') throw new ConfigError('--key: expected a file path');
   return {
     listen: parseHostPort(String(args.listen), '--listen', { allowPortZero: true, requireIp: true }),
     bootstrap,
+    relay: args.relay ?? false,
+    relayPeers,
     keyFile: args.key,
+    ...natConfigFromArgs(args),
     metrics: args.metrics === undefined ? undefined : parseHostPort(String(args.metrics), '--metrics', { allowPortZero: true }),
     // Cap at the largest delay setInterval accepts (~24.8 days).
     telemetryIntervalMs: Math.min(interval * 1000, 2 ** 31 - 1),
@@ -71,6 +78,12 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
         describe: 'UDP address to listen on, HOST:PORT (port 0 picks a free one)',
       })
       .option('bootstrap', { type: 'string', array: true, describe: 'HOST:PORT of a peer to join through (repeatable)' })
+      .option('relay', { type: 'boolean', default: false, describe: 'Serve relay sessions for nodes that cannot reach each other' })
+      .option('relay-peer', {
+        type: 'string',
+        array: true,
+        describe: 'HOST:PORT of a relay to stay reachable through, and to connect through when a dial fails (repeatable)',
+      })
       .option('key', {
         type: 'string',
         describe: 'File holding the 32-byte secret key; created (mode 0600) when absent',
@@ -81,6 +94,7 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
         array: true,
         describe: 'Join the gossip mesh of TOPIC (repeatable); received messages are logged at debug',
       })
+      .options(NAT_OPTIONS)
       .option('telemetry-interval', { type: 'number', default: 300, describe: 'Seconds between telemetry log lines' })
       .option('log-level', {
         type: 'string',

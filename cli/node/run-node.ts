@@ -18,6 +18,7 @@ import { startStatusServer, type StatusServer } from '../../src/metrics/http.js'
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { controlRoutes } from '../../src/node/control.js';
 import { createNode, type NodeAssembly } from '../../src/node/create-node.js';
+import { startNatServices, type NatDetectConfig, type NatServerConfig } from '../../src/nat/nat-service.js';
 import type { NodeStatus } from '../../src/node/mesh-node.js';
 import type { HostPort } from './host-port.js';
 import { loadOrCreateKey } from './key-file.js';
@@ -27,11 +28,19 @@ export interface NodeConfig {
   listen: HostPort;
   /** "host:port" of peers to join through. */
   bootstrap: string[];
+  /** Serve relay sessions (--relay). */
+  relay?: boolean;
+  /** "host:port" of relays to keep a link to (--relay-peer). */
+  relayPeers?: string[];
   /** Secret key file; an ephemeral identity when absent. */
   keyFile?: string;
   /** Where to serve /metrics, /status, /healthz and the control routes (POST /connect); none when absent. */
   metrics?: HostPort;
   telemetryIntervalMs: number;
+  /** Answer NAT type tests (--nat-server). */
+  natServer?: NatServerConfig;
+  /** Detect our NAT type against these servers before joining (--nat-detect). */
+  natDetect?: NatDetectConfig;
   /** Gossip topics to join (so a lab node takes part in pubsub). */
   subscribe?: string[];
 }
@@ -52,9 +61,29 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
     const metrics = new PromMetrics({ defaultMetrics: true });
     const components: Components = { clock: new SystemClock(), rng: new CryptoRng(), logger, metrics };
     const transport = createNodeTransport({ keypair, host: config.listen.host, port: config.listen.port, components });
-    const node = createNode({ keypair, transport, components, bootstrap: config.bootstrap });
+    const node = createNode({
+      keypair,
+      transport,
+      components,
+      bootstrap: config.bootstrap,
+      relay: config.relay ?? false,
+      relays: config.relayPeers ?? [],
+    });
     await node.start();
     cleanups.push(() => node.stop());
+    const natAbort = new AbortController();
+    const nat = await startNatServices({
+      mesh: node.meshNode,
+      transport,
+      components,
+      server: config.natServer,
+      detect: config.natDetect,
+      signal: natAbort.signal,
+    });
+    cleanups.push(() => {
+      natAbort.abort();
+      return nat.stop();
+    });
     const mesh = node.meshNode;
     const nodeId = toHex(mesh.nodeId);
     logger.info('node started');
@@ -88,7 +117,8 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
 
     const bootstrapAbort = new AbortController();
     cleanups.push(() => bootstrapAbort.abort());
-    if (config.bootstrap.length > 0) void joinNetwork(node, logger, bootstrapAbort.signal);
+    // NAT detection first: peers we talk to would open our NAT's filter and skew it.
+    if (config.bootstrap.length > 0) void nat.detection.then(() => joinNetwork(node, logger, bootstrapAbort.signal));
 
     await untilAborted(stop);
     logger.info('stopping', { reason: String(stop.reason ?? 'stop requested') });

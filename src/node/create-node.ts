@@ -5,6 +5,11 @@
  * running the DHT's join (self-lookup, bucket refresh) through those that answered, and finally
  * publishing its own signed endpoint record.
  *
+ * NAT traversal: a node created with `relay` runs a RelayService (serves relay sessions); a node
+ * given `relays` keeps a RelayLink to them so peers can reach it through a relay, and probePeer
+ * falls back to it. After joining, the node asks a bootstrap peer for its reflexive address
+ * (WhatIsMyAddr); status().extra.nat reports it with the relay links.
+ *
  * Pubsub (GossipSub, on unless `pubsub: false`) runs on the same MeshNode; its candidate peers are
  * the DHT's routing-table contacts, fed by PubsubPeerFeed (bounded, refreshed on the clock and
  * right after each join). Subscribing before start() is fine: peers learn of it as they are added.
@@ -14,6 +19,7 @@ import { fromHex } from '../core/bytes.js';
 import type { Contact } from '../core/types.js';
 import { DhtNode, type DhtNodeOptions } from '../dht/index.js';
 import type { Keypair } from '../identity/keypair.js';
+import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import type { Transport } from '../transport/transport.js';
 import { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
 import { MeshNode } from './mesh-node.js';
@@ -21,6 +27,12 @@ import { exportDhtTelemetry } from './dht-telemetry.js';
 import { PubsubPeerFeed, type PubsubPeerFeedOptions } from './pubsub-peers.js';
 import { GossipSub } from '../pubsub/gossipsub.js';
 import type { GossipConfig } from '../pubsub/config.js';
+import { attachTraversal } from './probe.js';
+import { RelayLink } from './relay-link.js';
+import { RelayService, type RelayServiceOptions } from './relay-service.js';
+import { RendezvousService } from './rendezvous-service.js';
+import { hasRawDatagrams, PunchDriver } from './punch-driver.js';
+import { PathRecorder } from './path-recorder.js';
 
 export interface CreateNodeOptions {
   keypair: Keypair;
@@ -35,12 +47,41 @@ export interface CreateNodeOptions {
   pubsub?: false | Partial<GossipConfig>;
   /** How the DHT feeds pubsub peers (bound, refresh period). */
   pubsubPeers?: PubsubPeerFeedOptions;
+  /** Serve relay sessions for other nodes (the lab's role: relay). */
+  relay?: boolean | RelayServiceOptions;
+  /** "host:port" of relays to stay reachable through (and to connect through when a dial fails). */
+  relays?: readonly string[];
+  /** Punch holes (rendezvous through the relays) before falling back to a relay session; default true. */
+  holePunch?: boolean;
+  /** Deadline of probePeer's direct try when relays are configured, ms (default 1 500). */
+  directTimeoutMs?: number;
+}
+
+/** status().extra.nat */
+export interface NatStatus {
+  /** Our address as a bootstrap peer sees it (WhatIsMyAddr), or null before it answered. */
+  reflexiveAddr: string | null;
+  /** The bootstrap peer that told us. */
+  observedBy: string | null;
+  relays: ReturnType<RelayLink['status']>;
+  /** True when this node serves relay sessions. */
+  relayServer: boolean;
 }
 
 export interface NodeServices {
   dht: DhtNode;
   /** Absent when created with `pubsub: false`. */
   pubsub?: GossipSub;
+  /** Present when created with `relay`. */
+  relayService?: RelayService;
+  /** Present when created with `relays`. */
+  relayLink?: RelayLink;
+  /** Present on relays: coordinates hole punches. */
+  rendezvous?: RendezvousService;
+  /** Path state per probed peer (quicmesh_path_* metrics). */
+  paths?: PathRecorder;
+  /** Present with `relays` on a transport with raw datagrams (QUIC), unless holePunch is false. */
+  punch?: PunchDriver;
 }
 
 export interface NodeAssembly {
@@ -60,6 +101,32 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const services: NodeServices = { dht };
   const bootstrapAddrs = [...(opts.bootstrap ?? [])];
   meshNode.addStatusProvider('dht', () => dht.telemetrySnapshot());
+  if (opts.relay) {
+    services.relayService = new RelayService(meshNode, opts.relay === true ? {} : opts.relay);
+    const svc = services.relayService;
+    meshNode.addStatusProvider('relay', () => svc.status());
+    services.rendezvous = new RendezvousService(meshNode);
+  }
+  if (opts.relays !== undefined && opts.relays.length > 0) {
+    const link = new RelayLink(meshNode, { relays: opts.relays });
+    services.relayLink = link;
+    if (opts.holePunch !== false && hasRawDatagrams(opts.transport)) {
+      services.punch = new PunchDriver(meshNode, { raw: opts.transport, isRendezvous: (id) => link.isRelayPeer(id) });
+    }
+  }
+  services.paths = new PathRecorder(opts.components);
+  attachTraversal(meshNode, {
+    relay: services.relayLink,
+    punch: services.punch,
+    paths: services.paths,
+    directTimeoutMs: opts.directTimeoutMs,
+  });
+  const nat: NatStatus = { reflexiveAddr: null, observedBy: null, relays: [], relayServer: opts.relay !== undefined && opts.relay !== false };
+  meshNode.addStatusProvider('nat', () => ({
+    ...nat,
+    relays: services.relayLink?.status() ?? [],
+    ...(services.punch ? { holePunch: services.punch.status() } : {}),
+  }));
   let feed: PubsubPeerFeed | undefined;
   if (opts.pubsub !== false) {
     const pubsub = new GossipSub({
@@ -100,6 +167,9 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     async start() {
       await meshNode.start();
       dht.attach();
+      services.relayService?.start();
+      services.rendezvous?.start();
+      services.relayLink?.start();
       feed?.start();
       stopTelemetry = exportDhtTelemetry(dht, opts.components.metrics, opts.components.clock);
     },
@@ -108,6 +178,24 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       const seeds: Contact[] = results
         .filter((r) => r.ok && r.nodeId !== undefined)
         .map((r) => ({ id: fromHex(r.nodeId!), addr: r.addr }));
+      // Our address as the first answering seed sees it (a NAT's mapping, when behind one); asked
+      // before the DHT join, which can take long behind NAT (lookups toward unreachable addresses).
+      const seed = results.find((r) => r.ok && r.nodeId !== undefined);
+      if (seed !== undefined) {
+        try {
+          const reply = await meshNode.request(
+            { addr: seed.addr, nodeId: fromHex(seed.nodeId!) },
+            { type: 'WhatIsMyAddr', from: meshNode.contact },
+            { timeoutMs: bopts.timeoutMs, signal: bopts.signal },
+          );
+          if (reply.msg.type === 'YourAddr') {
+            nat.reflexiveAddr = reply.msg.addr;
+            nat.observedBy = seed.addr;
+          }
+        } catch (err) {
+          opts.components.logger.debug('WhatIsMyAddr failed', { error: String(err) });
+        }
+      }
       if (seeds.length > 0 || bootstrapAddrs.length === 0) {
         await dht.bootstrap(seeds);
       }
@@ -116,7 +204,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       const publishable = !/^(0\.0\.0\.0|\[::\]):/.test(own);
       if (opts.publishRecord !== false && publishable && (seeds.length > 0 || bootstrapAddrs.length === 0)) {
         try {
-          await dht.publishAddress(opts.keypair, [own]);
+          // The relays that answered us: where peers that cannot dial us find us (EndpointRecord.relays).
+          const relays = (services.relayLink?.reachableRelays() ?? [])
+            .slice(0, MAX_RECORD_RELAYS)
+            .map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
+          await dht.publishAddress(opts.keypair, [own], relays);
         } catch (err) {
           opts.components.logger.warn('could not publish endpoint record', { error: String(err) });
         }
@@ -129,6 +221,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       stopTelemetry?.();
       feed?.stop();
       services.pubsub?.stop();
+      services.relayLink?.stop();
+      services.relayService?.stop();
+      services.rendezvous?.stop();
+      services.punch?.stop();
       dht.stop();
       await meshNode.stop();
     },

@@ -66,6 +66,7 @@ export class MeshNode implements MeshService {
   private readonly peers = new Set<string>();
   private readonly sent = new Map<string, number>();
   private readonly statusProviders = new Map<string, () => unknown>();
+  private readonly peerListeners = new Set<(peer: PeerInfo) => void>();
   private readonly requestsTotal: Counter;
   private readonly requestDuration: Histogram;
   private readonly peersGauge: Gauge;
@@ -117,12 +118,14 @@ export class MeshNode implements MeshService {
    */
   dispatch(peer: PeerInfo, msg: Request): Promise<Response> | Response {
     this.notePeer(peer);
+    this.tellPeerListeners(peer);
     return this.router.dispatch(peer, msg);
   }
 
   /** A one-way message from `peer`; see onNotify. */
   dispatchNotify(peer: PeerInfo, msg: Message): void {
     this.notePeer(peer);
+    this.tellPeerListeners(peer);
     this.router.dispatchNotify(peer, msg);
   }
 
@@ -177,12 +180,26 @@ export class MeshNode implements MeshService {
     return this.transport.notify(target, msg, opts);
   }
 
+  /**
+   * Call `listener` with the sender of every incoming request and one-way message (e.g. a relay
+   * learns which nodes hold a connection to it). Returns a function that removes it.
+   */
+  onPeerSeen(listener: (peer: PeerInfo) => void): () => void {
+    this.peerListeners.add(listener);
+    return () => this.peerListeners.delete(listener);
+  }
+
   /** Contribute a section `name` to status().extra; returns a function that removes it. */
   addStatusProvider(name: string, provider: () => unknown): () => void {
     this.statusProviders.set(name, provider);
     return () => {
       if (this.statusProviders.get(name) === provider) this.statusProviders.delete(name);
     };
+  }
+
+  /** The provider of status().extra[name], if any (a service may extend another's section). */
+  statusProvider(name: string): (() => unknown) | undefined {
+    return this.statusProviders.get(name);
   }
 
   status(): NodeStatus {
@@ -210,6 +227,16 @@ export class MeshNode implements MeshService {
   /** For logs. */
   toString(): string {
     return `MeshNode(${shortHex(this.nodeId)})`;
+  }
+
+  private tellPeerListeners(peer: PeerInfo): void {
+    for (const l of this.peerListeners) {
+      try {
+        l(peer);
+      } catch (err) {
+        this.components.logger.warn('peer listener failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
   }
 
   private notePeer(peer: PeerInfo): void {

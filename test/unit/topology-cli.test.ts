@@ -22,11 +22,11 @@ describe('quicmesh-lab CLI', () => {
     expect(out).toBe(
       [
         'topologies/quickstart.yaml: valid topology "quickstart"',
-        '  networks 3 (1 public, 2 lan)',
-        '  routers  router-a port-restricted-cone, router-b full-cone',
-        '  nodes    boot 203.0.113.3, relay 203.0.113.4, alice-1 192.168.1.2, alice-2 192.168.1.3, bob 10.0.2.2',
+        '  networks 4 (1 public, 3 lan)',
+        '  routers  router-a port-restricted-cone, router-b full-cone, router-c symmetric',
+        '  nodes    boot 203.0.113.4, relay 203.0.113.5, alice-1 192.168.1.2, alice-2 192.168.1.3, bob 10.0.2.2, carol 10.0.3.2',
         '  links    1 shaped link',
-        '  expect   10 expectations',
+        '  expect   17 expectations',
         '',
       ].join('\n'),
     );

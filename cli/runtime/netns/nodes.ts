@@ -28,12 +28,18 @@ export function nodeArgv(
   const boot = topo.nodes
     .filter((n) => n.role === 'bootstrap' && n.name !== node.name)
     .flatMap((n) => ['--bootstrap', `${n.address}:${n.port}`]);
+  // A relay serves sessions; every other node keeps a link to each relay (NAT traversal's fallback).
+  const relay =
+    node.role === 'relay'
+      ? ['--relay']
+      : topo.nodes.filter((n) => n.role === 'relay').flatMap((n) => ['--relay-peer', `${n.address}:${n.port}`]);
   return [
     ...opts.command,
     'node',
     '--listen',
     `${node.address}:${node.port}`,
     ...boot,
+    ...relay,
     '--metrics',
     `${opts.mgmtAddress}:${METRICS_PORT}`,
     '--key',

@@ -95,6 +95,8 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
   private readonly byNode = new Map<string, QuicConnection>();
   private keepAliveTimer: TimerHandle | undefined;
   private rawHandler: ((data: Buffer, from: HostPort) => void) | undefined;
+  /** Extra raw listeners beside `rawHandler` (addRawListener): e.g. NAT detection while punching runs. */
+  private readonly rawListeners = new Set<(data: Buffer, from: HostPort) => void>();
   private streamHandler: ((stream: QuicByteStream) => void) | undefined;
   private readonly m: {
     connections: Counter;
@@ -134,7 +136,11 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     this.endpoint = new UdpEndpoint(
       {
         accept: (dcid, data, from) => this.accept(dcid, data, from),
-        raw: (data, from) => this.rawHandler?.(data, { host: from.address, port: from.port }),
+        raw: (data, from) => {
+          const hp = { host: from.address, port: from.port };
+          this.rawHandler?.(data, hp);
+          for (const l of this.rawListeners) l(data, hp);
+        },
         dropped: (reason) => this.m.dropped.inc({ reason }),
       },
       this.log,
@@ -257,6 +263,12 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
   /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear). */
   onRawDatagram(cb: (data: Buffer, from: HostPort) => void): void {
     this.rawHandler = cb;
+  }
+
+  /** Also receive the raw datagrams (beside the onRawDatagram handler); returns the remover. */
+  addRawListener(cb: (data: Buffer, from: HostPort) => void): () => void {
+    this.rawListeners.add(cb);
+    return () => this.rawListeners.delete(cb);
   }
 
   /** The connection currently preferred for `nodeId`, if any (for path probing and migration work). */

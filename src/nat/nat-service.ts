@@ -1,0 +1,239 @@
+/**
+ * NAT detection and the NAT test server as services of a running node (the `quicmesh node`
+ * flags --nat-server, --nat-alt-port, --nat-partner and --nat-detect).
+ *
+ * - Server: binds the second UDP port (default: the node's port + 1) for address probes and a
+ *   third, ephemeral one that filtering replies leave from, and serves NatTest
+ *   (nat-test-server.ts); status().extra.natServer counts what it answered.
+ * - Detection: waits until the first server answers a Ping (lab nodes start together), runs
+ *   detectNatType through a MeshNatDriver, logs the report, exports quicmesh_nat_type{type} and
+ *   adds { natType, mapping, filtering, publicAddrs, hairpin, detection } to status().extra.nat
+ *   (keeping whatever the node's own `nat` section reports).
+ *
+ * Run detection before the node talks to anyone else: every peer we send to opens our NAT's
+ * filter for that peer, and a partner we had already contacted would make any NAT look like a
+ * full cone.
+ */
+import { networkInterfaces } from 'node:os';
+import type { Components } from '../core/components.js';
+import { ConfigError } from '../errors.js';
+import type { MeshNode } from '../node/mesh-node.js';
+import type { Transport } from '../transport/transport.js';
+import { joinAddr, splitAddr } from './addr.js';
+import { detectNatType, type NatReport, type NatServer, type NatType } from './nat-detection.js';
+import { MeshNatDriver, type RawChannel } from './nat-driver.js';
+import { NatTestServer, type AltSocket } from './nat-test-server.js';
+import { openAltSocket } from './udp-alt-socket.js';
+
+export interface NatServerConfig {
+  /** The second UDP port; default the node's port + 1. */
+  altPort?: number;
+  /** "host:port" of the partner NAT test server (another IP), for address tests. */
+  partner?: string;
+}
+
+export interface NatDetectConfig {
+  servers: NatServer[];
+  /** Per-probe timeout, ms (default STUN_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** How long to wait for the first server to answer before detecting anyway, ms (default 60 000). */
+  readyTimeoutMs?: number;
+}
+
+/** status().extra.nat fields added by detection. */
+export interface NatDetectStatus {
+  natType: NatType;
+  mapping: NatReport['mapping'];
+  filtering: NatReport['filtering'];
+  publicAddrs: string[];
+  hairpin: boolean | null;
+  detection: 'pending' | 'done' | 'failed';
+}
+
+/** A transport that can send and receive raw datagrams on its socket (QuicTransport). */
+interface RawTransport {
+  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
+  addRawListener(cb: (data: Buffer, from: { host: string; port: number }) => void): () => void;
+}
+
+function rawTransport(t: Transport): RawTransport | undefined {
+  const r = t as Partial<RawTransport>;
+  return typeof r.sendRawDatagram === 'function' && typeof r.addRawListener === 'function' ? (r as RawTransport) : undefined;
+}
+
+export const NAT_TYPES: readonly NatType[] = ['None', 'FullCone', 'RestrictedCone', 'PortRestrictedCone', 'Symmetric', 'Unknown'];
+
+/**
+ * Parse "HOST:PORT[/ALTPORT],HOST:PORT..." (the --nat-detect value). The first server's second
+ * port defaults to PORT + 1 (the server default); later servers are only asked WhatIsMyAddr.
+ */
+export function parseNatServers(value: string, flag = '--nat-detect'): NatServer[] {
+  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new ConfigError(`${flag}: expected HOST:PORT[,HOST:PORT], got "${value}"`);
+  return parts.map((part, i) => {
+    const slash = part.lastIndexOf('/');
+    const addr = slash >= 0 ? part.slice(0, slash) : part;
+    let hp: { host: string; port: number };
+    try {
+      hp = splitAddr(addr);
+    } catch (e) {
+      throw new ConfigError(`${flag}: ${(e as Error).message}`);
+    }
+    if (hp.port < 1) throw new ConfigError(`${flag}: port must be within 1-65535 in "${part}"`);
+    if (slash >= 0) {
+      const alt = part.slice(slash + 1);
+      if (!/^\d{1,5}$/.test(alt) || Number(alt) < 1 || Number(alt) > 65535) {
+        throw new ConfigError(`${flag}: the alternate port after "/" must be within 1-65535, got "${alt}"`);
+      }
+      return { addr, altPortAddr: joinAddr(hp.host, Number(alt)) };
+    }
+    if (i === 0 && hp.port < 65535) return { addr, altPortAddr: joinAddr(hp.host, hp.port + 1) };
+    return { addr };
+  });
+}
+
+/** Our bound addresses as "host:port"; a wildcard bind expands to every interface address. */
+export function localAddrsOf(localAddr: string): string[] {
+  const { host, port } = splitAddr(localAddr);
+  if (host !== '0.0.0.0' && host !== '::') return [localAddr];
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (host === '0.0.0.0' && a.family !== 'IPv4') continue;
+      out.push(joinAddr(a.address, port));
+    }
+  }
+  return out;
+}
+
+export interface NatServicesOptions {
+  mesh: MeshNode;
+  transport: Transport;
+  components: Components;
+  server?: NatServerConfig;
+  detect?: NatDetectConfig;
+  /** Aborts detection (node stopping). */
+  signal?: AbortSignal;
+}
+
+export interface NatServices {
+  /** The detection's report; null without --nat-detect or when it failed. Never rejects. */
+  detection: Promise<NatReport | null>;
+  server?: NatTestServer;
+  stop(): Promise<void>;
+}
+
+/** Start the NAT test server and/or detection on a started node. */
+export async function startNatServices(opts: NatServicesOptions): Promise<NatServices> {
+  const { mesh, components } = opts;
+  const log = components.logger.child('nat');
+  const raw = rawTransport(opts.transport);
+  const stops: Array<() => Promise<void> | void> = [];
+  const services: NatServices = {
+    detection: Promise.resolve(null),
+    async stop() {
+      for (const s of stops.reverse()) await s();
+    },
+  };
+
+  if (opts.server) {
+    if (raw === undefined) throw new ConfigError('--nat-server needs a transport with raw datagrams (QUIC)');
+    const { host, port } = splitAddr(opts.transport.localAddr);
+    const altPort = opts.server.altPort ?? port + 1;
+    const alt: AltSocket = await openAltSocket(host, altPort, log);
+    stops.push(() => alt.close());
+    const reply: AltSocket = await openAltSocket(host, 0, log);
+    stops.push(() => reply.close());
+    const server = new NatTestServer({
+      node: mesh,
+      sendRaw: (b, h, p) => raw.sendRawDatagram(b, h, p),
+      altSocket: alt,
+      replySocket: reply,
+      partner: opts.server.partner,
+      components,
+    });
+    server.start();
+    services.server = server;
+    mesh.addStatusProvider('natServer', () => server.status());
+    log.info('NAT test server', { alt: alt.localAddr, reply: reply.localAddr, partner: opts.server.partner ?? 'none' });
+  }
+
+  const detect = opts.detect;
+  if (detect) {
+    if (raw === undefined) throw new ConfigError('--nat-detect needs a transport with raw datagrams (QUIC)');
+    // Registered only where detection runs: elsewhere the NAT panels have nothing to show.
+    const gauge = components.metrics.gauge('quicmesh_nat_type', 'NAT type this node detected (1 for it, 0 for the others)', ['type']);
+    const setType = (t: NatType): void => {
+      for (const x of NAT_TYPES) gauge.set(x === t ? 1 : 0, { type: x });
+    };
+    setType('Unknown');
+    const state: NatDetectStatus = { natType: 'Unknown', mapping: 'unknown', filtering: 'unknown', publicAddrs: [], hairpin: null, detection: 'pending' };
+    const previous = mesh.statusProvider('nat');
+    mesh.addStatusProvider('nat', () => {
+      const base = previous?.();
+      return { ...(base !== null && typeof base === 'object' ? base : {}), ...state };
+    });
+    const channel: RawChannel = {
+      send: (b, h, p) => raw.sendRawDatagram(b, h, p),
+      listen: (cb) => raw.addRawListener((data, from) => cb(data, joinAddr(from.host, from.port))),
+    };
+    const driver = new MeshNatDriver({ node: mesh, raw: channel, components, requestTimeoutMs: detect.timeoutMs });
+    stops.push(() => driver.close());
+    services.detection = (async () => {
+      try {
+        await untilAnswers(mesh, components, detect.servers[0]!.addr, detect.readyTimeoutMs ?? 60_000, opts.signal);
+        const report = await detectNatType(driver, detect.servers, {
+          clock: components.clock,
+          localAddrs: localAddrsOf(opts.transport.localAddr),
+          timeoutMs: detect.timeoutMs,
+          signal: opts.signal,
+        });
+        Object.assign(state, {
+          natType: report.natType,
+          mapping: report.mapping,
+          filtering: report.filtering,
+          publicAddrs: report.publicAddrs,
+          hairpin: report.hairpin,
+          detection: 'done',
+        });
+        setType(report.natType);
+        log.info('NAT type detected', {
+          type: report.natType,
+          mapping: report.mapping,
+          filtering: report.filtering,
+          public: report.publicAddrs.join(' '),
+          hairpin: String(report.hairpin),
+        });
+        return report;
+      } catch (err) {
+        state.detection = 'failed';
+        if (!opts.signal?.aborted) log.warn('NAT detection failed', { error: (err as Error).message });
+        return null;
+      } finally {
+        driver.close();
+      }
+    })();
+  }
+  return services;
+}
+
+/** Ping `addr` until it answers or `ms` pass (then carry on: the detection reports Unknown). */
+async function untilAnswers(mesh: MeshNode, components: Components, addr: string, ms: number, signal?: AbortSignal): Promise<void> {
+  const clock = components.clock;
+  const deadline = clock.now() + ms;
+  for (let attempt = 0; clock.now() < deadline; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      await mesh.request({ addr }, { type: 'Ping', from: mesh.contact }, { timeoutMs: 2_000, signal });
+      return;
+    } catch {
+      // not up yet: back off on the clock
+    }
+    signal?.throwIfAborted();
+    const delay = Math.min(2_000, 100 * 2 ** Math.min(attempt, 5));
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimer(delay, resolve);
+      signal?.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
+    });
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * RelayLink: the client side of relaying for a running node. It keeps a connection to each
+ * configured relay (a Ping every `keepAliveMs`: the relay learns we are reachable through it, and
+ * our NAT keeps the mapping), accepts session offers from those relays, and opens sessions to
+ * other nodes through them.
+ *
+ * A session carries a request/response tunnel: each RelayForward payload is an envelope
+ *   [kind u8: 1 request, 2 response][id u32][one encoded wire message]
+ * Requests that arrive through a tunnel are served by the node's own router, as from the origin
+ * the relay names (the relay authenticated it); their PeerInfo has no public key (zero bytes).
+ */
+import { toHex } from '../core/bytes.js';
+import type { TimerHandle } from '../core/clock.js';
+import type { NodeId } from '../core/types.js';
+import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
+import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
+import type { MeshNode } from './mesh-node.js';
+
+export interface RelayLinkOptions {
+  /** "host:port" of the relays to keep a connection to. */
+  relays: readonly string[];
+  /** Ping period per relay, ms. Default 5 000. */
+  keepAliveMs?: number;
+  /** Deadline of one relay exchange, ms. Default 3 000. */
+  requestTimeoutMs?: number;
+}
+
+export interface RelayPeerState {
+  addr: string;
+  /** Hex NodeId once the relay answered. */
+  nodeId: string | null;
+  reachable: boolean;
+}
+
+interface KnownRelay {
+  addr: string;
+  nodeId: NodeId | null;
+  reachable: boolean;
+}
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+  timer: TimerHandle;
+}
+
+const KIND_REQUEST = 1;
+const KIND_RESPONSE = 2;
+
+export class RelayLink {
+  private readonly relays: KnownRelay[];
+  private readonly keepAliveMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly tunnels = new Map<string, RelayTunnel>();
+  /** Sessions we offered, waiting for the target to join (RelayConnected notify). */
+  private readonly opening = new Map<string, Waiter<void>>();
+  private timer: TimerHandle | undefined;
+  private running = false;
+
+  constructor(
+    private readonly node: MeshNode,
+    opts: RelayLinkOptions,
+  ) {
+    this.relays = opts.relays.map((addr) => ({ addr, nodeId: null, reachable: false }));
+    this.keepAliveMs = opts.keepAliveMs ?? 5_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 3_000;
+    node.onNotify('RelayConnect', (peer, msg) => this.onOffer(peer.nodeId, msg));
+    node.onNotify('RelayConnected', (_peer, msg) => this.settleOpening(toHex(msg.sessionId), null));
+    node.onNotify('RelayForward', (peer, msg) => this.onForward(peer.nodeId, msg));
+    node.onNotify('RelayClosed', (_peer, msg) => {
+      const key = toHex(msg.sessionId);
+      this.settleOpening(key, new TransportError('relay session closed before the peer joined'));
+      this.tunnels.get(key)?.closed(new TransportError('relay session closed'));
+    });
+  }
+
+  /** Start pinging the relays (the node must be started). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.keepAlive();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    for (const t of [...this.tunnels.values()]) t.closed(new TransportError('relay link stopped'));
+  }
+
+  /** The relays and whether they answered their last Ping. */
+  status(): RelayPeerState[] {
+    return this.relays.map((r) => ({ addr: r.addr, nodeId: r.nodeId ? toHex(r.nodeId) : null, reachable: r.reachable }));
+  }
+
+  /** Ping every relay once now; resolves when all answered or failed. */
+  async keepAlive(): Promise<void> {
+    await Promise.all(this.relays.map((r) => this.pingRelay(r)));
+    if (this.running) {
+      this.timer?.cancel();
+      this.timer = this.node.components.clock.setTimer(this.keepAliveMs, () => void this.keepAlive());
+    }
+  }
+
+  /**
+   * A tunnel to `target` through the first relay that sets one up (reachable relays first).
+   * Rejects with the last relay's refusal when none could.
+   */
+  async open(target: NodeId, opts: { timeoutMs?: number } = {}): Promise<RelayTunnel> {
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    const order = [...this.relays].sort((a, b) => Number(b.reachable) - Number(a.reachable));
+    let last: Error = new TransportError('no relay configured');
+    for (const relay of order) {
+      try {
+        if (relay.nodeId === null) await this.pingRelay(relay);
+        if (relay.nodeId === null) throw new TransportError(`relay ${relay.addr} did not answer`);
+        return await this.openVia(relay, relay.nodeId, target, timeoutMs);
+      } catch (err) {
+        last = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    throw last;
+  }
+
+  private async openVia(relay: KnownRelay, relayId: NodeId, target: NodeId, timeoutMs: number): Promise<RelayTunnel> {
+    const sessionId = this.node.components.rng.bytes(16);
+    const key = toHex(sessionId);
+    const joined = this.waitOpening(key, timeoutMs);
+    const relayTarget = { addr: relay.addr, nodeId: relayId };
+    let reply;
+    try {
+      reply = await this.node.request(
+        relayTarget,
+        { type: 'RelayConnect', from: this.node.contact, target, sessionId },
+        { timeoutMs },
+      );
+    } catch (err) {
+      this.settleOpening(key, err as Error);
+      await joined.catch(() => undefined);
+      throw err;
+    }
+    if (reply.msg.type === 'RelayRejected') {
+      this.settleOpening(key, new RemoteError('RelayRejected', reply.msg.reason));
+      await joined.catch(() => undefined);
+      throw new RemoteError('RelayRejected', `relay ${relay.addr}: ${reply.msg.reason}`);
+    }
+    if (reply.msg.type === 'RelayConnected') this.settleOpening(key, null);
+    else if (reply.msg.type !== 'RelayAccepted') {
+      this.settleOpening(key, new TransportError(`unexpected ${reply.msg.type}`));
+    }
+    const tunnel = new RelayTunnel(this, this.node, relayTarget, target, sessionId);
+    this.tunnels.set(key, tunnel);
+    try {
+      await joined;
+    } catch (err) {
+      this.tunnels.delete(key);
+      void tunnel.close();
+      throw err;
+    }
+    return tunnel;
+  }
+
+  /** @internal */
+  forget(tunnel: RelayTunnel): void {
+    const key = toHex(tunnel.sessionId);
+    if (this.tunnels.get(key) === tunnel) this.tunnels.delete(key);
+  }
+
+  private async pingRelay(relay: KnownRelay): Promise<void> {
+    try {
+      const reply = await this.node.request(
+        relay.nodeId ? { addr: relay.addr, nodeId: relay.nodeId } : { addr: relay.addr },
+        { type: 'Ping', from: this.node.contact },
+        { timeoutMs: this.requestTimeoutMs },
+      );
+      relay.nodeId = reply.from.nodeId;
+      relay.reachable = true;
+    } catch {
+      relay.reachable = false;
+    }
+  }
+
+  /** Relays that answered their last Ping, as request targets (rendezvous candidates too). */
+  reachableRelays(): { addr: string; nodeId: NodeId }[] {
+    return this.relays.filter((r) => r.reachable && r.nodeId !== null).map((r) => ({ addr: r.addr, nodeId: r.nodeId! }));
+  }
+
+  /** Is `nodeId` one of our relays? */
+  isRelayPeer(nodeId: NodeId): boolean {
+    return this.isRelay(nodeId) !== undefined;
+  }
+
+  private isRelay(nodeId: NodeId): KnownRelay | undefined {
+    const hex = toHex(nodeId);
+    return this.relays.find((r) => r.nodeId !== null && toHex(r.nodeId) === hex);
+  }
+
+  /** A relay offers a session from `msg.from`: join it (one RelayConnect back to the relay). */
+  private onOffer(relayId: NodeId, msg: RelayConnect): void {
+    const relay = this.isRelay(relayId);
+    if (relay === undefined || !this.running) return;
+    const relayTarget = { addr: relay.addr, nodeId: relayId };
+    const tunnel = new RelayTunnel(this, this.node, relayTarget, msg.from.id, msg.sessionId);
+    this.tunnels.set(toHex(msg.sessionId), tunnel);
+    this.node
+      .request(
+        relayTarget,
+        { type: 'RelayConnect', from: this.node.contact, target: msg.from.id, sessionId: msg.sessionId },
+        { timeoutMs: this.requestTimeoutMs },
+      )
+      .then((reply) => {
+        if (reply.msg.type !== 'RelayConnected') tunnel.closed(new TransportError(`relay answered ${reply.msg.type}`));
+      })
+      .catch((err: unknown) => tunnel.closed(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  private onForward(relayId: NodeId, msg: RelayForward): void {
+    const tunnel = this.tunnels.get(toHex(msg.sessionId));
+    if (tunnel === undefined || toHex(tunnel.relay.nodeId) !== toHex(relayId)) return;
+    tunnel.receive(msg);
+  }
+
+  private waitOpening(key: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.node.components.clock.setTimer(timeoutMs, () => {
+        this.opening.delete(key);
+        reject(new TimeoutError(`relay session: the peer did not join within ${timeoutMs} ms`));
+      });
+      this.opening.set(key, { resolve, reject, timer });
+    });
+  }
+
+  private settleOpening(key: string, err: Error | null): void {
+    const w = this.opening.get(key);
+    if (w === undefined) return;
+    this.opening.delete(key);
+    w.timer.cancel();
+    if (err) w.reject(err);
+    else w.resolve();
+  }
+}
+
+/** One relayed session to one peer: request/response over RelayForward. */
+export class RelayTunnel {
+  private nextId = 1;
+  private readonly pending = new Map<number, Waiter<Response>>();
+  private open = true;
+
+  constructor(
+    private readonly link: RelayLink,
+    private readonly node: MeshNode,
+    readonly relay: { addr: string; nodeId: NodeId },
+    readonly peer: NodeId,
+    readonly sessionId: Uint8Array,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Send `msg` to the peer through the relay and await its answer (an Error reply throws RemoteError). */
+  async request(msg: Request, opts: { timeoutMs?: number } = {}): Promise<Response> {
+    if (!this.open) throw new TransportError('relay session is closed');
+    const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? 3_000;
+    const answer = new Promise<Response>((resolve, reject) => {
+      const timer = this.node.components.clock.setTimer(timeoutMs, () => {
+        this.pending.delete(id);
+        reject(new TimeoutError(`no relayed reply to ${msg.type} within ${timeoutMs} ms`));
+      });
+      this.pending.set(id, { resolve, reject, timer });
+    });
+    try {
+      await this.forward(KIND_REQUEST, id, msg);
+    } catch (err) {
+      this.settle(id, err as Error);
+    }
+    const res = await answer;
+    if (res.type === 'Error') throw new RemoteError(res.code, res.message);
+    return res;
+  }
+
+  /** Close the session at the relay (best effort). */
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.closed(new TransportError('relay session closed'));
+    try {
+      await this.node.request(
+        this.relay,
+        { type: 'RelayClose', from: this.node.contact, sessionId: this.sessionId },
+        { timeoutMs: 2_000 },
+      );
+    } catch {
+      // the relay times the session out anyway
+    }
+  }
+
+  /** @internal the session ended: fail what waits. */
+  closed(reason: Error): void {
+    this.open = false;
+    this.link.forget(this);
+    for (const [id] of this.pending) this.settle(id, reason);
+  }
+
+  /** @internal a RelayForward from the peer. */
+  receive(msg: RelayForward): void {
+    const p = msg.payload;
+    if (p.length < 5) return;
+    const kind = p[0]!;
+    const id = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1);
+    let inner: Message;
+    try {
+      inner = decodeMessage(p.subarray(5));
+    } catch (err) {
+      this.node.components.logger.debug('bad relayed message', { error: (err as DecodeError).message });
+      return;
+    }
+    if (kind === KIND_RESPONSE) {
+      const w = this.pending.get(id);
+      if (w === undefined) return;
+      this.pending.delete(id);
+      w.timer.cancel();
+      w.resolve(inner as Response);
+      return;
+    }
+    if (kind !== KIND_REQUEST) return;
+    const peer = { nodeId: msg.from.id, publicKey: new Uint8Array(0), addr: msg.from.addr };
+    void Promise.resolve(this.node.dispatch(peer, inner as Request)).then((res) =>
+      this.forward(KIND_RESPONSE, id, res).catch(() => undefined),
+    );
+  }
+
+  private async forward(kind: number, id: number, msg: Message): Promise<void> {
+    const body = encodeMessage(msg);
+    const payload = new Uint8Array(5 + body.length);
+    payload[0] = kind;
+    new DataView(payload.buffer).setUint32(1, id);
+    payload.set(body, 5);
+    const reply = await this.node.request(
+      this.relay,
+      { type: 'RelayForward', from: this.node.contact, sessionId: this.sessionId, payload },
+      { timeoutMs: 3_000 },
+    );
+    if (reply.msg.type === 'RelayRejected') {
+      throw new RemoteError('RelayRejected', reply.msg.reason);
+    }
+  }
+
+  private settle(id: number, err: Error): void {
+    const w = this.pending.get(id);
+    if (w === undefined) return;
+    this.pending.delete(id);
+    w.timer.cancel();
+    w.reject(err);
+  }
+}

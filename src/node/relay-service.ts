@@ -1,0 +1,106 @@
+/**
+ * RelayService: runs the sans-IO RelayServer over a MeshNode (a node started with `--relay`).
+ * It serves RelayConnect / RelayForward / RelayClose, carries out the server's effects as one-way
+ * messages (over the connection the target already holds to us, which the transport reuses by
+ * NodeId — that is how a node behind NAT is reached), learns which nodes are connected from every
+ * message they send (clients keep a Ping going), and closes idle sessions on the clock.
+ * Metrics (quicmesh_relay_*) are RelayServer's own.
+ */
+import type { TimerHandle } from '../core/clock.js';
+import { RelayServer, type RelayEffect, type RelayServerOptions } from '../nat/relay/relay-server.js';
+import type { PeerInfo } from '../transport/transport.js';
+import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
+import type { MeshNode } from './mesh-node.js';
+
+export interface RelayServiceOptions extends Omit<RelayServerOptions, 'metrics'> {
+  /** How often idle sessions and stale offers are swept, ms. Default 1 000. */
+  sweepMs?: number;
+}
+
+export interface RelayStatus {
+  sessions: number;
+  load: number;
+  bytesRelayed: number;
+  connectedPeers: number;
+}
+
+export class RelayService {
+  readonly server: RelayServer;
+  private timer: TimerHandle | undefined;
+  private stopPeers: (() => void) | undefined;
+  private readonly seen = new Map<string, string>();
+  private readonly sweepMs: number;
+  private running = false;
+
+  constructor(
+    private readonly node: MeshNode,
+    opts: RelayServiceOptions = {},
+  ) {
+    const { sweepMs, ...serverOpts } = opts;
+    this.sweepMs = sweepMs ?? 1_000;
+    this.server = new RelayServer(
+      { identity: node.keypair.identity, nodeId: node.nodeId, addrs: [] },
+      { ...serverOpts, metrics: node.components.metrics },
+    );
+  }
+
+  /** Register the handlers (before or after the node starts) and begin sweeping. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const serve = (peer: PeerInfo, msg: RelayConnect | RelayForward | RelayClose): Response => {
+      const outcome = this.server.handle({ id: peer.nodeId, addr: peer.addr }, msg, this.node.components.clock.now());
+      this.apply(outcome.effects);
+      return outcome.reply;
+    };
+    this.node.handle('RelayConnect', serve);
+    this.node.handle('RelayForward', serve);
+    this.node.handle('RelayClose', serve);
+    this.stopPeers = this.node.onPeerSeen((peer) => this.notePeer(peer));
+    this.scheduleSweep();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.stopPeers?.();
+  }
+
+  status(): RelayStatus {
+    return {
+      sessions: this.server.sessionCount,
+      load: this.server.load,
+      bytesRelayed: this.server.bytesRelayed,
+      connectedPeers: this.seen.size,
+    };
+  }
+
+  private notePeer(peer: PeerInfo): void {
+    // Only tell the core when a peer is new or moved: this runs for every incoming message.
+    const hex = Buffer.from(peer.nodeId).toString('hex');
+    if (this.seen.get(hex) === peer.addr) return;
+    this.seen.set(hex, peer.addr);
+    this.server.peerConnected({ id: peer.nodeId, addr: peer.addr });
+  }
+
+  private apply(effects: RelayEffect[]): void {
+    for (const e of effects) {
+      this.node.notify({ nodeId: e.to.id, addr: e.to.addr }, e.msg).catch((err: unknown) => {
+        this.node.components.logger.debug('relay notify failed', {
+          type: e.msg.type,
+          to: e.to.addr,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      });
+    }
+  }
+
+  private scheduleSweep(): void {
+    this.timer = this.node.components.clock.setTimer(this.sweepMs, () => {
+      if (!this.running) return;
+      this.apply(this.server.tick(this.node.components.clock.now()));
+      this.scheduleSweep();
+    });
+  }
+}
