@@ -1,6 +1,6 @@
 /**
  * The node's control endpoint: JSON routes mounted on the status server (src/metrics/http.ts) so a
- * test harness can make a node act. `POST /connect` {addr, nodeId, fresh?, timeoutMs?} runs probePeer
+ * test harness can make a node act. `POST /connect` {addr, nodeId, fresh?, timeoutMs?, holdMs?} runs probePeer
  * and answers {connected, path, timeToConnectMs, rttMs?, error?}; a malformed body gets 400 {error}
  * naming the field. A failed connection is a 200 with connected:false: the request itself was fine.
  */
@@ -19,6 +19,8 @@ export interface ConnectRequest {
   nodeId: string;
   fresh?: boolean;
   timeoutMs?: number;
+  /** Keep a relayed session open this long after answering, ms (ProbeOptions.holdMs). */
+  holdMs?: number;
 }
 
 export type ConnectResponse = ProbeResult;
@@ -42,7 +44,7 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       const result = await probe(
         node,
         { addr: parsed.addr, nodeId: fromHex(parsed.nodeId) },
-        { fresh: parsed.fresh ?? false, timeoutMs: parsed.timeoutMs },
+        { fresh: parsed.fresh ?? false, timeoutMs: parsed.timeoutMs, holdMs: parsed.holdMs },
       );
       return { status: 200, body: result };
     },
@@ -64,7 +66,7 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
     return 'body: expected a JSON object {addr, nodeId, fresh?, timeoutMs?}';
   }
   const o = data as Record<string, unknown>;
-  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'fresh', 'timeoutMs'].includes(k));
+  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'fresh', 'timeoutMs', 'holdMs'].includes(k));
   if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
   const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
@@ -81,10 +83,17 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
   ) {
     return `timeoutMs: expected a number in (0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.timeoutMs)}`;
   }
+  if (
+    o.holdMs !== undefined &&
+    (typeof o.holdMs !== 'number' || !(o.holdMs >= 0) || o.holdMs > MAX_CONNECT_TIMEOUT_MS)
+  ) {
+    return `holdMs: expected a number in [0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.holdMs)}`;
+  }
   return {
     addr: o.addr as string,
     nodeId: (o.nodeId as string).toLowerCase(),
     ...(o.fresh !== undefined ? { fresh: o.fresh as boolean } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs as number } : {}),
+    ...(o.holdMs !== undefined ? { holdMs: o.holdMs as number } : {}),
   };
 }

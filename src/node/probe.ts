@@ -4,14 +4,17 @@
  * given NodeId); when the node has a RelayLink (attachTraversal) the direct try gets a short
  * deadline, and on failure the peer is reached through a relay session (a Ping through the
  * tunnel): path 'relayed'. Timed from the first packet to the reply (handshake, failed direct try
- * included).
+ * included). A connect that ends on a direct or hole-punched path is observed in
+ * quicmesh_path_time_to_direct_seconds (its time to connect).
  */
 import type { NodeId } from '../core/types.js';
+import type { Histogram } from '../metrics/metrics.js';
 import type { Target } from '../transport/transport.js';
 import type { MeshNode } from './mesh-node.js';
 import type { PathRecorder } from './path-recorder.js';
 import type { PunchDriver } from './punch-driver.js';
 import type { RelayLink } from './relay-link.js';
+import { timeToDirectMetric } from './traversal-metrics.js';
 
 export type ProbePath = 'direct' | 'hole-punched' | 'relayed';
 
@@ -20,6 +23,11 @@ export interface ProbeOptions {
   fresh?: boolean;
   /** Deadline of the connect exchange, ms (the transport's default when absent). */
   timeoutMs?: number;
+  /**
+   * Keep what the probe opened (a relay session) this long after answering, ms, instead of
+   * releasing it at once (default 0): so a session is observable (status, metrics) meanwhile.
+   */
+  holdMs?: number;
   signal?: AbortSignal;
 }
 
@@ -46,10 +54,12 @@ export interface Traversal {
 }
 
 const traversals = new WeakMap<MeshNode, Traversal>();
+const timeToDirect = new WeakMap<MeshNode, Histogram>();
 
-/** Let probePeer fall back to `t` for `node` (createNode does this). */
+/** Let probePeer fall back to `t` for `node` (createNode does this); registers the probe's metric. */
 export function attachTraversal(node: MeshNode, t: Traversal): void {
   traversals.set(node, t);
+  timeToDirect.set(node, timeToDirectMetric(node.components.metrics));
 }
 
 /** A transport that can drop its connections to one peer (QuicTransport, MemoryTransport). */
@@ -78,6 +88,14 @@ export async function probePeer(
   }
   const timeToConnectMs = clock.now() - t0;
   const result: ProbeResult = { connected: true, path: how.path, timeToConnectMs };
+  if (how.path !== 'relayed') {
+    let h = timeToDirect.get(node);
+    if (h === undefined) {
+      h = timeToDirectMetric(node.components.metrics);
+      timeToDirect.set(node, h);
+    }
+    h.observe(timeToConnectMs / 1000);
+  }
   // The RTT is extra information: a failure here does not undo the connection.
   const t1 = clock.now();
   try {
@@ -86,9 +104,10 @@ export async function probePeer(
     traversals.get(node)?.paths?.rtt(target.nodeId, result.rttMs);
   } catch {
     // leave rttMs out
-  } finally {
-    await how.done();
   }
+  const holdMs = opts.holdMs ?? 0;
+  if (holdMs > 0) clock.setTimer(holdMs, () => void how.done());
+  else await how.done();
   return result;
 }
 

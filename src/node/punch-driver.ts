@@ -8,6 +8,9 @@
  * a rendezvous (a relay it keeps a link to), the other side as a one-way message from that
  * rendezvous (accepted only from `isRendezvous` peers). After success only the initiator dials
  * QUIC to the punched address; the other side's NAT already holds a mapping toward it.
+ * Each attempt is counted in quicmesh_holepunch_attempts_total{result}: `success`, `timeout` (the
+ * puncher's schedule ended unanswered) or `failed` (the rendezvous refused or was unreachable, or
+ * the attempt was superseded or stopped).
  */
 import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -18,6 +21,7 @@ import { classifyRaw, parsePunch } from '../nat/raw-packets.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import type { HolePunchReady } from '../wire/messages.js';
 import type { MeshNode } from './mesh-node.js';
+import { holePunchAttemptMetrics, type HolePunchAttemptMetrics } from './traversal-metrics.js';
 
 /** The raw-datagram surface of the node's socket (QuicTransport has it). */
 export interface RawDatagrams {
@@ -41,6 +45,8 @@ export interface PunchDriverOptions {
 interface Attempt {
   puncher: Puncher;
   timer: TimerHandle | undefined;
+  /** Set once the attempt is counted: a succeeded attempt lingers (answering punches) but is done. */
+  settled: 'success' | 'timeout' | undefined;
   resolve(r: PunchResult): void;
   reject(e: Error): void;
 }
@@ -49,11 +55,13 @@ export class PunchDriver {
   private readonly attempts = new Map<string, Attempt>();
   private punches = 0;
   private successes = 0;
+  private readonly metrics: HolePunchAttemptMetrics;
 
   constructor(
     private readonly node: MeshNode,
     private readonly opts: PunchDriverOptions,
   ) {
+    this.metrics = holePunchAttemptMetrics(node.components.metrics);
     opts.raw.onRawDatagram((data, from) => this.onDatagram(data, formatAddr(from.host, from.port)));
     node.onNotify('HolePunchReady', (peer, msg) => {
       if (!this.opts.isRendezvous(peer.nodeId)) return;
@@ -66,13 +74,23 @@ export class PunchDriver {
 
   /** Ask `rendezvous` to start a punch between us and `target`; resolves with the working address. */
   async punchVia(rendezvous: { addr: string; nodeId: NodeId }, target: NodeId, timeoutMs?: number): Promise<PunchResult> {
-    const reply = await this.node.request(
-      rendezvous,
-      { type: 'HolePunchStart', from: this.node.contact, target, addrs: [this.node.contact.addr] },
-      { timeoutMs },
-    );
-    if (reply.msg.type === 'HolePunchFailed') throw new RemoteError('HolePunchFailed', reply.msg.reason);
-    if (reply.msg.type !== 'HolePunchReady') throw new TransportError(`rendezvous answered ${reply.msg.type}`);
+    let reply;
+    try {
+      reply = await this.node.request(
+        rendezvous,
+        { type: 'HolePunchStart', from: this.node.contact, target, addrs: [this.node.contact.addr] },
+        { timeoutMs },
+      );
+    } catch (err) {
+      this.metrics.record('failed');
+      throw err;
+    }
+    if (reply.msg.type !== 'HolePunchReady') {
+      // the punch never started: the rendezvous refused it
+      this.metrics.record('failed');
+      if (reply.msg.type === 'HolePunchFailed') throw new RemoteError('HolePunchFailed', reply.msg.reason);
+      throw new TransportError(`rendezvous answered ${reply.msg.type}`);
+    }
     return this.punch(reply.msg);
   }
 
@@ -83,6 +101,7 @@ export class PunchDriver {
   stop(): void {
     for (const [key, a] of this.attempts) {
       a.timer?.cancel();
+      if (a.settled === undefined) this.metrics.record('failed');
       a.reject(new TransportError('punch driver stopped'));
       this.attempts.delete(key);
     }
@@ -95,6 +114,7 @@ export class PunchDriver {
     const old = this.attempts.get(key);
     if (old) {
       old.timer?.cancel();
+      if (old.settled === undefined) this.metrics.record('failed');
       old.reject(new TransportError('superseded by a newer punch'));
     }
     const puncher = new Puncher({
@@ -107,7 +127,7 @@ export class PunchDriver {
     });
     this.punches++;
     return new Promise<PunchResult>((resolve, reject) => {
-      const attempt: Attempt = { puncher, timer: undefined, resolve, reject };
+      const attempt: Attempt = { puncher, timer: undefined, settled: undefined, resolve, reject };
       this.attempts.set(key, attempt);
       this.pump(key, attempt);
     });
@@ -147,6 +167,10 @@ export class PunchDriver {
 
   private finish(key: string, a: Attempt, outcome: PunchResult | Error): void {
     a.timer?.cancel();
+    if (a.settled === undefined) {
+      a.settled = outcome instanceof Error ? 'timeout' : 'success';
+      this.metrics.record(a.settled);
+    }
     // Keep answering the peer's punches for a while (its confirm may be lost): the attempt stays
     // registered until the puncher's own schedule ends.
     if (outcome instanceof Error) {

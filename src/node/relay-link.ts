@@ -8,6 +8,8 @@
  *   [kind u8: 1 request, 2 response][id u32][one encoded wire message]
  * Requests that arrive through a tunnel are served by the node's own router, as from the origin
  * the relay names (the relay authenticated it); their PeerInfo has no public key (zero bytes).
+ * Metrics: quicmesh_relay_client_sessions (tunnels open, both those we opened and those we
+ * joined) and quicmesh_relay_client_bytes_total{direction} (RelayForward payload bytes).
  */
 import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -16,6 +18,7 @@ import { DecodeError, RemoteError, TimeoutError, TransportError } from '../error
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
 import type { MeshNode } from './mesh-node.js';
+import { relayClientMetrics, type RelayClientMetrics, type RelayDirection } from './traversal-metrics.js';
 
 export interface RelayLinkOptions {
   /** "host:port" of the relays to keep a connection to. */
@@ -57,11 +60,13 @@ export class RelayLink {
   private readonly opening = new Map<string, Waiter<void>>();
   private timer: TimerHandle | undefined;
   private running = false;
+  private readonly metrics: RelayClientMetrics;
 
   constructor(
     private readonly node: MeshNode,
     opts: RelayLinkOptions,
   ) {
+    this.metrics = relayClientMetrics(node.components.metrics);
     this.relays = opts.relays.map((addr) => ({ addr, nodeId: null, reachable: false }));
     this.keepAliveMs = opts.keepAliveMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 3_000;
@@ -149,11 +154,11 @@ export class RelayLink {
       this.settleOpening(key, new TransportError(`unexpected ${reply.msg.type}`));
     }
     const tunnel = new RelayTunnel(this, this.node, relayTarget, target, sessionId);
-    this.tunnels.set(key, tunnel);
+    this.track(key, tunnel);
     try {
       await joined;
     } catch (err) {
-      this.tunnels.delete(key);
+      this.forget(tunnel);
       void tunnel.close();
       throw err;
     }
@@ -164,6 +169,17 @@ export class RelayLink {
   forget(tunnel: RelayTunnel): void {
     const key = toHex(tunnel.sessionId);
     if (this.tunnels.get(key) === tunnel) this.tunnels.delete(key);
+    this.metrics.sessions(this.tunnels.size);
+  }
+
+  /** @internal payload bytes a tunnel moved through its relay. */
+  countBytes(direction: RelayDirection, n: number): void {
+    this.metrics.bytes(direction, n);
+  }
+
+  private track(key: string, tunnel: RelayTunnel): void {
+    this.tunnels.set(key, tunnel);
+    this.metrics.sessions(this.tunnels.size);
   }
 
   private async pingRelay(relay: KnownRelay): Promise<void> {
@@ -201,7 +217,7 @@ export class RelayLink {
     if (relay === undefined || !this.running) return;
     const relayTarget = { addr: relay.addr, nodeId: relayId };
     const tunnel = new RelayTunnel(this, this.node, relayTarget, msg.from.id, msg.sessionId);
-    this.tunnels.set(toHex(msg.sessionId), tunnel);
+    this.track(toHex(msg.sessionId), tunnel);
     this.node
       .request(
         relayTarget,
@@ -305,6 +321,7 @@ export class RelayTunnel {
   /** @internal a RelayForward from the peer. */
   receive(msg: RelayForward): void {
     const p = msg.payload;
+    this.link.countBytes('in', p.length);
     if (p.length < 5) return;
     const kind = p[0]!;
     const id = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1);
@@ -344,6 +361,7 @@ export class RelayTunnel {
     if (reply.msg.type === 'RelayRejected') {
       throw new RemoteError('RelayRejected', reply.msg.reason);
     }
+    this.link.countBytes('out', payload.length);
   }
 
   private settle(id: number, err: Error): void {
