@@ -4,7 +4,7 @@
  * just the driver executing their effects concurrently). A second connect to a peer whose plan
  * is connecting or connected joins it instead of starting another (dedupe). It keeps per-peer
  * statistics and the path metrics:
- *   quicmesh_path_state{kind}         gauge: peers per state (Direct, Relayed, RelayPending, Connecting, Failed)
+ *   quicmesh_path_state{kind}         gauge: peers per state (Direct, HolePunched, Relayed, RelayPending, Connecting, Failed, Idle)
  *   quicmesh_path_rtt_seconds         histogram of RTT samples on the selected path
  *   quicmesh_path_upgrades_total      counter: relay → direct upgrades
  *   quicmesh_path_failures_total      counter: connects that failed and connections lost
@@ -22,8 +22,9 @@ import {
   type SmartInput,
 } from './smart-connection.js';
 
-export type PeerPathKind = 'Direct' | 'Relayed' | 'RelayPending' | 'Connecting' | 'Failed' | 'Idle';
-const KINDS: PeerPathKind[] = ['Direct', 'Relayed', 'RelayPending', 'Connecting', 'Failed', 'Idle'];
+/** A hole-punched path is direct, but counted apart so users see how their peers were reached. */
+export type PeerPathKind = 'Direct' | 'HolePunched' | 'Relayed' | 'RelayPending' | 'Connecting' | 'Failed' | 'Idle';
+const KINDS: PeerPathKind[] = ['Direct', 'HolePunched', 'Relayed', 'RelayPending', 'Connecting', 'Failed', 'Idle'];
 
 export interface PeerStats {
   peerId: NodeId;
@@ -164,7 +165,7 @@ export class ConnectionManager {
 
 function kindOf(plan: SmartConnectPlan): PeerPathKind {
   const c = plan.connection;
-  if (c !== null) return c.kind;
+  if (c !== null) return c.kind === 'Direct' && c.via === 'hole-punched' ? 'HolePunched' : c.kind;
   switch (plan.phase) {
     case 'connecting':
       return 'Connecting';

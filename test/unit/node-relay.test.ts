@@ -306,7 +306,7 @@ describe('path state and metrics follow each probe (PathRecorder)', () => {
     expect(paths.stats(bob.meshNode.nodeId)).toMatchObject({ kind: 'Direct', failures: 0 });
 
     expect(await probe(carol, '10.250.0.3:4433')).toMatchObject({ path: 'hole-punched' });
-    expect(paths.stats(carol.meshNode.nodeId)).toMatchObject({ kind: 'Direct' });
+    expect(paths.stats(carol.meshNode.nodeId)).toMatchObject({ kind: 'HolePunched' });
 
     raw.setDrop(() => true);
     const relayed = await probe(bob, '10.250.0.2:4433');
@@ -318,7 +318,8 @@ describe('path state and metrics follow each probe (PathRecorder)', () => {
     expect(paths.stats(dave.meshNode.nodeId)).toMatchObject({ kind: 'Failed', failures: 1 });
 
     const text = await metrics.metricsText();
-    expect(text).toContain('quicmesh_path_state{kind="Direct"} 1'); // carol (bob's path was released)
+    expect(text).toContain('quicmesh_path_state{kind="HolePunched"} 1'); // carol (bob's path was released)
+    expect(text).toContain('quicmesh_path_state{kind="Direct"} 0');
     expect(text).toContain('quicmesh_path_state{kind="Failed"} 1');
     expect(text).toContain('quicmesh_path_failures_total 1');
     expect(text).toContain('quicmesh_path_rtt_seconds_count 3'); // direct, punched, relayed
