@@ -40,7 +40,11 @@
  *   a query unanswered after SLOT_RELEASE_FACTOR x the fastest tier's RTT yields its parallelism
  *   slot (it is still awaited: the result is the same k closest); and a full bucket swaps its
  *   slowest measured member for a newcomer measured in a faster tier (proximity neighbour
- *   selection). With tiering off the DHT is plain Kademlia;
+ *   selection). Candidates never measured are ranked by the tier of the RTT our Vivaldi
+ *   coordinates predict for them (proximity.ts): every request and reply carries its sender's
+ *   coordinate, every measured RTT moves ours, and Nodes / Value replies relay, per contact, the
+ *   coordinate the replier knows for it. With tiering off the DHT is plain Kademlia, and its
+ *   messages carry no coordinates;
  * - spill: when our own storage pressure is at or above `spillPressure`, we do not keep a copy of
  *   what we store and we send the k replicas preferably to slower-tier nodes among the 2k closest
  *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
@@ -70,12 +74,13 @@ import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
 import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
 import { ProtectedStore } from '../storage/protected-store.js';
 import { LatencyTiering } from '../tiering/latency-tiering.js';
-import type { Request, Response } from '../wire/messages.js';
+import type { FindNode, FindValue, NetCoord, Request, Response } from '../wire/messages.js';
 import { AdaptiveAlpha, AdaptiveK } from './adaptive.js';
 import { compareDistance, randomIdInBucket } from './distance.js';
 import { acceptStore, serveFindNode, serveFindValue, serveStore, type DhtStorage, type ServeContext, type StoreKind } from './handlers.js';
 import { LookupQuery, UNKNOWN_TIER_RANK, type LookupMode, type LookupResult } from './lookup.js';
 import { LookupRun, type LookupAnswer } from './lookup-runner.js';
+import { DhtCoordinates } from './proximity.js';
 import { validRecordFor } from './records.js';
 import { RoutingTable } from './routing-table.js';
 import {
@@ -111,6 +116,8 @@ export class DhtNode {
   readonly table: RoutingTable;
   readonly storage: DhtStorage;
   readonly tiering: DhtTiering;
+  /** Vivaldi coordinates (tiering on only): ours, and what we know of others'. */
+  readonly coordinates: DhtCoordinates | undefined;
   private readonly adaptiveK: AdaptiveK | undefined;
   private readonly adaptiveAlpha: AdaptiveAlpha;
   private readonly useAdaptiveAlpha: boolean;
@@ -122,7 +129,7 @@ export class DhtNode {
   private readonly maintenance: boolean;
   private readonly maintenanceIntervalMs: number;
   private readonly spillPressure: number;
-  private readonly tierOf: (id: NodeId) => number | undefined;
+  private readonly tierOf: (id: NodeId, relayed: NetCoord | undefined) => number | undefined;
   private readonly serveCtx: ServeContext;
   private me: Contact | undefined;
   private readonly timers = new Set<TimerHandle>();
@@ -170,15 +177,20 @@ export class DhtNode {
     this.spillPressure = o.spillPressure ?? PRESSURE_THRESHOLD;
     this.storage = o.storage ?? new ProtectedStore(o.storageLimits, clock);
     this.tiering = o.tiering ?? new LatencyTiering(o.tieringOptions ?? {}, clock, rng);
-    this.tierOf = (id) => this.tiering.tierOf(id);
+    this.coordinates = tierAware ? new DhtCoordinates(rng) : undefined;
+    // Measured tier first; else the tier of the RTT the coordinates predict (tiering on): from
+    // the coordinate the contact reported to us, else the one a reply relayed for it.
+    this.tierOf = (id, relayed) => this.tiering.tierOf(id) ?? this.estimatedTier(id, relayed);
     const table = this.table;
     const storage = this.storage;
+    const coordinates = this.coordinates;
     this.serveCtx = {
       table,
       storage,
       get k() {
         return table.k;
       },
+      ...(coordinates ? { coordinates } : {}),
     };
     this.m = {
       k: metrics.gauge('quicmesh_dht_k', 'Current replication factor / bucket size k'),
@@ -218,19 +230,19 @@ export class DhtNode {
     this.me = undefined;
     const rpc = this.rpc;
     rpc.handle('Ping', (_peer, msg) => {
-      this.observeContact(msg.from);
-      return ACK_OK;
+      this.observeRequester(msg.from, msg.coord);
+      return this.coordinates ? { type: 'Ack', rejection: null, coord: this.coordinates.own } : ACK_OK;
     });
     rpc.handle('FindNode', (_peer, msg) => {
-      this.observeContact(msg.from);
+      this.observeRequester(msg.from, msg.coord);
       return serveFindNode(this.serveCtx, msg);
     });
     rpc.handle('FindValue', (_peer, msg) => {
-      this.observeContact(msg.from);
+      this.observeRequester(msg.from, msg.coord);
       return serveFindValue(this.serveCtx, msg);
     });
     rpc.handle('Store', (_peer, msg) => {
-      this.observeContact(msg.from);
+      this.observeRequester(msg.from, msg.coord);
       return serveStore(this.serveCtx, msg);
     });
     if (this.maintenance) {
@@ -292,12 +304,12 @@ export class DhtNode {
 
   /** Iterative FIND_NODE: the k closest live nodes to `target`. */
   iterativeFindNode(target: NodeId, opts: LookupOverrides = {}): Promise<LookupResult> {
-    const msg: Request = { type: 'FindNode', from: this.contact, target };
+    const msg: FindNode = { type: 'FindNode', from: this.contact, target };
     return this.lookup(target, 'node', opts, (contact) =>
-      this.send(contact, msg).then((resp) => {
+      this.send(contact, this.withCoord(msg)).then((resp) => {
         if (resp.type !== 'Nodes') throw new ProtocolError(`FindNode answered with ${resp.type}`);
-        this.learn(resp.nodes);
-        return { contacts: resp.nodes };
+        this.learn(resp.nodes, resp.coords);
+        return resp.coords && this.coordinates ? { contacts: resp.nodes, coords: resp.coords } : { contacts: resp.nodes };
       }),
     );
   }
@@ -314,13 +326,14 @@ export class DhtNode {
       const held = this.storage.get(key);
       if (held !== undefined && validate(held)) return Promise.resolve(this.localHit(key, held));
     }
-    const msg: Request = { type: 'FindValue', from: this.contact, key };
+    const msg: FindValue = { type: 'FindValue', from: this.contact, key };
     return this.lookup(key, 'value', opts, (contact) =>
-      this.send(contact, msg).then((resp): LookupAnswer => {
+      this.send(contact, this.withCoord(msg)).then((resp): LookupAnswer => {
         if (resp.type !== 'Value') throw new ProtocolError(`FindValue answered with ${resp.type}`);
-        this.learn(resp.closer);
-        if (resp.value !== null && validate(resp.value)) return { contacts: resp.closer, value: resp.value };
-        return { contacts: resp.closer };
+        this.learn(resp.closer, resp.coords);
+        const coords = resp.coords && this.coordinates ? { coords: resp.coords } : {};
+        if (resp.value !== null && validate(resp.value)) return { contacts: resp.closer, value: resp.value, ...coords };
+        return { contacts: resp.closer, ...coords };
       }),
     );
   }
@@ -339,7 +352,7 @@ export class DhtNode {
     const candidates = spilled ? this.slowFirst(answered.slice(0, 2 * k)) : answered;
 
     const acks: StoreAck[] = [];
-    const msg: Request = { type: 'Store', from: this.contact, key, value, kind };
+    const msg: Request = { type: 'Store', from: this.contact, key, value, kind, ...this.coordField() };
     let cursor = 0;
     const worker = async (): Promise<void> => {
       while (cursor < candidates.length && !this.stopped) {
@@ -514,7 +527,9 @@ export class DhtNode {
       // It is alive but refused: keep it in the table, fail this request.
       throw new ProtocolError(`remote error ${reply.msg.code}: ${reply.msg.message}`);
     }
-    this.observeContact(contact, clock.now() - t0);
+    const rtt = clock.now() - t0;
+    this.observeContact(contact, rtt);
+    this.coordinates?.measured(contact.id, replyCoord(reply.msg), rtt, this.table.has(contact.id));
     return reply.msg;
   }
 
@@ -528,10 +543,38 @@ export class DhtNode {
     }
   }
 
+  /** The requester told us about itself: its contact and (tiering on) its coordinate. */
+  private observeRequester(from: Contact, coord: NetCoord | undefined): void {
+    this.observeContact(from);
+    // Only routing-table contacts' coordinates are kept: those are what our replies list.
+    if (!this.stopped && coord !== undefined) this.coordinates?.heard(from.id, coord, this.table.has(from.id));
+  }
+
+  /** `{ coord }` to spread into a request (tiering on), else nothing. */
+  private coordField(): { coord?: NetCoord } {
+    return this.coordinates ? { coord: this.coordinates.own } : {};
+  }
+
+  /** `msg` with our current coordinate (tiering on; a copy), else `msg` itself. */
+  private withCoord<M extends FindNode | FindValue>(msg: M): M {
+    return this.coordinates ? { ...msg, coord: this.coordinates.own } : msg;
+  }
+
+  /** Tier of the RTT our coordinates predict to `id` (undefined without a model or a coordinate). */
+  private estimatedTier(id: NodeId, relayed: NetCoord | undefined): number | undefined {
+    const est = this.coordinates?.estimateRtt(id, relayed);
+    return est === undefined ? undefined : this.tiering.tierOfRtt?.(est);
+  }
+
   /** Offer contacts named in a reply to free routing-table slots (see learnFromReplies). */
-  private learn(contacts: readonly Contact[]): void {
+  private learn(contacts: readonly Contact[], coords?: readonly (NetCoord | null)[]): void {
     if (!this.learnFromReplies || this.stopped) return;
-    for (const c of contacts) this.table.offerContact(c); // ignores our own id
+    for (let i = 0; i < contacts.length; i++) {
+      const c = contacts[i]!;
+      // A contact entering the table with a relayed coordinate keeps it (until it reports its
+      // own), so our replies can pass an estimate on for it too.
+      if (this.table.offerContact(c) && coords?.[i]) this.coordinates?.book.relayed(c.id, coords[i]!);
+    }
   }
 
   private contactFailed(contact: Contact): void {
@@ -555,7 +598,7 @@ export class DhtNode {
 
   /** Ping a seed given as an address (its id learned from the reply) or as a contact. */
   private async pingSeed(seed: string | Contact): Promise<boolean> {
-    const msg: Request = { type: 'Ping', from: this.contact };
+    const msg: Request = { type: 'Ping', from: this.contact, ...this.coordField() };
     const clock = this.components.clock;
     const t0 = clock.now();
     const target = typeof seed === 'string' ? { addr: seed } : { addr: seed.addr, nodeId: seed.id };
@@ -563,7 +606,9 @@ export class DhtNode {
       const reply = await this.rpc.request(target, msg, { timeoutMs: this.requestTimeoutMs });
       if (reply.msg.type !== 'Ack' || bytesEqual(reply.from.nodeId, this.id)) return false;
       const contact = typeof seed === 'string' ? { id: reply.from.nodeId, addr: seed } : seed;
-      this.observeContact(contact, clock.now() - t0);
+      const rtt = clock.now() - t0;
+      this.observeContact(contact, rtt);
+      this.coordinates?.measured(contact.id, replyCoord(reply.msg), rtt, this.table.has(contact.id));
       return true;
     } catch (err) {
       this.components.logger.debug('bootstrap seed did not answer', {
@@ -630,6 +675,11 @@ export class DhtNode {
 }
 
 const ACK_OK: Response = { type: 'Ack', rejection: null };
+
+/** The replier's own coordinate, when its reply carries one. */
+function replyCoord(msg: Response): NetCoord | undefined {
+  return msg.type === 'Nodes' || msg.type === 'Value' || msg.type === 'Ack' ? msg.coord : undefined;
+}
 
 function positive(name: string, v: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a positive number, got ${v}`);

@@ -4,7 +4,7 @@
  * millions of requests appreciate). The driver registers them and observes every sender first.
  */
 import type { Contact, Key, NodeId } from '../core/types.js';
-import type { Ack, FindNode, FindValue, Nodes, Store, StoreRejection, Value } from '../wire/messages.js';
+import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreRejection, Value } from '../wire/messages.js';
 import { ID_LENGTH } from './distance.js';
 import { checkIncomingRecord, storeRejectionFor } from './records.js';
 import type { RoutingTable } from './routing-table.js';
@@ -24,6 +24,14 @@ export interface ServeContext {
   readonly storage: DhtStorage;
   /** Contacts per Nodes / Value reply (the current k). */
   readonly k: number;
+  /**
+   * Tiering on: our coordinate and what we know of others', added to every reply (`coord`, and
+   * `coords` for the contacts listed). Absent: replies carry no coordinates.
+   */
+  readonly coordinates?: {
+    readonly own: NetCoord;
+    coordsFor(contacts: readonly Contact[]): (NetCoord | null)[];
+  };
 }
 
 export type StoreKind = Store['kind'];
@@ -34,18 +42,24 @@ export function closestExcluding(table: RoutingTable, target: Uint8Array, k: num
 }
 
 export function serveFindNode(ctx: ServeContext, msg: FindNode): Nodes {
-  if (msg.target.length !== ID_LENGTH) return { type: 'Nodes', nodes: [] };
-  return { type: 'Nodes', nodes: closestExcluding(ctx.table, msg.target, ctx.k, msg.from.id) };
+  const nodes = msg.target.length === ID_LENGTH ? closestExcluding(ctx.table, msg.target, ctx.k, msg.from.id) : [];
+  const co = ctx.coordinates;
+  return co ? { type: 'Nodes', nodes, coord: co.own, coords: co.coordsFor(nodes) } : { type: 'Nodes', nodes };
 }
 
 export function serveFindValue(ctx: ServeContext, msg: FindValue): Value {
   const value = msg.key.length === ID_LENGTH ? ctx.storage.get(msg.key) : undefined;
-  if (value !== undefined) return { type: 'Value', value, closer: [] };
-  return { type: 'Value', value: null, closer: closestExcluding(ctx.table, msg.key, ctx.k, msg.from.id) };
+  const co = ctx.coordinates;
+  if (value !== undefined) return co ? { type: 'Value', value, closer: [], coord: co.own } : { type: 'Value', value, closer: [] };
+  const closer = closestExcluding(ctx.table, msg.key, ctx.k, msg.from.id);
+  return co
+    ? { type: 'Value', value: null, closer, coord: co.own, coords: co.coordsFor(closer) }
+    : { type: 'Value', value: null, closer };
 }
 
 export function serveStore(ctx: ServeContext, msg: Store): Ack {
-  return { type: 'Ack', rejection: acceptStore(ctx.storage, msg.from.id, msg.key, msg.value, msg.kind) };
+  const rejection = acceptStore(ctx.storage, msg.from.id, msg.key, msg.value, msg.kind);
+  return ctx.coordinates ? { type: 'Ack', rejection, coord: ctx.coordinates.own } : { type: 'Ack', rejection };
 }
 
 /**

@@ -5,12 +5,15 @@
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Contact } from '../core/types.js';
+import type { NetCoord } from '../wire/messages.js';
 import type { LookupQuery, LookupResult } from './lookup.js';
 
 export interface LookupAnswer {
   contacts: readonly Contact[];
   /** A verified value (value lookups only). */
   value?: Uint8Array;
+  /** The replier's knowledge of each contact's network coordinate (tiering on). */
+  coords?: readonly (NetCoord | null)[];
 }
 
 export interface LookupIo {
@@ -63,7 +66,7 @@ export class LookupRun {
     this.io.ask(contact).then(
       (answer) => {
         if (this.done) return;
-        this.query.onResponse(contact.id, answer.contacts, this.io.clock.now(), answer.value);
+        this.query.onResponse(contact.id, answer.contacts, this.io.clock.now(), answer.value, answer.coords);
         this.pump();
       },
       () => {

@@ -29,9 +29,12 @@
  * delayed, never starved. Only the order of queries changes, never which contacts have to answer
  * before termination. With `slotReleaseMs`, a query unanswered after that long becomes "slow": it
  * frees its parallelism slot but, unlike an unresponsive one, still has to answer (or fail, or
- * pass the per-peer deadline) before the lookup ends.
+ * pass the per-peer deadline) before the lookup ends. `tierOf` also gets the network coordinate
+ * the answer that named a candidate relayed for it (onResponse's `coords`), so the driver can
+ * rank a candidate it never measured by its estimated RTT; each rank is computed once per lookup.
  */
 import type { Contact, NodeId } from '../core/types.js';
+import type { NetCoord } from '../wire/messages.js';
 import { K_MAX } from '../constants.js';
 import { ConfigError } from '../errors.js';
 import { compareDistance, ID_LENGTH } from './distance.js';
@@ -59,8 +62,12 @@ export interface LookupOptions {
   seeds: readonly Contact[];
   now: number;
   mode: LookupMode;
-  /** Latency tier of a contact (0 = fastest), undefined when unmeasured. */
-  tierOf?: (id: NodeId) => number | undefined;
+  /**
+   * Latency tier of a contact (0 = fastest), undefined when unknown. `coord` is the network
+   * coordinate the reply that named the contact relayed for it, if any (for an estimate when the
+   * contact was never measured).
+   */
+  tierOf?: (id: NodeId, coord: NetCoord | undefined) => number | undefined;
   /** Tier-aware picking considers this many of the closest unqueried candidates (default k: the whole frame). */
   tierWindow?: number;
   /** A closer unqueried candidate may be passed over this many times, then it goes (default alpha). */
@@ -120,6 +127,10 @@ interface Candidate {
   round: number;
   /** Times a farther candidate was picked before this one (tier-aware picking). */
   passed: number;
+  /** Network coordinate relayed for this contact by the reply that named it first, if any. */
+  coord: NetCoord | undefined;
+  /** Tier rank, computed when first needed and kept for the lookup (NaN: not yet). */
+  rank: number;
 }
 
 export class LookupQuery {
@@ -128,7 +139,7 @@ export class LookupQuery {
   private readonly self: NodeId;
   private readonly k: number;
   private readonly alpha: number;
-  private readonly tierOf: ((id: NodeId) => number | undefined) | undefined;
+  private readonly tierOf: ((id: NodeId, coord: NetCoord | undefined) => number | undefined) | undefined;
   private readonly peerTimeoutMs: number;
   private readonly tierWindow: number;
   private readonly maxSkips: number;
@@ -243,9 +254,16 @@ export class LookupQuery {
 
   /**
    * `id` answered with `contacts` (and, for FIND_VALUE, possibly a value the driver has already
-   * verified). Returns false when the answer was not expected (unknown peer, duplicate, finished).
+   * verified; with coordinates, `coords[i]` is what `id` knew of `contacts[i]`'s coordinate).
+   * Returns false when the answer was not expected (unknown peer, duplicate, finished).
    */
-  onResponse(id: NodeId, contacts: readonly Contact[], _now: number, value?: Uint8Array): boolean {
+  onResponse(
+    id: NodeId,
+    contacts: readonly Contact[],
+    _now: number,
+    value?: Uint8Array,
+    coords?: readonly (NetCoord | null)[],
+  ): boolean {
     if (this.result) return false;
     const c = this.find(id);
     if (!c) return false;
@@ -257,7 +275,7 @@ export class LookupQuery {
     let progress = this.candidates.length < this.k;
     const limit = Math.min(contacts.length, Math.max(this.k, K_MAX));
     for (let i = 0; i < limit; i++) {
-      const pos = this.insert(contacts[i]!, c.round);
+      const pos = this.insert(contacts[i]!, c.round, coords?.[i] ?? undefined);
       if (pos === 0) progress = true;
     }
     this.noProgress = progress ? 0 : this.noProgress + 1;
@@ -299,7 +317,8 @@ export class LookupQuery {
   private pick(eligible: Candidate[], slots: number): Candidate[] {
     if (eligible.length <= slots || !this.tierOf) return eligible.slice(0, slots);
     const n = eligible.length;
-    const rank = eligible.map((c) => this.tierOf!(c.contact.id) ?? UNKNOWN_TIER_RANK);
+    // A lookup lasts a few RTTs, far less than a tier model lives: each rank is computed once.
+    const rank = eligible.map((c) => (Number.isNaN(c.rank) ? (c.rank = this.tierOf!(c.contact.id, c.coord) ?? UNKNOWN_TIER_RANK) : c.rank));
     const taken = new Array<boolean>(n).fill(false);
     const out: Candidate[] = [];
     for (let s = 0; s < slots; s++) {
@@ -369,7 +388,7 @@ export class LookupQuery {
   }
 
   /** Add a contact learned in `round`; returns its position, or -1 when ignored or already known. */
-  private insert(contact: Contact, round: number): number {
+  private insert(contact: Contact, round: number, coord?: NetCoord): number {
     const id = contact.id;
     if (id.length !== ID_LENGTH || compareDistance(this.self, id, this.self) === 0) return -1;
     const cs = this.candidates;
@@ -380,9 +399,10 @@ export class LookupQuery {
     const existing = cs[at];
     if (existing && compareDistance(this.target, existing.contact.id, id) === 0) {
       if (round < existing.learned) existing.learned = round;
+      existing.coord ??= coord;
       return -1;
     }
-    const fresh: Candidate = { contact, state: NOT_CONTACTED, deadline: 0, release: 0, learned: round, round: 0, passed: 0 };
+    const fresh: Candidate = { contact, state: NOT_CONTACTED, deadline: 0, release: 0, learned: round, round: 0, passed: 0, coord, rank: NaN };
     if (at === cs.length) cs.push(fresh);
     else cs.splice(at, 0, fresh);
     // Forget the farthest only if it was never asked (asked ones are still being tracked).

@@ -15,7 +15,7 @@
  */
 import { WIRE_VERSION } from '../constants.js';
 import { DecodeError } from '../errors.js';
-import { toDecodeError } from './fault.js';
+import { toDecodeError, WireFault } from './fault.js';
 import {
   addr,
   bool,
@@ -24,10 +24,12 @@ import {
   enumeration,
   id32,
   list,
+  netCoord,
   nullable,
   signature64,
   string,
   struct,
+  trailing,
   u32,
   u64,
   type StructCodec,
@@ -60,6 +62,15 @@ import { Writer } from './writer.js';
 export * from './limits.js';
 
 const contacts = list(contact, MAX_CONTACTS);
+// Latency-aware DHT extension (see NetCoord in messages.ts): optional, at the end of the body.
+const coord = trailing(netCoord);
+const coords = trailing(list(nullable(netCoord), MAX_CONTACTS));
+/** `coords` must have one entry per contact of the reply. */
+function coordsMatch(m: { coords?: unknown[] }, contactList: unknown[], field: string): void {
+  if (m.coords !== undefined && m.coords.length !== contactList.length) {
+    throw new WireFault('coords', `${m.coords.length} coordinates for ${contactList.length} ${field}`);
+  }
+}
 const addrs = list(addr, MAX_ADDRS);
 const sessionId = bytes(1, MAX_SESSION_ID_BYTES);
 const nonce = bytes(1, MAX_NONCE_BYTES);
@@ -90,13 +101,15 @@ const gossipMessage = struct<GossipMessage>({
 type Body<T extends MessageType> = Omit<MessageOf<T>, 'type'>;
 const SCHEMAS: { readonly [T in MessageType]: StructCodec<Body<T>> } = {
   // DHT
-  Ping: struct({ from: contact }),
-  FindNode: struct({ from: contact, target: id32 }),
-  FindValue: struct({ from: contact, key: id32 }),
-  Store: struct({ from: contact, key: id32, value: bytes(0, MAX_STORE_VALUE_BYTES), kind: storeKind }),
-  Nodes: struct({ nodes: contacts }),
-  Value: struct({ value: nullable(bytes(0, MAX_STORE_VALUE_BYTES)), closer: contacts }),
-  Ack: struct({ rejection: nullable(storeRejection) }),
+  Ping: struct({ from: contact, coord }),
+  FindNode: struct({ from: contact, target: id32, coord }),
+  FindValue: struct({ from: contact, key: id32, coord }),
+  Store: struct({ from: contact, key: id32, value: bytes(0, MAX_STORE_VALUE_BYTES), kind: storeKind, coord }),
+  Nodes: struct<Body<'Nodes'>>({ nodes: contacts, coord, coords }, (m) => coordsMatch(m, m.nodes, 'nodes')),
+  Value: struct<Body<'Value'>>({ value: nullable(bytes(0, MAX_STORE_VALUE_BYTES)), closer: contacts, coord, coords }, (m) =>
+    coordsMatch(m, m.closer, 'closer'),
+  ),
+  Ack: struct({ rejection: nullable(storeRejection), coord }),
   // NAT traversal
   WhatIsMyAddr: struct({ from: contact }),
   YourAddr: struct({ addr }),

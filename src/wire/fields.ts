@@ -5,8 +5,9 @@
  * Failures throw WireFault with a path relative to the codec; structs and lists prefix it.
  */
 import type { Contact } from '../core/types.js';
+import type { NetCoord } from './messages.js';
 import { WireFault, prefixFault } from './fault.js';
-import { isHostPort, MAX_ADDR_BYTES } from './limits.js';
+import { isHostPort, MAX_ADDR_BYTES, MAX_COORD_ERROR, MAX_COORD_MS } from './limits.js';
 import type { Reader } from './reader.js';
 import { utf8Length, type Writer } from './writer.js';
 
@@ -224,6 +225,55 @@ export function nullable<T>(inner: FieldCodec<T>): FieldCodec<T | null> {
   };
 }
 
+/**
+ * Bounded float: a float32 on the wire, finite and within `min..max`. Encoding rounds to float32,
+ * so only float32 values round-trip exactly; NaN, infinities and out-of-range values are refused.
+ */
+export function float32(min: number, max: number): FieldCodec<number> {
+  const check = (v: number): void => {
+    if (!Number.isFinite(v)) fail(`expected a finite number, got ${String(v)}`);
+    if (v < min || v > max) fail(`${v} is outside ${min}..${max}`);
+  };
+  return {
+    write(w, v) {
+      if (typeof v !== 'number') fail(`expected a number, got ${describe(v)}`);
+      check(Math.fround(v));
+      w.f32(v);
+    },
+    read(r) {
+      const v = r.f32();
+      check(v);
+      return v;
+    },
+  };
+}
+
+/**
+ * Marks an optional field at the END of a message body: absent, it takes no bytes at all (so a
+ * sender without it produces exactly the older encoding); present, it is `inner`'s encoding. On
+ * read it is present iff bytes remain. Only for top-level message fields, after every required
+ * one; a later optional field requires the earlier ones (else the encoding is ambiguous).
+ */
+export interface TrailingCodec<T> extends FieldCodec<T | undefined> {
+  readonly trailing: true;
+}
+
+export function trailing<T>(inner: FieldCodec<T>): TrailingCodec<T> {
+  return {
+    trailing: true,
+    write(w, v) {
+      if (v !== undefined) inner.write(w, v);
+    },
+    read(r) {
+      return r.remaining > 0 ? inner.read(r) : undefined;
+    },
+  };
+}
+
+function isTrailing(c: FieldCodec<unknown>): boolean {
+  return (c as Partial<TrailingCodec<unknown>>).trailing === true;
+}
+
 export type StructFields<T> = { readonly [K in keyof T]-?: FieldCodec<T[K]> };
 
 /** Codec of an object whose fields are written in the declared order. */
@@ -232,28 +282,43 @@ export interface StructCodec<T> extends FieldCodec<T> {
   readInto(r: Reader, target: Record<string, unknown>): void;
 }
 
-export function struct<T>(fields: StructFields<T>): StructCodec<T> {
+export function struct<T>(fields: StructFields<T>, check?: (v: T) => void): StructCodec<T> {
   const entries = Object.entries(fields) as [string, FieldCodec<unknown>][];
+  const firstTrailing = entries.findIndex(([, c]) => isTrailing(c));
+  if (firstTrailing >= 0 && entries.slice(firstTrailing).some(([, c]) => !isTrailing(c))) {
+    throw new Error('struct: trailing fields must come last');
+  }
   const readInto = (r: Reader, target: Record<string, unknown>): void => {
     for (const [name, codec] of entries) {
+      let v: unknown;
       try {
-        target[name] = codec.read(r);
+        v = codec.read(r);
       } catch (e) {
         throw prefixFault(e, name);
       }
+      // An absent trailing field stays absent (no `key: undefined`), so decode(encode(m)) is m.
+      if (v !== undefined) target[name] = v;
     }
+    check?.(target as T);
   };
   return {
     write(w, v) {
       if (typeof v !== 'object' || v === null) fail(`expected an object, got ${describe(v)}`);
       const obj = v as Record<string, unknown>;
+      let absent: string | undefined;
       for (const [name, codec] of entries) {
+        const value = obj[name];
+        if (isTrailing(codec)) {
+          if (value === undefined) absent ??= name;
+          else if (absent !== undefined) throw prefixFault(new WireFault('', `present, so ${absent} must be too`), name);
+        }
         try {
-          codec.write(w, obj[name]);
+          codec.write(w, value);
         } catch (e) {
           throw prefixFault(e, name);
         }
       }
+      check?.(obj as T);
     },
     read(r) {
       const out: Record<string, unknown> = {};
@@ -269,3 +334,11 @@ export const id32 = fixedBytes(32);
 /** 64-byte Ed25519 signature. */
 export const signature64 = fixedBytes(64);
 export const contact: StructCodec<Contact> = struct<Contact>({ id: id32, addr });
+
+/** A Vivaldi coordinate: four bounded float32s. */
+export const netCoord: StructCodec<NetCoord> = struct<NetCoord>({
+  x: float32(-MAX_COORD_MS, MAX_COORD_MS),
+  y: float32(-MAX_COORD_MS, MAX_COORD_MS),
+  height: float32(0, MAX_COORD_MS),
+  error: float32(0, MAX_COORD_ERROR),
+});

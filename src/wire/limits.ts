@@ -27,6 +27,10 @@ export const MAX_ERROR_CODE_BYTES = 64;
 export const MAX_STORE_VALUE_BYTES = MAX_VALUE_SIZE;
 /** Opaque payloads (relay forwarding, pubsub data); the whole message must still fit a frame. */
 export const MAX_PAYLOAD_BYTES = MAX_FRAME_SIZE;
+/** Network coordinates: |x|, |y| and height (ms) at most this (a minute: beyond any real RTT). */
+export const MAX_COORD_MS = 60_000;
+/** Network coordinates: relative error estimate in 0..this. */
+export const MAX_COORD_ERROR = 1.5;
 /** An encoded message, header included. */
 export const MAX_MESSAGE_BYTES = MAX_FRAME_SIZE;
 

@@ -11,16 +11,27 @@ import type { Contact, Identity, Key, NodeId } from '../core/types.js';
 export type StoreRejection = 'ValueTooLarge' | 'QuotaExceeded' | 'RateLimited' | 'InvalidKey' | 'Pressure';
 
 // --- DHT -------------------------------------------------------------------------------------
-export interface Ping { type: 'Ping'; from: Contact }
-export interface FindNode { type: 'FindNode'; from: Contact; target: NodeId }
-export interface FindValue { type: 'FindValue'; from: Contact; key: Key }
+/**
+ * A Vivaldi network coordinate (src/tiering/vivaldi.ts): 2-D position and height in ms, and the
+ * sender's relative error estimate. On the wire each number is a float32, bounded (limits.ts).
+ */
+export interface NetCoord { x: number; y: number; height: number; error: number }
+/**
+ * Latency-aware DHT extension (all optional, absent when the sender runs without tiering; an
+ * absent field costs no bytes): `coord` is the sender's own coordinate; in replies, `coords[i]`
+ * is the coordinate the replier last heard `nodes[i]` / `closer[i]` report for itself (null when
+ * unknown). `coords` requires `coord` and has one entry per contact.
+ */
+export interface Ping { type: 'Ping'; from: Contact; coord?: NetCoord }
+export interface FindNode { type: 'FindNode'; from: Contact; target: NodeId; coord?: NetCoord }
+export interface FindValue { type: 'FindValue'; from: Contact; key: Key; coord?: NetCoord }
 /** `kind` says how the key is checked: content-addressed (key = BLAKE3(value)) or a signed endpoint record. */
-export interface Store { type: 'Store'; from: Contact; key: Key; value: Uint8Array; kind: 'content' | 'record' }
-export interface Nodes { type: 'Nodes'; nodes: Contact[] }
+export interface Store { type: 'Store'; from: Contact; key: Key; value: Uint8Array; kind: 'content' | 'record'; coord?: NetCoord }
+export interface Nodes { type: 'Nodes'; nodes: Contact[]; coord?: NetCoord; coords?: (NetCoord | null)[] }
 /** Reply to FindValue: the value when held, else the closer contacts. */
-export interface Value { type: 'Value'; value: Uint8Array | null; closer: Contact[] }
+export interface Value { type: 'Value'; value: Uint8Array | null; closer: Contact[]; coord?: NetCoord; coords?: (NetCoord | null)[] }
 /** Positive or negative acknowledgement; a refused Store names its reason. */
-export interface Ack { type: 'Ack'; rejection: StoreRejection | null }
+export interface Ack { type: 'Ack'; rejection: StoreRejection | null; coord?: NetCoord }
 
 // --- NAT traversal ---------------------------------------------------------------------------
 export interface WhatIsMyAddr { type: 'WhatIsMyAddr'; from: Contact }

@@ -47,6 +47,14 @@ export class Reader {
     return v;
   }
 
+  /** IEEE 754 single precision, big-endian. */
+  f32(): number {
+    this.need(4);
+    const v = this.view.getFloat32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
   /** Unsigned LEB128 up to 2^32-1; non-minimal encodings are refused so encodings stay canonical. */
   varint(): number {
     let v = 0;

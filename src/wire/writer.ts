@@ -56,6 +56,13 @@ export class Writer {
     this.pos += 8;
   }
 
+  /** IEEE 754 single precision, big-endian (`v` is rounded to the nearest float32). */
+  f32(v: number): void {
+    this.ensure(4);
+    this.view.setFloat32(this.pos, v);
+    this.pos += 4;
+  }
+
   /** Unsigned LEB128, minimal form; `v` must be an integer in 0..2^32-1. */
   varint(v: number): void {
     this.ensure(5);

@@ -54,6 +54,29 @@ describe('DHT simulation determinism and options', () => {
     expect(r.lookups.successRate).toBeGreaterThanOrEqual(0.97);
   });
 
+  it('with tiering on every node learns a Vivaldi coordinate from its measured RTTs; off, none', async () => {
+    const updates: number[] = [];
+    let offCoordinates = 0;
+    await runDhtSimulation({
+      nodes: 300,
+      lookups: 300,
+      seed: 9,
+      tiering: true,
+      onLookup: ({ origin }) => updates.push(origin.dht.coordinates!.updates),
+    });
+    await runDhtSimulation({
+      nodes: 100,
+      lookups: 100,
+      seed: 9,
+      tiering: false,
+      onLookup: ({ origin }) => (offCoordinates += origin.dht.coordinates === undefined ? 0 : 1),
+    });
+    expect(updates.length).toBe(300);
+    // Joining alone measures a few round trips, each moving the node's coordinate.
+    expect(Math.min(...updates)).toBeGreaterThan(0);
+    expect(offCoordinates).toBe(0);
+  });
+
   it('runs the DHT over the full MeshNode + MemoryTransport stack too', async () => {
     const r = await runDhtSimulation({ nodes: 150, lookups: 150, seed: 3, stack: 'mesh', latency: 'uniform' });
     expect(r.config.stack).toBe('mesh');

@@ -5,8 +5,10 @@
  */
 import fc from 'fast-check';
 import type { Contact } from '../../src/core/types.js';
+import { MAX_COORD_ERROR, MAX_COORD_MS } from '../../src/wire/limits.js';
 import type {
   GossipMessage,
+  NetCoord,
   Message,
   MessageOf,
   MessageType,
@@ -40,6 +42,37 @@ const rejectionArb = fc.constantFrom<StoreRejection>(
   'Pressure',
 );
 
+/** float32 values only: the codec sends coordinates as float32, so only those round-trip exactly. */
+const f32 = (min: number, max: number) => fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true });
+export const coordArb: fc.Arbitrary<NetCoord> = fc.record({
+  x: f32(-MAX_COORD_MS, MAX_COORD_MS),
+  y: f32(-MAX_COORD_MS, MAX_COORD_MS),
+  height: f32(0, MAX_COORD_MS),
+  error: f32(0, MAX_COORD_ERROR),
+});
+
+/** The sender's coordinate, present or absent (absent: the encoding of a node without tiering). */
+function withCoord<T extends object>(base: fc.Arbitrary<T>): fc.Arbitrary<T & { coord?: NetCoord }> {
+  return fc.tuple(base, fc.option(coordArb, { nil: undefined })).map(([m, coord]) => (coord === undefined ? m : { ...m, coord }));
+}
+
+/** A reply's own coordinate and per-contact coordinates: none, only `coord`, or both (one per contact). */
+function withCoords<T extends object>(
+  base: fc.Arbitrary<T>,
+  contactsOf: (m: T) => readonly unknown[],
+): fc.Arbitrary<T & { coord?: NetCoord; coords?: (NetCoord | null)[] }> {
+  return base.chain((m) => {
+    const n = contactsOf(m).length;
+    return fc.oneof(
+      fc.constant(m),
+      coordArb.map((coord) => ({ ...m, coord })),
+      fc
+        .tuple(coordArb, fc.array(fc.option(coordArb, { nil: null }), { minLength: n, maxLength: n }))
+        .map(([coord, coords]) => ({ ...m, coord, coords })),
+    );
+  });
+}
+
 export const gossipMessageArb: fc.Arbitrary<GossipMessage> = fc.record({
   topic: topicArb,
   source: idArb,
@@ -52,19 +85,24 @@ const t = <T extends MessageType>(type: T) => fc.constant(type);
 
 /** One arbitrary per message type; the mapped type makes a missing type a compile error. */
 export const messageArbs: { [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
-  Ping: fc.record({ type: t('Ping'), from: contactArb }),
-  FindNode: fc.record({ type: t('FindNode'), from: contactArb, target: idArb }),
-  FindValue: fc.record({ type: t('FindValue'), from: contactArb, key: idArb }),
-  Store: fc.record({
+  Ping: withCoord(fc.record({ type: t('Ping'), from: contactArb })),
+  FindNode: withCoord(fc.record({ type: t('FindNode'), from: contactArb, target: idArb })),
+  FindValue: withCoord(fc.record({ type: t('FindValue'), from: contactArb, key: idArb })),
+  Store: withCoord(
+    fc.record({
     type: t('Store'),
     from: contactArb,
     key: idArb,
     value: smallBytes,
     kind: fc.constantFrom('content' as const, 'record' as const),
-  }),
-  Nodes: fc.record({ type: t('Nodes'), nodes: contactsArb }),
-  Value: fc.record({ type: t('Value'), value: fc.option(smallBytes, { nil: null }), closer: contactsArb }),
-  Ack: fc.record({ type: t('Ack'), rejection: fc.option(rejectionArb, { nil: null }) }),
+    }),
+  ),
+  Nodes: withCoords(fc.record({ type: t('Nodes'), nodes: contactsArb }), (m) => m.nodes),
+  Value: withCoords(
+    fc.record({ type: t('Value'), value: fc.option(smallBytes, { nil: null }), closer: contactsArb }),
+    (m) => m.closer,
+  ),
+  Ack: withCoord(fc.record({ type: t('Ack'), rejection: fc.option(rejectionArb, { nil: null }) })),
   WhatIsMyAddr: fc.record({ type: t('WhatIsMyAddr'), from: contactArb }),
   YourAddr: fc.record({ type: t('YourAddr'), addr: addrArb }),
   RelayConnect: fc.record({

@@ -204,9 +204,17 @@ describe('codec decode errors name the field', () => {
     expect(decodeFailure(findNode.subarray(0, findNode.length - 1))).toBe('FindNode.target');
     expect(decodeFailure(findNode.subarray(0, 2))).toBe('FindNode.from.id');
     expect(decodeFailure(findNode.subarray(0, 2 + 32))).toBe('FindNode.from.addr');
+    // One byte past the target starts the optional coordinate, which is then truncated...
     const extended = new Uint8Array(findNode.length + 1);
     extended.set(findNode);
-    expect(decodeFailure(extended)).toBe('FindNode');
+    expect(decodeFailure(extended)).toBe('FindNode.coord.x');
+    // ...and a byte past a whole coordinate is trailing garbage.
+    const withCoord = encodeMessage({ ...SAMPLES.FindNode, coord: { x: 1, y: 2, height: 3, error: 0.5 } });
+    const over = new Uint8Array(withCoord.length + 1);
+    over.set(withCoord);
+    expect(decodeFailure(over)).toBe('FindNode');
+    const ack = encodeMessage({ ...SAMPLES.Ack, coord: { x: 1, y: 2, height: 3, error: 0.5 } });
+    expect(decodeFailure(Uint8Array.of(...ack, 0))).toBe('Ack');
     const pub = encodeMessage(SAMPLES.Publish);
     // cut inside the seqno: header, contact, topic, source, then 3 of 8 seqno bytes
     const seqnoAt = 2 + 32 + 1 + me.addr.length + 1 + 'chat/lobby'.length + 32;

@@ -354,6 +354,28 @@ describe('LookupQuery tier-aware picking and slot release', () => {
     expect(order).toEqual([cs[1], cs[2], cs[0]]);
   });
 
+  it('ranks a candidate by the coordinate the answer relayed for it', () => {
+    const [seed, ...cs] = sorted(5) as [Contact, ...Contact[]];
+    const seen: (number | undefined)[] = [];
+    // Tier from the relayed coordinate: x < 50 is fast (0), else slow (2); none: unknown.
+    const tierOf = (_id: Uint8Array, coord: { x: number } | undefined): number | undefined => {
+      seen.push(coord?.x);
+      return coord === undefined ? undefined : coord.x < 50 ? 0 : 2;
+    };
+    const q = new LookupQuery({ target, self, k: 20, alpha: 1, seeds: [seed], now: 0, mode: 'node', tierOf, maxSkips: 5 });
+    expect(q.next(0)).toEqual({ kind: 'query', contacts: [seed] });
+    const slow = { x: 300, y: 0, height: 1, error: 0.2 };
+    const fast = { x: 5, y: 0, height: 1, error: 0.2 };
+    // cs[0..2] are closer than cs[3], which alone is relayed as fast.
+    q.onResponse(seed.id, cs, 1, undefined, [slow, null, slow, fast]);
+    expect(q.next(1)).toEqual({ kind: 'query', contacts: [cs[3]] });
+    expect(seen).toContain(5);
+    expect(seen).toContain(undefined);
+    // Then the closest of the rest: cs[1] (unknown, 0.5) before cs[0] and cs[2] (slow, 2).
+    q.onResponse(cs[3]!.id, [], 2);
+    expect(q.next(2)).toEqual({ kind: 'query', contacts: [cs[1]] });
+  });
+
   it('with maxSkips 0 queries strictly closest first, whatever the tiers', () => {
     const cs = sorted(6);
     const tierOf = (id: Uint8Array): number => cs.findIndex((c) => toHex(c.id) === toHex(id)) === 0 ? 5 : 0;
