@@ -20,6 +20,8 @@ export const MIN_LATENCY_TIERS = 1;
 export const MAX_LATENCY_TIERS = 7;
 /** ms between k-means recomputations. */
 export const TIERING_RECOMPUTE_INTERVAL_MS = 5 * 60_000;
+/** ms after start of the first clustering, so tiers exist before the first full interval. */
+export const TIERING_FIRST_RECOMPUTE_MS = 10_000;
 /** ms after which a contact's tiering data is dropped if unseen. */
 export const TIERING_STALE_THRESHOLD_MS = 24 * 3_600_000;
 

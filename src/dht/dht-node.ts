@@ -50,28 +50,21 @@
  *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
  *   refused with 'Pressure' (or lost to an error) is re-sent to the next unused candidate.
  */
-import { bytesEqual, toHex } from '../core/bytes.js';
-import type { TimerHandle } from '../core/clock.js';
+import { bytesEqual } from '../core/bytes.js';
 import type { Components } from '../core/components.js';
 import type { Contact, Identity, Key, NodeId } from '../core/types.js';
 import {
   EXPIRATION_CHECK_INTERVAL_MS,
   PRESSURE_THRESHOLD,
   REQUEST_TIMEOUT_MS,
+  TIERING_FIRST_RECOMPUTE_MS,
   TIERING_RECOMPUTE_INTERVAL_MS,
 } from '../constants.js';
 import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError } from '../errors.js';
-import {
-  decodeEndpointRecord,
-  encodeEndpointRecord,
-  endpointRecordKey,
-  signEndpointRecord,
-  type EndpointRecord,
-  type RelayEndpoint,
-} from '../identity/endpoint-record.js';
+import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
-import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
+import { createDhtMetrics, type DhtMetrics } from './dht-metrics.js';
 import { ProtectedStore } from '../storage/protected-store.js';
 import { LatencyTiering } from '../tiering/latency-tiering.js';
 import type { FindNode, FindValue, NetCoord, Request, Response } from '../wire/messages.js';
@@ -81,8 +74,10 @@ import { acceptStore, serveFindNode, serveFindValue, serveStore, type DhtStorage
 import { LookupQuery, UNKNOWN_TIER_RANK, type LookupMode, type LookupResult } from './lookup.js';
 import { LookupRun, type LookupAnswer } from './lookup-runner.js';
 import { DhtCoordinates } from './proximity.js';
-import { validRecordFor } from './records.js';
 import { RoutingTable } from './routing-table.js';
+import { EndpointPublisher } from './endpoint-publisher.js';
+import { validRecordFor } from './records.js';
+import { TimerGroup } from '../core/timer-group.js';
 import {
   MAINTENANCE_INTERVAL_MS,
   MAX_REFRESH_LOOKUPS_PER_TICK,
@@ -107,8 +102,6 @@ export const SLOT_RELEASE_FACTOR = 2;
 export const SLOT_RELEASE_MIN_MS = 10;
 /** Before a tier model exists, PNS swaps a member only for a newcomer faster by at least this (ms) and 2x. */
 export const PNS_MIN_GAIN_MS = 10;
-const ROUND_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20];
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export class DhtNode {
   readonly rpc: RpcEndpoint;
@@ -132,22 +125,23 @@ export class DhtNode {
   private readonly tierOf: (id: NodeId, relayed: NetCoord | undefined) => number | undefined;
   private readonly serveCtx: ServeContext;
   private me: Contact | undefined;
-  private readonly timers = new Set<TimerHandle>();
+  private readonly timers: TimerGroup;
   private readonly runs = new Set<LookupRun>();
-  private readonly sequences = new Map<string, bigint>();
+  private readonly records: EndpointPublisher;
   private refreshing = false;
   private attached = false;
   private stopped = false;
-  private readonly m: {
-    k: Gauge;
-    alpha: Gauge;
-    tableSize: Gauge;
-    lookups: Counter;
-    rounds: Histogram;
-    duration: Histogram;
-  };
+  private readonly m: DhtMetrics;
 
   constructor(init: DhtNodeInit) {
+    this.timers = new TimerGroup(init.components.clock, (err) =>
+      init.components.logger.warn('dht maintenance task failed', { error: err instanceof Error ? err.message : String(err) }),
+    );
+    this.records = new EndpointPublisher({
+      clock: init.components.clock,
+      store: (key, value) => this.store(key, value, 'record'),
+      findValue: (key, validate) => this.findValue(key, { validate }),
+    });
     const o = init.options ?? {};
     const { clock, rng, metrics } = init.components;
     this.rpc = init.rpc;
@@ -192,14 +186,7 @@ export class DhtNode {
       },
       ...(coordinates ? { coordinates } : {}),
     };
-    this.m = {
-      k: metrics.gauge('quicmesh_dht_k', 'Current replication factor / bucket size k'),
-      alpha: metrics.gauge('quicmesh_dht_alpha', 'Current lookup parallelism alpha'),
-      tableSize: metrics.gauge('quicmesh_dht_routing_table_size', 'Contacts in the routing table'),
-      lookups: metrics.counter('quicmesh_dht_lookups_total', 'Iterative lookups, by kind and result', ['kind', 'result']),
-      rounds: metrics.histogram('quicmesh_dht_lookup_rounds', 'Rounds (causal depth) of finished lookups', [], ROUND_BUCKETS),
-      duration: metrics.histogram('quicmesh_dht_lookup_duration_seconds', 'Duration of finished lookups', [], DURATION_BUCKETS),
-    };
+    this.m = createDhtMetrics(metrics);
     this.updateGauges();
   }
 
@@ -246,9 +233,11 @@ export class DhtNode {
       return serveStore(this.serveCtx, msg);
     });
     if (this.maintenance) {
-      this.every(this.maintenanceIntervalMs, () => this.maintain());
-      this.every(EXPIRATION_CHECK_INTERVAL_MS, () => this.storage.sweepExpired());
-      this.every(TIERING_RECOMPUTE_INTERVAL_MS, () => {
+      this.timers.every(this.maintenanceIntervalMs, () => this.maintain());
+      this.timers.every(EXPIRATION_CHECK_INTERVAL_MS, () => this.storage.sweepExpired());
+      // A first clustering soon after start, so tiers show before the first full interval.
+      this.timers.once(TIERING_FIRST_RECOMPUTE_MS, () => this.tiering.recompute());
+      this.timers.every(TIERING_RECOMPUTE_INTERVAL_MS, () => {
         this.tiering.recompute();
         this.tiering.dropStale();
       });
@@ -258,8 +247,7 @@ export class DhtNode {
   /** Cancel every timer and finish in-flight lookups with what they know. Handlers stay registered but idle. */
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
+    this.timers.cancelAll();
     for (const run of [...this.runs]) run.cancel();
   }
 
@@ -374,31 +362,21 @@ export class DhtNode {
   }
 
   /**
-   * Sign and store our endpoint record under endpointRecordKey(identity). The sequence is strictly
-   * greater than any we published before and than the clock (ms), so it also grows across restarts.
+   * Sign and store our endpoint record under endpointRecordKey(identity), with a sequence above any
+   * published before (see EndpointPublisher).
    */
-  async publishAddress(keypair: Keypair, addrs: string[], relays: RelayEndpoint[] = []): Promise<PublishResult> {
-    const id = keypair.identity;
-    const mapKey = toHex(id);
-    const now = Math.max(0, Math.floor(this.components.clock.now()));
-    const last = this.sequences.get(mapKey) ?? -1n;
-    const sequence = last + 1n > BigInt(now) ? last + 1n : BigInt(now);
-    const record = signEndpointRecord(keypair, { addrs, relays, sequence, timestampMs: now });
-    this.sequences.set(mapKey, sequence);
-    const result = await this.store(endpointRecordKey(id), encodeEndpointRecord(record), 'record');
-    return { ...result, record };
+  publishAddress(keypair: Keypair, addrs: string[], relays: RelayEndpoint[] = []): Promise<PublishResult> {
+    return this.records.publish(keypair, addrs, relays);
   }
 
   /** Publish a fresh record (higher sequence) after our addresses changed. */
   republishOnNetworkChange(keypair: Keypair, addrs: string[], relays: RelayEndpoint[] = []): Promise<PublishResult> {
-    return this.publishAddress(keypair, addrs, relays);
+    return this.records.publish(keypair, addrs, relays);
   }
 
   /** The endpoint record of `identity` from the DHT (signature and key verified), or null. */
-  async resolvePeer(identity: Identity): Promise<EndpointRecord | null> {
-    const key = endpointRecordKey(identity);
-    const r = await this.findValue(key, { validate: (v) => validRecordFor(key, v) !== undefined });
-    return r.value === undefined ? null : decodeEndpointRecord(r.value);
+  resolvePeer(identity: Identity): Promise<EndpointRecord | null> {
+    return this.records.resolve(identity);
   }
 
   /** Run refresh lookups for the buckets no lookup touched within the refresh interval. */
@@ -652,25 +630,6 @@ export class DhtNode {
     this.m.k.set(this.table.k);
     this.m.alpha.set(this.adaptiveAlpha.value);
     this.m.tableSize.set(this.table.size);
-  }
-
-  /** A repeating timer through the injected clock; stop() cancels it. */
-  private every(ms: number, fn: () => void): void {
-    let handle: TimerHandle;
-    const tick = (): void => {
-      this.timers.delete(handle);
-      if (this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.components.logger.warn('dht maintenance task failed', { error: err instanceof Error ? err.message : String(err) });
-      }
-      if (this.stopped) return;
-      handle = this.components.clock.setTimer(ms, tick);
-      this.timers.add(handle);
-    };
-    handle = this.components.clock.setTimer(ms, tick);
-    this.timers.add(handle);
   }
 }
 

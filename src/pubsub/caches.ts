@@ -55,6 +55,8 @@ export interface CachedMessage {
   pushed: Set<string> | null;
   /** Mesh peers we announced the message to (lazy push) whose reaction is not judged yet. */
   announced: Set<string> | null;
+  /** When the lazy announcements went out (an IWant answering one is an RTT sample). */
+  announcedAt?: number;
   /** Full copies sent per peer in answer to IWant (bounded by gossipRetransmission). */
   served: Map<string, number> | null;
 }

@@ -92,6 +92,30 @@ export interface GossipConfig {
   unchokeThreshold: number;
   /** Adaptive push: weight of one observation in the usefulness moving average. */
   usefulnessAlpha: number;
+  /**
+   * Latency-tiered mode (adaptive push; see router.ts): a tiered mesh, a wide seed and a first-hop
+   * eager phase, once RTTs are known. Off by default: it costs a fixed ~300 full copies per
+   * message, which pays off only in large topics (N=1000: 2.99 copies/delivery, hops within the
+   * O(log N) bound; N=300: 3.5 copies/delivery).
+   */
+  latencyTiers: boolean;
+  /**
+   * Latency-tiered mesh (with latencyTiers): this many mesh slots go to the topic peers with the lowest known RTT
+   * (RTTs come from observeRtt and from IHave/IWant round trips); the other slots stay random,
+   * which in practice makes them long links to other regions. 0: a random mesh (plain GossipSub).
+   * Capped at meshDegree.
+   * Without RTT knowledge the mesh is random whatever this says.
+   */
+  meshNearQuota: number;
+  /**
+   * Adaptive push: the author of a message pushes it to at least this many topic peers (its mesh,
+   * topped up with random topic peers): a wide first hop that enters every region at once.
+   */
+  publishPeers: number;
+  /** Adaptive push: a node that got a message straight from its author pushes it to its whole mesh. */
+  firstHopEager: boolean;
+  /** With firstHopEager: such a node also tops its push up with random topic peers to this many. */
+  firstHopPeers: number;
   /** Periodic IHave gossip to non-mesh peers (off for the eager-flood baseline). */
   gossipEnabled: boolean;
   penalties: GossipPenalties;
@@ -133,6 +157,11 @@ export const DEFAULT_GOSSIP_CONFIG: Readonly<GossipConfig> = Object.freeze({
   chokeThreshold: 0.25,
   unchokeThreshold: 0.5,
   usefulnessAlpha: 0.1,
+  latencyTiers: false,
+  meshNearQuota: 3,
+  publishPeers: 30,
+  firstHopEager: true,
+  firstHopPeers: 12,
   gossipEnabled: true,
   penalties: Object.freeze({
     invalidSignature: -20,
@@ -166,7 +195,7 @@ export function resolveGossipConfig(opts: Partial<GossipConfig> = {}): GossipCon
     'maxRpcPerSecond', 'maxPublishPerSecond', 'maxIHaveIdsPerHeartbeat', 'maxIWantIdsPerHeartbeat',
     'gossipRetransmission', 'iwantFollowupMs',
   ] as const) int(k, 1);
-  for (const k of ['messageCacheTtlMs', 'fanoutTtlMs', 'pruneBackoffMs', 'pxPeers', 'lazyWaitMs', 'eagerMin'] as const) {
+  for (const k of ['messageCacheTtlMs', 'fanoutTtlMs', 'pruneBackoffMs', 'pxPeers', 'lazyWaitMs', 'eagerMin', 'meshNearQuota', 'publishPeers', 'firstHopPeers'] as const) {
     int(k, 0);
   }
   int('meshDegreeHigh', 1);
@@ -184,6 +213,8 @@ export function resolveGossipConfig(opts: Partial<GossipConfig> = {}): GossipCon
   num('unchokeThreshold', c.unchokeThreshold, 0, 1);
   num('usefulnessAlpha', c.usefulnessAlpha, 0, 1);
   num('scoreDecay', c.scoreDecay, 0, 1);
+  if (typeof c.latencyTiers !== 'boolean') throw new ConfigError(`gossip latencyTiers must be a boolean, got ${String(c.latencyTiers)}`);
+  if (typeof c.firstHopEager !== 'boolean') throw new ConfigError(`gossip firstHopEager must be a boolean, got ${String(c.firstHopEager)}`);
   if (c.pushMode !== 'adaptive' && c.pushMode !== 'eager') {
     throw new ConfigError(`gossip pushMode must be 'adaptive' or 'eager', got '${String(c.pushMode)}'`);
   }

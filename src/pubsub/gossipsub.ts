@@ -118,6 +118,11 @@ export class GossipSub {
     this.router.removePeer(contact);
   }
 
+  /** The transport's RTT to a peer, ms (feeds the latency-tiered mesh; see GossipRouter.observeRtt). */
+  observeRtt(id: Uint8Array, rttMs: number): void {
+    if (!this.stopped) this.router.observeRtt(id, rttMs);
+  }
+
   /**
    * Messages of subscribed topics, as they are delivered, from the moment of the call. Each call
    * is an independent stream; it ends on stop() or when the consumer breaks out of the loop.

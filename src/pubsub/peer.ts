@@ -43,6 +43,8 @@ export class PeerState {
   iwantIds = 0;
   readonly rpc: TokenBucket;
   readonly publish: TokenBucket;
+  /** Smoothed round-trip time to the peer, ms (undefined until a first sample). */
+  rttMs: number | undefined;
 
   constructor(
     readonly key: string,
@@ -55,6 +57,23 @@ export class PeerState {
     this.publish = new TokenBucket(publishPerSec, now);
   }
 
+  /** Message id keys we asked this peer for (IWant), with when: its answer is an RTT sample. */
+  readonly asked = new Map<string, number>();
+
+  noteAsked(keys: string[], now: number): void {
+    for (const k of keys) this.asked.set(k, now);
+  }
+
+  /** A sample from our own IHave/IWant exchanges: it only refines an estimate the transport gave. */
+  refineRtt(ms: number): void {
+    if (this.rttMs !== undefined) this.observeRtt(ms);
+  }
+
+  /** Fold one RTT sample in (the first one is taken as is; then a 1/8 moving average, like TCP's SRTT). */
+  observeRtt(ms: number): void {
+    this.rttMs = this.rttMs === undefined ? ms : this.rttMs + (ms - this.rttMs) / 8;
+  }
+
   /** Heartbeat: decay a negative score, reset per-heartbeat counters. */
   tick(decay: number): void {
     if (this.score < 0) {
@@ -63,6 +82,8 @@ export class PeerState {
     }
     this.ihaveIds = 0;
     this.iwantIds = 0;
+    // Answers come within a round trip; older asks are no RTT sample any more.
+    this.asked.clear();
   }
 }
 

@@ -25,7 +25,7 @@ describe('quicmesh-lab sim --gossip', () => {
     const r = JSON.parse(await runCli(args));
     expect(r.config).toMatchObject({ nodes: 60, seed: 3, loss: 0.05, failed: 0.1, messages: 20, latency: 'regions' });
     expect(r.live).toBe(54);
-    expect(r.variants.map((v: { variant: string }) => v.variant)).toEqual(['eager-flood', 'gossipsub', 'adaptive']);
+    expect(r.variants.map((v: { variant: string }) => v.variant)).toEqual(['eager-flood', 'gossipsub', 'adaptive', 'tiered']);
     for (const v of r.variants) {
       expect(v.expected).toBe(20 * 53);
       expect(v.deliveryRatio).toBeGreaterThan(0.9);
@@ -40,7 +40,7 @@ describe('quicmesh-lab sim --gossip', () => {
   it('prints a side-by-side table by default', async () => {
     const text = await runCli(['sim', '--gossip', '--nodes', '40', '--messages', '10', '--latency', 'uniform']);
     expect(text).toMatch(/^gossip sim: N=40 \(live 40\)/m);
-    expect(text).toMatch(/^\s+eager-flood\s+gossipsub\s+adaptive$/m);
+    expect(text).toMatch(/^\s+eager-flood\s+gossipsub\s+adaptive\s+tiered$/m);
     expect(text).toMatch(/^delivery ratio\s+/m);
     expect(text).toMatch(/latency uniform/);
   });

@@ -334,10 +334,17 @@ describe('DhtNode driver', () => {
     const storage = new FakeStorage();
     let sweeps = 0;
     storage.sweepExpired = () => ++sweeps;
-    const a = s.make(undefined, { maintenance: true, storage, tiering: new FakeTiering() });
-    expect(s.clock.pending).toBe(3);
-    s.clock.advance(5 * 60_000);
+    const tiering = new FakeTiering();
+    let recomputes = 0;
+    tiering.recompute = () => void ++recomputes;
+    const a = s.make(undefined, { maintenance: true, storage, tiering });
+    // maintenance, expiry sweep, first tier clustering (10 s), tier recompute (5 min)
+    expect(s.clock.pending).toBe(4);
+    s.clock.advance(10_000);
+    expect(recomputes).toBe(1);
+    s.clock.advance(5 * 60_000 - 10_000);
     expect(sweeps).toBe(5);
+    expect(recomputes).toBe(2);
     a.dht.stop();
     expect(s.clock.pending).toBe(0);
   });

@@ -8,10 +8,12 @@ import type { LatencyKind } from '../latency.js';
 /**
  * - `eager-flood`: plain eager push: every node forwards to its D mesh peers, no gossip, no repair;
  * - `gossipsub`: plain GossipSub v1.1: the same eager mesh push plus IHave/IWant gossip;
- * - `adaptive`: this router's default (eager on useful links, lazy IHave elsewhere; router.ts).
+ * - `adaptive`: this router's default (eager on useful links, lazy IHave elsewhere; router.ts);
+ * - `tiered`: adaptive plus the latency-tiered mode (latencyTiers: tiered mesh, wide seed,
+ *   first-hop eager phase; router.ts), fed each connection's RTT as a transport would.
  */
-export type GossipVariant = 'eager-flood' | 'gossipsub' | 'adaptive';
-export const GOSSIP_VARIANTS: readonly GossipVariant[] = ['eager-flood', 'gossipsub', 'adaptive'];
+export type GossipVariant = 'eager-flood' | 'gossipsub' | 'adaptive' | 'tiered';
+export const GOSSIP_VARIANTS: readonly GossipVariant[] = ['eager-flood', 'gossipsub', 'adaptive', 'tiered'];
 
 export interface GossipScenarioConfig {
   nodes: number;
@@ -38,6 +40,8 @@ export interface GossipScenarioConfig {
   drainMs: number;
   seed: number;
   latency: LatencyKind;
+  /** Routers are told each peer's RTT when connected (as a transport's smoothed RTT would). */
+  rttHints: boolean;
   variants: GossipVariant[];
 }
 
@@ -50,6 +54,8 @@ export interface GossipVariantReport {
   /** Full copies received by live nodes / deliveries (1 = no duplicate at all). */
   copiesPerDelivery: number;
   hops: Summary;
+  /** Deliveries whose hop count exceeds the goal bound 2 log2(N)/log2(D) + 2. */
+  overHopsBound: number;
   /** Virtual ms from publication to delivery. */
   latencyMs: Summary;
   /** Wire bytes (all pubsub traffic) sent per live node during the measured phase. */
@@ -86,6 +92,7 @@ export function formatGossipReport(r: GossipScenarioReport): string {
     ['delivery ratio', (v) => `${(v.deliveryRatio * 100).toFixed(3)}%`],
     ['copies / delivery', (v) => fmt(v.copiesPerDelivery)],
     ['hops p50 / p95 / max', (v) => `${v.hops.p50} / ${v.hops.p95} / ${v.hops.max}`],
+    ['deliveries > hop bound', (v) => `${v.overHopsBound} (${fmt((100 * v.overHopsBound) / Math.max(1, v.deliveries), 3)}%)`],
     ['latency p50 (ms)', (v) => fmt(v.latencyMs.p50, 1)],
     ['latency p95 (ms)', (v) => fmt(v.latencyMs.p95, 1)],
     ['KB sent / node', (v) => fmt(v.bytesPerNode / 1024, 1)],
