@@ -132,9 +132,9 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab',
     const metrics = await (await fetch(`${base('relay')}/metrics`)).text();
     expect(metrics).toMatch(/^quicmesh_relay_bytes_total [1-9]/m);
     expect(metrics).toMatch(/^quicmesh_holepunch_rendezvous_total\{outcome="started"\} [1-9]/m);
-    // a's path state: b and boot hole-punched (Direct), s relayed and released again
+    // a's path state: b and boot hole-punched, s relayed and released again
     const aMetrics = await (await fetch(`${base('a')}/metrics`)).text();
-    expect(aMetrics).toMatch(/^quicmesh_path_state\{kind="Direct"\} [1-9]/m);
+    expect(aMetrics).toMatch(/^quicmesh_path_state\{kind="HolePunched"\} [1-9]/m);
     expect(aMetrics).toMatch(/^quicmesh_path_rtt_seconds_count [1-9]/m);
   }, 60_000);
 });
