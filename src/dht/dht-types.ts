@@ -30,6 +30,8 @@ export interface DhtTiering {
   readonly fastestTierMs?: number;
   /** Tier an RTT would fall into under the current model (for proximity neighbour selection). */
   tierOfRtt?(rttMs: number): number | undefined;
+  /** The smoothed RTT (ms) measured to a contact, when known. */
+  rttOf?(id: NodeId): number | undefined;
 }
 
 export interface DhtNodeOptions {

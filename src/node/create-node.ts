@@ -140,7 +140,13 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     const peerFeed = new PubsubPeerFeed(
       dht.table,
       {
-        addPeer: (c) => pubsub.addPeer(c),
+        addPeer: (c) => {
+          const added = pubsub.addPeer(c);
+          // The DHT's measured RTT feeds gossip's latency-tiered mesh (used when that mode is on).
+          const rtt = dht.tiering.rttOf?.(c.id);
+          if (rtt !== undefined) pubsub.observeRtt(c.id, rtt);
+          return added;
+        },
         removePeer: (c) => pubsub.removePeer(c),
         hasPeer: (id) => router.peerScore(id) !== undefined,
         get peerCount() {
