@@ -102,6 +102,8 @@ export const SLOT_RELEASE_FACTOR = 2;
 export const SLOT_RELEASE_MIN_MS = 10;
 /** Before a tier model exists, PNS swaps a member only for a newcomer faster by at least this (ms) and 2x. */
 export const PNS_MIN_GAIN_MS = 10;
+/** Early clusterings (every TIERING_FIRST_RECOMPUTE_MS) a node without RTT samples tries before the regular interval. */
+const MAX_EARLY_CLUSTERINGS = 29;
 
 export class DhtNode {
   readonly rpc: RpcEndpoint;
@@ -235,8 +237,16 @@ export class DhtNode {
     if (this.maintenance) {
       this.timers.every(this.maintenanceIntervalMs, () => this.maintain());
       this.timers.every(EXPIRATION_CHECK_INTERVAL_MS, () => this.storage.sweepExpired());
-      // A first clustering soon after start, so tiers show before the first full interval.
-      this.timers.once(TIERING_FIRST_RECOMPUTE_MS, () => this.tiering.recompute());
+      // A first clustering soon after start, so tiers show before the first full interval; a node
+      // that has measured no one yet (a seed only answers) tries again until it has a model.
+      let early = 0;
+      const firstClustering = (): void => {
+        this.tiering.recompute();
+        if (this.tiering.tierCount === 0 && ++early < MAX_EARLY_CLUSTERINGS) {
+          this.timers.once(TIERING_FIRST_RECOMPUTE_MS, firstClustering);
+        }
+      };
+      this.timers.once(TIERING_FIRST_RECOMPUTE_MS, firstClustering);
       this.timers.every(TIERING_RECOMPUTE_INTERVAL_MS, () => {
         this.tiering.recompute();
         this.tiering.dropStale();

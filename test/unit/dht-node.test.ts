@@ -349,6 +349,22 @@ describe('DhtNode driver', () => {
     expect(s.clock.pending).toBe(0);
   });
 
+  it('repeats the early clustering while it has no tier model, then waits for the regular interval', () => {
+    const s = setup(11);
+    const tiering = new FakeTiering();
+    let recomputes = 0;
+    let model = 0;
+    Object.defineProperty(tiering, 'tierCount', { get: () => model });
+    tiering.recompute = () => {
+      recomputes++;
+      if (recomputes === 3) model = 2; // samples arrived before the third try
+    };
+    const a = s.make(undefined, { maintenance: true, tiering });
+    s.clock.advance(60_000);
+    expect(recomputes).toBe(3);
+    a.dht.stop();
+  });
+
   it('refreshes stale buckets from the maintenance tick', async () => {
     const s = setup(10);
     const a = s.make(undefined, { maintenance: true, refreshIntervalMs: 120_000, maintenanceIntervalMs: 60_000 });
