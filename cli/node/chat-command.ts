@@ -23,6 +23,7 @@ import { ConfigError } from '../../src/errors.js';
 import { checkName, checkRoom } from './chat-message.js';
 import { runChat, type ChatConfig } from './chat-session.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
+import { abortOnStopSignals } from '../shared/signals.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 
@@ -54,21 +55,6 @@ export function chatConfigFromArgs(args: ChatArgs): ChatConfig {
   };
 }
 
-/** Aborts on SIGINT or SIGTERM; dispose() removes the listeners. */
-function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const ctrl = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => ctrl.abort(name);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: ctrl.signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export const chatCommand: CommandModule<object, ChatArgs> = {
   command: 'chat',
   describe: 'Chat in a room over the mesh (pubsub topic chat/<room>); lines from stdin are sent',
@@ -89,7 +75,7 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
     const config = chatConfigFromArgs(args);
     const level = parseLogLevel(args['log-level'] ?? process.env.QUICMESH_LOG, 'warn');
     const logger = new LineLogger({ level, scope: 'quicmesh-chat' });
-    const stop = stopOnSignals();
+    const stop = abortOnStopSignals();
     try {
       await runChat(config, { input: process.stdin, print: (line) => void process.stdout.write(line + '\n') }, logger, stop.signal);
     } finally {

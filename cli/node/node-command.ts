@@ -8,6 +8,7 @@ import { ConfigError } from '../../src/errors.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
 import { NAT_OPTIONS, natConfigFromArgs, type NatArgs } from './nat-flags.js';
 import { runNode, type NodeConfig } from './run-node.js';
+import { abortOnStopSignals } from '../shared/signals.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 
@@ -52,21 +53,6 @@ export function nodeConfigFromArgs(args: NodeArgs): NodeConfig {
   };
 }
 
-/** Resolves once SIGINT or SIGTERM arrives; the listeners are removed afterwards. */
-function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const ctrl = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => ctrl.abort(name);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: ctrl.signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export const nodeCommand: CommandModule<object, NodeArgs> = {
   command: 'node',
   describe: 'Run a mesh node (QUIC) until SIGINT/SIGTERM',
@@ -105,7 +91,7 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
     const config = nodeConfigFromArgs(args);
     const level = args['log-level'] ? parseLogLevel(args['log-level']) : parseLogLevel(process.env.QUICMESH_LOG);
     const logger = new LineLogger({ level, scope: 'quicmesh' });
-    const stop = stopOnSignals();
+    const stop = abortOnStopSignals();
     try {
       await runNode(config, logger, stop.signal);
     } finally {

@@ -26,6 +26,7 @@ import {
   type ExpectationResults,
   type VerdictReport,
 } from '../verdicts/index.js';
+import { abortOnStopSignals } from '../../shared/signals.js';
 
 interface TestArgs {
   file: string;
@@ -73,23 +74,13 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
  * Returns the signal and a function removing the handlers.
  */
 function interruptOnSignals(io: LabIO): { signal: AbortSignal; dispose(): void } {
-  const ctrl = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
+  return abortOnStopSignals((name, ctrl) => {
     if (ctrl.signal.aborted) io.stderr(`${name}: still tearing the lab down, please wait\n`);
     else {
       io.stderr(`${name}: stopping the test run\n`);
       ctrl.abort(new AbortError(`interrupted by ${name}`));
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: ctrl.signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
+  });
 }
 
 /**
