@@ -10,13 +10,13 @@ import type { Components } from '../../src/core/components.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { ConfigError } from '../../src/errors.js';
-import { Keypair } from '../../src/identity/keypair.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { splitAddr } from '../../src/nat/addr.js';
 import { NatTestServer } from '../../src/nat/nat-test-server.js';
 import { localAddrsOf, parseNatServers, startNatServices } from '../../src/nat/nat-service.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
+import { seededKeypairs, settle as settleFor } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 import type { Transport } from '../../src/transport/transport.js';
 
@@ -24,25 +24,10 @@ const CLIENT = '10.0.0.2:4433';
 const SERVER = '198.51.100.2:4433';
 const PARTNER = '198.51.100.3:4433';
 
-let seed = 500;
-function keypair(): Keypair {
-  const s = new Uint8Array(32);
-  new DataView(s.buffer).setUint32(0, seed++);
-  return Keypair.generate(s);
-}
+const keys = seededKeypairs(500);
+const keypair = () => keys.next();
 
-async function settle<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 10_000; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (done || !clock.step()) break;
-  }
-  return p;
-}
+const settle = <T>(clock: ManualClock, p: Promise<T>): Promise<T> => settleFor(clock, p, 10000);
 
 type Listener = (data: Buffer, from: { host: string; port: number }) => void;
 
@@ -70,7 +55,7 @@ function world() {
         return () => set.delete(cb);
       },
     }) as Transport;
-    const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics };
+    const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics };
     return new MeshNode({ keypair: kp, transport, components });
   };
   const natServer = (mesh: MeshNode, addr: string, partner: string): NatTestServer => {

@@ -3,36 +3,19 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
-import { Keypair } from '../../src/identity/keypair.js';
 import { noopMetrics, type Metrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { createNode, type CreateNodeOptions, type NodeAssembly } from '../../src/node/create-node.js';
 import { probePeer } from '../../src/node/probe.js';
+import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 import { nodeArgv } from '../../cli/runtime/netns/nodes.js';
 import { nodeConfigFromArgs } from '../../cli/node/node-command.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
 
-let seed = 7000;
-function keypair(): Keypair {
-  const s = new Uint8Array(32);
-  new DataView(s.buffer).setUint32(0, seed++);
-  return Keypair.generate(s);
-}
+const keys = seededKeypairs(7000);
+const keypair = () => keys.next();
 
-/** Run virtual time until `p` settles (the memory network only moves when the clock does). */
-async function settle<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5000; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (done || !clock.step()) break;
-  }
-  return p;
-}
 
 function lab() {
   const clock = new ManualClock(1_000);
@@ -40,7 +23,7 @@ function lab() {
   const make = (opts: Partial<CreateNodeOptions> & { metrics?: Metrics } = {}): NodeAssembly => {
     const kp = keypair();
     const transport = net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() });
-    const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics: opts.metrics ?? noopMetrics };
+    const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics: opts.metrics ?? noopMetrics };
     return createNode({ keypair: kp, transport, components, pubsub: false, ...opts });
   };
   return { clock, net, make };
@@ -211,7 +194,7 @@ describe('hole punching through a relay as rendezvous (memory transport + raw da
     const make = (opts: Partial<CreateNodeOptions> = {}): NodeAssembly => {
       const kp = keypair();
       const transport = raw.attach(net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() }));
-      const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics: noopMetrics };
+      const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics: noopMetrics };
       return createNode({ keypair: kp, transport, components, pubsub: false, ...opts });
     };
     return { clock, raw, make };
@@ -285,7 +268,7 @@ describe('path state and metrics follow each probe (PathRecorder)', () => {
     const make = (opts: Partial<CreateNodeOptions> & { metrics?: Metrics } = {}): NodeAssembly => {
       const kp = keypair();
       const transport = raw.attach(net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() }));
-      const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics: opts.metrics ?? noopMetrics };
+      const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics: opts.metrics ?? noopMetrics };
       return createNode({ keypair: kp, transport, components, pubsub: false, ...opts });
     };
     const relay = make({ relay: true });

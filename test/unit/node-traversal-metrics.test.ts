@@ -10,33 +10,16 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
-import { Keypair } from '../../src/identity/keypair.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { parseConnectRequest } from '../../src/node/control.js';
 import { createNode, type CreateNodeOptions, type NodeAssembly } from '../../src/node/create-node.js';
 import { probePeer } from '../../src/node/probe.js';
+import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 
-let seed = 91_000;
-function keypair(): Keypair {
-  const s = new Uint8Array(32);
-  new DataView(s.buffer).setUint32(0, seed++);
-  return Keypair.generate(s);
-}
+const keys = seededKeypairs(91000);
+const keypair = () => keys.next();
 
-/** Run virtual time until `p` settles (the memory network only moves when the clock does). */
-async function settle<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5000; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (done || !clock.step()) break;
-  }
-  return p;
-}
 
 /** Let `ms` of virtual time pass. */
 const wait = (clock: ManualClock, ms: number) =>
@@ -69,7 +52,7 @@ function lab() {
         handlers.set(base.localAddr, cb);
       },
     });
-    const components: Components = { clock, rng: new SeededRng(seed), logger: silentLogger, metrics };
+    const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics };
     return Object.assign(createNode({ keypair: kp, transport, components, pubsub: false, ...opts }), { metrics });
   };
   const trio = async () => {
