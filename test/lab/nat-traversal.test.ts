@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState, type NodeRecord } from '../../cli/lab/lab-state.js';
 import { isRootWithTools } from './lab-fixtures.js';
+import { pollUntil } from '../support/poll.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
@@ -59,15 +60,8 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 /** Poll `fn` until it returns a value (not undefined), at most `ms`. */
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> =>
+  pollUntil(what, fn, { timeoutMs: ms, intervalMs: 200 });
 
 describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab', () => {
   let dir: string;

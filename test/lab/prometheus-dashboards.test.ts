@@ -24,6 +24,7 @@ import { labPrometheusPids, stopLabPrometheus } from '../../cli/lab/prometheus.j
 import { getRuntime, type LabHandle } from '../../cli/runtime/index.js';
 import { readCatalogue, REPO, type CatalogueRow } from '../unit/metrics-catalogue-doc.js';
 import { isRootWithTools } from './lab-fixtures.js';
+import { pollUntil } from '../support/poll.js';
 
 const LAB = 'qmt-prom';
 const PROM_PORT = 19090; // not 9090: a distribution's own Prometheus may hold *:9090
@@ -71,27 +72,8 @@ const VARIABLES: Record<string, string> = {
 // --- small helpers ---------------------------------------------------------------------------
 
 /** Poll `probe` (100 ms apart) until it yields a value; fail naming `what` after `timeoutMs`. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 100)); // poll backoff, bounded by the deadline
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  pollUntil(what, probe, { timeoutMs });
 
 interface NodeStatus {
   nodeId: string;
