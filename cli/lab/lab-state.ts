@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
+import type { LabNode } from '../runtime/runtime.js';
 
 export const STATE_VERSION = 1;
 
@@ -19,20 +20,12 @@ export function labDir(lab: string): string {
   return join(stateRoot(), lab);
 }
 
-export interface NodeRecord {
-  name: string;
-  kind: 'host' | 'router';
-  namespace: string;
-  network: string;
-  /** Lab addresses (mesh traffic), "addr/prefix". */
-  addresses: string[];
-  nat: string;
+/** A node as the state file records it: the backend-neutral view plus what the netns backend needs. */
+export interface NodeRecord extends LabNode {
   /** The node's topology role (bootstrap, relay, plain), "router" for routers; absent in older state files. */
   role?: string;
-  /** Management address (hosts only) and the node's metrics/status URL base. */
+  /** Management address (hosts only); `statusUrl` is the node's metrics/status URL on it. */
   mgmtAddress: string | null;
-  statusUrl: string | null;
-  logFile: string | null;
 }
 
 export interface ProcessRecord {

@@ -26,6 +26,7 @@ export interface LabNode {
   kind: 'host' | 'router';
   namespace: string;
   network: string;
+  /** Lab addresses (mesh traffic), "addr/prefix". */
   addresses: string[];
   nat: string;
   statusUrl: string | null;
