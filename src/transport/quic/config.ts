@@ -11,6 +11,14 @@ import type { NodeCertificate } from '../../identity/cert.js';
 export const CID_LEN = 20;
 /** Largest UDP payload we send or accept (quiche's default; safe under a 1500-byte MTU). */
 export const MAX_UDP_PAYLOAD = 1350;
+/**
+ * Largest packet a connection over a relay sends: it travels inside a DATAGRAM frame of the
+ * relay links (at most 1306 bytes at MAX_UDP_PAYLOAD, less the relay frame header), and QUIC
+ * needs at least 1200 for Initials. The connection keeps this size after migrating to a direct path.
+ */
+export const RELAYED_UDP_PAYLOAD = 1252;
+/** DATAGRAM frames (RFC 9221) queued per connection and direction before new ones are dropped. */
+export const DATAGRAM_QUEUE = 256;
 /** Bytes of receive buffer we offer per stream and per connection before the peer must wait. */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
@@ -32,6 +40,8 @@ export interface QuicConfigOptions {
   cert: NodeCertificate;
   idleTimeoutMs: number;
   congestionControl?: CongestionControl;
+  /** Largest packet sent; default MAX_UDP_PAYLOAD (RELAYED_UDP_PAYLOAD for connections over a relay). */
+  maxSendPayload?: number;
 }
 
 /** One Config serves every connection of a transport (quiche copies what it needs per connection). */
@@ -50,7 +60,7 @@ export function buildQuicheConfig(opts: QuicConfigOptions): Config {
   config.setApplicationProtos([DHT_ALPN]);
   config.setMaxIdleTimeout(opts.idleTimeoutMs);
   config.setMaxRecvUdpPayloadSize(MAX_UDP_PAYLOAD);
-  config.setMaxSendUdpPayloadSize(MAX_UDP_PAYLOAD);
+  config.setMaxSendUdpPayloadSize(opts.maxSendPayload ?? MAX_UDP_PAYLOAD);
   config.setInitialMaxData(CONNECTION_WINDOW);
   config.setInitialMaxStreamDataBidiLocal(STREAM_WINDOW);
   config.setInitialMaxStreamDataBidiRemote(STREAM_WINDOW);
@@ -60,6 +70,8 @@ export function buildQuicheConfig(opts: QuicConfigOptions): Config {
   config.setActiveConnectionIdLimit(ACTIVE_CID_LIMIT);
   config.setDisableActiveMigration(false);
   config.grease(true);
+  // Relay links carry relayed connections' packets as DATAGRAM frames.
+  config.enableDgram(true, DATAGRAM_QUEUE, DATAGRAM_QUEUE);
   config.setCcAlgorithmName(opts.congestionControl ?? 'bbr');
   return config;
 }

@@ -20,13 +20,14 @@ import type { Components } from '../../core/components.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeId } from '../../core/types.js';
-import { IdentityError, TimeoutError, TransportError } from '../../errors.js';
+import { ConfigError, IdentityError, TimeoutError, TransportError } from '../../errors.js';
 import { extractPublicKeyFromCert } from '../../identity/cert.js';
 import { nodeIdFromPublicKey } from '../../identity/node-id.js';
 import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
+import { isRelayedHost } from './relayed-paths.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
 
 /** What a connection needs from its transport. */
@@ -36,6 +37,10 @@ export interface ConnectionOwner {
   readonly log: Logger;
   readonly services: StreamServices;
   readonly config: Config;
+  /** Config of connections over a relay (smaller packets: see RELAYED_UDP_PAYLOAD). */
+  readonly relayedConfig: Config;
+  /** A DATAGRAM frame arrived on a verified connection. */
+  datagramReceived(conn: QuicConnection, data: Uint8Array): void;
   /** The peer's identity is verified: index the connection. */
   connectionReady(conn: QuicConnection): void;
   /** The connection can no longer be used (closing, closed, refused). Called once. */
@@ -49,6 +54,25 @@ export interface ConnectionOwner {
 export type ConnectionState = 'handshake' | 'ready' | 'closed';
 type Waiter = (err: Error | null) => void;
 const PATH_WATCH_FLUSHES = 16;
+
+export interface DialOptions {
+  /**
+   * Send the first flight again every `intervalMs` until the peer answers or `forMs` passed
+   * (hole punching: the first copies may die at the peer's NAT until its own punch opened it;
+   * quiche's own retransmission would wait a full PTO, about a second).
+   */
+  repeatInitial?: { intervalMs: number; forMs: number };
+}
+
+/** A path probe in flight (migrateTo). */
+interface Probe {
+  peer: HostPort;
+  /** False until quiche took the probe (it needs a spare connection ID from the peer first). */
+  sent: boolean;
+  timer: TimerHandle;
+  resolve(): void;
+  reject(err: Error): void;
+}
 
 export class QuicConnection implements DatagramSink {
   readonly native: Connection;
@@ -73,6 +97,11 @@ export class QuicConnection implements DatagramSink {
   /** Flushes during which to look for path events (after a packet from a new address). */
   private pathWatch = 0;
   private recvInfo: { from: HostPort; to: HostPort };
+  /** Path probes awaiting validation (client side: migrateTo). */
+  private readonly probes: Probe[] = [];
+  /** First-flight copies and their schedule while repeating them (DialOptions.repeatInitial). */
+  private firstFlight: { packets: Buffer[]; timer: TimerHandle | undefined; until: number; intervalMs: number } | undefined;
+  private heardFromPeer = false;
 
   private constructor(
     private readonly owner: ConnectionOwner,
@@ -90,11 +119,17 @@ export class QuicConnection implements DatagramSink {
   }
 
   /** Start a handshake with `peer`; `expected` is the NodeId we insist on finding there. */
-  static dial(owner: ConnectionOwner, peer: HostPort, expected: NodeId | undefined): QuicConnection {
+  static dial(owner: ConnectionOwner, peer: HostPort, expected: NodeId | undefined, opts: DialOptions = {}): QuicConnection {
     const scid = owner.components.rng.bytes(CID_LEN);
-    const native = quiche.Connection.connect(null, scid, owner.endpoint.local, peer, owner.config);
+    const config = isRelayedHost(peer.host) ? owner.relayedConfig : owner.config;
+    const native = quiche.Connection.connect(null, scid, owner.endpoint.local, peer, config);
     const conn = new QuicConnection(owner, native, false, peer, expected);
     conn.route(scid);
+    const repeat = opts.repeatInitial;
+    if (repeat !== undefined && !isRelayedHost(peer.host)) {
+      if (!(repeat.intervalMs > 0) || !(repeat.forMs >= 0)) throw new ConfigError('repeatInitial: need intervalMs > 0 and forMs >= 0');
+      conn.firstFlight = { packets: [], timer: undefined, until: owner.components.clock.now() + repeat.forMs, intervalMs: repeat.intervalMs };
+    }
     owner.endpoint.markDirty(conn);
     return conn;
   }
@@ -107,7 +142,8 @@ export class QuicConnection implements DatagramSink {
   static accept(owner: ConnectionOwner, odcid: Uint8Array, first: Buffer, from: dgram.RemoteInfo): QuicConnection | undefined {
     const scid = owner.components.rng.bytes(CID_LEN);
     const peer = { host: from.address, port: from.port };
-    const native = quiche.Connection.accept(scid, null, owner.endpoint.local, peer, owner.config);
+    const config = isRelayedHost(peer.host) ? owner.relayedConfig : owner.config;
+    const native = quiche.Connection.accept(scid, null, owner.endpoint.local, peer, config);
     try {
       native.recv(first, { from: peer, to: owner.endpoint.local });
     } catch {
@@ -133,6 +169,21 @@ export class QuicConnection implements DatagramSink {
 
   get peerAddr(): string {
     return formatAddr(this.path.peer.host, this.path.peer.port);
+  }
+
+  /** True while the current path runs through a relay (see relayed-paths.ts). */
+  get isRelayed(): boolean {
+    return isRelayedHost(this.path.peer.host);
+  }
+
+  /** Smoothed RTT of the current path, ms (quiche's estimate), or null before any sample. */
+  get rttMs(): number | null {
+    try {
+      const active = this.native.pathStats().find((p) => p.active);
+      return active && active.rtt > 0 ? active.rtt / 1e6 : null;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -168,6 +219,7 @@ export class QuicConnection implements DatagramSink {
       info = this.recvInfo = { from: { host: from.address, port: from.port }, to: this.path.local };
       this.pathWatch = PATH_WATCH_FLUSHES;
     }
+    this.heardFromPeer = true;
     try {
       this.native.recv(data, info);
     } catch (e) {
@@ -188,6 +240,7 @@ export class QuicConnection implements DatagramSink {
       if (this.readPending) {
         this.readPending = false;
         this.streams.processReadable();
+        this.readDatagrams();
       }
       this.streams.pumpAll();
     }
@@ -207,9 +260,148 @@ export class QuicConnection implements DatagramSink {
         this.owner.log.debug('quic send failed', { peer: this.peerAddr, error: (e as Error).message });
         return;
       }
-      if (r === null) return;
+      if (r === null) break;
+      const flight = this.firstFlight;
+      if (flight !== undefined && flight.timer === undefined && !this.heardFromPeer) flight.packets.push(Buffer.from(buf.subarray(0, r[0])));
       ep.sendPacket(buf, r[0], r[1].to);
     }
+    const flight = this.firstFlight;
+    if (flight !== undefined && flight.timer === undefined && flight.packets.length > 0) this.scheduleRepeat(flight);
+  }
+
+  /** Resend the first flight on its schedule until the peer is heard from (DialOptions.repeatInitial). */
+  private scheduleRepeat(flight: NonNullable<QuicConnection['firstFlight']>): void {
+    const clock = this.owner.components.clock;
+    flight.timer = clock.setTimer(flight.intervalMs, () => {
+      if (this.heardFromPeer || this.state !== 'handshake' || this.released || clock.now() > flight.until) {
+        this.firstFlight = undefined;
+        return;
+      }
+      const ep = this.owner.endpoint;
+      for (const p of flight.packets) {
+        const buf = ep.packetBuffer();
+        p.copy(buf);
+        ep.sendPacket(buf, p.length, this.path.peer);
+      }
+      this.scheduleRepeat(flight);
+    });
+  }
+
+  // --- datagrams (RFC 9221) ----------------------------------------------------------------
+
+  /** Queue one DATAGRAM frame; false when it cannot go (not ready, too big, queue full). */
+  sendDatagram(data: Uint8Array): boolean {
+    if (this.state !== 'ready') return false;
+    const native = this.native;
+    try {
+      if (native.isDgramSendQueueFull()) return false;
+      const max = native.dgramMaxWritableLen();
+      if (max === null || data.length > max) return false;
+      native.dgramSend(data);
+    } catch {
+      return false;
+    }
+    this.wake();
+    return true;
+  }
+
+  /** Largest DATAGRAM payload the current path takes, or null when the peer has none. */
+  get maxDatagramSize(): number | null {
+    try {
+      return this.native.dgramMaxWritableLen();
+    } catch {
+      return null;
+    }
+  }
+
+  private readDatagrams(): void {
+    for (;;) {
+      let d: Uint8Array | null;
+      try {
+        d = this.native.dgramRecvVec();
+      } catch {
+        return;
+      }
+      if (d === null) return;
+      this.owner.datagramReceived(this, d);
+    }
+  }
+
+  // --- migration -----------------------------------------------------------------------------
+
+  /**
+   * Move this connection to `peer` (the client side only, as QUIC allows): probe the new path,
+   * and once quiche has validated it (PATH_CHALLENGE answered, so the far side holds our keys),
+   * make it the active path. Open streams carry on; packets in flight on the old path are
+   * retransmitted on the new one. Rejects with TimeoutError when the probe is not answered.
+   */
+  migrateTo(peer: HostPort, timeoutMs: number): Promise<void> {
+    if (this.isServer) return Promise.reject(new TransportError('only the side that opened a connection can migrate it'));
+    if (this.state !== 'ready') return Promise.reject(new TransportError(`connection to ${this.peerAddr} is not ready`));
+    if (peer.host === this.path.peer.host && peer.port === this.path.peer.port) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const target = formatAddr(peer.host, peer.port);
+      const probe: Probe = {
+        peer,
+        sent: false,
+        timer: this.owner.components.clock.setTimer(timeoutMs, () => {
+          this.dropProbe(probe);
+          reject(new TimeoutError(`path to ${target} not validated within ${timeoutMs} ms`));
+        }),
+        resolve,
+        reject,
+      };
+      this.probes.push(probe);
+      this.pathWatch = Math.max(this.pathWatch, PATH_WATCH_FLUSHES);
+      this.sendProbe(probe);
+      this.wake();
+    });
+  }
+
+  /** Hand the probe to quiche; retried on later flushes while the peer's spare IDs are still on their way. */
+  private sendProbe(probe: Probe): void {
+    try {
+      // probePath also re-probes a path quiche already knows; isPathValidated throws for unknown ones.
+      this.native.probePath(this.path.local, probe.peer);
+      probe.sent = true;
+    } catch (e) {
+      if ((e as Error).message.includes('OutOfIdentifiers')) return;
+      this.dropProbe(probe);
+      probe.reject(new TransportError(`cannot probe ${formatAddr(probe.peer.host, probe.peer.port)}: ${(e as Error).message}`));
+      return;
+    }
+    // Validated already (e.g. an earlier probe): switch now.
+    if (this.pathValidated(probe.peer)) this.switchTo(probe);
+  }
+
+  private pathValidated(peer: HostPort): boolean {
+    try {
+      return this.native.isPathValidated(this.path.local, peer);
+    } catch {
+      return false;
+    }
+  }
+
+  private dropProbe(probe: Probe): void {
+    const i = this.probes.indexOf(probe);
+    if (i >= 0) this.probes.splice(i, 1);
+    probe.timer.cancel();
+  }
+
+  private switchTo(probe: Probe): void {
+    this.dropProbe(probe);
+    try {
+      this.native.migrate(this.path.local, probe.peer);
+    } catch (e) {
+      return probe.reject(new TransportError(`migration to ${formatAddr(probe.peer.host, probe.peer.port)} failed: ${(e as Error).message}`));
+    }
+    const old = this.peerAddr;
+    this.path.peer = { host: probe.peer.host, port: probe.peer.port };
+    this.recvInfo = { from: this.path.peer, to: this.path.local };
+    if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
+    this.owner.connectionMoved(this, old);
+    this.wake();
+    probe.resolve();
   }
 
   /** Schedule a flush right after the current task (application writes). */
@@ -328,8 +520,12 @@ export class QuicConnection implements DatagramSink {
     const native = this.native;
     // Path events only follow a packet from a new address; a few flushes of watching covers
     // the validation that follows it. (Skipping the napi call per flush saves real time.)
-    if (this.pathWatch > 0 && this.state === 'ready') {
-      this.pathWatch--;
+    if ((this.pathWatch > 0 || this.probes.length > 0) && this.state === 'ready') {
+      if (this.pathWatch > 0) this.pathWatch--;
+      for (const p of this.probes.filter((q) => !q.sent)) {
+        this.sendProbe(p);
+        if (p.sent) this.wake();
+      }
       this.drainPathEvents();
     }
     if (this.state !== 'closed' && (native.isClosed() || native.isDraining())) this.markClosed(this.describeClose());
@@ -346,7 +542,15 @@ export class QuicConnection implements DatagramSink {
         return;
       }
       if (!ev) return;
-      if (ev.type === 'PeerMigrated') {
+      if (ev.type === 'Validated') {
+        const probe = this.probes.find((p) => p.peer.host === ev.peer.host && p.peer.port === ev.peer.port);
+        if (probe) this.switchTo(probe);
+      } else if (ev.type === 'Closed') {
+        for (const p of this.probes.filter((q) => q.peer.host === ev.peer.host && q.peer.port === ev.peer.port)) {
+          this.dropProbe(p);
+          p.reject(new TransportError(`path to ${formatAddr(ev.peer.host, ev.peer.port)} failed validation`));
+        }
+      } else if (ev.type === 'PeerMigrated') {
         const old = this.peerAddr;
         this.path.peer = { host: ev.new.host, port: ev.new.port };
         if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
@@ -402,6 +606,12 @@ export class QuicConnection implements DatagramSink {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
+    this.firstFlight?.timer?.cancel();
+    this.firstFlight = undefined;
+    for (const p of this.probes.splice(0)) {
+      p.timer.cancel();
+      p.reject(reason);
+    }
     this.streams.closeAll(reason);
     const waiters = this.waiters;
     this.waiters = [];

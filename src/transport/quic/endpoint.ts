@@ -26,6 +26,7 @@ import type { Logger } from '../../core/logger.js';
 import { TransportError } from '../../errors.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN, MAX_UDP_PAYLOAD } from './config.js';
+import { isRelayedHost, RelayedPaths } from './relayed-paths.js';
 
 /** Where a routed datagram goes: a connection. */
 export interface DatagramSink {
@@ -53,6 +54,8 @@ const SLAB_BYTES = 256 * 1024;
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class UdpEndpoint {
+  /** Paths through relays: packets to their stand-in addresses go to a carrier, not the socket. */
+  readonly relayed = new RelayedPaths();
   private socket: dgram.Socket | undefined;
   private readonly routes = new Map<string, DatagramSink>();
   private lastCid: Buffer | undefined;
@@ -155,6 +158,10 @@ export class UdpEndpoint {
     const socket = this.socket;
     if (!socket) return; // closed: a late timer's packet has nowhere to go
     const packet = buf.subarray(0, len);
+    if (isRelayedHost(to.host)) {
+      this.relayed.get(to.host)?.send(packet);
+      return;
+    }
     // No completion callback in the hot path (it costs a nextTick per packet); only the last
     // packets before close are tracked, so close() can wait for them.
     if (this.closing) {
@@ -165,10 +172,21 @@ export class UdpEndpoint {
     }
   }
 
+  /**
+   * A packet that arrived over the relayed path `from` (a stand-in address from `relayed`): routed
+   * exactly like a datagram from the socket.
+   */
+  deliverRelayed(data: Uint8Array, from: HostPort): void {
+    if (this.closing || !this.socket || this.relayed.get(from.host) === undefined) return;
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.onMessage(buf, { address: from.host, port: from.port, family: 'IPv4', size: buf.length });
+  }
+
   /** Send arbitrary bytes from the shared socket (hole punching, probes). */
   send(bytes: Uint8Array, host: string, port: number): void {
     const socket = this.socket;
     if (!socket) throw new TransportError('UDP socket is not open');
+    if (isRelayedHost(host)) return; // raw datagrams never go through relays
     this.inflightSends++;
     socket.send(bytes, port, host, this.onSent);
   }
@@ -187,6 +205,7 @@ export class UdpEndpoint {
     this.flushAll();
     if (this.inflightSends > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     this.routes.clear();
+    this.relayed.clear();
     this.lastCid = undefined;
     this.lastSink = undefined;
     this.dirty.clear();

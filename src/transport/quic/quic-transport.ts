@@ -35,9 +35,10 @@ import { decodeMessage, encodeMessage } from '../../wire/codec.js';
 import { isRequest, type Message, type Request, type Response } from '../../wire/messages.js';
 import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandlers } from '../transport.js';
 import { formatAddr, parseAddr, type HostPort } from './addr.js';
-import { buildQuicheConfig, type CongestionControl } from './config.js';
-import { QuicConnection, type ConnectionOwner } from './connection.js';
+import { buildQuicheConfig, RELAYED_UDP_PAYLOAD, type CongestionControl } from './config.js';
+import { QuicConnection, type ConnectionOwner, type DialOptions } from './connection.js';
 import { UdpEndpoint } from './endpoint.js';
+import { isRelayedHost, type PacketCarrier } from './relayed-paths.js';
 import { compareBytes, encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
 import type { Config } from '@matrixai/quic/native/index.js';
@@ -62,6 +63,37 @@ export interface QuicTransportOptions {
   congestionControl?: CongestionControl;
 }
 
+/** A relayed path opened with openRelayedPath: the stand-in address to dial, and its inbound side. */
+export interface RelayedPath {
+  /** "0.x.y.z:1": dial it (connect/request with the peer's NodeId) to open a connection over the relay. */
+  readonly addr: string;
+  /** Hand the transport one packet that came through the relay. */
+  deliver(packet: Uint8Array): void;
+  /** Forget the path (the relay session ended); a connection still on it times out or migrates. */
+  close(): void;
+}
+
+/** A connection change, for the services that track paths (connection manager, relay sessions). */
+export interface ConnectionChange {
+  kind: 'ready' | 'moved' | 'closed';
+  nodeId: NodeId;
+  /** The peer's address now (a stand-in "0.x.y.z:1" while relayed). */
+  addr: string;
+  relayed: boolean;
+  /** True when we opened the connection (only that side can migrate it). */
+  opener: boolean;
+}
+
+/** The state of the preferred connection to one peer. */
+export interface PathInfo {
+  addr: string;
+  relayed: boolean;
+  opener: boolean;
+  rttMs: number | null;
+}
+
+export interface ConnectOptions extends RequestOptions, DialOptions {}
+
 /** An exchange's result before decoding. */
 interface RawReply {
   peer: PeerInfo;
@@ -77,6 +109,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
   readonly endpoint: UdpEndpoint;
   readonly services: StreamServices = this;
   readonly config: Config;
+  readonly relayedConfig: Config;
 
   private readonly host: string;
   private readonly port: number;
@@ -98,6 +131,8 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
   /** Extra raw listeners beside `rawHandler` (addRawListener): e.g. NAT detection while punching runs. */
   private readonly rawListeners = new Set<(data: Buffer, from: HostPort) => void>();
   private streamHandler: ((stream: QuicByteStream) => void) | undefined;
+  private readonly datagramListeners = new Set<(peer: PeerInfo, data: Uint8Array) => void>();
+  private readonly changeListeners = new Set<(change: ConnectionChange) => void>();
   private readonly m: {
     connections: Counter;
     open: Gauge;
@@ -128,10 +163,13 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     };
     this.log = this.components.logger.child('quic');
     this.localNodeId = opts.keypair.nodeId;
-    this.config = buildQuicheConfig({
-      cert: generateEd25519Cert(opts.keypair),
+    const cert = generateEd25519Cert(opts.keypair);
+    this.config = buildQuicheConfig({ cert, idleTimeoutMs: this.idleTimeoutMs, congestionControl: opts.congestionControl });
+    this.relayedConfig = buildQuicheConfig({
+      cert,
       idleTimeoutMs: this.idleTimeoutMs,
       congestionControl: opts.congestionControl,
+      maxSendPayload: RELAYED_UDP_PAYLOAD,
     });
     this.endpoint = new UdpEndpoint(
       {
@@ -228,9 +266,79 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     return this.exchange(target, payload, opts, true);
   }
 
-  /** Make sure there is a verified connection to `target` (reusing one) and return the peer. */
-  connect(target: Target, opts?: RequestOptions): Promise<PeerInfo> {
+  /**
+   * Make sure there is a verified connection to `target` (reusing one) and return the peer.
+   * `repeatInitial` makes a new dial resend its first flight (hole punching).
+   */
+  connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo> {
     return this.withConnection(target, opts, (conn) => conn.peer);
+  }
+
+  // --- relayed paths, datagrams, migration -----------------------------------------------------
+
+  /**
+   * A path through a relay session: packets for its stand-in address go to `carrier`, and what the
+   * relay delivers comes in through `deliver`. Dial `addr` (with the peer's NodeId) to open a
+   * connection over it; the far side opens its own path for the session and just delivers.
+   */
+  openRelayedPath(carrier: PacketCarrier): RelayedPath {
+    if (this.state !== 'started') throw new TransportError('transport not started');
+    const ep = this.endpoint;
+    const hp = ep.relayed.add(carrier);
+    const addr = formatAddr(hp.host, hp.port);
+    let open = true;
+    return {
+      addr,
+      deliver: (packet) => {
+        if (open) ep.deliverRelayed(packet, hp);
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        ep.relayed.remove(hp.host);
+      },
+    };
+  }
+
+  /** Send one DATAGRAM frame on the preferred connection to `nodeId`; false when there is none or it cannot take it. */
+  sendDatagram(nodeId: NodeId, data: Uint8Array): boolean {
+    const conn = this.byNode.get(toHex(nodeId));
+    return conn !== undefined && conn.state === 'ready' && conn.sendDatagram(data);
+  }
+
+  /** Receive DATAGRAM frames from verified peers; returns the remover. */
+  onDatagram(listener: (peer: PeerInfo, data: Uint8Array) => void): () => void {
+    this.datagramListeners.add(listener);
+    return () => this.datagramListeners.delete(listener);
+  }
+
+  /** Hear of connections becoming ready, moving (migration, NAT rebinding) and closing; returns the remover. */
+  onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** The preferred connection to `nodeId`: where it goes, whether through a relay, who opened it. */
+  pathInfo(nodeId: NodeId): PathInfo | undefined {
+    const conn = this.byNode.get(toHex(nodeId));
+    if (conn === undefined || conn.state !== 'ready') return undefined;
+    return { addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer, rttMs: conn.rttMs };
+  }
+
+  /**
+   * Migrate the preferred connection to `nodeId` onto `addr` (we must have opened it): streams in
+   * flight continue. Resolves once quiche validated the new path and switched to it.
+   */
+  migrate(nodeId: NodeId, addr: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const conn = this.byNode.get(toHex(nodeId));
+    if (conn === undefined || conn.state !== 'ready') return Promise.reject(new TransportError(`no connection to ${shortHex(nodeId)}`));
+    let hp: HostPort;
+    try {
+      hp = parseAddr(addr);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return conn.migrateTo(hp, opts.timeoutMs ?? this.requestTimeoutMs);
   }
 
   /** Close every connection to `nodeId` (requests in flight on them fail). */
@@ -377,7 +485,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
       };
       let conn: QuicConnection | Promise<QuicConnection>;
       try {
-        conn = this.connectionFor(target);
+        conn = this.connectionFor(target, opts as DialOptions | undefined);
       } catch (e) {
         return finish(e as Error);
       }
@@ -387,7 +495,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
   }
 
   /** A connection to `target` (reused when possible); async only when the host needs DNS. */
-  private connectionFor(target: Target): QuicConnection | Promise<QuicConnection> {
+  private connectionFor(target: Target, dial?: DialOptions): QuicConnection | Promise<QuicConnection> {
     if (target.nodeId) {
       const byId = this.byNode.get(toHex(target.nodeId));
       if (byId && byId.state !== 'closed') return byId;
@@ -400,20 +508,23 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
       // Resolve to the family our socket speaks (a udp4 socket cannot send to ::1).
       return lookup(hp.host, { family: isIP(this.endpoint.local.host) === 6 ? 6 : 4 }).then(({ address }) => {
         if (this.state !== 'started') throw new TransportError('transport is closed');
-        return this.connectionAt({ host: address, port: hp.port }, target.nodeId);
+        return this.connectionAt({ host: address, port: hp.port }, target.nodeId, dial);
       });
     }
-    return this.connectionAt(hp, target.nodeId);
+    return this.connectionAt(hp, target.nodeId, dial);
   }
 
-  private connectionAt(hp: HostPort, expected: NodeId | undefined): QuicConnection {
+  private connectionAt(hp: HostPort, expected: NodeId | undefined, dial?: DialOptions): QuicConnection {
     const key = formatAddr(hp.host, hp.port);
     const existing = this.byAddr.get(key);
     if (existing && existing.state !== 'closed') return existing;
     if (this.unreleased.size >= this.maxConnections) {
       throw new TransportError(`connection limit (${this.maxConnections}) reached, not dialling ${key}`);
     }
-    const conn = QuicConnection.dial(this, hp, expected);
+    if (isRelayedHost(hp.host) && this.endpoint.relayed.get(hp.host) === undefined) {
+      throw new TransportError(`no relayed path ${key}`);
+    }
+    const conn = QuicConnection.dial(this, hp, expected, dial);
     this.all.add(conn);
     this.unreleased.add(conn);
     this.byAddr.set(key, conn);
@@ -452,6 +563,32 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     const atAddr = this.byAddr.get(addr);
     if (!atAddr || atAddr.state === 'closed') this.byAddr.set(addr, conn);
     this.log.debug('connection ready', { peer: addr, node: shortHex(conn.peer.nodeId), side: conn.isServer ? 'server' : 'client' });
+    this.emitChange('ready', conn);
+  }
+
+  datagramReceived(conn: QuicConnection, data: Uint8Array): void {
+    const peer = conn.verifiedPeer;
+    if (peer === undefined) return;
+    for (const l of this.datagramListeners) {
+      try {
+        l(peer, data);
+      } catch (e) {
+        this.log.warn('datagram listener threw', { peer: peer.addr, error: (e as Error).message });
+      }
+    }
+  }
+
+  private emitChange(kind: ConnectionChange['kind'], conn: QuicConnection): void {
+    const peer = conn.verifiedPeer;
+    if (peer === undefined || this.changeListeners.size === 0) return;
+    const change: ConnectionChange = { kind, nodeId: peer.nodeId, addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer };
+    for (const l of this.changeListeners) {
+      try {
+        l(change);
+      } catch (e) {
+        this.log.warn('connection listener threw', { error: (e as Error).message });
+      }
+    }
   }
 
   connectionClosed(conn: QuicConnection, reason: Error): void {
@@ -470,6 +607,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
         this.byNode.delete(key);
         for (const c of this.all) if (c.state === 'ready' && bytesEqual(c.peer.nodeId, peer.nodeId)) this.byNode.set(key, c);
       }
+      this.emitChange('closed', conn);
     }
   }
 
@@ -481,6 +619,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     if (this.byAddr.get(oldAddr) === conn) this.byAddr.delete(oldAddr);
     if (!this.byAddr.has(conn.peerAddr)) this.byAddr.set(conn.peerAddr, conn);
     this.log.debug('peer moved', { from: oldAddr, to: conn.peerAddr });
+    this.emitChange('moved', conn);
   }
 
   // --- StreamServices ----------------------------------------------------------------------

@@ -1,0 +1,142 @@
+/**
+ * Connections over a relay and their migration to a direct path, on real QUIC over 127.0.0.1.
+ * A third transport plays a bare relay: it forwards relay frames (DATAGRAM frames of its links)
+ * between two members of one session. A opens a relayed path, dials B over it, streams data, and
+ * migrates the connection to B's real address mid-stream: every byte arrives, in order, once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { bytesEqual } from '../../src/core/bytes.js';
+import { Keypair } from '../../src/identity/keypair.js';
+import { decodeRelayFrame, encodeRelayFrame } from '../../src/nat/relay/relay-datagram.js';
+import { QuicTransport, type ConnectionChange, type QuicByteStream } from '../../src/transport/quic/index.js';
+import type { PeerInfo, TransportHandlers } from '../../src/transport/transport.js';
+import type { Request, Response } from '../../src/wire/messages.js';
+
+const open: QuicTransport[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+const handlers: TransportHandlers = {
+  onRequest(peer: PeerInfo, msg: Request): Response {
+    if (msg.type === 'WhatIsMyAddr') return { type: 'YourAddr', addr: peer.addr };
+    return { type: 'Ack', rejection: null };
+  },
+};
+
+async function started(): Promise<QuicTransport> {
+  const t = new QuicTransport({ keypair: Keypair.generate() });
+  open.push(t);
+  await t.start(handlers);
+  return t;
+}
+
+const ping = (t: QuicTransport): Request => ({ type: 'Ping', from: { id: t.localNodeId, addr: t.localAddr } });
+
+/** A relay that forwards frames of session `sid` between `a` and `b` (by their link's NodeId). */
+function bareRelay(relay: QuicTransport, a: QuicTransport, b: QuicTransport): { forwarded: number } {
+  const stats = { forwarded: 0 };
+  relay.onDatagram((peer, data) => {
+    const to = bytesEqual(peer.nodeId, a.localNodeId) ? b : bytesEqual(peer.nodeId, b.localNodeId) ? a : undefined;
+    if (to && relay.sendDatagram(to.localNodeId, data)) stats.forwarded++;
+  });
+  return stats;
+}
+
+/** A relayed path on `t` for session `sid` through `relay`, fed by `relay`'s frames for that session. */
+function relayedPath(t: QuicTransport, relay: QuicTransport, sid: Uint8Array) {
+  const path = t.openRelayedPath({ send: (packet) => t.sendDatagram(relay.localNodeId, encodeRelayFrame(sid, packet)) });
+  t.onDatagram((peer, data) => {
+    if (!bytesEqual(peer.nodeId, relay.localNodeId)) return;
+    const f = decodeRelayFrame(data);
+    if (bytesEqual(f.sessionId, sid)) path.deliver(Uint8Array.from(f.packet));
+  });
+  return path;
+}
+
+function waitFor<T>(what: string, register: (done: (v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
+    register((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
+
+describe('QUIC datagrams, relayed paths and migration', () => {
+  it('carries DATAGRAM frames between verified peers', async () => {
+    const [a, b] = [await started(), await started()];
+    await a.connect({ addr: b.localAddr, nodeId: b.localNodeId });
+    const got = waitFor<{ peer: PeerInfo; data: Uint8Array }>('a datagram', (done) => b.onDatagram((peer, data) => done({ peer, data })));
+    expect(a.sendDatagram(b.localNodeId, new TextEncoder().encode('hello'))).toBe(true);
+    const { peer, data } = await got;
+    expect(bytesEqual(peer.nodeId, a.localNodeId)).toBe(true);
+    expect(new TextDecoder().decode(data)).toBe('hello');
+    expect(a.sendDatagram(b.localNodeId, new Uint8Array(5_000))).toBe(false); // larger than a packet
+    expect(a.sendDatagram(Keypair.generate().nodeId, new Uint8Array(1))).toBe(false); // nobody there
+  });
+
+  it('opens a connection through a relay, then migrates it to the direct path without losing stream data', async () => {
+    const [a, b, relay] = [await started(), await started(), await started()];
+    // both keep a link to the relay (as nodes behind NAT do)
+    await a.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+    await b.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+    const stats = bareRelay(relay, a, b);
+    const sid = Uint8Array.from([7, 7, 7, 7]);
+    const pathA = relayedPath(a, relay, sid);
+    relayedPath(b, relay, sid);
+
+    const received: Uint8Array[] = [];
+    let ended!: () => void;
+    const allIn = new Promise<void>((r) => (ended = r));
+    b.onStream((s: QuicByteStream) => {
+      s.ondata = (c) => received.push(Uint8Array.from(c));
+      s.onend = () => ended();
+    });
+    const bChanges: ConnectionChange[] = [];
+    b.onConnectionChange((c) => bChanges.push(c));
+
+    const peer = await a.connect({ addr: pathA.addr, nodeId: b.localNodeId });
+    expect(bytesEqual(peer.nodeId, b.localNodeId)).toBe(true);
+    expect(a.pathInfo(b.localNodeId)).toMatchObject({ relayed: true, opener: true, addr: pathA.addr });
+    expect((await a.request({ addr: pathA.addr, nodeId: b.localNodeId }, ping(a))).msg.type).toBe('Ack');
+    expect(stats.forwarded).toBeGreaterThan(0);
+
+    const stream = await a.openStream({ addr: pathA.addr, nodeId: b.localNodeId });
+    const chunk = (i: number) => Uint8Array.from({ length: 1000 }, (_, j) => (i * 31 + j) & 255);
+    for (let i = 0; i < 200; i++) stream.write(chunk(i));
+    await a.migrate(b.localNodeId, b.localAddr);
+    expect(a.pathInfo(b.localNodeId)).toMatchObject({ relayed: false, addr: b.localAddr });
+    const forwardedAtMigration = stats.forwarded;
+    for (let i = 200; i < 400; i++) stream.write(chunk(i));
+    stream.end();
+    await allIn;
+
+    const all = Buffer.concat(received);
+    expect(all.length).toBe(400 * 1000);
+    for (let i = 0; i < 400; i++) expect(bytesEqual(all.subarray(i * 1000, (i + 1) * 1000), chunk(i)), `chunk ${i}`).toBe(true);
+    // B saw the connection arrive relayed and move to A's real address
+    expect(bChanges.find((c) => c.kind === 'ready')).toMatchObject({ relayed: true, opener: false });
+    expect(bChanges.find((c) => c.kind === 'moved')).toMatchObject({ relayed: false, addr: a.localAddr });
+    // after the switch the data went direct (a few late packets may still have crossed the relay)
+    expect(stats.forwarded - forwardedAtMigration).toBeLessThan(50);
+    expect((await b.request({ addr: a.localAddr, nodeId: a.localNodeId }, ping(b))).msg.type).toBe('Ack');
+  });
+
+  it('refuses to migrate a connection from the side that did not open it', async () => {
+    const [a, b] = [await started(), await started()];
+    const bReady = waitFor('b ready', (done) => b.onConnectionChange((c) => c.kind === 'ready' && done(c)));
+    await a.connect({ addr: b.localAddr, nodeId: b.localNodeId });
+    await bReady;
+    await expect(b.migrate(a.localNodeId, a.localAddr)).rejects.toThrow(/only the side that opened/);
+  });
+
+  it('fails a migration whose path is never validated', async () => {
+    const [a, b] = [await started(), await started()];
+    await a.connect({ addr: b.localAddr, nodeId: b.localNodeId });
+    const sink = await started(); // answers nothing for this connection's IDs
+    await expect(a.migrate(b.localNodeId, sink.localAddr, { timeoutMs: 300 })).rejects.toThrow(/not validated/);
+    expect((await a.request({ addr: b.localAddr, nodeId: b.localNodeId }, ping(a))).msg.type).toBe('Ack');
+  });
+});
