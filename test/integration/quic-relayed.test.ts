@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../../src/nat/relay/relay-datagram.js';
-import { QuicTransport, type ConnectionChange, type QuicByteStream } from '../../src/transport/quic/index.js';
+import { QuicTransport, type QuicByteStream } from '../../src/transport/quic/index.js';
+import type { ConnectionChange } from '../../src/transport/paths.js';
 import type { PeerInfo, TransportHandlers } from '../../src/transport/transport.js';
 import type { Request, Response } from '../../src/wire/messages.js';
 

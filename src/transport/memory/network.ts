@@ -27,6 +27,11 @@ export interface MemoryNetworkOptions {
   /** Probability (0..1) that any one packet is lost. Default: 0. */
   lossRate?: number;
   /**
+   * Whether a packet from `fromAddr` may reach `toAddr` now (a firewall or NAT stand-in: tests let
+   * a "NATed" node be reached only from addresses it has sent to). Default: everything passes.
+   */
+  filter?: (fromAddr: string, toAddr: string) => boolean;
+  /**
    * Default true: every message goes through the binary codec, as on the wire (catches
    * unencodable messages). false: the message object itself is handed over (no copy), for
    * simulator speed; receivers must then treat messages as read-only.
@@ -65,6 +70,7 @@ export class MemoryNetwork {
   private readonly rng: Rng;
   private readonly latency: ((fromAddr: string, toAddr: string) => number) | undefined;
   private readonly lossRate: number;
+  private readonly filter: ((fromAddr: string, toAddr: string) => boolean) | undefined;
   private readonly bound = new Map<string, MemoryTransport>();
   private readonly unreachable = new Set<string>();
   private nextHost = 1;
@@ -78,6 +84,7 @@ export class MemoryNetwork {
     this.rng = opts.rng;
     this.latency = opts.latencyMs;
     this.lossRate = loss;
+    this.filter = opts.filter;
     this.encode = opts.encode ?? true;
     this.defaultTimeoutMs = timeout;
   }
@@ -132,6 +139,10 @@ export class MemoryNetwork {
     stats.sent++;
     if (pkt.bytes) stats.bytes += pkt.bytes.length;
     if (this.unreachable.size > 0 && this.unreachable.has(pkt.from.localAddr)) {
+      stats.dropped++;
+      return;
+    }
+    if (this.filter !== undefined && !this.filter(pkt.from.localAddr, pkt.toAddr)) {
       stats.dropped++;
       return;
     }

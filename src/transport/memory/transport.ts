@@ -7,12 +7,13 @@
  * handler is answered without any Promise, and the only per-request closures are the promise
  * executor, the deadline timer and (when a signal is given) the abort listener.
  */
-import { bytesEqual, shortHex } from '../../core/bytes.js';
+import { bytesEqual, shortHex, toHex } from '../../core/bytes.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { NodeId } from '../../core/types.js';
 import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError } from '../../errors.js';
 import { decodeMessage, encodeMessage } from '../../wire/codec.js';
 import { isRequest, type ErrorReply, type Message, type Request, type Response } from '../../wire/messages.js';
+import type { ConnectionChange, ConnectionControl, ConnectOptions, PathInfo } from '../paths.js';
 import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandlers } from '../transport.js';
 import type { MemoryNetwork } from './network.js';
 import {
@@ -37,7 +38,7 @@ const STATE_NEW = 0;
 const STATE_STARTED = 1;
 const STATE_CLOSED = 2;
 
-export class MemoryTransport implements Transport {
+export class MemoryTransport implements Transport, ConnectionControl {
   readonly localNodeId: NodeId;
   readonly publicKey: Uint8Array;
   readonly localAddr: string;
@@ -49,6 +50,9 @@ export class MemoryTransport implements Transport {
   private state = STATE_NEW;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
+  /** Peers that answered connect(), by hex NodeId → the address they answered at. */
+  private readonly known = new Map<string, string>();
+  private readonly changeListeners = new Set<(change: ConnectionChange) => void>();
 
   /** Use MemoryNetwork.createTransport(). */
   constructor(network: MemoryNetwork, nodeId: NodeId, publicKey: Uint8Array, addr: string) {
@@ -140,13 +144,46 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  /**
-   * Drop every connection to `nodeId` (QuicTransport's method of that name). This transport holds no
-   * connections (each request stands alone, like a fresh dial), so there is nothing to drop; requests in
-   * flight are left to finish.
-   */
+  // --- connection control (src/transport/paths.ts) -------------------------------------------
+  // This transport holds no connections (each request stands alone); "connected" means a peer
+  // answered connect() (a Ping, standing in for a handshake) and was not disconnected since.
+
+  /** A Ping exchange with `target`: resolves with the peer that answered. */
+  async connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo> {
+    const reply = await this.request(target, { type: 'Ping', from: { id: this.localNodeId, addr: this.localAddr } }, opts);
+    const key = toHex(reply.from.nodeId);
+    const fresh = !this.known.has(key);
+    this.known.set(key, target.addr);
+    if (fresh) this.emit({ kind: 'ready', nodeId: reply.from.nodeId, addr: target.addr, relayed: false, opener: true });
+    return reply.from;
+  }
+
+  pathInfo(nodeId: NodeId): PathInfo | undefined {
+    const addr = this.known.get(toHex(nodeId));
+    return addr === undefined ? undefined : { addr, relayed: false, opener: true, rttMs: null };
+  }
+
+  onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** There are no paths to move between here. */
+  migrate(nodeId: NodeId, addr: string): Promise<void> {
+    return Promise.reject(new TransportError(`the in-memory transport cannot migrate (to ${addr} for ${toHex(nodeId).slice(0, 8)})`));
+  }
+
+  /** Forget `nodeId` as connected; requests in flight are left to finish. */
   disconnect(nodeId: NodeId): void {
-    void nodeId;
+    const key = toHex(nodeId);
+    const addr = this.known.get(key);
+    if (addr === undefined) return;
+    this.known.delete(key);
+    this.emit({ kind: 'closed', nodeId, addr, relayed: false, opener: true });
+  }
+
+  private emit(change: ConnectionChange): void {
+    for (const l of this.changeListeners) l(change);
   }
 
   /** Idempotent. Pending requests fail with TransportError; the address stops answering. */

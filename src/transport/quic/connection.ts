@@ -23,6 +23,7 @@ import type { NodeId } from '../../core/types.js';
 import { ConfigError, IdentityError, TimeoutError, TransportError } from '../../errors.js';
 import { extractPublicKeyFromCert } from '../../identity/cert.js';
 import { nodeIdFromPublicKey } from '../../identity/node-id.js';
+import type { ConnectOptions } from '../paths.js';
 import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
@@ -54,15 +55,15 @@ export interface ConnectionOwner {
 export type ConnectionState = 'handshake' | 'ready' | 'closed';
 type Waiter = (err: Error | null) => void;
 const PATH_WATCH_FLUSHES = 16;
+/** First-flight repeats at the base interval before backing off, and the longest gap between repeats (ms). */
+const REPEAT_BURST = 8;
+const REPEAT_MAX_INTERVAL_MS = 250;
 
-export interface DialOptions {
-  /**
-   * Send the first flight again every `intervalMs` until the peer answers or `forMs` passed
-   * (hole punching: the first copies may die at the peer's NAT until its own punch opened it;
-   * quiche's own retransmission would wait a full PTO, about a second).
-   */
-  repeatInitial?: { intervalMs: number; forMs: number };
-}
+/**
+ * repeatInitial: hole punching. The first copies may die at the peer's NAT until its own punch
+ * opened it, and quiche's own retransmission would wait a full PTO (about a second).
+ */
+export type DialOptions = Pick<ConnectOptions, 'repeatInitial'>;
 
 /** A path probe in flight (migrateTo). */
 interface Probe {
@@ -100,7 +101,7 @@ export class QuicConnection implements DatagramSink {
   /** Path probes awaiting validation (client side: migrateTo). */
   private readonly probes: Probe[] = [];
   /** First-flight copies and their schedule while repeating them (DialOptions.repeatInitial). */
-  private firstFlight: { packets: Buffer[]; timer: TimerHandle | undefined; until: number; intervalMs: number } | undefined;
+  private firstFlight: { packets: Buffer[]; timer: TimerHandle | undefined; until: number; intervalMs: number; sent: number } | undefined;
   private heardFromPeer = false;
 
   private constructor(
@@ -128,7 +129,7 @@ export class QuicConnection implements DatagramSink {
     const repeat = opts.repeatInitial;
     if (repeat !== undefined && !isRelayedHost(peer.host)) {
       if (!(repeat.intervalMs > 0) || !(repeat.forMs >= 0)) throw new ConfigError('repeatInitial: need intervalMs > 0 and forMs >= 0');
-      conn.firstFlight = { packets: [], timer: undefined, until: owner.components.clock.now() + repeat.forMs, intervalMs: repeat.intervalMs };
+      conn.firstFlight = { packets: [], timer: undefined, until: owner.components.clock.now() + repeat.forMs, intervalMs: repeat.intervalMs, sent: 0 };
     }
     owner.endpoint.markDirty(conn);
     return conn;
@@ -269,10 +270,16 @@ export class QuicConnection implements DatagramSink {
     if (flight !== undefined && flight.timer === undefined && flight.packets.length > 0) this.scheduleRepeat(flight);
   }
 
-  /** Resend the first flight on its schedule until the peer is heard from (DialOptions.repeatInitial). */
+  /**
+   * Resend the first flight until the peer is heard from (DialOptions.repeatInitial): every
+   * `intervalMs` for the first REPEAT_BURST copies, then at doubling intervals (capped), so a dial
+   * that never gets through costs a few dozen datagrams, not hundreds.
+   */
   private scheduleRepeat(flight: NonNullable<QuicConnection['firstFlight']>): void {
     const clock = this.owner.components.clock;
-    flight.timer = clock.setTimer(flight.intervalMs, () => {
+    const backoff = 2 ** Math.floor(flight.sent / REPEAT_BURST);
+    flight.timer = clock.setTimer(Math.min(flight.intervalMs * backoff, REPEAT_MAX_INTERVAL_MS), () => {
+      flight.sent++;
       if (this.heardFromPeer || this.state !== 'handshake' || this.released || clock.now() > flight.until) {
         this.firstFlight = undefined;
         return;

@@ -38,7 +38,8 @@ import { formatAddr, parseAddr, type HostPort } from './addr.js';
 import { buildQuicheConfig, RELAYED_UDP_PAYLOAD, type CongestionControl } from './config.js';
 import { QuicConnection, type ConnectionOwner, type DialOptions } from './connection.js';
 import { UdpEndpoint } from './endpoint.js';
-import { isRelayedHost, type PacketCarrier } from './relayed-paths.js';
+import { isRelayedHost } from './relayed-paths.js';
+import type { ConnectionChange, ConnectOptions, PacketCarrier, PathInfo, RelayedPathTransport, RelayedPath } from '../paths.js';
 import { compareBytes, encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
 import type { Config } from '@matrixai/quic/native/index.js';
@@ -63,37 +64,6 @@ export interface QuicTransportOptions {
   congestionControl?: CongestionControl;
 }
 
-/** A relayed path opened with openRelayedPath: the stand-in address to dial, and its inbound side. */
-export interface RelayedPath {
-  /** "0.x.y.z:1": dial it (connect/request with the peer's NodeId) to open a connection over the relay. */
-  readonly addr: string;
-  /** Hand the transport one packet that came through the relay. */
-  deliver(packet: Uint8Array): void;
-  /** Forget the path (the relay session ended); a connection still on it times out or migrates. */
-  close(): void;
-}
-
-/** A connection change, for the services that track paths (connection manager, relay sessions). */
-export interface ConnectionChange {
-  kind: 'ready' | 'moved' | 'closed';
-  nodeId: NodeId;
-  /** The peer's address now (a stand-in "0.x.y.z:1" while relayed). */
-  addr: string;
-  relayed: boolean;
-  /** True when we opened the connection (only that side can migrate it). */
-  opener: boolean;
-}
-
-/** The state of the preferred connection to one peer. */
-export interface PathInfo {
-  addr: string;
-  relayed: boolean;
-  opener: boolean;
-  rttMs: number | null;
-}
-
-export interface ConnectOptions extends RequestOptions, DialOptions {}
-
 /** An exchange's result before decoding. */
 interface RawReply {
   peer: PeerInfo;
@@ -102,7 +72,7 @@ interface RawReply {
 
 const EMPTY = new Uint8Array(0);
 
-export class QuicTransport implements Transport, ConnectionOwner, StreamServices {
+export class QuicTransport implements Transport, RelayedPathTransport, ConnectionOwner, StreamServices {
   readonly localNodeId: NodeId;
   readonly components: Components;
   readonly log: Logger;
@@ -578,10 +548,11 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     }
   }
 
-  private emitChange(kind: ConnectionChange['kind'], conn: QuicConnection): void {
+  private emitChange(kind: ConnectionChange['kind'], conn: QuicConnection, previous?: string): void {
     const peer = conn.verifiedPeer;
     if (peer === undefined || this.changeListeners.size === 0) return;
     const change: ConnectionChange = { kind, nodeId: peer.nodeId, addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer };
+    if (previous !== undefined) change.previous = previous;
     for (const l of this.changeListeners) {
       try {
         l(change);
@@ -619,7 +590,7 @@ export class QuicTransport implements Transport, ConnectionOwner, StreamServices
     if (this.byAddr.get(oldAddr) === conn) this.byAddr.delete(oldAddr);
     if (!this.byAddr.has(conn.peerAddr)) this.byAddr.set(conn.peerAddr, conn);
     this.log.debug('peer moved', { from: oldAddr, to: conn.peerAddr });
-    this.emitChange('moved', conn);
+    this.emitChange('moved', conn, oldAddr);
   }
 
   // --- StreamServices ----------------------------------------------------------------------

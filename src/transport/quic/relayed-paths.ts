@@ -8,13 +8,9 @@
  * migrate): its streams never notice.
  */
 import { TransportError } from '../../errors.js';
+import type { PacketCarrier } from '../paths.js';
 import type { HostPort } from './addr.js';
 
-/** What carries a relayed path's packets (a relay session). */
-export interface PacketCarrier {
-  /** Hand one QUIC packet to the relay (best effort, like UDP). The bytes may be reused afterwards: copy them. */
-  send(packet: Uint8Array): void;
-}
 
 /** Hosts 0.x.y.z stand for relayed paths (works on "host:port" strings too). */
 export function isRelayedHost(host: string): boolean {
