@@ -9,12 +9,21 @@
  * Requests that arrive through a tunnel are served by the node's own router, as from the origin
  * the relay names (the relay authenticated it); their PeerInfo has no public key (zero bytes).
  * Metrics: quicmesh_relay_client_sessions (tunnels open, both those we opened and those we
- * joined) and quicmesh_relay_client_bytes_total{direction} (RelayForward payload bytes).
+ * joined) and quicmesh_relay_client_bytes_total{direction} (RelayForward payloads and relay frames).
+ *
+ * Relayed connections: on a transport with paths (QUIC, src/transport/paths.ts) every session also
+ * gets a relayed path. Its packets travel as relay frames (src/nat/relay/relay-datagram.ts) in
+ * DATAGRAM frames of the link to the relay; `openConnection` dials the peer over that path, so the
+ * result is an ordinary end-to-end encrypted QUIC connection to the peer (every request to its
+ * NodeId uses it) that a later hole punch can migrate to a direct path.
  */
 import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
+import { decodeRelayFrame, encodeRelayFrame } from '../nat/relay/relay-datagram.js';
+import { hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
+import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
 import type { MeshNode } from './mesh-node.js';
@@ -61,6 +70,9 @@ export class RelayLink {
   private timer: TimerHandle | undefined;
   private running = false;
   private readonly metrics: RelayClientMetrics;
+  /** The transport when it can carry connections over relays (QUIC). */
+  private readonly paths: RelayedPathTransport | undefined;
+  private stopFrames: (() => void) | undefined;
 
   constructor(
     private readonly node: MeshNode,
@@ -70,6 +82,7 @@ export class RelayLink {
     this.relays = opts.relays.map((addr) => ({ addr, nodeId: null, reachable: false }));
     this.keepAliveMs = opts.keepAliveMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 3_000;
+    this.paths = hasRelayedPaths(node.transport) ? node.transport : undefined;
     node.onNotify('RelayConnect', (peer, msg) => this.onOffer(peer.nodeId, msg));
     node.onNotify('RelayConnected', (_peer, msg) => this.settleOpening(toHex(msg.sessionId), null));
     node.onNotify('RelayForward', (peer, msg) => this.onForward(peer.nodeId, msg));
@@ -84,13 +97,75 @@ export class RelayLink {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopFrames = this.paths?.onDatagram((peer, data) => this.onFrame(peer, data));
     void this.keepAlive();
   }
 
   stop(): void {
     this.running = false;
     this.timer?.cancel();
+    this.stopFrames?.();
     for (const t of [...this.tunnels.values()]) t.closed(new TransportError('relay link stopped'));
+  }
+
+  /** True when sessions carry QUIC connections (the transport has relayed paths). */
+  get carriesConnections(): boolean {
+    return this.paths !== undefined;
+  }
+
+  /**
+   * An end-to-end QUIC connection to `target` through the first relay that sets up a session
+   * (see `open`). Requests to `target`'s NodeId then use it; `tunnel.close()` ends the session.
+   */
+  async openConnection(target: NodeId, opts: { timeoutMs?: number } = {}): Promise<RelayTunnel> {
+    const paths = this.paths;
+    if (paths === undefined) throw new TransportError('this transport cannot carry connections through relays');
+    return this.connectOver(await this.open(target, opts), opts.timeoutMs);
+  }
+
+  /** Dial the peer of `tunnel` over its relayed path (closing the session when that fails). */
+  async connectOver(tunnel: RelayTunnel, timeoutMs?: number): Promise<RelayTunnel> {
+    const paths = this.paths;
+    if (paths === undefined || tunnel.path === undefined) throw new TransportError('this transport cannot carry connections through relays');
+    try {
+      await paths.connect({ addr: tunnel.path.addr, nodeId: tunnel.peer }, { timeoutMs: timeoutMs ?? this.requestTimeoutMs });
+    } catch (err) {
+      await tunnel.close();
+      throw err;
+    }
+    return tunnel;
+  }
+
+  /** The open session to `peer` whose relayed path is at `addr`, if any. */
+  tunnelAt(peer: NodeId, addr: string): RelayTunnel | undefined {
+    const hex = toHex(peer);
+    for (const t of this.tunnels.values()) if (t.path?.addr === addr && toHex(t.peer) === hex) return t;
+    return undefined;
+  }
+
+  /** A relay frame from the relay of one of our sessions: hand its packet to the session's path. */
+  private onFrame(peer: PeerInfo, data: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeRelayFrame(data);
+    } catch {
+      return;
+    }
+    const tunnel = this.tunnels.get(toHex(frame.sessionId));
+    if (tunnel?.path === undefined || toHex(tunnel.relay.nodeId) !== toHex(peer.nodeId)) return;
+    this.metrics.bytes('in', frame.packet.length);
+    tunnel.path.deliver(frame.packet);
+  }
+
+  /** A relayed path for a session (undefined without transport support): its packets go to the relay as frames. */
+  private pathFor(relayId: NodeId, sessionId: Uint8Array): RelayedPath | undefined {
+    const paths = this.paths;
+    if (paths === undefined) return undefined;
+    return paths.openRelayedPath({
+      send: (packet) => {
+        if (paths.sendDatagram(relayId, encodeRelayFrame(sessionId, packet))) this.metrics.bytes('out', packet.length);
+      },
+    });
   }
 
   /** The relays and whether they answered their last Ping. */
@@ -119,7 +194,7 @@ export class RelayLink {
       try {
         if (relay.nodeId === null) await this.pingRelay(relay);
         if (relay.nodeId === null) throw new TransportError(`relay ${relay.addr} did not answer`);
-        return await this.openVia(relay, relay.nodeId, target, timeoutMs);
+        return await this.openThrough({ addr: relay.addr, nodeId: relay.nodeId }, target, { timeoutMs });
       } catch (err) {
         last = err instanceof Error ? err : new Error(String(err));
       }
@@ -127,8 +202,19 @@ export class RelayLink {
     throw last;
   }
 
-  private async openVia(relay: KnownRelay, relayId: NodeId, target: NodeId, timeoutMs: number): Promise<RelayTunnel> {
-    const sessionId = this.node.components.rng.bytes(16);
+  /**
+   * A session with `target` through `relay`: one of ours, or any relay `target` keeps a link to
+   * (from its endpoint record). Resolves once `target` joined; `onAccepted` fires when the relay
+   * took the offer (the session is pending until the peer joins).
+   */
+  async openThrough(
+    relay: { addr: string; nodeId: NodeId },
+    target: NodeId,
+    opts: { sessionId?: Uint8Array; timeoutMs?: number; onAccepted?: () => void } = {},
+  ): Promise<RelayTunnel> {
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    const sessionId = opts.sessionId ?? this.node.components.rng.bytes(16);
+    const relayId = relay.nodeId;
     const key = toHex(sessionId);
     const joined = this.waitOpening(key, timeoutMs);
     const relayTarget = { addr: relay.addr, nodeId: relayId };
@@ -152,8 +238,8 @@ export class RelayLink {
     if (reply.msg.type === 'RelayConnected') this.settleOpening(key, null);
     else if (reply.msg.type !== 'RelayAccepted') {
       this.settleOpening(key, new TransportError(`unexpected ${reply.msg.type}`));
-    }
-    const tunnel = new RelayTunnel(this, this.node, relayTarget, target, sessionId);
+    } else opts.onAccepted?.();
+    const tunnel = new RelayTunnel(this, this.node, relayTarget, target, sessionId, this.pathFor(relayId, sessionId));
     this.track(key, tunnel);
     try {
       await joined;
@@ -216,7 +302,7 @@ export class RelayLink {
     const relay = this.isRelay(relayId);
     if (relay === undefined || !this.running) return;
     const relayTarget = { addr: relay.addr, nodeId: relayId };
-    const tunnel = new RelayTunnel(this, this.node, relayTarget, msg.from.id, msg.sessionId);
+    const tunnel = new RelayTunnel(this, this.node, relayTarget, msg.from.id, msg.sessionId, this.pathFor(relayId, msg.sessionId));
     this.track(toHex(msg.sessionId), tunnel);
     this.node
       .request(
@@ -268,6 +354,8 @@ export class RelayTunnel {
     readonly relay: { addr: string; nodeId: NodeId },
     readonly peer: NodeId,
     readonly sessionId: Uint8Array,
+    /** Where a QUIC connection over this session runs (transports with relayed paths only). */
+    readonly path?: RelayedPath,
   ) {}
 
   get isOpen(): boolean {
@@ -314,6 +402,7 @@ export class RelayTunnel {
   /** @internal the session ended: fail what waits. */
   closed(reason: Error): void {
     this.open = false;
+    this.path?.close();
     this.link.forget(this);
     for (const [id] of this.pending) this.settle(id, reason);
   }

@@ -4,9 +4,16 @@
  * messages (over the connection the target already holds to us, which the transport reuses by
  * NodeId — that is how a node behind NAT is reached), learns which nodes are connected from every
  * message they send (clients keep a Ping going), and closes idle sessions on the clock.
- * Metrics (quicmesh_relay_*) are RelayServer's own.
+ * Metrics (quicmesh_relay_*) are RelayServer's own, plus quicmesh_relay_frames_total{result}.
+ *
+ * Data plane: on a transport with DATAGRAM frames (QUIC), relayed connections send their packets as
+ * relay frames (src/nat/relay/relay-datagram.ts) on their links; each frame is admitted by the
+ * server core (membership, bandwidth) and passed on unchanged over the other party's link.
  */
 import type { TimerHandle } from '../core/clock.js';
+import type { Counter } from '../metrics/metrics.js';
+import { decodeRelayFrame } from '../nat/relay/relay-datagram.js';
+import { hasDatagrams } from '../transport/paths.js';
 import { RelayServer, type RelayEffect, type RelayServerOptions } from '../nat/relay/relay-server.js';
 import type { PeerInfo } from '../transport/transport.js';
 import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
@@ -24,10 +31,15 @@ export interface RelayStatus {
   connectedPeers: number;
 }
 
+/** forwarded; refused by the session checks; undeliverable (the other party's link is gone or full); malformed. */
+const FRAME_RESULTS = ['forwarded', 'refused', 'undeliverable', 'malformed'] as const;
+
 export class RelayService {
   readonly server: RelayServer;
   private timer: TimerHandle | undefined;
   private stopPeers: (() => void) | undefined;
+  private stopFrames: (() => void) | undefined;
+  private readonly mFrames: Counter;
   private readonly seen = new Map<string, string>();
   private readonly sweepMs: number;
   private running = false;
@@ -42,6 +54,12 @@ export class RelayService {
       { identity: node.keypair.identity, nodeId: node.nodeId, addrs: [] },
       { ...serverOpts, metrics: node.components.metrics },
     );
+    this.mFrames = node.components.metrics.counter(
+      'quicmesh_relay_frames_total',
+      'Relay frames (packets of relayed connections) this relay handled, by result',
+      ['result'],
+    );
+    for (const result of FRAME_RESULTS) this.mFrames.inc({ result }, 0);
   }
 
   /** Register the handlers (before or after the node starts) and begin sweeping. */
@@ -57,6 +75,20 @@ export class RelayService {
     this.node.handle('RelayForward', serve);
     this.node.handle('RelayClose', serve);
     this.stopPeers = this.node.onPeerSeen((peer) => this.notePeer(peer));
+    const transport = this.node.transport;
+    if (hasDatagrams(transport)) {
+      this.stopFrames = transport.onDatagram((peer, data) => {
+        let frame;
+        try {
+          frame = decodeRelayFrame(data);
+        } catch {
+          return this.mFrames.inc({ result: 'malformed' });
+        }
+        const verdict = this.server.forwardFrame(peer.nodeId, frame.sessionId, frame.packet.length, this.node.components.clock.now());
+        if ('reason' in verdict) return this.mFrames.inc({ result: 'refused' });
+        this.mFrames.inc({ result: transport.sendDatagram(verdict.to.id, data) ? 'forwarded' : 'undeliverable' });
+      });
+    }
     this.scheduleSweep();
   }
 
@@ -65,6 +97,7 @@ export class RelayService {
     this.timer?.cancel();
     this.timer = undefined;
     this.stopPeers?.();
+    this.stopFrames?.();
   }
 
   status(): RelayStatus {

@@ -253,23 +253,52 @@ export class RelayServer {
   }
 
   private onForward(from: Contact, msg: RelayForward, now: number): RelayOutcome {
-    const s = this.sessions.get(toHex(msg.sessionId));
-    if (s === undefined) return this.reject(msg.sessionId, RELAY_REJECT.UnknownSession);
-    const dir = this.direction(s, from.id);
-    if (dir === -1) return this.reject(msg.sessionId, RELAY_REJECT.NotMember);
-    if (s.state !== 'active') return this.reject(msg.sessionId, RELAY_REJECT.NotConnected);
-    if (s.buckets !== null && !s.buckets[dir].take(msg.payload.length, now)) {
-      return this.reject(msg.sessionId, RELAY_REJECT.Bandwidth);
-    }
-    s.lastActivity = now;
-    this.relayedBytes += msg.payload.length;
-    this.mBytes.inc(undefined, msg.payload.length);
-    const other = dir === 0 ? s.target : s.initiator;
-    const sender = dir === 0 ? s.initiator : s.target;
+    const admitted = this.admit(from.id, msg.sessionId, msg.payload.length, now);
+    if ('reason' in admitted) return this.reject(msg.sessionId, admitted.reason);
     return {
       reply: { type: 'RelayForwarded', sessionId: msg.sessionId, delivered: true },
-      effects: [{ kind: 'send', to: other, msg: { type: 'RelayForward', from: sender, sessionId: s.sessionId, payload: msg.payload } }],
+      effects: [
+        {
+          kind: 'send',
+          to: admitted.to,
+          msg: { type: 'RelayForward', from: admitted.sender, sessionId: admitted.sessionId, payload: msg.payload },
+        },
+      ],
     };
+  }
+
+  /**
+   * The data plane (relay frames, see relay-datagram.ts): may `from` send `bytes` on session
+   * `sessionId` now? Same checks and metering as RelayForward; the driver forwards the frame to
+   * `to` unchanged. A refusal is counted but answered with nothing (frames have no replies).
+   */
+  forwardFrame(from: NodeId, sessionId: Uint8Array, bytes: number, now: number): { to: Contact } | { reason: RelayRejectReason } {
+    const admitted = this.admit(from, sessionId, bytes, now);
+    if ('reason' in admitted) {
+      this.mRejected.inc({ reason: admitted.reason });
+      return admitted;
+    }
+    return { to: admitted.to };
+  }
+
+  private admit(
+    from: NodeId,
+    sessionId: Uint8Array,
+    bytes: number,
+    now: number,
+  ): { to: Contact; sender: Contact; sessionId: Uint8Array } | { reason: RelayRejectReason } {
+    const s = this.sessions.get(toHex(sessionId));
+    if (s === undefined) return { reason: RELAY_REJECT.UnknownSession };
+    const dir = this.direction(s, from);
+    if (dir === -1) return { reason: RELAY_REJECT.NotMember };
+    if (s.state !== 'active') return { reason: RELAY_REJECT.NotConnected };
+    if (s.buckets !== null && !s.buckets[dir].take(bytes, now)) return { reason: RELAY_REJECT.Bandwidth };
+    s.lastActivity = now;
+    this.relayedBytes += bytes;
+    this.mBytes.inc(undefined, bytes);
+    return dir === 0
+      ? { to: s.target, sender: s.initiator, sessionId: s.sessionId }
+      : { to: s.initiator, sender: s.target, sessionId: s.sessionId };
   }
 
   private onClose(from: Contact, msg: RelayClose): RelayOutcome {
