@@ -218,20 +218,20 @@ export class DhtNode {
     this.attached = true;
     this.me = undefined;
     const rpc = this.rpc;
-    rpc.handle('Ping', (_peer, msg) => {
-      this.observeRequester(msg.from, msg.coord);
+    rpc.handle('Ping', (peer, msg) => {
+      this.observeRequester(msg.from, msg.coord, peer.addr);
       return this.coordinates ? { type: 'Ack', rejection: null, coord: this.coordinates.own } : ACK_OK;
     });
-    rpc.handle('FindNode', (_peer, msg) => {
-      this.observeRequester(msg.from, msg.coord);
+    rpc.handle('FindNode', (peer, msg) => {
+      this.observeRequester(msg.from, msg.coord, peer.addr);
       return serveFindNode(this.serveCtx, msg);
     });
-    rpc.handle('FindValue', (_peer, msg) => {
-      this.observeRequester(msg.from, msg.coord);
+    rpc.handle('FindValue', (peer, msg) => {
+      this.observeRequester(msg.from, msg.coord, peer.addr);
       return serveFindValue(this.serveCtx, msg);
     });
-    rpc.handle('Store', (_peer, msg) => {
-      this.observeRequester(msg.from, msg.coord);
+    rpc.handle('Store', (peer, msg) => {
+      this.observeRequester(msg.from, msg.coord, peer.addr);
       return serveStore(this.serveCtx, msg);
     });
     if (this.maintenance) {
@@ -532,7 +532,14 @@ export class DhtNode {
   }
 
   /** The requester told us about itself: its contact and (tiering on) its coordinate. */
-  private observeRequester(from: Contact, coord: NetCoord | undefined): void {
+  /**
+   * A requester joins the routing table only when its packets come from the address it claims:
+   * a node behind a NAT claims its private address, which nobody else can dial, so it stays a
+   * client of the DHT (as libp2p's DHT does behind NAT). Its records are then kept by reachable
+   * nodes, and lookups do not stall on contacts that cannot answer.
+   */
+  private observeRequester(from: Contact, coord: NetCoord | undefined, seenFrom: string): void {
+    if (seenFrom !== from.addr) return;
     this.observeContact(from);
     // Only routing-table contacts' coordinates are kept: those are what our replies list.
     if (!this.stopped && coord !== undefined) this.coordinates?.heard(from.id, coord, this.table.has(from.id));
