@@ -17,6 +17,8 @@ export interface MeshMember {
   connectUrl: string;
   /** Hex NodeId from /status. */
   nodeId: string;
+  /** Hex public key from /status, when the node reports it: the test then connects from its endpoint record. */
+  identity?: string;
   /** Data-plane address other nodes dial, "address:port" from the topology. */
   dataAddr: string;
   /** Peer count from the last /status read. */
@@ -88,6 +90,7 @@ export async function waitForMesh(
       statusUrl: url,
       connectUrl: url.replace(/\/status$/, '/connect'),
       nodeId: body.nodeId.toLowerCase(),
+      ...(typeof body.identity === 'string' && NODE_ID.test(body.identity) ? { identity: body.identity.toLowerCase() } : {}),
       dataAddr: `${node.address}:${node.port}`,
       peers: peerCount(body) ?? 0,
     };

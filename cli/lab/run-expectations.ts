@@ -137,6 +137,7 @@ export function httpConnect(fetchImpl: typeof fetch = fetch): ConnectFn {
         body: JSON.stringify({
           addr: to.dataAddr,
           nodeId: to.nodeId,
+          ...(to.identity ? { identity: to.identity } : {}),
           fresh: opts.fresh,
           timeoutMs: opts.timeoutMs,
         }),

@@ -5,7 +5,8 @@
  * relayConnect, …) and reports outcomes back through `input(event, now)`.
  *
  * The plan: dial every direct address at once (DIRECT_CONNECT_TIMEOUT_MS) and, in parallel,
- * register a hole punch at a rendezvous (by default the peer's first relay). When the direct
+ * start a hole punch at a rendezvous (by default the peer's first relay), `punchDelayMs` later
+ * (a head start for the dials, so a peer that answers a plain dial is not punched). When the direct
  * attempts are exhausted or time out, fall back to the peer's relays in ranked order, one at a
  * time (RelayConnect → RelayAccepted = RelayPending → RelayConnected = Relayed). While relayed,
  * keep trying to upgrade: a late dial or punch success, a validated direct path from the
@@ -45,8 +46,8 @@ export interface SmartConnectTarget {
 export type SmartEffect =
   | { kind: 'dial'; addr: string }
   | { kind: 'cancelDials' }
-  /** Coordinate a punch at `rendezvous` (HolePunchRegister, or HolePunchStart when `now` is true). */
-  | { kind: 'punch'; rendezvous: Contact; now: boolean }
+  /** Coordinate a punch at `rendezvous` (HolePunchStart: the peer is told to punch toward us now). */
+  | { kind: 'punch'; rendezvous: Contact }
   | { kind: 'relayConnect'; relay: RelayEndpoint; sessionId: Uint8Array }
   | { kind: 'relayClose'; relay: RelayEndpoint; sessionId: Uint8Array }
   /** The relay failed: tell the RelayClient (markFailed). */
@@ -74,6 +75,8 @@ export interface SmartConnectOptions {
   rng: Rng;
   /** Default DIRECT_CONNECT_TIMEOUT_MS. */
   directTimeoutMs?: number;
+  /** ms after the dials before the punch starts. Default 0. */
+  punchDelayMs?: number;
   /** ms for a relay to accept, and again for the peer to join. Default 5 s. */
   relayTimeoutMs?: number;
   /** ms between upgrade rounds while relayed. Default 30 s. */
@@ -89,6 +92,7 @@ export class SmartConnectPlan {
   private conn: SmartConnection | null = null;
   private pendingDials = new Set<string>();
   private punching = false;
+  private punchAt = Infinity;
   private directDeadline = Infinity;
   private relayIndex = -1;
   private relayAttempt: { relay: RelayEndpoint; sessionId: Uint8Array; deadline: number; accepted: boolean } | null = null;
@@ -106,12 +110,13 @@ export class SmartConnectPlan {
   ) {
     this.o = {
       directTimeoutMs: opts.directTimeoutMs ?? DIRECT_CONNECT_TIMEOUT_MS,
+      punchDelayMs: opts.punchDelayMs ?? 0,
       relayTimeoutMs: opts.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: opts.upgradeIntervalMs ?? 30_000,
       maxUpgradeAttempts: opts.maxUpgradeAttempts ?? 10,
     };
     for (const [k, v] of Object.entries(this.o)) {
-      if (!(v >= 0) || (k !== 'maxUpgradeAttempts' && !(v > 0))) throw new ConfigError(`SmartConnectPlan.${k}: bad value ${v}`);
+      if (!(v >= 0) || (k !== 'maxUpgradeAttempts' && k !== 'punchDelayMs' && !(v > 0))) throw new ConfigError(`SmartConnectPlan.${k}: bad value ${v}`);
     }
     const first = target.relays[0];
     this.rendezvous =
@@ -143,9 +148,11 @@ export class SmartConnectPlan {
     this.pendingDials = new Set(this.target.addrs);
     for (const addr of this.pendingDials) out.push({ kind: 'dial', addr });
     this.directDeadline = now + this.o.directTimeoutMs;
+    this.punchAt = Infinity;
     if (this.rendezvous) {
-      this.punching = true;
-      out.push({ kind: 'punch', rendezvous: this.rendezvous, now: false });
+      this.punching = true; // counts as a direct option while it waits for its start
+      if (this.o.punchDelayMs === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
+      else this.punchAt = now + this.o.punchDelayMs;
     }
     // nothing to dial: a punch alone is a gamble, so start the relay alongside it
     if (this.pendingDials.size === 0) out.push(...this.nextRelay(now));
@@ -161,6 +168,7 @@ export class SmartConnectPlan {
         return this.conn?.kind === 'Direct' ? [] : this.goDirect(ev.addr, 'direct');
       case 'punchSucceeded':
         this.punching = false;
+        this.punchAt = Infinity;
         return this.goDirect(ev.addr, 'hole-punched');
       case 'dialFailed':
         this.pendingDials.delete(ev.addr);
@@ -209,6 +217,10 @@ export class SmartConnectPlan {
   /** Deadlines: direct timeout → relay; relay timeout → next relay; upgrade rounds. */
   tick(now: number): SmartEffect[] {
     const out: SmartEffect[] = [];
+    if (this.phaseValue === 'connecting' && now >= this.punchAt && this.rendezvous) {
+      this.punchAt = Infinity;
+      out.push({ kind: 'punch', rendezvous: this.rendezvous });
+    }
     if (this.phaseValue === 'connecting' && now >= this.directDeadline) {
       this.directDeadline = Infinity;
       if (this.pendingDials.size > 0) {
@@ -230,7 +242,7 @@ export class SmartConnectPlan {
         this.upgradeAttempts++;
         this.nextUpgradeAt = now + this.o.upgradeIntervalMs;
         out.push({ kind: 'probeDirect', addrs: [...this.conn.directAddrs] });
-        if (this.rendezvous) out.push({ kind: 'punch', rendezvous: this.rendezvous, now: true });
+        if (this.rendezvous) out.push({ kind: 'punch', rendezvous: this.rendezvous });
       } else {
         this.nextUpgradeAt = Infinity;
       }
@@ -240,7 +252,7 @@ export class SmartConnectPlan {
 
   nextAt(): number | undefined {
     const t = Math.min(
-      this.phaseValue === 'connecting' ? this.directDeadline : Infinity,
+      this.phaseValue === 'connecting' ? Math.min(this.directDeadline, this.punchAt) : Infinity,
       this.relayAttempt?.deadline ?? Infinity,
       this.conn?.kind === 'Relayed' ? this.nextUpgradeAt : Infinity,
     );
@@ -262,6 +274,7 @@ export class SmartConnectPlan {
     this.conn = to;
     this.phaseValue = 'connected';
     this.nextUpgradeAt = Infinity;
+    this.punchAt = Infinity; // a punch not started yet is not needed any more
     const out: SmartEffect[] = [];
     if (this.pendingDials.size > 0) {
       this.pendingDials.clear();

@@ -1,7 +1,8 @@
 /**
  * The node's control endpoint: JSON routes mounted on the status server (src/metrics/http.ts) so a
- * test harness can make a node act. `POST /connect` {addr, nodeId, fresh?, timeoutMs?, holdMs?} runs probePeer
- * and answers {connected, path, timeToConnectMs, rttMs?, error?}; a malformed body gets 400 {error}
+ * test harness can make a node act. `POST /connect` {addr, nodeId, identity?, fresh?, timeoutMs?} runs
+ * probePeer (with `identity`, the peer's public key, its endpoint record is resolved first) and answers
+ * {connected, path, timeToConnectMs, resolveMs?, recordFound?, rttMs?, error?}; a malformed body gets 400 {error}
  * naming the field. A failed connection is a 200 with connected:false: the request itself was fine.
  */
 import { fromHex } from '../core/bytes.js';
@@ -17,10 +18,10 @@ export interface ConnectRequest {
   addr: string;
   /** Hex NodeId expected at addr (64 hex digits). */
   nodeId: string;
+  /** Hex Ed25519 public key of the peer (64 hex digits): resolve its endpoint record and connect from it. */
+  identity?: string;
   fresh?: boolean;
   timeoutMs?: number;
-  /** Keep a relayed session open this long after answering, ms (ProbeOptions.holdMs). */
-  holdMs?: number;
 }
 
 export type ConnectResponse = ProbeResult;
@@ -29,7 +30,7 @@ export type ConnectResponse = ProbeResult;
 export interface ControlOptions {
   probe?: (
     node: MeshNode,
-    target: { addr: string; nodeId: Uint8Array },
+    target: { addr: string; nodeId: Uint8Array; identity?: Uint8Array },
     opts: ProbeOptions,
   ) => Promise<ProbeResult>;
 }
@@ -43,8 +44,8 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       if (typeof parsed === 'string') return { status: 400, body: { error: parsed } };
       const result = await probe(
         node,
-        { addr: parsed.addr, nodeId: fromHex(parsed.nodeId) },
-        { fresh: parsed.fresh ?? false, timeoutMs: parsed.timeoutMs, holdMs: parsed.holdMs },
+        { addr: parsed.addr, nodeId: fromHex(parsed.nodeId), ...(parsed.identity ? { identity: fromHex(parsed.identity) } : {}) },
+        { fresh: parsed.fresh ?? false, timeoutMs: parsed.timeoutMs },
       );
       return { status: 200, body: result };
     },
@@ -66,7 +67,7 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
     return 'body: expected a JSON object {addr, nodeId, fresh?, timeoutMs?}';
   }
   const o = data as Record<string, unknown>;
-  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'fresh', 'timeoutMs', 'holdMs'].includes(k));
+  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'identity', 'fresh', 'timeoutMs'].includes(k));
   if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
   const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
@@ -74,6 +75,9 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
   }
   if (typeof o.nodeId !== 'string' || !NODE_ID.test(o.nodeId)) {
     return `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
+  }
+  if (o.identity !== undefined && (typeof o.identity !== 'string' || !NODE_ID.test(o.identity))) {
+    return `identity: expected 64 hex digits (the peer's public key), got ${JSON.stringify(o.identity)}`;
   }
   if (o.fresh !== undefined && typeof o.fresh !== 'boolean')
     return `fresh: expected a boolean, got ${JSON.stringify(o.fresh)}`;
@@ -83,17 +87,11 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
   ) {
     return `timeoutMs: expected a number in (0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.timeoutMs)}`;
   }
-  if (
-    o.holdMs !== undefined &&
-    (typeof o.holdMs !== 'number' || !(o.holdMs >= 0) || o.holdMs > MAX_CONNECT_TIMEOUT_MS)
-  ) {
-    return `holdMs: expected a number in [0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.holdMs)}`;
-  }
   return {
     addr: o.addr as string,
     nodeId: (o.nodeId as string).toLowerCase(),
+    ...(o.identity !== undefined ? { identity: (o.identity as string).toLowerCase() } : {}),
     ...(o.fresh !== undefined ? { fresh: o.fresh as boolean } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs as number } : {}),
-    ...(o.holdMs !== undefined ? { holdMs: o.holdMs as number } : {}),
   };
 }

@@ -15,7 +15,7 @@
  * right after each join). Subscribing before start() is fine: peers learn of it as they are added.
  */
 import type { Components } from '../core/components.js';
-import { fromHex } from '../core/bytes.js';
+import { fromHex, toHex } from '../core/bytes.js';
 import type { Contact } from '../core/types.js';
 import { DhtNode, type DhtNodeOptions } from '../dht/index.js';
 import type { Keypair } from '../identity/keypair.js';
@@ -28,11 +28,14 @@ import { PubsubPeerFeed, type PubsubPeerFeedOptions } from './pubsub-peers.js';
 import { GossipSub } from '../pubsub/gossipsub.js';
 import type { GossipConfig } from '../pubsub/config.js';
 import { attachTraversal } from './probe.js';
+import { ConnectionManager } from '../connection/connection-manager.js';
+import { RelayClient } from '../nat/relay/relay-client.js';
+import { hasConnectionControl } from '../transport/paths.js';
+import { SmartConnector, type SmartConnectorOptions } from './smart-connector.js';
 import { RelayLink } from './relay-link.js';
 import { RelayService, type RelayServiceOptions } from './relay-service.js';
 import { RendezvousService } from './rendezvous-service.js';
 import { hasRawDatagrams, PunchDriver } from './punch-driver.js';
-import { PathRecorder } from './path-recorder.js';
 
 export interface CreateNodeOptions {
   keypair: Keypair;
@@ -53,8 +56,20 @@ export interface CreateNodeOptions {
   relays?: readonly string[];
   /** Punch holes (rendezvous through the relays) before falling back to a relay session; default true. */
   holePunch?: boolean;
-  /** Deadline of probePeer's direct try when relays are configured, ms (default 1 500). */
-  directTimeoutMs?: number;
+  /** Smart connections (QUIC): timing of the parallel dial / punch / relay race; see SmartConnector. */
+  connect?: SmartConnectOptions;
+}
+
+/** Timing of smart connections; the defaults suit paths from LAN to intercontinental. */
+export interface SmartConnectOptions extends SmartConnectorOptions {
+  /** Head start of the plain dials before a hole punch starts, ms. Default 25. */
+  punchDelayMs?: number;
+  /** Time the dials and the punch get before a relay is tried beside them, ms. Default 500. */
+  relayDelayMs?: number;
+  /** ms for a relay to set up a session and the connection over it. Default 5 000. */
+  relayTimeoutMs?: number;
+  /** ms between attempts to upgrade a relayed connection to direct. Default 15 000. */
+  upgradeIntervalMs?: number;
 }
 
 /** status().extra.nat */
@@ -78,8 +93,8 @@ export interface NodeServices {
   relayLink?: RelayLink;
   /** Present on relays: coordinates hole punches. */
   rendezvous?: RendezvousService;
-  /** Path state per probed peer (quicmesh_path_* metrics). */
-  paths?: PathRecorder;
+  /** Smart connections (direct / hole-punched / relayed, upgrades) and the quicmesh_path_* metrics. */
+  connector?: SmartConnector;
   /** Present with `relays` on a transport with raw datagrams (QUIC), unless holePunch is false. */
   punch?: PunchDriver;
 }
@@ -114,14 +129,45 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       services.punch = new PunchDriver(meshNode, { raw: opts.transport, isRendezvous: (id) => link.isRelayPeer(id) });
     }
   }
-  services.paths = new PathRecorder(opts.components);
-  attachTraversal(meshNode, {
-    relay: services.relayLink,
-    punch: services.punch,
-    paths: services.paths,
-    directTimeoutMs: opts.directTimeoutMs,
-  });
   const nat: NatStatus = { reflexiveAddr: null, observedBy: null, relays: [], relayServer: opts.relay !== undefined && opts.relay !== false };
+  /** Our direct candidates: the address peers saw us at (our NAT's mapping), then our own. */
+  const ownAddrs = (): string[] => [...new Set([...(nat.reflexiveAddr ? [nat.reflexiveAddr] : []), opts.transport.localAddr])];
+  const transport = opts.transport;
+  if (hasConnectionControl(transport)) {
+    const c = opts.connect ?? {};
+    const manager = new ConnectionManager({
+      rng: opts.components.rng,
+      metrics: opts.components.metrics,
+      punchDelayMs: c.punchDelayMs ?? 25,
+      directTimeoutMs: c.relayDelayMs ?? 500,
+      relayTimeoutMs: c.relayTimeoutMs ?? 5_000,
+      upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
+    });
+    services.connector = new SmartConnector(
+      {
+        node: meshNode,
+        transport,
+        manager,
+        relayLink: services.relayLink,
+        punch: services.punch,
+        relayClient: new RelayClient({ clock: opts.components.clock }),
+        localCandidates: ownAddrs,
+      },
+      c,
+    );
+  }
+  attachTraversal(meshNode, {
+    connector: services.connector,
+    resolve: (identity) => dht.resolvePeer(identity),
+    relay: services.relayLink,
+  });
+  const connector = services.connector;
+  if (connector !== undefined) {
+    meshNode.addStatusProvider('paths', () => ({
+      relaySessions: connector.relaySessions,
+      peers: connector.stats().map((p) => ({ peer: toHex(p.peerId), kind: p.kind, rttMs: p.rttMs, upgrades: p.upgrades, failures: p.failures })),
+    }));
+  }
   meshNode.addStatusProvider('nat', () => ({
     ...nat,
     relays: services.relayLink?.status() ?? [],
@@ -214,7 +260,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
           const relays = (services.relayLink?.reachableRelays() ?? [])
             .slice(0, MAX_RECORD_RELAYS)
             .map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
-          await dht.publishAddress(opts.keypair, [own], relays);
+          await dht.publishAddress(opts.keypair, ownAddrs(), relays);
         } catch (err) {
           opts.components.logger.warn('could not publish endpoint record', { error: String(err) });
         }
@@ -231,6 +277,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       services.relayService?.stop();
       services.rendezvous?.stop();
       services.punch?.stop();
+      services.connector?.stop();
       dht.stop();
       await meshNode.stop();
     },

@@ -35,6 +35,8 @@ export interface MeshNodeOptions {
 export interface NodeStatus {
   /** Hex NodeId. */
   nodeId: string;
+  /** Hex Ed25519 public key (what endpoint records are keyed by). */
+  identity: string;
   addr: string;
   /** Clock time of start(), or null before. */
   startedAt: number | null;
@@ -213,6 +215,7 @@ export class MeshNode implements MeshService {
     }
     return {
       nodeId: toHex(this.nodeId),
+      identity: toHex(this.keypair.identity),
       addr: this.running ? this.transport.localAddr : '',
       startedAt: this.startedAt,
       uptimeMs: this.startedAt === null ? 0 : this.components.clock.now() - this.startedAt,

@@ -74,12 +74,26 @@ export class PunchDriver {
 
   /** Ask `rendezvous` to start a punch between us and `target`; resolves with the working address. */
   async punchVia(rendezvous: { addr: string; nodeId: NodeId }, target: NodeId, timeoutMs?: number): Promise<PunchResult> {
+    return (await this.start(rendezvous, target, { timeoutMs })).result;
+  }
+
+  /**
+   * Ask `rendezvous` to start a punch between us and `target`. Resolves once it answered, with its
+   * HolePunchReady (the peer's candidate addresses, so the caller can dial them at once: a QUIC
+   * Initial punches our NAT as well as a raw datagram) and the puncher's outcome, still running.
+   * `addrs` are our own candidates for the peer (default: our contact address).
+   */
+  async start(
+    rendezvous: { addr: string; nodeId: NodeId },
+    target: NodeId,
+    opts: { timeoutMs?: number; addrs?: string[] } = {},
+  ): Promise<{ ready: HolePunchReady; result: Promise<PunchResult> }> {
     let reply;
     try {
       reply = await this.node.request(
         rendezvous,
-        { type: 'HolePunchStart', from: this.node.contact, target, addrs: [this.node.contact.addr] },
-        { timeoutMs },
+        { type: 'HolePunchStart', from: this.node.contact, target, addrs: opts.addrs ?? [this.node.contact.addr] },
+        { timeoutMs: opts.timeoutMs },
       );
     } catch (err) {
       this.metrics.record('failed');
@@ -91,7 +105,9 @@ export class PunchDriver {
       if (reply.msg.type === 'HolePunchFailed') throw new RemoteError('HolePunchFailed', reply.msg.reason);
       throw new TransportError(`rendezvous answered ${reply.msg.type}`);
     }
-    return this.punch(reply.msg);
+    const result = this.punch(reply.msg);
+    result.catch(() => {}); // the caller may settle the connect another way
+    return { ready: reply.msg, result };
   }
 
   status(): { active: number; punches: number; successes: number } {

@@ -46,7 +46,7 @@ describe('SmartConnectPlan', () => {
     expect(start).toEqual([
       { kind: 'dial', addr: A1 },
       { kind: 'dial', addr: A2 },
-      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] }, now: false },
+      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] }},
     ]);
     expect(p.start(1)).toEqual([]); // already running
     const won = p.input({ kind: 'dialSucceeded', addr: A2 }, 100);
@@ -133,7 +133,7 @@ describe('SmartConnectPlan', () => {
     expect(p.nextAt()).toBe(10_030);
     expect(p.tick(10_030)).toEqual([
       { kind: 'probeDirect', addrs: [A1] },
-      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] }, now: true },
+      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] } },
     ]);
     const relayed = p.connection!;
     const up = p.input({ kind: 'pathValidated', addr: A1 }, 12_000);

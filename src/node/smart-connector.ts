@@ -1,0 +1,466 @@
+/**
+ * SmartConnector (spec: smart_connect, ConnectionManager): connects to a peer from what its
+ * endpoint record says — direct addresses and relays — as the driver of one SmartConnectPlan per
+ * peer (kept by the ConnectionManager, which also keeps the path metrics). It carries out the
+ * plan's effects and feeds their outcomes back:
+ *
+ *   dial          a QUIC dial to each direct address, first flight repeated (it doubles as a punch)
+ *   punch         HolePunchStart at the rendezvous (a relay the peer is linked to); the moment it
+ *                 answers, dial every candidate it names, and any peer-reflexive address the
+ *                 puncher learns. Success = the first of those connections verified.
+ *   relayConnect  a session through a relay and a QUIC connection over it (end-to-end encrypted;
+ *                 the relay forwards packets it cannot read)
+ *   relayClose    end a session we no longer need (after `releaseGraceMs`, so packets in flight
+ *                 on the old path still arrive)
+ *   probeDirect   an upgrade round while relayed: try to migrate to each direct address
+ * While relayed, a punch that succeeds migrates the relayed connection to the punched address
+ * (QUIC connection migration): open streams carry on and the relay session is released.
+ *
+ * Path labels: a connection verified before the rendezvous answered came from a plain dial
+ * ('direct'); one verified after the peer was told to punch went through the hole it opened
+ * ('hole-punched'), even when it is the same dial.
+ */
+import { toHex } from '../core/bytes.js';
+import type { TimerHandle } from '../core/clock.js';
+import type { NodeId } from '../core/types.js';
+import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/connection-manager.js';
+import type { SmartConnection, SmartInput } from '../connection/smart-connection.js';
+import { AbortError, TimeoutError, TransportError } from '../errors.js';
+import type { RelayEndpoint } from '../identity/endpoint-record.js';
+import type { RelayClient } from '../nat/relay/relay-client.js';
+import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
+import type { Request, Response } from '../wire/messages.js';
+import type { MeshNode } from './mesh-node.js';
+import type { PunchDriver } from './punch-driver.js';
+import type { RelayLink, RelayTunnel } from './relay-link.js';
+
+export type ConnectPath = 'direct' | 'hole-punched' | 'relayed';
+
+export interface ConnectTarget {
+  nodeId: NodeId;
+  /** Direct candidates (EndpointRecord.addrs, best first). */
+  addrs: readonly string[];
+  /** Relays the peer is reachable through (EndpointRecord.relays). */
+  relays: readonly RelayEndpoint[];
+}
+
+export interface ConnectOutcome {
+  connection: SmartConnection;
+  path: ConnectPath;
+  /** From the start of the connect until a verified connection existed. */
+  timeToConnectMs: number;
+}
+
+export interface SmartConnectorOptions {
+  /** Resend a dial's first flight (hole punching). Default every 10 ms, backing off, for 1.5 s. */
+  repeatInitial?: { intervalMs: number; forMs: number };
+  /** How long one dial may take, ms. Default 3 000. */
+  dialTimeoutMs?: number;
+  /** How long a relay session stays after its connection moved to a direct path, ms. Default 1 000. */
+  releaseGraceMs?: number;
+  /** Deadline of one migration attempt, ms. Default 2 000. */
+  migrateTimeoutMs?: number;
+}
+
+export interface ConnectOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Drop what we have to the peer first, so this measures a new connection. */
+  fresh?: boolean;
+}
+
+interface Waiter {
+  resolve(o: ConnectOutcome): void;
+  reject(e: Error): void;
+}
+
+/** One peer's connect in progress or done. */
+interface Run {
+  target: ConnectTarget;
+  startedAt: number;
+  waiters: Waiter[];
+  /** Aborts the direct and punch dials still in flight. */
+  dials: AbortController;
+  /** When the rendezvous answered our punch (the peer was told to punch), or null. */
+  punchAnsweredAt: number | null;
+  /** The relay session under the connection (or being opened), by hex session id. */
+  tunnels: Map<string, RelayTunnel>;
+  /** The last dial and relay failures, named when the whole connect fails. */
+  lastDialError: string | null;
+  lastRelayError: string | null;
+  closed: boolean;
+}
+
+export interface SmartConnectorDeps {
+  node: MeshNode;
+  transport: ConnectionControl;
+  manager: ConnectionManager;
+  relayLink?: RelayLink;
+  punch?: PunchDriver;
+  relayClient?: RelayClient;
+  /** Our own direct candidates to announce in a punch (default: the node's contact address). */
+  localCandidates?: () => string[];
+}
+
+export class SmartConnector {
+  private readonly runs = new Map<string, Run>();
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private readonly stopChanges: () => void;
+  private readonly o: Required<SmartConnectorOptions>;
+
+  constructor(
+    private readonly deps: SmartConnectorDeps,
+    opts: SmartConnectorOptions = {},
+  ) {
+    this.o = {
+      repeatInitial: opts.repeatInitial ?? { intervalMs: 10, forMs: 1_500 },
+      dialTimeoutMs: opts.dialTimeoutMs ?? 3_000,
+      releaseGraceMs: opts.releaseGraceMs ?? 1_000,
+      migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
+    };
+    this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
+  }
+
+  private get now(): number {
+    return this.deps.node.components.clock.now();
+  }
+
+  /**
+   * Connect to `target`: resolves with the path once a verified connection exists (direct,
+   * hole-punched or relayed); a relayed connection keeps trying to upgrade afterwards. A second
+   * connect to a peer being connected joins the first.
+   */
+  connect(target: ConnectTarget, opts: ConnectOptions = {}): Promise<ConnectOutcome> {
+    const key = toHex(target.nodeId);
+    if (opts.fresh) {
+      this.forget(key, new TransportError('superseded by a fresh connect'), false);
+      this.deps.transport.disconnect(target.nodeId);
+    }
+    if (opts.signal?.aborted) return Promise.reject(new AbortError('connect aborted'));
+    let run = this.runs.get(key);
+    const plan = this.deps.manager.plan(target.nodeId);
+    if (run !== undefined && plan?.phase === 'connected' && plan.connection !== null) {
+      return Promise.resolve(this.outcome(run, plan.connection));
+    }
+    if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
+      this.forget(key, new TransportError('restarted'), false);
+      run = { target, startedAt: this.now, waiters: [], dials: new AbortController(), punchAnsweredAt: null, tunnels: new Map(), lastDialError: null, lastRelayError: null, closed: false };
+      this.runs.set(key, run);
+      const relays = this.deps.relayClient?.rankEndpoints(target.relays) ?? [...target.relays];
+      const started = this.deps.manager.connect({ peerId: target.nodeId, addrs: [...target.addrs], relays }, this.now);
+      this.apply(run, started.effects);
+    }
+    const r = run;
+    return new Promise<ConnectOutcome>((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const done = (): void => {
+        timer?.cancel();
+        opts.signal?.removeEventListener('abort', onAbort);
+        const i = r.waiters.indexOf(waiter);
+        if (i >= 0) r.waiters.splice(i, 1);
+      };
+      const giveUp = (err: Error): void => {
+        done();
+        reject(err);
+        // nobody waits for a connect that has not connected: stop it
+        if (r.waiters.length === 0 && this.deps.manager.plan(r.target.nodeId)?.phase === 'connecting') this.forget(key, err, false);
+      };
+      const onAbort = (): void => giveUp(new AbortError('connect aborted'));
+      const waiter: Waiter = {
+        resolve: (o) => {
+          done();
+          resolve(o);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      r.waiters.push(waiter);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.timeoutMs !== undefined) {
+        timer = this.deps.node.components.clock.setTimer(opts.timeoutMs, () =>
+          giveUp(new TimeoutError(`no path to ${toHex(target.nodeId).slice(0, 8)} within ${opts.timeoutMs} ms`)),
+        );
+      }
+    });
+  }
+
+  /**
+   * A request to a connected peer over whatever path the connect found: the connection (every
+   * request to the NodeId uses it), or the relay session's request tunnel where relay sessions do
+   * not carry connections (transports without relayed paths).
+   */
+  async request(nodeId: NodeId, msg: Request, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Response> {
+    const run = this.runs.get(toHex(nodeId));
+    const conn = this.deps.manager.plan(nodeId)?.connection;
+    if (run !== undefined && conn?.kind === 'Relayed') {
+      const tunnel = run.tunnels.get(toHex(conn.sessionId));
+      if (tunnel !== undefined && tunnel.path === undefined) return tunnel.request(msg, opts);
+    }
+    const addr = this.deps.transport.pathInfo(nodeId)?.addr ?? (conn?.kind === 'Direct' ? conn.addr : run?.target.addrs[0]);
+    if (addr === undefined) throw new TransportError(`not connected to ${toHex(nodeId).slice(0, 8)}`);
+    return (await this.deps.node.request({ addr, nodeId }, msg, opts)).msg;
+  }
+
+  /** An RTT sample on the peer's current path (quicmesh_path_rtt_seconds). */
+  recordRtt(nodeId: NodeId, rttMs: number): void {
+    this.deps.manager.recordRtt(nodeId, rttMs);
+  }
+
+  /** Path statistics per peer (state, RTT, upgrades, failures). */
+  stats(): PeerStats[] {
+    return this.deps.manager.allStats();
+  }
+
+  /** The open relay sessions under our connections (for status). */
+  get relaySessions(): number {
+    let n = 0;
+    for (const r of this.runs.values()) n += r.tunnels.size;
+    return n;
+  }
+
+  stop(): void {
+    this.stopChanges();
+    this.timer?.cancel();
+    for (const key of [...this.runs.keys()]) this.forget(key, new TransportError('connector stopped'), false);
+  }
+
+  // --- effects ---------------------------------------------------------------------------------
+
+  private apply(run: Run, effects: PeerEffect[]): void {
+    for (const e of effects) {
+      if (run.closed) return;
+      switch (e.kind) {
+        case 'dial':
+          this.dial(run, e.addr, 'dial');
+          break;
+        case 'cancelDials':
+          run.dials.abort();
+          run.dials = new AbortController();
+          break;
+        case 'punch':
+          this.punch(run, e.rendezvous);
+          break;
+        case 'relayConnect':
+          this.relayConnect(run, e.relay, e.sessionId);
+          break;
+        case 'relayClose':
+          this.release(run, toHex(e.sessionId), this.o.releaseGraceMs);
+          break;
+        case 'relayFailed':
+          this.deps.relayClient?.markFailed(e.relay.relayId);
+          break;
+        case 'probeDirect':
+          void this.probeDirect(run, e.addrs);
+          break;
+        case 'connected':
+          for (const w of [...run.waiters]) w.resolve(this.outcome(run, e.connection));
+          break;
+        case 'upgraded':
+          this.deps.node.components.logger.info('relayed connection upgraded to direct', {
+            peer: toHex(run.target.nodeId).slice(0, 8),
+            addr: e.to.kind === 'Direct' ? e.to.addr : '',
+          });
+          break;
+        case 'failed':
+          this.fail(run, new TransportError(failureText(e.reason, run)));
+          break;
+      }
+    }
+    this.arm();
+  }
+
+  private input(run: Run, ev: SmartInput): void {
+    if (run.closed) return;
+    this.apply(run, this.deps.manager.input(run.target.nodeId, ev, this.now));
+  }
+
+  /** A dial to `addr`; `why` says what to report when it succeeds. */
+  private dial(run: Run, addr: string, why: 'dial' | 'punch'): void {
+    const signal = run.dials.signal;
+    this.deps.transport
+      .connect(
+        { addr, nodeId: run.target.nodeId },
+        { timeoutMs: this.o.dialTimeoutMs, signal, repeatInitial: this.o.repeatInitial },
+      )
+      .then(
+        () => {
+          // verified after the peer was told to punch: the punch opened its side
+          const punched = why === 'punch' || run.punchAnsweredAt !== null;
+          this.input(run, punched ? { kind: 'punchSucceeded', addr } : { kind: 'dialSucceeded', addr });
+        },
+        (err: unknown) => {
+          if (signal.aborted || why !== 'dial') return;
+          run.lastDialError = `${addr}: ${errorText(err)}`;
+          this.input(run, { kind: 'dialFailed', addr });
+        },
+      );
+  }
+
+  private punch(run: Run, rendezvous: { id: NodeId; addr: string }): void {
+    const punch = this.deps.punch;
+    if (punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
+    const upgrading = this.deps.manager.plan(run.target.nodeId)?.connection?.kind === 'Relayed';
+    const addrs = this.deps.localCandidates?.();
+    punch
+      .start({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) })
+      .then(({ ready, result }) => {
+        if (run.closed) return;
+        run.punchAnsweredAt = this.now;
+        if (!upgrading) for (const addr of ready.peerAddrs) this.dial(run, addr, 'punch');
+        return result.then(
+          (r) => {
+            if (run.closed) return;
+            const conn = this.deps.manager.plan(run.target.nodeId)?.connection;
+            if (conn?.kind === 'Relayed') return this.migrate(run, r.addr);
+            // the path is proven both ways now: dial it (again, if an early dial died at the peer's NAT;
+            // on QUIC a dial still in flight to that address is simply reused)
+            if (conn?.kind !== 'Direct') this.dial(run, r.addr, 'punch');
+          },
+          (err: unknown) => this.input(run, { kind: 'punchFailed', reason: String(err) }),
+        );
+      })
+      .catch((err: unknown) => this.input(run, { kind: 'punchFailed', reason: String(err) }));
+  }
+
+  /** Move the relayed connection onto a punched path; the plan then releases the relay. */
+  private migrate(run: Run, addr: string): void {
+    this.deps.transport.migrate(run.target.nodeId, addr, { timeoutMs: this.o.migrateTimeoutMs }).then(
+      () => this.input(run, { kind: 'punchSucceeded', addr }),
+      (err: unknown) => this.input(run, { kind: 'punchFailed', reason: `migration failed: ${String(err)}` }),
+    );
+  }
+
+  private async probeDirect(run: Run, addrs: string[]): Promise<void> {
+    for (const addr of addrs) {
+      if (run.closed) return;
+      try {
+        await this.deps.transport.migrate(run.target.nodeId, addr, { timeoutMs: this.o.migrateTimeoutMs });
+        return this.input(run, { kind: 'pathValidated', addr });
+      } catch {
+        // not reachable directly (yet): the next address, or the next round
+      }
+    }
+  }
+
+  private relayConnect(run: Run, relay: RelayEndpoint, sessionId: Uint8Array): void {
+    const link = this.deps.relayLink;
+    const relayAddr = relay.addrs[0];
+    if (link === undefined || relayAddr === undefined) {
+      return this.input(run, { kind: 'relayFailed', sessionId, reason: link === undefined ? 'no relay link' : 'relay has no address' });
+    }
+    const key = toHex(sessionId);
+    link
+      .openThrough({ addr: relayAddr, nodeId: relay.relayId }, run.target.nodeId, {
+        sessionId,
+        onAccepted: () => this.input(run, { kind: 'relayAccepted', sessionId }),
+      })
+      .then((tunnel) => {
+        if (run.closed) return void tunnel.close();
+        run.tunnels.set(key, tunnel);
+        return link.carriesConnections ? link.connectOver(tunnel) : tunnel;
+      })
+      .then(
+        (tunnel) => {
+          if (tunnel === undefined) return;
+          this.deps.relayClient?.markSucceeded(relay.relayId);
+          this.input(run, { kind: 'relayConnected', sessionId });
+        },
+        (err: unknown) => {
+          run.tunnels.delete(key);
+          run.lastRelayError = errorText(err);
+          this.input(run, { kind: 'relayFailed', sessionId, reason: String(err) });
+        },
+      );
+  }
+
+  /** Close one relay session of `run` after `afterMs`. */
+  private release(run: Run, key: string, afterMs: number): void {
+    const tunnel = run.tunnels.get(key);
+    if (tunnel === undefined) return;
+    const close = (): void => {
+      if (run.tunnels.get(key) === tunnel) run.tunnels.delete(key);
+      void tunnel.close();
+    };
+    if (afterMs <= 0) close();
+    else this.deps.node.components.clock.setTimer(afterMs, close);
+  }
+
+  // --- bookkeeping -----------------------------------------------------------------------------
+
+  private outcome(run: Run, connection: SmartConnection): ConnectOutcome {
+    const path: ConnectPath = connection.kind === 'Direct' ? connection.via : 'relayed';
+    return { connection, path, timeToConnectMs: this.now - run.startedAt };
+  }
+
+  private fail(run: Run, err: Error): void {
+    for (const w of [...run.waiters]) w.reject(err);
+    run.dials.abort();
+  }
+
+  /** Drop a peer's run (and, when `disconnect`, its connections): plans, dials, relay sessions. */
+  private forget(key: string, reason: Error, disconnect: boolean): void {
+    const run = this.runs.get(key);
+    if (run !== undefined) {
+      run.closed = true;
+      this.runs.delete(key);
+      run.dials.abort();
+      for (const w of [...run.waiters]) w.reject(reason);
+      for (const t of run.tunnels.values()) void t.close();
+      run.tunnels.clear();
+      this.deps.manager.remove(run.target.nodeId);
+      if (disconnect) this.deps.transport.disconnect(run.target.nodeId);
+    }
+  }
+
+  /**
+   * A connection went away: a peer we connected to is Idle again (its relay sessions closed),
+   * unless another connection to it is left or it is reached through a request tunnel.
+   */
+  private onChange(c: ConnectionChange): void {
+    if (c.kind !== 'closed') return;
+    const key = toHex(c.nodeId);
+    const run = this.runs.get(key);
+    if (run === undefined || this.deps.transport.pathInfo(c.nodeId) !== undefined) return;
+    const plan = this.deps.manager.plan(c.nodeId);
+    if (plan?.phase !== 'connected') return;
+    const conn = plan.connection;
+    if (conn?.kind === 'Relayed' && run.tunnels.get(toHex(conn.sessionId))?.path === undefined) return;
+    this.forget(key, new TransportError('connection closed'), false);
+  }
+
+  /** One timer at the manager's next deadline. */
+  private arm(): void {
+    const at = this.deps.manager.nextAt();
+    if (at === undefined) {
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.deps.node.components.clock.setTimer(Math.max(0, at - this.now), () => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      for (const e of this.deps.manager.tick(this.now)) {
+        const run = this.runs.get(toHex(e.peer));
+        if (run !== undefined) this.apply(run, [e]);
+      }
+      this.arm();
+    });
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The plan's reason, with the last errors behind it. */
+function failureText(reason: string, run: Run): string {
+  const why = [run.lastDialError && `last dial ${run.lastDialError}`, run.lastRelayError && `last relay ${run.lastRelayError}`].filter(Boolean);
+  return why.length > 0 ? `${reason} (${why.join('; ')})` : reason;
+}
