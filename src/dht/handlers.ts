@@ -4,7 +4,7 @@
  * millions of requests appreciate). The driver registers them and observes every sender first.
  */
 import type { Contact, Key, NodeId } from '../core/types.js';
-import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreRejection, Value } from '../wire/messages.js';
+import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreKind, StoreRejection, Value } from '../wire/messages.js';
 import { ID_LENGTH } from './distance.js';
 import { checkIncomingRecord, storeRejectionFor } from './records.js';
 import type { RoutingTable } from './routing-table.js';
@@ -34,7 +34,7 @@ export interface ServeContext {
   };
 }
 
-export type StoreKind = Store['kind'];
+export type { StoreKind };
 
 /** The k contacts we know closest to `target`, leaving out the requester itself. */
 export function closestExcluding(table: RoutingTable, target: Uint8Array, k: number, exclude: NodeId): Contact[] {
