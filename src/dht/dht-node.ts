@@ -77,6 +77,7 @@ import { DhtCoordinates } from './proximity.js';
 import { RoutingTable } from './routing-table.js';
 import { EndpointPublisher } from './endpoint-publisher.js';
 import { validRecordFor } from './records.js';
+import { validRelayInfoFor } from './relay-records.js';
 import { TimerGroup } from '../core/timer-group.js';
 import {
   MAINTENANCE_INTERVAL_MS,
@@ -314,12 +315,12 @@ export class DhtNode {
 
   /**
    * Iterative FIND_VALUE. `result.value` is the first value a node returned that passes `validate`
-   * (default: content whose BLAKE3 is the key, or a genuine endpoint record stored under it; values
-   * that fail are ignored, their senders' closer contacts still used). When we hold the
-   * key ourselves the answer is immediate: no query, `valueFrom` is our own contact.
+   * (default: content whose BLAKE3 is the key, or a genuine endpoint record or RelayInfo stored
+   * under it; values that fail are ignored, their senders' closer contacts still used). When we
+   * hold the key ourselves the answer is immediate: no query, `valueFrom` is our own contact.
    */
   findValue(key: Key, opts: FindValueOptions = {}): Promise<LookupResult> {
-    const validate = opts.validate ?? ((v: Uint8Array) => verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined);
+    const validate = opts.validate ?? ((v: Uint8Array) => believable(key, v));
     if (opts.checkLocal !== false) {
       const held = this.storage.get(key);
       if (held !== undefined && validate(held)) return Promise.resolve(this.localHit(key, held));
@@ -648,6 +649,11 @@ const ACK_OK: Response = { type: 'Ack', rejection: null };
 /** The replier's own coordinate, when its reply carries one. */
 function replyCoord(msg: Response): NetCoord | undefined {
   return msg.type === 'Nodes' || msg.type === 'Value' || msg.type === 'Ack' ? msg.coord : undefined;
+}
+
+/** Content whose BLAKE3 is `key`, or a genuine signed value for it (endpoint record, RelayInfo). */
+function believable(key: Key, v: Uint8Array): boolean {
+  return verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined || validRelayInfoFor(key, v) !== undefined;
 }
 
 function positive(name: string, v: number): number {

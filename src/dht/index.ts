@@ -8,5 +8,6 @@ export * from './lookup-runner.js';
 export * from './rpc.js';
 export * from './handlers.js';
 export * from './records.js';
+export * from './relay-records.js';
 export * from './dht-types.js';
 export * from './dht-node.js';
