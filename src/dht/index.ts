@@ -9,5 +9,6 @@ export * from './rpc.js';
 export * from './handlers.js';
 export * from './records.js';
 export * from './relay-records.js';
+export * from './relay-directory.js';
 export * from './dht-types.js';
 export * from './dht-node.js';
