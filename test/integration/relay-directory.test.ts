@@ -131,6 +131,9 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
     expect(info?.load).toBe(0.3);
     expect(info?.sequence).toBe(BigInt(r.publisher.status().lastSequence!));
     expect(await drive(net.clock, client.dht.resolveRelayInfo(new Uint8Array(32).fill(0xee)))).toBeNull();
+    // a plain findValue believes a genuine RelayInfo under its key too
+    const plain = await drive(net.clock, client.dht.findValue(relayInfoKey(r.peer.contact.id), { checkLocal: false }));
+    expect(validRelayInfoFor(relayInfoKey(r.peer.contact.id), plain.value!)?.load).toBe(0.3);
   });
 
   it('ranks the discovered relays with a RelayClient, follows a load change and fails over', async () => {
