@@ -12,6 +12,8 @@
  *   const v = await dht.findValue(key);             // v.value (verified against the key)
  *   await dht.publishAddress(keypair, ['1.2.3.4:4433']);
  *   const rec = await dht.resolvePeer(identity);     // EndpointRecord | null
+ *   await dht.publishRelayInfo(keypair, relayServer.relayInfo());  // a relay: own key + directory slot
+ *   const relays = await dht.discoverRelays();      // SignedRelayInfo[], newest first
  *   dht.stop();                           // cancels every timer and in-flight lookup
  *
  * `rpc` is anything shaped like RpcEndpoint (MeshNode is; tests and the simulator may pass their
@@ -64,6 +66,7 @@ import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError 
 import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
+import type { RelayInfo, SignedRelayInfo } from '../nat/relay/relay-info.js';
 import { createDhtMetrics, type DhtMetrics } from './dht-metrics.js';
 import { ProtectedStore } from '../storage/protected-store.js';
 import { LatencyTiering } from '../tiering/latency-tiering.js';
@@ -76,7 +79,9 @@ import { LookupRun, type LookupAnswer } from './lookup-runner.js';
 import { DhtCoordinates } from './proximity.js';
 import { RoutingTable } from './routing-table.js';
 import { EndpointPublisher } from './endpoint-publisher.js';
+import { RelayDirectory, type DiscoverRelaysOptions, type RelayInfoPublishResult } from './relay-directory.js';
 import { validRecordFor } from './records.js';
+import { validRelayInfoFor } from './relay-records.js';
 import { TimerGroup } from '../core/timer-group.js';
 import {
   MAINTENANCE_INTERVAL_MS,
@@ -130,6 +135,7 @@ export class DhtNode {
   private readonly timers: TimerGroup;
   private readonly runs = new Set<LookupRun>();
   private readonly records: EndpointPublisher;
+  private readonly relays: RelayDirectory;
   private refreshing = false;
   private attached = false;
   private stopped = false;
@@ -142,6 +148,11 @@ export class DhtNode {
     this.records = new EndpointPublisher({
       clock: init.components.clock,
       store: (key, value) => this.store(key, value, 'record'),
+      findValue: (key, validate) => this.findValue(key, { validate }),
+    });
+    this.relays = new RelayDirectory({
+      clock: init.components.clock,
+      store: (key, value) => this.store(key, value, 'relay-info'),
       findValue: (key, validate) => this.findValue(key, { validate }),
     });
     const o = init.options ?? {};
@@ -314,12 +325,12 @@ export class DhtNode {
 
   /**
    * Iterative FIND_VALUE. `result.value` is the first value a node returned that passes `validate`
-   * (default: content whose BLAKE3 is the key, or a genuine endpoint record stored under it; values
-   * that fail are ignored, their senders' closer contacts still used). When we hold the
-   * key ourselves the answer is immediate: no query, `valueFrom` is our own contact.
+   * (default: content whose BLAKE3 is the key, or a genuine endpoint record or RelayInfo stored
+   * under it; values that fail are ignored, their senders' closer contacts still used). When we
+   * hold the key ourselves the answer is immediate: no query, `valueFrom` is our own contact.
    */
   findValue(key: Key, opts: FindValueOptions = {}): Promise<LookupResult> {
-    const validate = opts.validate ?? ((v: Uint8Array) => verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined);
+    const validate = opts.validate ?? ((v: Uint8Array) => believable(key, v));
     if (opts.checkLocal !== false) {
       const held = this.storage.get(key);
       if (held !== undefined && validate(held)) return Promise.resolve(this.localHit(key, held));
@@ -387,6 +398,21 @@ export class DhtNode {
   /** The endpoint record of `identity` from the DHT (signature and key verified), or null. */
   resolvePeer(identity: Identity): Promise<EndpointRecord | null> {
     return this.records.resolve(identity);
+  }
+
+  /** A relay: sign `info` (fresh sequence) and store it under our relay key and directory slot. */
+  publishRelayInfo(keypair: Keypair, info: RelayInfo): Promise<RelayInfoPublishResult> {
+    return this.relays.publish(keypair, info);
+  }
+
+  /** The RelayInfo the relay `relayNodeId` published (signature and key verified), or null. */
+  resolveRelayInfo(relayNodeId: NodeId): Promise<SignedRelayInfo | null> {
+    return this.relays.resolve(relayNodeId);
+  }
+
+  /** The relays of the DHT's relay directory (every slot read), one per relay, newest first. */
+  discoverRelays(opts?: DiscoverRelaysOptions): Promise<SignedRelayInfo[]> {
+    return this.relays.discover(opts);
   }
 
   /** Run refresh lookups for the buckets no lookup touched within the refresh interval. */
@@ -655,6 +681,11 @@ const ACK_OK: Response = { type: 'Ack', rejection: null };
 /** The replier's own coordinate, when its reply carries one. */
 function replyCoord(msg: Response): NetCoord | undefined {
   return msg.type === 'Nodes' || msg.type === 'Value' || msg.type === 'Ack' ? msg.coord : undefined;
+}
+
+/** Content whose BLAKE3 is `key`, or a genuine signed value for it (endpoint record, RelayInfo). */
+function believable(key: Key, v: Uint8Array): boolean {
+  return verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined || validRelayInfoFor(key, v) !== undefined;
 }
 
 function positive(name: string, v: number): number {

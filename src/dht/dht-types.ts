@@ -92,7 +92,7 @@ export interface LookupOverrides {
 }
 
 export interface FindValueOptions extends LookupOverrides {
-  /** Which values to believe; default: key = BLAKE3(value), or a valid endpoint record for the key. */
+  /** Which values to believe; default: key = BLAKE3(value), or a valid endpoint record or RelayInfo for the key. */
   validate?: (value: Uint8Array) => boolean;
   /** Answer from our own store when we hold the key (default true). */
   checkLocal?: boolean;

@@ -4,9 +4,10 @@
  * millions of requests appreciate). The driver registers them and observes every sender first.
  */
 import type { Contact, Key, NodeId } from '../core/types.js';
-import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreRejection, Value } from '../wire/messages.js';
+import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreKind, StoreRejection, Value } from '../wire/messages.js';
 import { ID_LENGTH } from './distance.js';
 import { checkIncomingRecord, storeRejectionFor } from './records.js';
+import { checkIncomingRelayInfo } from './relay-records.js';
 import type { RoutingTable } from './routing-table.js';
 
 /** The part of ProtectedStore (src/storage) the DHT uses. */
@@ -34,7 +35,7 @@ export interface ServeContext {
   };
 }
 
-export type StoreKind = Store['kind'];
+export type { StoreKind };
 
 /** The k contacts we know closest to `target`, leaving out the requester itself. */
 export function closestExcluding(table: RoutingTable, target: Uint8Array, k: number, exclude: NodeId): Contact[] {
@@ -64,8 +65,9 @@ export function serveStore(ctx: ServeContext, msg: Store): Ack {
 
 /**
  * Whether to keep `value` under `key` on behalf of `from`, storing it when yes. Content values must
- * hash to their key (checked by the store); records must pass checkIncomingRecord. The store adds
- * its own limits (size, per-peer quota and rate, pressure); `trusted` (our own data) skips the per-peer ones.
+ * hash to their key (checked by the store); records must pass checkIncomingRecord, RelayInfo values
+ * checkIncomingRelayInfo. The store adds its own limits (size, per-peer quota and rate, pressure);
+ * `trusted` (our own data) skips the per-peer ones.
  */
 export function acceptStore(
   storage: DhtStorage,
@@ -77,7 +79,8 @@ export function acceptStore(
 ): StoreRejection | null {
   if (key.length !== ID_LENGTH) return 'InvalidKey';
   if (kind === 'content') return storage.put(from, key, value, { verifyContent: true, trusted });
-  const check = checkIncomingRecord(key, value, storage.get(key));
+  const held = storage.get(key);
+  const check = kind === 'relay-info' ? checkIncomingRelayInfo(key, value, held) : checkIncomingRecord(key, value, held);
   if (!check.ok) return storeRejectionFor(check.reason);
   if (check.unchanged) return null;
   return storage.put(from, key, value, { verifyContent: false, trusted });

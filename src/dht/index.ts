@@ -8,5 +8,7 @@ export * from './lookup-runner.js';
 export * from './rpc.js';
 export * from './handlers.js';
 export * from './records.js';
+export * from './relay-records.js';
+export * from './relay-directory.js';
 export * from './dht-types.js';
 export * from './dht-node.js';

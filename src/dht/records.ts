@@ -14,6 +14,7 @@ import {
   type RecordRejection,
 } from '../identity/endpoint-record.js';
 import type { StoreRejection } from '../wire/messages.js';
+import type { RelayInfoRefusal } from './relay-records.js';
 
 export type RecordRefusal = RecordRejection | 'TooLarge' | 'Malformed';
 
@@ -32,8 +33,8 @@ export function checkIncomingRecord(key: Key, value: Uint8Array, held: Uint8Arra
   return verdict === null ? { ok: true, record: incoming, unchanged: false } : { ok: false, reason: verdict };
 }
 
-/** The Ack rejection a refused record is reported with (the wire has no finer reason). */
-export function storeRejectionFor(reason: RecordRefusal): StoreRejection {
+/** The Ack rejection a refused record (or RelayInfo) is reported with (the wire has no finer reason). */
+export function storeRejectionFor(reason: RecordRefusal | RelayInfoRefusal): StoreRejection {
   return reason === 'TooLarge' ? 'ValueTooLarge' : 'InvalidKey';
 }
 

@@ -27,6 +27,15 @@ export {
   type PeerSink,
   type PubsubPeerFeedOptions,
 } from './pubsub-peers.js';
+export {
+  RelayInfoPublisher,
+  RELAY_INFO_CHECK_MS,
+  RELAY_INFO_INTERVAL_MS,
+  RELAY_INFO_JITTER,
+  RELAY_INFO_LOAD_DELTA,
+  type RelayInfoPublisherOptions,
+  type RelayInfoPublisherStatus,
+} from './relay-info-publisher.js';
 export { probePeer, type ProbeOptions, type ProbePath, type ProbeResult } from './probe.js';
 export {
   controlRoutes,

@@ -54,6 +54,7 @@ import {
   type Message,
   type MessageOf,
   type MessageType,
+  type StoreKind,
   type StoreRejection,
 } from './messages.js';
 import { Reader } from './reader.js';
@@ -86,7 +87,8 @@ const storeRejection = enumeration<StoreRejection>([
   'InvalidKey',
   'Pressure',
 ]);
-const storeKind = enumeration<'content' | 'record'>(['content', 'record']);
+// Append-only: the index is the wire value.
+const storeKind = enumeration<StoreKind>(['content', 'record', 'relay-info']);
 // Append-only: the index is the wire value.
 const natChange = enumeration<'address' | 'port'>(['address', 'port']);
 

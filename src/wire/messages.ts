@@ -25,8 +25,12 @@ export interface NetCoord { x: number; y: number; height: number; error: number 
 export interface Ping { type: 'Ping'; from: Contact; coord?: NetCoord }
 export interface FindNode { type: 'FindNode'; from: Contact; target: NodeId; coord?: NetCoord }
 export interface FindValue { type: 'FindValue'; from: Contact; key: Key; coord?: NetCoord }
-/** `kind` says how the key is checked: content-addressed (key = BLAKE3(value)) or a signed endpoint record. */
-export interface Store { type: 'Store'; from: Contact; key: Key; value: Uint8Array; kind: 'content' | 'record'; coord?: NetCoord }
+/**
+ * `kind` says how the key is checked: content-addressed (key = BLAKE3(value)), a signed endpoint
+ * record, or a signed RelayInfo (src/nat/relay/relay-info.ts) under its relay's key or directory slot.
+ */
+export type StoreKind = 'content' | 'record' | 'relay-info';
+export interface Store { type: 'Store'; from: Contact; key: Key; value: Uint8Array; kind: StoreKind; coord?: NetCoord }
 export interface Nodes { type: 'Nodes'; nodes: Contact[]; coord?: NetCoord; coords?: (NetCoord | null)[] }
 /** Reply to FindValue: the value when held, else the closer contacts. */
 export interface Value { type: 'Value'; value: Uint8Array | null; closer: Contact[]; coord?: NetCoord; coords?: (NetCoord | null)[] }

@@ -94,7 +94,7 @@ export const messageArbs: { [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     from: contactArb,
     key: idArb,
     value: smallBytes,
-    kind: fc.constantFrom('content' as const, 'record' as const),
+    kind: fc.constantFrom('content' as const, 'record' as const, 'relay-info' as const),
     }),
   ),
   Nodes: withCoords(fc.record({ type: t('Nodes'), nodes: contactsArb }), (m) => m.nodes),

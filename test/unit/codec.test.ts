@@ -173,6 +173,16 @@ describe('codec round trip', () => {
     );
   });
 
+  it('Store.kind is one byte, append-only: content 0, record 1, relay-info 2', () => {
+    const value = Uint8Array.of(1, 2, 3);
+    for (const [kind, wire] of [['content', 0], ['record', 1], ['relay-info', 2]] as const) {
+      const msg: MessageOf<'Store'> = { ...SAMPLES.Store, value, kind };
+      const bytes = encodeMessage(msg);
+      expect(bytes).toEqual(raw('Store', ...rawContact(me), id(5), 3, value, wire));
+      expect(decodeMessage(bytes)).toEqual(msg);
+    }
+  });
+
   it('accepts values at the limits', () => {
     const long: MessageOf<'Nodes'> = {
       type: 'Nodes',
@@ -270,7 +280,7 @@ describe('codec decode errors name the field', () => {
   it('bad enums, booleans and presence bytes', () => {
     expect(decodeFailure(raw('Ack', 1, 5))).toBe('Ack.rejection');
     expect(decodeFailure(raw('Ack', 2))).toBe('Ack.rejection');
-    expect(decodeFailure(raw('Store', ...rawContact(me), id(1), 0, 2))).toBe('Store.kind');
+    expect(decodeFailure(raw('Store', ...rawContact(me), id(1), 0, 3))).toBe('Store.kind');
     expect(decodeFailure(raw('RelayForwarded', 1, 7, 2))).toBe('RelayForwarded.delivered');
     expect(decodeFailure(raw('Value', 2, 0))).toBe('Value.value');
   });

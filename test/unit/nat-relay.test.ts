@@ -302,6 +302,24 @@ describe('RelayClient', () => {
     expect(() => client.updateRelayRtt(idOf(0), -1)).toThrow(ConfigError);
   });
 
+  it('takes signed infos from the DHT: verified, newer sequences only, own measurements kept', () => {
+    const client = new RelayClient({ clock: new ManualClock() });
+    const signed = (i: number, seq: bigint, over: Partial<RelayInfo> = {}) => signRelayInfo(keys[i]!, relay(i, over), seq, 1_000);
+    expect(client.updateFromInfos([signed(0, 5n, { load: 0.5 }), signed(1, 5n, { load: 0.1 })])).toBe(2);
+    expect(client.bestRelay()!.nodeId).toEqual(idOf(1));
+    client.updateRelayRtt(idOf(0), 10, 0);
+    expect(client.bestRelay()!.score).toBe(60);
+    // a relay claiming an RTT of its own is not believed; a newer info keeps our measurement
+    expect(client.updateFromInfos([signed(0, 6n, { load: 0.2, rttMs: 0, tier: 0 })])).toBe(1);
+    expect(client.rankedRelays()[0]).toMatchObject({ score: 30, info: { rttMs: 10, load: 0.2 } });
+    // stale (same or older sequence) and forged infos are skipped
+    expect(client.updateFromInfos([signed(0, 6n, { load: 1 }), signed(0, 2n, { load: 1 })])).toBe(0);
+    const forged = { ...signed(2, 9n), relayPeer: keys[1]!.identity, load: 0 };
+    expect(client.updateFromInfos([forged, { ...signed(1, 9n), accepting: false }])).toBe(0);
+    expect(client.rankedRelays().map((r) => [r.score, 'sequence' in r.info])).toEqual([[30, false], [210, false]]);
+    expect(client.size).toBe(2);
+  });
+
   it('fails over with a doubling backoff', () => {
     const clock = new ManualClock();
     const client = new RelayClient({ clock, baseBackoffMs: 1000, maxBackoffMs: 3000 });

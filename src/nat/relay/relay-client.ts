@@ -15,7 +15,7 @@ import type { NodeId } from '../../core/types.js';
 import { ConfigError } from '../../errors.js';
 import type { RelayEndpoint } from '../../identity/endpoint-record.js';
 import { nodeIdFromPublicKey } from '../../identity/node-id.js';
-import type { RelayInfo } from './relay-info.js';
+import { verifyRelayInfo, type RelayInfo, type SignedRelayInfo } from './relay-info.js';
 
 /** Lower is better. */
 export function selectionScore(info: Pick<RelayInfo, 'rttMs' | 'load' | 'tier'>): number {
@@ -41,6 +41,8 @@ interface Entry {
   info: RelayInfo;
   failures: number;
   retryAt: number;
+  /** Sequence of the last signed info taken (updateFromInfos), if any. */
+  sequence: bigint | undefined;
 }
 
 export class RelayClient {
@@ -59,21 +61,40 @@ export class RelayClient {
   }
 
   /**
-   * Learn or refresh relays (e.g. from the DHT directory). Known RTT/tier measurements survive a
-   * refresh that carries none; failure state is kept.
+   * Learn or refresh relays from unsigned infos (e.g. configured ones; for the DHT's signed ones see
+   * updateFromInfos). Known RTT/tier measurements survive a refresh that carries none; failure
+   * state is kept.
    */
   updateRelays(infos: Iterable<RelayInfo>): void {
-    for (const info of infos) {
-      const nodeId = nodeIdFromPublicKey(info.relayPeer);
-      const key = toHex(nodeId);
-      const old = this.relays.get(key);
-      const merged: RelayInfo = {
-        ...info,
-        rttMs: info.rttMs ?? old?.info.rttMs ?? null,
-        tier: info.tier ?? old?.info.tier ?? null,
+    for (const info of infos) this.learn(info, undefined);
+  }
+
+  /**
+   * Learn or refresh relays from what they signed and published (DhtNode.discoverRelays,
+   * resolveRelayInfo). An info whose signature fails is skipped, and so is one not newer (by
+   * sequence) than the last taken for that relay, so a stale replica never rolls a relay back.
+   * Published rttMs/tier are ignored: those are our own measurements (updateRelayRtt).
+   * Returns how many infos were taken.
+   */
+  updateFromInfos(infos: Iterable<SignedRelayInfo>): number {
+    let taken = 0;
+    for (const s of infos) {
+      if (!verifyRelayInfo(s)) continue;
+      const last = this.relays.get(toHex(nodeIdFromPublicKey(s.relayPeer)))?.sequence;
+      if (last !== undefined && s.sequence <= last) continue;
+      const info: RelayInfo = {
+        relayPeer: s.relayPeer,
+        relayAddrs: [...s.relayAddrs],
+        load: s.load,
+        accepting: s.accepting,
+        rttMs: null,
+        tier: null,
+        capabilities: { ...s.capabilities },
       };
-      this.relays.set(key, { nodeId, info: merged, failures: old?.failures ?? 0, retryAt: old?.retryAt ?? 0 });
+      this.learn(info, s.sequence);
+      taken++;
     }
+    return taken;
   }
 
   /** Forget a relay. */
@@ -138,6 +159,25 @@ export class RelayClient {
     });
     scored.sort((a, b) => Number(b.usable) - Number(a.usable) || a.score - b.score || a.i - b.i);
     return scored.map((s) => s.r);
+  }
+
+  /** Known RTT/tier measurements survive a refresh that carries none; failure state is kept. */
+  private learn(info: RelayInfo, sequence: bigint | undefined): void {
+    const nodeId = nodeIdFromPublicKey(info.relayPeer);
+    const key = toHex(nodeId);
+    const old = this.relays.get(key);
+    const merged: RelayInfo = {
+      ...info,
+      rttMs: info.rttMs ?? old?.info.rttMs ?? null,
+      tier: info.tier ?? old?.info.tier ?? null,
+    };
+    this.relays.set(key, {
+      nodeId,
+      info: merged,
+      failures: old?.failures ?? 0,
+      retryAt: old?.retryAt ?? 0,
+      sequence: sequence ?? old?.sequence,
+    });
   }
 
   get size(): number {
