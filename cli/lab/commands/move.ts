@@ -27,19 +27,31 @@ export function formatMove(r: MoveResult): string {
 
 export const moveCommand: CommandModule<object, MoveArgs> = {
   command: 'move <node> <network>',
-  describe: "attach a running node to another network, or renumber it on its own (its process keeps running)",
+  describe: 'attach a running node to another network, or renumber it on its own (its process keeps running)',
   builder: (yargs: Argv) =>
     yargs
       .positional('node', { type: 'string', demandOption: true, describe: 'node name' })
-      .positional('network', { type: 'string', demandOption: true, describe: "target network (the node's own: a new address there)" })
-      .option('address', { type: 'string', describe: 'the new address (default: the lowest free one of the network)' })
+      .positional('network', {
+        type: 'string',
+        demandOption: true,
+        describe: "target network (the node's own: a new address there)",
+      })
+      .option('address', {
+        type: 'string',
+        describe: 'the new address (default: the lowest free one of the network)',
+      })
       .option('lab', { type: 'string', describe: 'lab name (default: the only lab up)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {node, from, to, shaping, ms} as JSON' }) as never,
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print {node, from, to, shaping, ms} as JSON',
+      }) as never,
   handler: async (argv: ArgumentsCamelCase<MoveArgs>) => {
     const { io } = argv as unknown as LabContext;
     const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
     const runtime = getRuntime(labBackend(lab));
-    if (!runtime.moveHost) throw new ConfigError(`lab ${lab} runs on the ${runtime.name} backend, which cannot move nodes`);
+    if (!runtime.moveHost)
+      throw new ConfigError(`lab ${lab} runs on the ${runtime.name} backend, which cannot move nodes`);
     const result = await runtime.moveHost(lab, String(argv.node), String(argv.network), {
       ...(argv.address !== undefined ? { address: String(argv.address) } : {}),
     });

@@ -61,30 +61,49 @@ export function resolveMove(
 ): { node: NodeRecord; from: NetworkRecord; to: NetworkRecord } {
   if (state.phase !== 'up') throw new ConfigError(`lab ${state.lab} is not up (phase: ${state.phase})`);
   if (!state.networks) {
-    throw new ConfigError(`lab ${state.lab} was started by an older quicmesh-lab that did not record its networks; run down and up again to use move`);
+    throw new ConfigError(
+      `lab ${state.lab} was started by an older quicmesh-lab that did not record its networks; run down and up again to use move`,
+    );
   }
   const hosts = state.nodes.filter((n) => n.kind === 'host').map((n) => n.name);
   const node = state.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new ConfigError(`lab ${state.lab} has no node "${nodeName}" (nodes: ${hosts.join(', ') || 'none'})`);
-  if (node.kind !== 'host') throw new ConfigError(`"${nodeName}" is a router; only nodes can move (nodes: ${hosts.join(', ') || 'none'})`);
+  if (!node)
+    throw new ConfigError(
+      `lab ${state.lab} has no node "${nodeName}" (nodes: ${hosts.join(', ') || 'none'})`,
+    );
+  if (node.kind !== 'host')
+    throw new ConfigError(
+      `"${nodeName}" is a router; only nodes can move (nodes: ${hosts.join(', ') || 'none'})`,
+    );
   const to = state.networks.find((n) => n.name === networkName);
   if (!to) {
-    throw new ConfigError(`lab ${state.lab} has no network "${networkName}" (networks: ${state.networks.map((n) => n.name).join(', ')})`);
+    throw new ConfigError(
+      `lab ${state.lab} has no network "${networkName}" (networks: ${state.networks.map((n) => n.name).join(', ')})`,
+    );
   }
   const from = state.networks.find((n) => n.name === node.network);
-  if (!from) throw new ConfigError(`node ${nodeName} is on network "${node.network}", which the lab state does not list`);
+  if (!from)
+    throw new ConfigError(
+      `node ${nodeName} is on network "${node.network}", which the lab state does not list`,
+    );
   return { node, from, to };
 }
 
 /** Every lab address in use (nodes and both sides of every router) → who holds it. */
 export function usedAddresses(nodes: NodeRecord[]): Map<string, string> {
   const used = new Map<string, string>();
-  for (const n of nodes) for (const a of n.addresses) used.set(bare(a), n.kind === 'router' ? `router ${n.name}` : n.name);
+  for (const n of nodes)
+    for (const a of n.addresses) used.set(bare(a), n.kind === 'router' ? `router ${n.name}` : n.name);
   return used;
 }
 
 /** `requested` after checking it, else the lowest free host address of the network (as DHCP would). */
-export function chooseAddress(net: NetworkRecord, used: Map<string, string>, requested?: string, mover?: string): string {
+export function chooseAddress(
+  net: NetworkRecord,
+  used: Map<string, string>,
+  requested?: string,
+  mover?: string,
+): string {
   const cidr = cidrOf(net);
   if (requested === undefined) {
     for (let i = 1; i <= usableHosts(cidr); i++) {
@@ -96,26 +115,37 @@ export function chooseAddress(net: NetworkRecord, used: Map<string, string>, req
   const value = parseIpv4(requested);
   if (value === null) throw new ConfigError(`--address "${requested}" is not an IPv4 address`);
   const what = `--address ${requested}`;
-  if (value < cidr.base || value >= cidr.base + cidrSize(cidr)) throw new ConfigError(`${what} is outside network ${net.name} (${net.subnet})`);
-  if (usableHosts(cidr) === 0) throw new ConfigError(`network ${net.name} (${net.subnet}) has no host addresses`);
-  if (value === cidr.base) throw new ConfigError(`${what} is the network address of ${net.name} (${net.subnet})`);
-  if (value === cidr.base + cidrSize(cidr) - 1) throw new ConfigError(`${what} is the broadcast address of ${net.name} (${net.subnet})`);
+  if (value < cidr.base || value >= cidr.base + cidrSize(cidr))
+    throw new ConfigError(`${what} is outside network ${net.name} (${net.subnet})`);
+  if (usableHosts(cidr) === 0)
+    throw new ConfigError(`network ${net.name} (${net.subnet}) has no host addresses`);
+  if (value === cidr.base)
+    throw new ConfigError(`${what} is the network address of ${net.name} (${net.subnet})`);
+  if (value === cidr.base + cidrSize(cidr) - 1)
+    throw new ConfigError(`${what} is the broadcast address of ${net.name} (${net.subnet})`);
   const owner = used.get(requested);
   if (owner !== undefined) {
-    throw new ConfigError(owner === mover ? `${what} is already ${mover}'s address` : `${what} is taken by ${owner}`);
+    throw new ConfigError(
+      owner === mover ? `${what} is already ${mover}'s address` : `${what} is taken by ${owner}`,
+    );
   }
   return requested;
 }
 
 /** A switch port name not among the ones the switch has: one past the highest p<i>. */
 export function nextPortName(existing: string[]): string {
-  const used = existing.map((n) => /^p(\d+)$/.exec(n)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+  const used = existing
+    .map((n) => /^p(\d+)$/.exec(n)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
   return `p${used.length ? Math.max(...used) + 1 : 0}`;
 }
 
 /** The link shaping `up` would give this node's interface on that network (a node entry wins). */
 export function shapeFor(links: ResolvedLink[], node: string, network: string): ResolvedLink | null {
-  const link = links.find((l) => l.node === node && l.network === network) ?? links.find((l) => l.node === null && l.network === network);
+  const link =
+    links.find((l) => l.node === node && l.network === network) ??
+    links.find((l) => l.node === null && l.network === network);
   return link && (link.delayMs > 0 || link.lossPct > 0 || link.rateKbit > 0) ? link : null;
 }
 
@@ -132,7 +162,10 @@ export function describeShape(link: ResolvedLink | null): string {
 
 /** Host lines giving the routes of a host on `net` (replace: some may survive from before). */
 export function routeLines(net: NetworkRecord): string[] {
-  return [...(net.gateway ? [`route replace default via ${net.gateway}`] : []), ...net.routes.map((r) => `route replace ${r.subnet} via ${r.via}`)];
+  return [
+    ...(net.gateway ? [`route replace default via ${net.gateway}`] : []),
+    ...net.routes.map((r) => `route replace ${r.subnet} via ${r.via}`),
+  ];
 }
 
 /** The lines attaching a host namespace to `net` with `address` through a new pair, up to the rename. */
@@ -182,7 +215,11 @@ export function planMove(state: LabState, req: MoveRequest): MovePlan {
       root: [],
       switchLines: [],
       prepare: [],
-      commit: [`addr del ${fromAddress}/${cidrOf(from).prefix} dev ${IF.host}`, `addr add ${address}/${prefix} dev ${IF.host}`, ...routeLines(to)],
+      commit: [
+        `addr del ${fromAddress}/${cidrOf(from).prefix} dev ${IF.host}`,
+        `addr add ${address}/${prefix} dev ${IF.host}`,
+        ...routeLines(to),
+      ],
       abort: [],
       shaping: { from: keep, to: keep },
     };
@@ -204,5 +241,10 @@ export function planMove(state: LabState, req: MoveRequest): MovePlan {
 
 /** Host lines putting a renumbered host back on its old address (whatever the failed batch did). */
 export function renumberRestoreLines(plan: MovePlan, from: NetworkRecord): string[] {
-  return [`addr flush dev ${IF.host}`, `addr add ${plan.from.address}/${cidrOf(from).prefix} dev ${IF.host}`, `link set ${IF.host} up`, ...routeLines(from)];
+  return [
+    `addr flush dev ${IF.host}`,
+    `addr add ${plan.from.address}/${cidrOf(from).prefix} dev ${IF.host}`,
+    `link set ${IF.host} up`,
+    ...routeLines(from),
+  ];
 }

@@ -9,16 +9,33 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, QuicmeshError } from '../../../src/errors.js';
-import { type LabState, type NetworkRecord, type ProcessRecord, labDir, readState, writeState } from '../../lab/lab-state.js';
+import {
+  type LabState,
+  type NetworkRecord,
+  type ProcessRecord,
+  labDir,
+  readState,
+  writeState,
+} from '../../lab/lab-state.js';
 import type { MoveOptions, MoveResult, MoveStep } from '../runtime.js';
 import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
-import { TEMP_IF, attachLines, describeShape, nextPortName, planMove, renumberRestoreLines, resolveMove, type MovePlan } from './move-plan.js';
+import {
+  TEMP_IF,
+  attachLines,
+  describeShape,
+  nextPortName,
+  planMove,
+  renumberRestoreLines,
+  resolveMove,
+  type MovePlan,
+} from './move-plan.js';
 import { IF, checkLabName } from './names.js';
 import { type ShapingMode, applyShaping, detectNetem, shapingLabel } from './shaping.js';
 import type { ResolvedLink } from '../../topology/model.js';
 import { stopRecorded } from './teardown.js';
 
-const batch = (argv: string[], lines: string[]) => (lines.length ? run(argv, { input: lines.join('\n') + '\n' }) : Promise.resolve());
+const batch = (argv: string[], lines: string[]) =>
+  lines.length ? run(argv, { input: lines.join('\n') + '\n' }) : Promise.resolve();
 const rootBatch = (lines: string[]) => batch(['ip', '-batch', '-'], lines);
 const nsBatch = (ns: string, lines: string[]) => batch(['ip', '-n', ns, '-batch', '-'], lines);
 
@@ -31,6 +48,16 @@ async function linkNames(ns: string): Promise<string[]> {
     .filter(Boolean);
 }
 
+/** Is the pid in a lock file a live process? A missing or unreadable file counts as no. */
+function lockHolderRunning(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && process.kill(pid, 0) ? pid : null;
+  } catch {
+    return null; // gone, unreadable, or no such process: stale
+  }
+}
+
 /** One move at a time per lab: two would race for the same free address and the state file. */
 async function withMoveLock<T>(lab: string, fn: () => Promise<T>): Promise<T> {
   const file = join(labDir(lab), 'move.lock');
@@ -38,15 +65,14 @@ async function withMoveLock<T>(lab: string, fn: () => Promise<T>): Promise<T> {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
       break;
-    } catch {
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      let running = false;
-      try {
-        running = Number.isInteger(pid) && pid > 0 && process.kill(pid, 0);
-      } catch {
-        // no such process: the lock is stale
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolderRunning(file);
+      if (holder !== null || attempt > 0) {
+        throw new ConfigError(
+          `another move is running on lab ${lab} (pid ${holder ?? '?'}); try again when it is done`,
+        );
       }
-      if (running || attempt > 0) throw new ConfigError(`another move is running on lab ${lab} (pid ${pid}); try again when it is done`);
       rmSync(file, { force: true });
     }
   }
@@ -86,26 +112,55 @@ async function clearShaping(state: LabState, ns: string, changes: ShapingChanges
   changes.started = changes.started.filter((p) => p.role !== shaperRole(ns));
 }
 
-async function shape(state: LabState, ns: string, link: ResolvedLink | null, changes: ShapingChanges): Promise<void> {
+async function shape(
+  state: LabState,
+  ns: string,
+  link: ResolvedLink | null,
+  changes: ShapingChanges,
+): Promise<void> {
   if (!link) return;
   const mode = labShapingMode(state) ?? ((await detectNetem()) ? 'netem' : 'fallback');
   requireTools(mode === 'fallback' ? ['tc', 'iptables'] : ['tc']);
-  const target = { namespace: ns, iface: IF.host, delayMs: link.delayMs, jitterMs: link.jitterMs, lossPct: link.lossPct, rateKbit: link.rateKbit };
+  const target = {
+    namespace: ns,
+    iface: IF.host,
+    delayMs: link.delayMs,
+    jitterMs: link.jitterMs,
+    lossPct: link.lossPct,
+    rateKbit: link.rateKbit,
+  };
   await applyShaping([target], mode, join(labDir(state.lab), 'logs'), (p) => changes.started.push(p));
 }
 
 /** Attach the host afresh to its old network and address, from whatever state a failed switch-over left. */
-async function restore(state: LabState, plan: MovePlan, from: NetworkRecord, changes: ShapingChanges): Promise<void> {
-  await tryRun(['ip', '-n', plan.hostNs, '-force', '-batch', '-'], { input: `link del ${IF.host}\nlink del ${TEMP_IF}\n` });
+async function restore(
+  state: LabState,
+  plan: MovePlan,
+  from: NetworkRecord,
+  changes: ShapingChanges,
+): Promise<void> {
+  await tryRun(['ip', '-n', plan.hostNs, '-force', '-batch', '-'], {
+    input: `link del ${IF.host}\nlink del ${TEMP_IF}\n`,
+  });
   await clearShaping(state, plan.hostNs, changes);
-  const lines = attachLines(plan.hostNs, from, plan.from.address, nextPortName(await linkNames(from.namespace)));
+  const lines = attachLines(
+    plan.hostNs,
+    from,
+    plan.from.address,
+    nextPortName(await linkNames(from.namespace)),
+  );
   await rootBatch(lines.root);
   await nsBatch(from.namespace, lines.switchLines);
   await nsBatch(plan.hostNs, [...lines.prepare, ...lines.switchOver]);
   await shape(state, plan.hostNs, plan.shaping.from, changes);
 }
 
-export async function moveHost(lab: string, nodeName: string, network: string, opts: MoveOptions = {}): Promise<MoveResult> {
+export async function moveHost(
+  lab: string,
+  nodeName: string,
+  network: string,
+  opts: MoveOptions = {},
+): Promise<MoveResult> {
   requireRoot();
   requireTools(['ip']);
   checkLabName(lab);
@@ -170,7 +225,9 @@ export async function moveHost(lab: string, nodeName: string, network: string, o
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function failed(plan: MovePlan, err: unknown, outcome: string): QuicmeshError {
-  return new QuicmeshError(`move of ${plan.node} to ${plan.to.network} failed; ${outcome}: ${message(err)}`, { cause: err });
+  return new QuicmeshError(`move of ${plan.node} to ${plan.to.network} failed; ${outcome}: ${message(err)}`, {
+    cause: err,
+  });
 }
 
 /** Write the node's new attachment (plan null: unchanged) and the shaper processes to the lab's state, if it is still there. */
