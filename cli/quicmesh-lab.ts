@@ -16,6 +16,7 @@ import { downCommand } from './lab/commands/down.js';
 import { statusCommand } from './lab/commands/status.js';
 import { execCommand } from './lab/commands/exec.js';
 import { logsCommand } from './lab/commands/logs.js';
+import { moveCommand } from './lab/commands/move.js';
 import { testCommand } from './lab/commands/test.js';
 import { tuiCommand } from './lab/commands/tui.js';
 import { simCommand } from './lab/commands/sim.js';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CommandModule<any, any>[] = [
   statusCommand,
   execCommand,
   logsCommand,
+  moveCommand,
   testCommand,
   tuiCommand,
   simCommand,

@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
+import type { ResolvedLink } from '../topology/model.js';
 import type { LabNode } from '../runtime/runtime.js';
 
 export const STATE_VERSION = 1;
@@ -26,6 +27,24 @@ export interface NodeRecord extends LabNode {
   role?: string;
   /** Management address (hosts only); `statusUrl` is the node's metrics/status URL on it. */
   mgmtAddress: string | null;
+}
+
+/**
+ * A network as a later verb (`move`) needs it: the state file is all it has, the topology file may
+ * have changed or not exist. Recorded by the netns backend at `up`.
+ */
+export interface NetworkRecord {
+  name: string;
+  kind: 'public' | 'lan';
+  subnet: string;
+  /** The switch namespace (bridge br0). */
+  namespace: string;
+  /** Default gateway of a host placed here: the LAN's router, null on a public segment (no default route). */
+  gateway: string | null;
+  /** What `status` shows as a host's NAT here: the LAN router's preset, or "public". */
+  nat: string;
+  /** Routes a host here needs besides its subnet: LANs of routers without NAT whose WAN is this network. */
+  routes: Array<{ subnet: string; via: string }>;
 }
 
 export interface ProcessRecord {
@@ -54,6 +73,9 @@ export interface LabState {
   nodes: NodeRecord[];
   processes: ProcessRecord[];
   shaping: string | null;
+  /** The lab's networks and link shaping, for `move`; absent in state files of older versions. */
+  networks?: NetworkRecord[];
+  links?: ResolvedLink[];
   /** The lab's Prometheus server (`up --prometheus`), when one was started; see cli/lab/prometheus.ts. */
   prometheus?: PrometheusRecord | null;
 }

@@ -64,6 +64,25 @@ export interface ExecResult {
   stderr: string;
 }
 
+export type MoveStep = 'attach' | 'commit' | 'shaping';
+
+export interface MoveOptions {
+  /** The node's new address (default: the lowest free one on the target network). */
+  address?: string;
+  /** Test hook: throw after the named step, to exercise the restore of the old attachment. */
+  failAfterStep?: MoveStep;
+}
+
+export interface MoveResult {
+  node: string;
+  from: { network: string; address: string };
+  /** gateway: the default route's next hop, null on a public segment (no default route there). */
+  to: { network: string; address: string; gateway: string | null };
+  /** The shaping on the node's new attachment ("none", or what and from which link). */
+  shaping: string;
+  ms: number;
+}
+
 export interface Runtime {
   readonly name: string;
   up(topology: ResolvedTopology, opts?: UpOptions): Promise<LabHandle>;
@@ -73,6 +92,11 @@ export interface Runtime {
   exec(lab: string, node: string, argv: string[], opts?: { inherit?: boolean }): Promise<ExecResult>;
   logsPath(lab: string, node: string): string;
   listLabs(): Promise<string[]>;
+  /**
+   * Optional: attach a running host to another network of its lab (or renumber it on its own),
+   * keeping its node process running. Backends that cannot leave it out.
+   */
+  moveHost?(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult>;
 }
 
 const backends = new Map<string, () => Runtime>();

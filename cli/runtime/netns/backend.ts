@@ -19,7 +19,7 @@ import {
   stateRoot,
   writeState,
 } from '../../lab/lab-state.js';
-import type { BuildStep, ExecResult, LabHandle, LabStatus, Runtime, UpOptions } from '../runtime.js';
+import type { BuildStep, ExecResult, LabHandle, LabStatus, MoveOptions, MoveResult, Runtime, UpOptions } from '../runtime.js';
 import { registerRuntime } from '../runtime.js';
 import { nsArgv, requireRoot, requireTools, run } from '../exec.js';
 import { type NetnsPlan, planLab, planNamespaces } from './plan.js';
@@ -27,6 +27,7 @@ import { applyShaping, detectNetem, planShaping, shapingLabel } from './shaping.
 import { defaultNodeCommand, getJson, startNodes } from './nodes.js';
 import { listNamespaces, listRootLinks, teardown } from './teardown.js';
 import { checkLabName, labTag, nsPrefix } from './names.js';
+import { moveHost } from './move.js';
 
 async function rootBatch(lines: string[]): Promise<void> {
   if (lines.length) await run(['ip', '-batch', '-'], { input: lines.join('\n') + '\n' });
@@ -109,6 +110,8 @@ class NetnsRuntime implements Runtime {
       nodes: plan.nodes,
       processes: [],
       shaping: null,
+      networks: plan.networks,
+      links: topo.links,
     };
     writeState(state);
     const timings: Partial<Record<BuildStep, number>> = {};
@@ -238,6 +241,10 @@ class NetnsRuntime implements Runtime {
       if (m?.[1]) labs.add(m[1]);
     }
     return [...labs].sort();
+  }
+
+  moveHost(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult> {
+    return moveHost(lab, node, network, opts);
   }
 
   private mustState(lab: string): LabState {

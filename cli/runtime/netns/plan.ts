@@ -13,7 +13,7 @@ import { ConfigError } from '../../../src/errors.js';
 import type { ResolvedNetwork, ResolvedTopology } from '../../topology/model.js';
 import { behaviourLabel, routerBehaviour } from '../../nat/behaviour.js';
 import { natRules, routerSysctls } from '../../nat/rules.js';
-import type { NodeRecord } from '../../lab/lab-state.js';
+import type { NetworkRecord, NodeRecord } from '../../lab/lab-state.js';
 import { IF, METRICS_PORT, checkLabName, mgmtBridgeName, mgmtVethName, nsName } from './names.js';
 
 export interface Attachment {
@@ -39,6 +39,8 @@ export interface NetnsPlan {
   rootLinks: string[];
   mgmt: { subnet: string; gateway: string; bridge: string } | null;
   nodes: NodeRecord[];
+  /** Every network as the state file records it (what `move` attaches a host to). */
+  networks: NetworkRecord[];
 }
 
 function prefixLen(net: ResolvedNetwork): number {
@@ -82,6 +84,7 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     rootLinks: [],
     mgmt: null,
     nodes: [],
+    networks: networkRecords(topo),
   };
 
   // networks: one switch namespace each
@@ -198,6 +201,30 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     }
   }
   return plan;
+}
+
+/**
+ * What a host placed on each network gets: the gateway and NAT label resolve.ts gives the topology's
+ * own hosts there (the LAN router, or none on a public segment), and the routes planLab adds on the
+ * WAN side of routers without NAT.
+ */
+export function networkRecords(topo: ResolvedTopology): NetworkRecord[] {
+  return topo.networks.map((n) => {
+    const router = topo.routers.find((r) => r.lan.network === n.name);
+    const routes = topo.routers
+      .filter((r) => r.wan.network === n.name && routerBehaviour(r) === null)
+      .map((r) => ({ subnet: topo.networks.find((x) => x.name === r.lan.network)?.subnet ?? '', via: r.wan.address }))
+      .filter((r) => r.subnet !== '');
+    return {
+      name: n.name,
+      kind: n.kind,
+      subnet: n.subnet,
+      namespace: nsName(topo.name, 'n', n.name),
+      gateway: router?.lan.address ?? null,
+      nat: router?.preset ?? 'public',
+      routes,
+    };
+  });
 }
 
 /** Namespaces of the plan in build order. */

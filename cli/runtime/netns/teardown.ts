@@ -4,7 +4,7 @@
  * and root interfaces with its tag, so a crashed or half-built lab is removed too.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { LabState } from '../../lab/lab-state.js';
+import type { LabState, ProcessRecord } from '../../lab/lab-state.js';
 import { run, tryRun } from '../exec.js';
 import { nsPrefix, rootIfPrefix } from './names.js';
 
@@ -68,6 +68,11 @@ async function killAll(pids: number[]): Promise<void> {
       // gone already
     }
   }
+}
+
+/** Stop recorded processes that still run what was recorded (a recycled pid is never hit). */
+export async function stopRecorded(records: ProcessRecord[]): Promise<void> {
+  await killAll(records.filter((p) => alive(p.pid) && cmdline(p.pid).includes(p.cmdlineMark)).map((p) => p.pid));
 }
 
 export async function teardown(lab: string, state: LabState | null, progress: (l: string) => void): Promise<void> {

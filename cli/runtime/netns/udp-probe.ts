@@ -2,7 +2,8 @@
  * A tiny UDP echo and prober, run inside lab namespaces to measure what link shaping really does
  * (the lab hosts have no ping). `echo ADDR:PORT` answers every datagram; `probe ADDR:PORT COUNT
  * INTERVAL_MS` sends COUNT numbered probes and prints one JSON line: sent, received, RTTs in ms.
- * It prints "ready" once bound, so callers await that line instead of sleeping.
+ * It prints "ready" once bound, so callers await that line instead of sleeping; the echo also prints
+ * `from ADDR:PORT` for each new source, which shows what a NAT in between translated a sender to.
  */
 import { createSocket } from 'node:dgram';
 
@@ -20,7 +21,15 @@ function split(hostPort: string): [string, number] {
 function echo(bind: string): void {
   const [host, port] = split(bind);
   const sock = createSocket('udp4');
-  sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+  const seen = new Set<string>();
+  sock.on('message', (msg, rinfo) => {
+    const from = `${rinfo.address}:${rinfo.port}`;
+    if (!seen.has(from)) {
+      seen.add(from);
+      process.stdout.write(`from ${from}\n`);
+    }
+    sock.send(msg, rinfo.port, rinfo.address);
+  });
   sock.bind(port, host, () => process.stdout.write('ready\n'));
 }
 
