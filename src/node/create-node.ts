@@ -20,6 +20,7 @@ import type { Contact } from '../core/types.js';
 import { DhtNode, type DhtNodeOptions } from '../dht/index.js';
 import type { Keypair } from '../identity/keypair.js';
 import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
+import { MAX_RELAY_INFO_ADDRS } from '../nat/relay/relay-info.js';
 import type { Transport } from '../transport/transport.js';
 import { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
 import { MeshNode } from './mesh-node.js';
@@ -32,6 +33,8 @@ import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
 import { hasConnectionControl } from '../transport/paths.js';
 import { SmartConnector, type SmartConnectorOptions } from './smart-connector.js';
+import { RelayInfoPublisher } from './relay-info-publisher.js';
+import { RelayRanking } from './relay-ranking.js';
 import { RelayLink } from './relay-link.js';
 import { RelayService, type RelayServiceOptions } from './relay-service.js';
 import { RendezvousService } from './rendezvous-service.js';
@@ -93,6 +96,10 @@ export interface NodeServices {
   relayLink?: RelayLink;
   /** Present on relays: coordinates hole punches. */
   rendezvous?: RendezvousService;
+  /** Present on relays: publishes this relay's signed RelayInfo (load, capabilities) in the DHT. */
+  relayInfo?: RelayInfoPublisher;
+  /** Feeds the connector's relay ranking from the DHT's relay directory and measured RTTs. */
+  relayRanking?: RelayRanking;
   /** Smart connections (direct / hole-punched / relayed, upgrades) and the quicmesh_path_* metrics. */
   connector?: SmartConnector;
   /** Present with `relays` on a transport with raw datagrams (QUIC), unless holePunch is false. */
@@ -133,6 +140,17 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   /** Our direct candidates: the address peers saw us at (our NAT's mapping), then our own. */
   const ownAddrs = (): string[] => [...new Set([...(nat.reflexiveAddr ? [nat.reflexiveAddr] : []), opts.transport.localAddr])];
   const transport = opts.transport;
+  const relaySvc = services.relayService;
+  if (relaySvc !== undefined) {
+    const publisher = new RelayInfoPublisher({
+      dht,
+      keypair: opts.keypair,
+      components: opts.components,
+      info: () => ({ ...relaySvc.server.relayInfo(), relayAddrs: ownAddrs().slice(0, MAX_RELAY_INFO_ADDRS) }),
+    });
+    services.relayInfo = publisher;
+    meshNode.addStatusProvider('relayInfo', () => publisher.status());
+  }
   if (hasConnectionControl(transport)) {
     const c = opts.connect ?? {};
     const manager = new ConnectionManager({
@@ -143,16 +161,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       relayTimeoutMs: c.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
     });
+    const relayClient = new RelayClient({ clock: opts.components.clock });
+    services.relayRanking = new RelayRanking({ dht, client: relayClient, transport, components: opts.components });
     services.connector = new SmartConnector(
-      {
-        node: meshNode,
-        transport,
-        manager,
-        relayLink: services.relayLink,
-        punch: services.punch,
-        relayClient: new RelayClient({ clock: opts.components.clock }),
-        localCandidates: ownAddrs,
-      },
+      { node: meshNode, transport, manager, relayLink: services.relayLink, punch: services.punch, relayClient, localCandidates: ownAddrs },
       c,
     );
   }
@@ -264,6 +276,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
         } catch (err) {
           opts.components.logger.warn('could not publish endpoint record', { error: String(err) });
         }
+        await services.relayInfo?.start();
+        services.relayRanking?.start();
       }
       // The join filled the routing table: hand its contacts to pubsub now, not at the next tick.
       feed?.refresh();
@@ -278,6 +292,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       services.rendezvous?.stop();
       services.punch?.stop();
       services.connector?.stop();
+      services.relayInfo?.stop();
+      services.relayRanking?.stop();
       dht.stop();
       await meshNode.stop();
     },
