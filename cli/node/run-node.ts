@@ -68,6 +68,8 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
       bootstrap: config.bootstrap,
       relay: config.relay ?? false,
       relays: config.relayPeers ?? [],
+      // the control endpoint's POST /stream needs a peer that answers
+      answerStreamChecks: true,
     });
     await node.start();
     cleanups.push(() => node.stop());

@@ -203,10 +203,10 @@ export class DhtNode {
     this.updateGauges();
   }
 
-  /** Our contact as sent in requests (read from the RpcEndpoint once it has an address). */
+  /** Our contact as sent in requests (the RpcEndpoint's, kept while its address stays the same). */
   get contact(): Contact {
-    if (this.me) return this.me;
     const c = this.rpc.contact;
+    if (this.me !== undefined && this.me.addr === c.addr) return this.me;
     if (c.addr) this.me = c;
     return c;
   }

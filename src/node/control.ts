@@ -1,6 +1,6 @@
 /**
  * The node's control endpoint: JSON routes mounted on the status server (src/metrics/http.ts) so a
- * test harness can make a node act. `POST /connect` {addr, nodeId, identity?, fresh?, timeoutMs?} runs
+ * test harness can make a node act. `POST /connect` {addr, nodeId, identity?, fresh?, timeoutMs?, relayFirst?, upgradeAfterMs?} runs
  * probePeer (with `identity`, the peer's public key, its endpoint record is resolved first) and answers
  * {connected, path, timeToConnectMs, resolveMs?, recordFound?, rttMs?, error?}; a malformed body gets 400 {error}
  * naming the field. A failed connection is a 200 with connected:false: the request itself was fine.
@@ -9,6 +9,7 @@ import { fromHex } from '../core/bytes.js';
 import type { JsonResponse, JsonRoute } from '../metrics/http.js';
 import type { MeshNode } from './mesh-node.js';
 import { probePeer, type ProbeOptions, type ProbeResult } from './probe.js';
+import { hasStreams, runStreamCheck } from './stream-check.js';
 
 /** Longest connect deadline a caller may ask for, ms. */
 export const MAX_CONNECT_TIMEOUT_MS = 120_000;
@@ -22,6 +23,9 @@ export interface ConnectRequest {
   identity?: string;
   fresh?: boolean;
   timeoutMs?: number;
+  /** Connect through a relay first, then upgrade to direct after `upgradeAfterMs` (default 0). */
+  relayFirst?: boolean;
+  upgradeAfterMs?: number;
 }
 
 export type ConnectResponse = ProbeResult;
@@ -45,10 +49,58 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       const result = await probe(
         node,
         { addr: parsed.addr, nodeId: fromHex(parsed.nodeId), ...(parsed.identity ? { identity: fromHex(parsed.identity) } : {}) },
-        { fresh: parsed.fresh ?? false, timeoutMs: parsed.timeoutMs },
+        {
+          fresh: parsed.fresh ?? false,
+          timeoutMs: parsed.timeoutMs,
+          ...(parsed.relayFirst ? { relayFirst: true, upgradeAfterMs: parsed.upgradeAfterMs } : {}),
+        },
       );
       return { status: 200, body: result };
     },
+    'POST /stream': async ({ body }): Promise<JsonResponse> => {
+      const parsed = parseStreamRequest(body);
+      if (typeof parsed === 'string') return { status: 400, body: { error: parsed } };
+      const transport = node.transport;
+      if (!hasStreams(transport)) return { status: 501, body: { error: 'this transport has no raw streams' } };
+      const result = await runStreamCheck(transport, node.components, { addr: parsed.addr, nodeId: fromHex(parsed.nodeId) }, parsed);
+      return { status: 200, body: result };
+    },
+  };
+}
+
+export interface StreamRequest {
+  addr: string;
+  nodeId: string;
+  durationMs: number;
+  rateKbps?: number;
+}
+
+/** POST /stream {addr, nodeId, durationMs, rateKbps?}: the checked request, or a message naming what is wrong. */
+export function parseStreamRequest(body: string): StreamRequest | string {
+  let o: Record<string, unknown>;
+  try {
+    const data: unknown = JSON.parse(body);
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('not an object');
+    o = data as Record<string, unknown>;
+  } catch {
+    return 'body: expected a JSON object {addr, nodeId, durationMs, rateKbps?}';
+  }
+  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'durationMs', 'rateKbps'].includes(k));
+  if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
+  const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) return `addr: expected "host:port", got ${JSON.stringify(o.addr)}`;
+  if (typeof o.nodeId !== 'string' || !NODE_ID.test(o.nodeId)) return `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
+  if (typeof o.durationMs !== 'number' || !(o.durationMs > 0) || o.durationMs > MAX_CONNECT_TIMEOUT_MS) {
+    return `durationMs: expected a number in (0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.durationMs)}`;
+  }
+  if (o.rateKbps !== undefined && (typeof o.rateKbps !== 'number' || !(o.rateKbps > 0) || o.rateKbps > 100_000)) {
+    return `rateKbps: expected a number in (0, 100000], got ${JSON.stringify(o.rateKbps)}`;
+  }
+  return {
+    addr: o.addr as string,
+    nodeId: (o.nodeId as string).toLowerCase(),
+    durationMs: o.durationMs,
+    ...(o.rateKbps !== undefined ? { rateKbps: o.rateKbps as number } : {}),
   };
 }
 
@@ -67,7 +119,7 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
     return 'body: expected a JSON object {addr, nodeId, fresh?, timeoutMs?}';
   }
   const o = data as Record<string, unknown>;
-  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'identity', 'fresh', 'timeoutMs'].includes(k));
+  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'identity', 'fresh', 'timeoutMs', 'relayFirst', 'upgradeAfterMs'].includes(k));
   if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
   const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
   if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
@@ -78,6 +130,15 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
   }
   if (o.identity !== undefined && (typeof o.identity !== 'string' || !NODE_ID.test(o.identity))) {
     return `identity: expected 64 hex digits (the peer's public key), got ${JSON.stringify(o.identity)}`;
+  }
+  if (o.relayFirst !== undefined && typeof o.relayFirst !== 'boolean') {
+    return `relayFirst: expected a boolean, got ${JSON.stringify(o.relayFirst)}`;
+  }
+  if (
+    o.upgradeAfterMs !== undefined &&
+    (typeof o.upgradeAfterMs !== 'number' || !(o.upgradeAfterMs >= 0) || o.upgradeAfterMs > MAX_CONNECT_TIMEOUT_MS)
+  ) {
+    return `upgradeAfterMs: expected a number in [0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.upgradeAfterMs)}`;
   }
   if (o.fresh !== undefined && typeof o.fresh !== 'boolean')
     return `fresh: expected a boolean, got ${JSON.stringify(o.fresh)}`;
@@ -91,6 +152,8 @@ export function parseConnectRequest(body: string): ConnectRequest | string {
     addr: o.addr as string,
     nodeId: (o.nodeId as string).toLowerCase(),
     ...(o.identity !== undefined ? { identity: (o.identity as string).toLowerCase() } : {}),
+    ...(o.relayFirst !== undefined ? { relayFirst: o.relayFirst as boolean } : {}),
+    ...(o.upgradeAfterMs !== undefined ? { upgradeAfterMs: o.upgradeAfterMs as number } : {}),
     ...(o.fresh !== undefined ? { fresh: o.fresh as boolean } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs as number } : {}),
   };

@@ -19,7 +19,6 @@ import { fromHex, toHex } from '../core/bytes.js';
 import type { Contact } from '../core/types.js';
 import { DhtNode, type DhtNodeOptions } from '../dht/index.js';
 import type { Keypair } from '../identity/keypair.js';
-import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import { MAX_RELAY_INFO_ADDRS } from '../nat/relay/relay-info.js';
 import type { Transport } from '../transport/transport.js';
 import { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
@@ -33,8 +32,10 @@ import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
 import { hasConnectionControl } from '../transport/paths.js';
 import { SmartConnector, type SmartConnectorOptions } from './smart-connector.js';
+import { NodeAddresses, type NatAddresses } from './node-addresses.js';
 import { RelayInfoPublisher } from './relay-info-publisher.js';
 import { RelayRanking } from './relay-ranking.js';
+import { answerStreamChecks, hasStreams } from './stream-check.js';
 import { RelayLink } from './relay-link.js';
 import { RelayService, type RelayServiceOptions } from './relay-service.js';
 import { RendezvousService } from './rendezvous-service.js';
@@ -59,13 +60,15 @@ export interface CreateNodeOptions {
   relays?: readonly string[];
   /** Punch holes (rendezvous through the relays) before falling back to a relay session; default true. */
   holePunch?: boolean;
+  /** Answer stream checks (src/node/stream-check.ts) on the transport's raw streams (default false). */
+  answerStreamChecks?: boolean;
   /** Smart connections (QUIC): timing of the parallel dial / punch / relay race; see SmartConnector. */
   connect?: SmartConnectOptions;
 }
 
 /** Timing of smart connections; the defaults suit paths from LAN to intercontinental. */
 export interface SmartConnectOptions extends SmartConnectorOptions {
-  /** Head start of the plain dials before a hole punch starts, ms. Default 25. */
+  /** Head start of the plain dials before a hole punch starts, ms. Default 10. */
   punchDelayMs?: number;
   /** Time the dials and the punch get before a relay is tried beside them, ms. Default 500. */
   relayDelayMs?: number;
@@ -76,11 +79,7 @@ export interface SmartConnectOptions extends SmartConnectorOptions {
 }
 
 /** status().extra.nat */
-export interface NatStatus {
-  /** Our address as a bootstrap peer sees it (WhatIsMyAddr), or null before it answered. */
-  reflexiveAddr: string | null;
-  /** The bootstrap peer that told us. */
-  observedBy: string | null;
+export interface NatStatus extends NatAddresses {
   relays: ReturnType<RelayLink['status']>;
   /** True when this node serves relay sessions. */
   relayServer: boolean;
@@ -136,10 +135,19 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       services.punch = new PunchDriver(meshNode, { raw: opts.transport, isRendezvous: (id) => link.isRelayPeer(id) });
     }
   }
-  const nat: NatStatus = { reflexiveAddr: null, observedBy: null, relays: [], relayServer: opts.relay !== undefined && opts.relay !== false };
-  /** Our direct candidates: the address peers saw us at (our NAT's mapping), then our own. */
-  const ownAddrs = (): string[] => [...new Set([...(nat.reflexiveAddr ? [nat.reflexiveAddr] : []), opts.transport.localAddr])];
+  const addresses = new NodeAddresses({
+    meshNode,
+    dht,
+    keypair: opts.keypair,
+    components: opts.components,
+    relayLink: services.relayLink,
+    connector: () => services.connector,
+    publishRecord: opts.publishRecord,
+  });
+  const ownAddrs = (): string[] => addresses.ownAddrs();
+  const relayServer = opts.relay !== undefined && opts.relay !== false;
   const transport = opts.transport;
+  if (opts.answerStreamChecks && hasStreams(transport)) answerStreamChecks(transport);
   const relaySvc = services.relayService;
   if (relaySvc !== undefined) {
     const publisher = new RelayInfoPublisher({
@@ -156,7 +164,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     const manager = new ConnectionManager({
       rng: opts.components.rng,
       metrics: opts.components.metrics,
-      punchDelayMs: c.punchDelayMs ?? 25,
+      punchDelayMs: c.punchDelayMs ?? 10,
       directTimeoutMs: c.relayDelayMs ?? 500,
       relayTimeoutMs: c.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
@@ -180,8 +188,9 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       peers: connector.stats().map((p) => ({ peer: toHex(p.peerId), kind: p.kind, rttMs: p.rttMs, upgrades: p.upgrades, failures: p.failures })),
     }));
   }
-  meshNode.addStatusProvider('nat', () => ({
-    ...nat,
+  meshNode.addStatusProvider('nat', (): NatStatus & Record<string, unknown> => ({
+    ...addresses.nat,
+    relayServer,
     relays: services.relayLink?.status() ?? [],
     ...(services.punch ? { holePunch: services.punch.status() } : {}),
   }));
@@ -230,6 +239,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     services,
     async start() {
       await meshNode.start();
+      await addresses.start(bootstrapAddrs[0] ?? opts.relays?.[0]);
       dht.attach();
       services.relayService?.start();
       services.rendezvous?.start();
@@ -245,37 +255,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       // Our address as the first answering seed sees it (a NAT's mapping, when behind one); asked
       // before the DHT join, which can take long behind NAT (lookups toward unreachable addresses).
       const seed = results.find((r) => r.ok && r.nodeId !== undefined);
-      if (seed !== undefined) {
-        try {
-          const reply = await meshNode.request(
-            { addr: seed.addr, nodeId: fromHex(seed.nodeId!) },
-            { type: 'WhatIsMyAddr', from: meshNode.contact },
-            { timeoutMs: bopts.timeoutMs, signal: bopts.signal },
-          );
-          if (reply.msg.type === 'YourAddr') {
-            nat.reflexiveAddr = reply.msg.addr;
-            nat.observedBy = seed.addr;
-          }
-        } catch (err) {
-          opts.components.logger.debug('WhatIsMyAddr failed', { error: String(err) });
-        }
-      }
-      if (seeds.length > 0 || bootstrapAddrs.length === 0) {
-        await dht.bootstrap(seeds);
-      }
-      const own = opts.transport.localAddr;
-      // A wildcard listen address means nothing to peers; the record is published once a concrete one is known.
-      const publishable = !/^(0\.0\.0\.0|\[::\]):/.test(own);
-      if (opts.publishRecord !== false && publishable && (seeds.length > 0 || bootstrapAddrs.length === 0)) {
-        try {
-          // The relays that answered us: where peers that cannot dial us find us (EndpointRecord.relays).
-          const relays = (services.relayLink?.reachableRelays() ?? [])
-            .slice(0, MAX_RECORD_RELAYS)
-            .map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
-          await dht.publishAddress(opts.keypair, ownAddrs(), relays);
-        } catch (err) {
-          opts.components.logger.warn('could not publish endpoint record', { error: String(err) });
-        }
+      if (seed !== undefined) await addresses.learnReflexive({ addr: seed.addr, nodeId: seed.nodeId! }, bopts);
+      const joined = seeds.length > 0 || bootstrapAddrs.length === 0;
+      if (joined) await dht.bootstrap(seeds);
+      if (joined && (await addresses.publishRecord())) {
         await services.relayInfo?.start();
         services.relayRanking?.start();
       }
@@ -294,6 +277,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       services.connector?.stop();
       services.relayInfo?.stop();
       services.relayRanking?.stop();
+      addresses.stop();
       dht.stop();
       await meshNode.stop();
     },

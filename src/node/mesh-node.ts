@@ -63,6 +63,7 @@ export class MeshNode implements MeshService {
   readonly router: RequestRouter;
 
   private startedAt: number | null = null;
+  private advertised: string | undefined;
   private running = false;
   private readonly peerObjects = new WeakSet<PeerInfo>();
   private readonly peers = new Set<string>();
@@ -96,9 +97,17 @@ export class MeshNode implements MeshService {
     this.router.handle('WhatIsMyAddr', (peer) => ({ type: 'YourAddr', addr: peer.addr }), { builtin: true });
   }
 
-  /** This node as others should dial it. The address is the transport's, so valid after start(). */
+  /**
+   * This node as others should dial it: the transport's address, or the advertised one when the
+   * transport listens on a wildcard (0.0.0.0 means nothing to peers). Valid after start().
+   */
   get contact(): Contact {
-    return { id: this.nodeId, addr: this.transport.localAddr };
+    return { id: this.nodeId, addr: this.advertised ?? this.transport.localAddr };
+  }
+
+  /** Set (or clear, with null) the address put in our contact: the node's address on its network now. */
+  setAdvertisedAddr(addr: string | null): void {
+    this.advertised = addr ?? undefined;
   }
 
   get isRunning(): boolean {
@@ -216,7 +225,7 @@ export class MeshNode implements MeshService {
     return {
       nodeId: toHex(this.nodeId),
       identity: toHex(this.keypair.identity),
-      addr: this.running ? this.transport.localAddr : '',
+      addr: this.running ? this.contact.addr : '',
       startedAt: this.startedAt,
       uptimeMs: this.startedAt === null ? 0 : this.components.clock.now() - this.startedAt,
       peersSeen: this.peers.size,

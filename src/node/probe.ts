@@ -30,6 +30,9 @@ export interface ProbeOptions {
   fresh?: boolean;
   /** Deadline of the connect, ms (the transport's default when absent). */
   timeoutMs?: number;
+  /** Connect through a relay first and upgrade to direct `upgradeAfterMs` later (SmartConnector). */
+  relayFirst?: boolean;
+  upgradeAfterMs?: number;
   signal?: AbortSignal;
 }
 
@@ -94,7 +97,7 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
   try {
     const outcome = await connector.connect(
       { nodeId: target.nodeId, addrs: candidates(target.addr, record), relays: record?.relays ?? ourRelays(t.relay) },
-      { fresh: opts.fresh, timeoutMs: opts.timeoutMs, signal: opts.signal },
+      { fresh: opts.fresh, timeoutMs: opts.timeoutMs, signal: opts.signal, relayFirst: opts.relayFirst, upgradeAfterMs: opts.upgradeAfterMs },
     );
     result.path = outcome.path;
     result.timeToConnectMs = outcome.timeToConnectMs;

@@ -43,6 +43,7 @@ export interface PunchDriverOptions {
 }
 
 interface Attempt {
+  peer: NodeId;
   puncher: Puncher;
   timer: TimerHandle | undefined;
   /** Set once the attempt is counted: a succeeded attempt lingers (answering punches) but is done. */
@@ -55,6 +56,7 @@ export class PunchDriver {
   private readonly attempts = new Map<string, Attempt>();
   private punches = 0;
   private successes = 0;
+  private readonly punchedListeners = new Set<(peer: NodeId, result: PunchResult) => void>();
   private readonly metrics: HolePunchAttemptMetrics;
 
   constructor(
@@ -110,6 +112,12 @@ export class PunchDriver {
     return { ready: reply.msg, result };
   }
 
+  /** Hear of every punch that succeeded, ours or one a rendezvous asked us to join; returns the remover. */
+  onPunched(listener: (peer: NodeId, result: PunchResult) => void): () => void {
+    this.punchedListeners.add(listener);
+    return () => this.punchedListeners.delete(listener);
+  }
+
   status(): { active: number; punches: number; successes: number } {
     return { active: this.attempts.size, punches: this.punches, successes: this.successes };
   }
@@ -133,6 +141,7 @@ export class PunchDriver {
       if (old.settled === undefined) this.metrics.record('failed');
       old.reject(new TransportError('superseded by a newer punch'));
     }
+    const peerId = Uint8Array.from(ready.peer.id);
     const puncher = new Puncher({
       localId: this.node.nodeId,
       peerId: ready.peer.id,
@@ -143,7 +152,7 @@ export class PunchDriver {
     });
     this.punches++;
     return new Promise<PunchResult>((resolve, reject) => {
-      const attempt: Attempt = { puncher, timer: undefined, settled: undefined, resolve, reject };
+      const attempt: Attempt = { peer: peerId, puncher, timer: undefined, settled: undefined, resolve, reject };
       this.attempts.set(key, attempt);
       this.pump(key, attempt);
     });
@@ -195,6 +204,13 @@ export class PunchDriver {
       return;
     }
     a.resolve(outcome);
+    for (const l of this.punchedListeners) {
+      try {
+        l(a.peer, outcome);
+      } catch (err) {
+        this.node.components.logger.warn('punch listener failed', { error: String(err) });
+      }
+    }
     a.timer = this.node.components.clock.setTimer(this.opts.durationMs ?? 2_000, () => {
       if (this.attempts.get(key) === a) this.attempts.delete(key);
     });

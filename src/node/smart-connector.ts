@@ -20,7 +20,7 @@
  * ('direct'); one verified after the peer was told to punch went through the hole it opened
  * ('hole-punched'), even when it is the same dial.
  */
-import { toHex } from '../core/bytes.js';
+import { bytesEqual, toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/connection-manager.js';
@@ -67,6 +67,13 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Drop what we have to the peer first, so this measures a new connection. */
   fresh?: boolean;
+  /**
+   * Connect through a relay first and upgrade to direct afterwards (a punch `upgradeAfterMs`
+   * after the relayed connection is up, then QUIC migration), as libp2p's DCUtR does.
+   */
+  relayFirst?: boolean;
+  /** With relayFirst: ms before the upgrade attempt. Default 0. */
+  upgradeAfterMs?: number;
 }
 
 interface Waiter {
@@ -85,6 +92,8 @@ interface Run {
   punchAnsweredAt: number | null;
   /** The relay session under the connection (or being opened), by hex session id. */
   tunnels: Map<string, RelayTunnel>;
+  /** relayFirst: the upgrade to start once relayed (ms after), or null. */
+  upgradeAfterMs: number | null;
   /** The last dial and relay failures, named when the whole connect fails. */
   lastDialError: string | null;
   lastRelayError: string | null;
@@ -107,6 +116,7 @@ export class SmartConnector {
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private readonly stopChanges: () => void;
+  private readonly stopPunched: (() => void) | undefined;
   private readonly o: Required<SmartConnectorOptions>;
 
   constructor(
@@ -120,6 +130,7 @@ export class SmartConnector {
       migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
     };
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
+    this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr));
   }
 
   private get now(): number {
@@ -145,10 +156,25 @@ export class SmartConnector {
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
       this.forget(key, new TransportError('restarted'), false);
-      run = { target, startedAt: this.now, waiters: [], dials: new AbortController(), punchAnsweredAt: null, tunnels: new Map(), lastDialError: null, lastRelayError: null, closed: false };
+      run = {
+        target,
+        startedAt: this.now,
+        waiters: [],
+        dials: new AbortController(),
+        punchAnsweredAt: null,
+        tunnels: new Map(),
+        upgradeAfterMs: opts.relayFirst ? (opts.upgradeAfterMs ?? 0) : null,
+        lastDialError: null,
+        lastRelayError: null,
+        closed: false,
+      };
       this.runs.set(key, run);
       const relays = this.deps.relayClient?.rankEndpoints(target.relays) ?? [...target.relays];
-      const started = this.deps.manager.connect({ peerId: target.nodeId, addrs: [...target.addrs], relays }, this.now);
+      // relay first: nothing to dial and no punch, so the plan goes to the relays at once
+      const planTarget = opts.relayFirst
+        ? { peerId: target.nodeId, addrs: [], relays, rendezvous: null }
+        : { peerId: target.nodeId, addrs: [...target.addrs], relays };
+      const started = this.deps.manager.connect(planTarget, this.now);
       this.apply(run, started.effects);
     }
     const r = run;
@@ -221,8 +247,33 @@ export class SmartConnector {
     return n;
   }
 
+  /**
+   * After our own address changed (another network, a new NAT mapping): punch again toward every
+   * connected peer through a rendezvous it is linked to, so both NATs open for the new address
+   * and the side that opened each connection moves it there (or the peer sees a rebinding).
+   * Returns how many punches were started.
+   */
+  refreshPaths(): number {
+    const punch = this.deps.punch;
+    if (punch === undefined) return 0;
+    let started = 0;
+    for (const peer of this.deps.transport.connectedPeers()) {
+      const run = this.runs.get(toHex(peer));
+      const rendezvous = run?.target.relays[0] ?? this.ourRelays()[0];
+      const addr = rendezvous?.addrs[0];
+      if (rendezvous === undefined || addr === undefined || bytesEqual(rendezvous.relayId, peer)) continue;
+      started++;
+      const addrs = this.deps.localCandidates?.();
+      punch
+        .start({ addr, nodeId: rendezvous.relayId }, peer, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) })
+        .catch((err: unknown) => this.deps.node.components.logger.debug('path refresh punch failed', { error: errorText(err) }));
+    }
+    return started;
+  }
+
   stop(): void {
     this.stopChanges();
+    this.stopPunched?.();
     this.timer?.cancel();
     for (const key of [...this.runs.keys()]) this.forget(key, new TransportError('connector stopped'), false);
   }
@@ -257,6 +308,7 @@ export class SmartConnector {
           break;
         case 'connected':
           for (const w of [...run.waiters]) w.resolve(this.outcome(run, e.connection));
+          if (e.connection.kind === 'Relayed' && run.upgradeAfterMs !== null) this.scheduleUpgrade(run, run.upgradeAfterMs);
           break;
         case 'upgraded':
           this.deps.node.components.logger.info('relayed connection upgraded to direct', {
@@ -313,11 +365,11 @@ export class SmartConnector {
         return result.then(
           (r) => {
             if (run.closed) return;
+            // relayed: onPunched migrates the connection. Otherwise the path is proven both ways now:
+            // dial it (again, if an early dial died at the peer's NAT; on QUIC a dial still in flight
+            // to that address is simply reused).
             const conn = this.deps.manager.plan(run.target.nodeId)?.connection;
-            if (conn?.kind === 'Relayed') return this.migrate(run, r.addr);
-            // the path is proven both ways now: dial it (again, if an early dial died at the peer's NAT;
-            // on QUIC a dial still in flight to that address is simply reused)
-            if (conn?.kind !== 'Direct') this.dial(run, r.addr, 'punch');
+            if (conn === null || conn === undefined) this.dial(run, r.addr, 'punch');
           },
           (err: unknown) => this.input(run, { kind: 'punchFailed', reason: String(err) }),
         );
@@ -325,12 +377,43 @@ export class SmartConnector {
       .catch((err: unknown) => this.input(run, { kind: 'punchFailed', reason: String(err) }));
   }
 
-  /** Move the relayed connection onto a punched path; the plan then releases the relay. */
-  private migrate(run: Run, addr: string): void {
-    this.deps.transport.migrate(run.target.nodeId, addr, { timeoutMs: this.o.migrateTimeoutMs }).then(
-      () => this.input(run, { kind: 'punchSucceeded', addr }),
-      (err: unknown) => this.input(run, { kind: 'punchFailed', reason: `migration failed: ${String(err)}` }),
+  /**
+   * A punch with `peer` succeeded (ours, or one the peer started through a rendezvous): when we
+   * opened the connection to it and that connection is elsewhere (on a relay, or at the peer's
+   * old address), move it onto the punched path. A relayed connection of ours so becomes direct
+   * (the plan then releases the relay); a peer that moved is followed.
+   */
+  private onPunched(peer: NodeId, addr: string): void {
+    const info = this.deps.transport.pathInfo(peer);
+    if (info === undefined || !info.opener || info.addr === addr) return;
+    const run = this.runs.get(toHex(peer));
+    const relayed = (): boolean => run !== undefined && this.deps.manager.plan(peer)?.connection?.kind === 'Relayed';
+    this.deps.transport.migrate(peer, addr, { timeoutMs: this.o.migrateTimeoutMs }).then(
+      () => {
+        if (run !== undefined && relayed()) this.input(run, { kind: 'punchSucceeded', addr });
+      },
+      (err: unknown) => {
+        this.deps.node.components.logger.debug('migration to punched path failed', { addr, error: errorText(err) });
+        if (run !== undefined && relayed()) this.input(run, { kind: 'punchFailed', reason: `migration failed: ${errorText(err)}` });
+      },
     );
+  }
+
+  /** relayFirst: try to upgrade the relayed connection `afterMs` from now (a punch; onPunched migrates). */
+  private scheduleUpgrade(run: Run, afterMs: number): void {
+    run.upgradeAfterMs = null;
+    const rendezvous = run.target.relays[0];
+    const addr = rendezvous?.addrs[0];
+    if (rendezvous === undefined || addr === undefined) return;
+    const go = (): void => {
+      if (!run.closed) this.punch(run, { id: rendezvous.relayId, addr });
+    };
+    if (afterMs <= 0) go();
+    else this.deps.node.components.clock.setTimer(afterMs, go);
+  }
+
+  private ourRelays(): RelayEndpoint[] {
+    return (this.deps.relayLink?.reachableRelays() ?? []).map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
   }
 
   private async probeDirect(run: Run, addrs: string[]): Promise<void> {

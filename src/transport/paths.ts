@@ -65,6 +65,8 @@ export interface ConnectionControl {
   /** Move the connection to `nodeId` (one we opened) onto `addr`; streams carry on. */
   migrate(nodeId: NodeId, addr: string, opts?: { timeoutMs?: number }): Promise<void>;
   pathInfo(nodeId: NodeId): PathInfo | undefined;
+  /** Peers with a verified connection now. */
+  connectedPeers(): NodeId[];
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void;
   /** Close every connection to `nodeId`. */
   disconnect(nodeId: NodeId): void;

@@ -51,6 +51,7 @@ function runLab(args: string[]): Promise<{ code: number | null; out: string }> {
 
 interface Status {
   nodeId: string;
+  identity: string;
   extra: { nat?: { reflexiveAddr: string | null; relays: { reachable: boolean }[] }; relay?: { bytesRelayed: number } };
 }
 
@@ -92,10 +93,10 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab',
   }, 60_000);
 
   async function connect(from: string, to: string): Promise<{ connected: boolean; path: string | null; error?: string }> {
-    const { nodeId } = await getJson<Status>(`${base(to)}/status`);
+    const { nodeId, identity } = await getJson<Status>(`${base(to)}/status`);
     const res = await fetch(`${base(from)}/connect`, {
       method: 'POST',
-      body: JSON.stringify({ addr: addrOf(to), nodeId, fresh: true, timeoutMs: 4_000 }),
+      body: JSON.stringify({ addr: addrOf(to), nodeId, identity, fresh: true, timeoutMs: 4_000 }),
       signal: AbortSignal.timeout(30_000),
     });
     return (await res.json()) as { connected: boolean; path: string | null; error?: string };
@@ -126,9 +127,12 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab',
     const metrics = await (await fetch(`${base('relay')}/metrics`)).text();
     expect(metrics).toMatch(/^quicmesh_relay_bytes_total [1-9]/m);
     expect(metrics).toMatch(/^quicmesh_holepunch_rendezvous_total\{outcome="started"\} [1-9]/m);
-    // a's path state: b and boot hole-punched, s relayed and released again
+    // path state: b still holds its hole-punched connection to a; a holds its relayed one to s
+    const bMetrics = await (await fetch(`${base('b')}/metrics`)).text();
+    expect(bMetrics).toMatch(/^quicmesh_path_state\{kind="HolePunched"\} [1-9]/m);
     const aMetrics = await (await fetch(`${base('a')}/metrics`)).text();
-    expect(aMetrics).toMatch(/^quicmesh_path_state\{kind="HolePunched"\} [1-9]/m);
+    expect(aMetrics).toMatch(/^quicmesh_path_state\{kind="Relayed"\} [1-9]/m);
     expect(aMetrics).toMatch(/^quicmesh_path_rtt_seconds_count [1-9]/m);
+    expect(aMetrics).toMatch(/^quicmesh_relay_client_sessions [1-9]/m);
   }, 60_000);
 });

@@ -182,13 +182,14 @@ describe('hole punching through a relay as rendezvous (memory transport, NATed n
     await stop();
   });
 
-  it('a node that answers a plain dial is reached directly, before any punch', async () => {
+  it('a node that answers a plain dial is reached directly, not through the punch that starts beside it', async () => {
     const l = natLab(7150);
     const { nodes, stop } = await l.withRelay([{}, { natted: false }]);
     const [alice, bob] = nodes;
     const result = await settle(l.clock, probePeer(alice.meshNode, { addr: bob.meshNode.contact.addr, nodeId: bob.meshNode.nodeId }));
     expect(result).toMatchObject({ connected: true, path: 'direct' });
-    expect(alice.meshNode.status().extra.nat).toMatchObject({ holePunch: { punches: 0 } });
+    // the dial answered before the rendezvous did: the punch (10 ms head start) did not decide it
+    expect(result.timeToConnectMs).toBeLessThan(20);
     await stop();
   });
 

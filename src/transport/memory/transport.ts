@@ -163,6 +163,10 @@ export class MemoryTransport implements Transport, ConnectionControl {
     return addr === undefined ? undefined : { addr, relayed: false, opener: true, rttMs: null };
   }
 
+  connectedPeers(): NodeId[] {
+    return [...this.known.keys()].map((hex) => Uint8Array.from(Buffer.from(hex, 'hex')));
+  }
+
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);

@@ -295,6 +295,12 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     return { addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer, rttMs: conn.rttMs };
   }
 
+  connectedPeers(): NodeId[] {
+    const out: NodeId[] = [];
+    for (const conn of this.byNode.values()) if (conn.state === 'ready') out.push(conn.peer.nodeId);
+    return out;
+  }
+
   /**
    * Migrate the preferred connection to `nodeId` onto `addr` (we must have opened it): streams in
    * flight continue. Resolves once quiche validated the new path and switched to it.
