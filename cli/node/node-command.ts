@@ -22,6 +22,7 @@ export interface NodeArgs extends NatArgs {
   subscribe?: string[];
   relay?: boolean;
   'relay-peer'?: string[];
+  interface?: string;
 }
 
 /** Turn parsed flags into a checked configuration. */
@@ -33,7 +34,11 @@ export function nodeConfigFromArgs(args: NodeArgs): NodeConfig {
   const bootstrap = (args.bootstrap ?? []).map((b) => formatHostPort(parseHostPort(String(b), '--bootstrap')));
   const relayPeers = (args['relay-peer'] ?? []).map((b) => formatHostPort(parseHostPort(String(b), '--relay-peer')));
   if (args.key !== undefined && args.key.trim() === '') throw new ConfigError('--key: expected a file path');
+  if (args.interface !== undefined && !/^[A-Za-z0-9_.@-]{1,15}$/.test(args.interface)) {
+    throw new ConfigError(`--interface: expected a network interface name, got "${args.interface}"`);
+  }
   return {
+    ...(args.interface !== undefined ? { interface: args.interface } : {}),
     listen: parseHostPort(String(args.listen), '--listen', { allowPortZero: true, requireIp: true }),
     bootstrap,
     relay: args.relay ?? false,
@@ -62,6 +67,10 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
         type: 'string',
         default: '0.0.0.0:0',
         describe: 'UDP address to listen on, HOST:PORT (port 0 picks a free one)',
+      })
+      .option('interface', {
+        type: 'string',
+        describe: 'With a wildcard --listen: advertise (and follow changes of) this interface\'s IPv4 address',
       })
       .option('bootstrap', { type: 'string', array: true, describe: 'HOST:PORT of a peer to join through (repeatable)' })
       .option('relay', { type: 'boolean', default: false, describe: 'Serve relay sessions for nodes that cannot reach each other' })

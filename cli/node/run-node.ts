@@ -26,6 +26,8 @@ import { createNodeTransport } from './transport-factory.js';
 
 export interface NodeConfig {
   listen: HostPort;
+  /** With a wildcard listen address: the interface whose address we advertise (--interface). */
+  interface?: string;
   /** "host:port" of peers to join through. */
   bootstrap: string[];
   /** Serve relay sessions (--relay). */
@@ -70,6 +72,7 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
       relays: config.relayPeers ?? [],
       // the control endpoint's POST /stream needs a peer that answers
       answerStreamChecks: true,
+      ...(config.interface !== undefined ? { advertiseInterface: config.interface } : {}),
     });
     await node.start();
     cleanups.push(() => node.stop());

@@ -44,7 +44,10 @@ export interface PunchParty {
 export interface HolePunchCoordinatorOptions {
   /** ms a registration waits for its partner. Default 10 s. */
   windowMs?: number;
-  /** ms of slack added to every start delay. Default 200. */
+  /**
+   * ms of slack added to every start delay. Default 0: both sides repeat their punches for seconds,
+   * so starting at once matters more than starting together (the initiator's QUIC Initials punch too).
+   */
   startDelayMs?: number;
   /** Registrations held at most. Default 1024. */
   maxPending?: number;
@@ -101,7 +104,7 @@ export class HolePunchCoordinator {
 
   constructor(opts: HolePunchCoordinatorOptions = {}) {
     this.windowMs = opts.windowMs ?? 10_000;
-    this.startDelayMs = opts.startDelayMs ?? 200;
+    this.startDelayMs = opts.startDelayMs ?? 0;
     this.maxPending = opts.maxPending ?? 1024;
     if (!(this.windowMs > 0) || !(this.startDelayMs >= 0) || !(this.maxPending > 0)) {
       throw new ConfigError('HolePunchCoordinator: windowMs and maxPending must be > 0, startDelayMs >= 0');

@@ -60,6 +60,8 @@ export interface CreateNodeOptions {
   relays?: readonly string[];
   /** Punch holes (rendezvous through the relays) before falling back to a relay session; default true. */
   holePunch?: boolean;
+  /** With a wildcard listener: advertise this interface's IPv4 address (else the one toward our peers). */
+  advertiseInterface?: string;
   /** Answer stream checks (src/node/stream-check.ts) on the transport's raw streams (default false). */
   answerStreamChecks?: boolean;
   /** Smart connections (QUIC): timing of the parallel dial / punch / relay race; see SmartConnector. */
@@ -143,11 +145,12 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     relayLink: services.relayLink,
     connector: () => services.connector,
     publishRecord: opts.publishRecord,
+    ...(opts.advertiseInterface !== undefined ? { advertiseInterface: opts.advertiseInterface } : {}),
   });
   const ownAddrs = (): string[] => addresses.ownAddrs();
   const relayServer = opts.relay !== undefined && opts.relay !== false;
   const transport = opts.transport;
-  if (opts.answerStreamChecks && hasStreams(transport)) answerStreamChecks(transport);
+  if (opts.answerStreamChecks && hasStreams(transport)) answerStreamChecks(transport, opts.components.clock);
   const relaySvc = services.relayService;
   if (relaySvc !== undefined) {
     const publisher = new RelayInfoPublisher({

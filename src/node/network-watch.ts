@@ -35,6 +35,11 @@ export function localAddressToward(host: string): Promise<string | null> {
   });
 }
 
+/** The first IPv4 address of interface `name`, or null. */
+export function interfaceAddress(name: string): string | null {
+  return networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address ?? null;
+}
+
 /** The machine's non-loopback IPv4 addresses, as one comparable string. */
 export function interfaceFingerprint(): string {
   const out: string[] = [];

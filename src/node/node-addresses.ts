@@ -16,7 +16,7 @@ import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import type { MeshNode } from './mesh-node.js';
-import { NetworkWatch } from './network-watch.js';
+import { interfaceAddress, NetworkWatch } from './network-watch.js';
 import type { RelayLink } from './relay-link.js';
 import type { SmartConnector } from './smart-connector.js';
 
@@ -40,6 +40,8 @@ export interface NodeAddressesDeps {
   connector: () => SmartConnector | undefined;
   /** Publish our endpoint record (default true). */
   publishRecord?: boolean;
+  /** Advertise this interface's address instead of the one toward our peers. */
+  advertiseInterface?: string;
 }
 
 const WILDCARD = /^(0\.0\.0\.0|\[::\]):/;
@@ -67,10 +69,12 @@ export class NodeAddresses {
     if (!WILDCARD.test(listen)) return;
     const port = parseAddr(listen).port;
     const host = reference !== undefined ? parseAddr(reference).host : '203.0.113.1';
+    const iface = this.d.advertiseInterface;
     this.watch = new NetworkWatch({
       clock: this.d.components.clock,
       referenceHost: host,
       onChange: (ip) => void this.networkChanged(ip, port),
+      ...(iface !== undefined ? { toward: () => Promise.resolve(interfaceAddress(iface)) } : {}),
     });
     const ip = await this.watch.current();
     if (ip !== null) this.d.meshNode.setAdvertisedAddr(formatAddr(ip, port));

@@ -22,6 +22,8 @@ export interface RelayRankingOptions {
 export class RelayRanking {
   private readonly timers: TimerGroup;
   private started = false;
+  /** Settles when the first directory read (started by start()) is done. */
+  firstRefresh: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly opts: RelayRankingOptions) {
     this.timers = new TimerGroup(opts.components.clock, (err) =>
@@ -33,7 +35,7 @@ export class RelayRanking {
   start(): void {
     if (this.started) return;
     this.started = true;
-    void this.refresh();
+    this.firstRefresh = this.refresh();
     this.timers.every(this.opts.intervalMs ?? 60_000, () => void this.refresh());
   }
 

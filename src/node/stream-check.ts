@@ -4,7 +4,9 @@
  * QUIC stream: 8-byte big-endian counters 0, 1, 2, … at a steady rate for `durationMs`; the
  * receiver checks every counter as it arrives and, after the FIN, answers with its own account:
  *
- *   [bytes u64][errors u32][first bad counter index u32, 0xffffffff when none]
+ *   [bytes u64][errors u32][first bad counter index u32, 0xffffffff when none][longest gap ms u32]
+ *
+ * The longest gap between two arrivals shows how long the stream stalled (e.g. during a migration).
  *
  * The check passes when the peer saw exactly the bytes sent, in order, with no error. Every node
  * on QUIC answers checks (createNode registers the receiving side); POST /stream starts one.
@@ -39,26 +41,33 @@ export interface StreamCheckResult {
   /** What the peer counted (null when it never answered). */
   peerBytes: number | null;
   peerErrors: number | null;
+  /** The longest time the peer waited between two arrivals, ms (null when it never answered). */
+  peerMaxGapMs: number | null;
   intact: boolean;
   durationMs: number;
   error?: string;
 }
 
 const WORD = 8;
-const ANSWER = 16;
+const ANSWER = 20;
 const NO_ERROR = 0xffffffff;
 /** Writes per second at most: the rate is met with chunks of rate / TICKS_PER_SECOND. */
 const TICKS_PER_SECOND = 50;
 
 /** The receiving side: checks every stream it is given (the transport's raw-stream handler). */
-export function answerStreamChecks(transport: StreamCheckTransport): void {
+export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<Components, 'clock'>['clock']): void {
   transport.onStream((stream) => {
+    let last = clock.now();
+    let maxGap = 0;
     let expected = 0n;
     let bytes = 0;
     let errors = 0;
     let firstBad = NO_ERROR;
     let partial = new Uint8Array(0);
     stream.ondata = (chunk) => {
+      const now = clock.now();
+      if (bytes > 0) maxGap = Math.max(maxGap, now - last);
+      last = now;
       bytes += chunk.length;
       let data = chunk;
       if (partial.length > 0) {
@@ -84,6 +93,7 @@ export function answerStreamChecks(transport: StreamCheckTransport): void {
       v.setBigUint64(0, BigInt(bytes));
       v.setUint32(8, errors);
       v.setUint32(12, firstBad);
+      v.setUint32(16, Math.min(0xffffffff, Math.round(maxGap)));
       try {
         stream.write(answer);
         stream.end();
@@ -109,10 +119,11 @@ export async function runStreamCheck(
   const perTick = Math.max(WORD, Math.floor((rate * 1000) / 8 / TICKS_PER_SECOND / WORD) * WORD);
   let counter = 0n;
   let sent = 0;
-  const fail = (error: string, peer: { bytes: number | null; errors: number | null } = { bytes: null, errors: null }): StreamCheckResult => ({
+  const fail = (error: string): StreamCheckResult => ({
     sentBytes: sent,
-    peerBytes: peer.bytes,
-    peerErrors: peer.errors,
+    peerBytes: null,
+    peerErrors: null,
+    peerMaxGapMs: null,
     intact: false,
     durationMs: clock.now() - t0,
     error,
@@ -165,6 +176,7 @@ export async function runStreamCheck(
     sentBytes: sent,
     peerBytes,
     peerErrors,
+    peerMaxGapMs: v.getUint32(16),
     intact: peerBytes === sent && peerErrors === 0,
     durationMs: clock.now() - t0,
   };

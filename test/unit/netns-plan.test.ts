@@ -79,12 +79,12 @@ describe('planShaping', () => {
 });
 
 describe('nodeArgv', () => {
-  it('passes listen, the bootstrap nodes, metrics on the management address and the key file', () => {
+  it('listens on every interface advertising eth0, passes the bootstrap nodes, metrics on the management address and the key file', () => {
     const topo = threeRouterLab('args');
     topo.nodes[0]!.role = 'bootstrap';
     topo.nodes[1]!.args = ['--log-level', 'debug'];
     expect(nodeArgv(topo, topo.nodes[1]!, { command: ['node', 'q.js'], mgmtAddress: '172.31.1.3', keyFile: '/k' })).toEqual([
-      'node', 'q.js', 'node', '--listen', '10.0.1.11:4433', '--bootstrap', '10.0.1.10:4433',
+      'node', 'q.js', 'node', '--listen', '0.0.0.0:4433', '--interface', 'eth0', '--bootstrap', '10.0.1.10:4433',
       '--metrics', '172.31.1.3:9464', '--key', '/k', '--log-level', 'debug',
     ]);
     expect(nodeArgv(topo, topo.nodes[0]!, { command: ['n'], mgmtAddress: 'm', keyFile: 'k' })).not.toContain('--bootstrap');

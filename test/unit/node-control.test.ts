@@ -13,7 +13,7 @@ import { Keypair } from '../../src/identity/keypair.js';
 import { startStatusServer, type StatusServer } from '../../src/metrics/http.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
-import { controlRoutes, parseConnectRequest } from '../../src/node/control.js';
+import { controlRoutes, parseConnectRequest, parseStreamRequest } from '../../src/node/control.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
 import { probePeer } from '../../src/node/probe.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
@@ -177,5 +177,31 @@ describe('probePeer', () => {
       fresh: false,
       timeoutMs: 10,
     });
+  });
+});
+
+describe('POST /stream', () => {
+  it('parses {addr, nodeId, durationMs, rateKbps?} and names a bad field', () => {
+    const nodeId = 'ab'.repeat(32);
+    expect(parseStreamRequest(JSON.stringify({ addr: '10.0.0.1:4433', nodeId, durationMs: 500 }))).toEqual({ addr: '10.0.0.1:4433', nodeId, durationMs: 500 });
+    expect(parseStreamRequest(JSON.stringify({ addr: '10.0.0.1:4433', nodeId, durationMs: 500, rateKbps: 64 }))).toMatchObject({ rateKbps: 64 });
+    const cases: Array<[unknown, RegExp]> = [
+      ['nope', /^body: /],
+      [{ addr: 'x', nodeId, durationMs: 1 }, /^addr: /],
+      [{ addr: '10.0.0.1:4433', nodeId: 'z', durationMs: 1 }, /^nodeId: /],
+      [{ addr: '10.0.0.1:4433', nodeId, durationMs: 0 }, /^durationMs: /],
+      [{ addr: '10.0.0.1:4433', nodeId, durationMs: 1, rateKbps: -5 }, /^rateKbps: /],
+      [{ addr: '10.0.0.1:4433', nodeId, durationMs: 1, extra: true }, /^extra: unknown field/],
+    ];
+    for (const [body, error] of cases) expect(parseStreamRequest(typeof body === 'string' ? body : JSON.stringify(body))).toMatch(error);
+  });
+
+  it('answers 501 on a transport without raw streams', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const server = await serve(a);
+    const { status, json } = await post(`${server.url}/stream`, JSON.stringify({ addr: b.contact.addr, nodeId: toHex(b.nodeId), durationMs: 10 }));
+    expect(status).toBe(501);
+    expect(json.error).toMatch(/no raw streams/);
   });
 });

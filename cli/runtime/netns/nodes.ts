@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TimeoutError } from '../../../src/errors.js';
 import type { ResolvedNode, ResolvedTopology } from '../../topology/model.js';
 import type { NodeRecord, ProcessRecord } from '../../lab/lab-state.js';
-import { METRICS_PORT } from './names.js';
+import { IF, METRICS_PORT } from './names.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const QUICMESH_BIN = join(here, '..', '..', '..', 'bin', 'quicmesh.js');
@@ -36,8 +36,11 @@ export function nodeArgv(
   return [
     ...opts.command,
     'node',
+    // every interface, advertising the data interface's address: the socket survives a `move`
     '--listen',
-    `${node.address}:${node.port}`,
+    `0.0.0.0:${node.port}`,
+    '--interface',
+    IF.host,
     ...boot,
     ...relay,
     '--metrics',
