@@ -28,6 +28,7 @@ import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
+import { FirstFlight, PathMigrations } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
 
@@ -55,9 +56,6 @@ export interface ConnectionOwner {
 export type ConnectionState = 'handshake' | 'ready' | 'closed';
 type Waiter = (err: Error | null) => void;
 const PATH_WATCH_FLUSHES = 16;
-/** First-flight repeats at the base interval before backing off, and the longest gap between repeats (ms). */
-const REPEAT_BURST = 8;
-const REPEAT_MAX_INTERVAL_MS = 250;
 
 /**
  * repeatInitial: hole punching. The first copies may die at the peer's NAT until its own punch
@@ -65,15 +63,6 @@ const REPEAT_MAX_INTERVAL_MS = 250;
  */
 export type DialOptions = Pick<ConnectOptions, 'repeatInitial'>;
 
-/** A path probe in flight (migrateTo). */
-interface Probe {
-  peer: HostPort;
-  /** False until quiche took the probe (it needs a spare connection ID from the peer first). */
-  sent: boolean;
-  timer: TimerHandle;
-  resolve(): void;
-  reject(err: Error): void;
-}
 
 export class QuicConnection implements DatagramSink {
   readonly native: Connection;
@@ -98,10 +87,10 @@ export class QuicConnection implements DatagramSink {
   /** Flushes during which to look for path events (after a packet from a new address). */
   private pathWatch = 0;
   private recvInfo: { from: HostPort; to: HostPort };
-  /** Path probes awaiting validation (client side: migrateTo). */
-  private readonly probes: Probe[] = [];
-  /** First-flight copies and their schedule while repeating them (DialOptions.repeatInitial). */
-  private firstFlight: { packets: Buffer[]; timer: TimerHandle | undefined; until: number; intervalMs: number; sent: number } | undefined;
+  /** Client-side migrations in flight (migrateTo). */
+  private readonly migrations: PathMigrations;
+  /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
+  private firstFlight: FirstFlight | undefined;
   private heardFromPeer = false;
 
   private constructor(
@@ -117,6 +106,13 @@ export class QuicConnection implements DatagramSink {
     this.path = { local: owner.endpoint.local, peer };
     this.recvInfo = { from: peer, to: this.path.local };
     this.streams = new StreamTable(this, owner.services);
+    this.migrations = new PathMigrations({
+      native,
+      clock: owner.components.clock,
+      local: this.path.local,
+      switched: (to) => this.follow(to),
+      wake: () => this.wake(),
+    });
   }
 
   /** Start a handshake with `peer`; `expected` is the NodeId we insist on finding there. */
@@ -129,7 +125,20 @@ export class QuicConnection implements DatagramSink {
     const repeat = opts.repeatInitial;
     if (repeat !== undefined && !isRelayedHost(peer.host)) {
       if (!(repeat.intervalMs > 0) || !(repeat.forMs >= 0)) throw new ConfigError('repeatInitial: need intervalMs > 0 and forMs >= 0');
-      conn.firstFlight = { packets: [], timer: undefined, until: owner.components.clock.now() + repeat.forMs, intervalMs: repeat.intervalMs, sent: 0 };
+      const ep = owner.endpoint;
+      conn.firstFlight = new FirstFlight(
+        {
+          clock: owner.components.clock,
+          stillNeeded: () => !conn.heardFromPeer && conn.state === 'handshake' && !conn.released,
+          resend: (packet) => {
+            const buf = ep.packetBuffer();
+            packet.copy(buf);
+            ep.sendPacket(buf, packet.length, conn.path.peer);
+          },
+        },
+        repeat.intervalMs,
+        repeat.forMs,
+      );
     }
     owner.endpoint.markDirty(conn);
     return conn;
@@ -262,36 +271,10 @@ export class QuicConnection implements DatagramSink {
         return;
       }
       if (r === null) break;
-      const flight = this.firstFlight;
-      if (flight !== undefined && flight.timer === undefined && !this.heardFromPeer) flight.packets.push(Buffer.from(buf.subarray(0, r[0])));
+      if (!this.heardFromPeer) this.firstFlight?.capture(buf.subarray(0, r[0]));
       ep.sendPacket(buf, r[0], r[1].to);
     }
-    const flight = this.firstFlight;
-    if (flight !== undefined && flight.timer === undefined && flight.packets.length > 0) this.scheduleRepeat(flight);
-  }
-
-  /**
-   * Resend the first flight until the peer is heard from (DialOptions.repeatInitial): every
-   * `intervalMs` for the first REPEAT_BURST copies, then at doubling intervals (capped), so a dial
-   * that never gets through costs a few dozen datagrams, not hundreds.
-   */
-  private scheduleRepeat(flight: NonNullable<QuicConnection['firstFlight']>): void {
-    const clock = this.owner.components.clock;
-    const backoff = 2 ** Math.floor(flight.sent / REPEAT_BURST);
-    flight.timer = clock.setTimer(Math.min(flight.intervalMs * backoff, REPEAT_MAX_INTERVAL_MS), () => {
-      flight.sent++;
-      if (this.heardFromPeer || this.state !== 'handshake' || this.released || clock.now() > flight.until) {
-        this.firstFlight = undefined;
-        return;
-      }
-      const ep = this.owner.endpoint;
-      for (const p of flight.packets) {
-        const buf = ep.packetBuffer();
-        p.copy(buf);
-        ep.sendPacket(buf, p.length, this.path.peer);
-      }
-      this.scheduleRepeat(flight);
-    });
+    this.firstFlight?.arm();
   }
 
   // --- datagrams (RFC 9221) ----------------------------------------------------------------
@@ -346,69 +329,17 @@ export class QuicConnection implements DatagramSink {
     if (this.isServer) return Promise.reject(new TransportError('only the side that opened a connection can migrate it'));
     if (this.state !== 'ready') return Promise.reject(new TransportError(`connection to ${this.peerAddr} is not ready`));
     if (peer.host === this.path.peer.host && peer.port === this.path.peer.port) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const target = formatAddr(peer.host, peer.port);
-      const probe: Probe = {
-        peer,
-        sent: false,
-        timer: this.owner.components.clock.setTimer(timeoutMs, () => {
-          this.dropProbe(probe);
-          reject(new TimeoutError(`path to ${target} not validated within ${timeoutMs} ms`));
-        }),
-        resolve,
-        reject,
-      };
-      this.probes.push(probe);
-      this.pathWatch = Math.max(this.pathWatch, PATH_WATCH_FLUSHES);
-      this.sendProbe(probe);
-      this.wake();
-    });
+    this.pathWatch = Math.max(this.pathWatch, PATH_WATCH_FLUSHES);
+    return this.migrations.migrateTo(peer, timeoutMs);
   }
 
-  /** Hand the probe to quiche; retried on later flushes while the peer's spare IDs are still on their way. */
-  private sendProbe(probe: Probe): void {
-    try {
-      // probePath also re-probes a path quiche already knows; isPathValidated throws for unknown ones.
-      this.native.probePath(this.path.local, probe.peer);
-      probe.sent = true;
-    } catch (e) {
-      if ((e as Error).message.includes('OutOfIdentifiers')) return;
-      this.dropProbe(probe);
-      probe.reject(new TransportError(`cannot probe ${formatAddr(probe.peer.host, probe.peer.port)}: ${(e as Error).message}`));
-      return;
-    }
-    // Validated already (e.g. an earlier probe): switch now.
-    if (this.pathValidated(probe.peer)) this.switchTo(probe);
-  }
-
-  private pathValidated(peer: HostPort): boolean {
-    try {
-      return this.native.isPathValidated(this.path.local, peer);
-    } catch {
-      return false;
-    }
-  }
-
-  private dropProbe(probe: Probe): void {
-    const i = this.probes.indexOf(probe);
-    if (i >= 0) this.probes.splice(i, 1);
-    probe.timer.cancel();
-  }
-
-  private switchTo(probe: Probe): void {
-    this.dropProbe(probe);
-    try {
-      this.native.migrate(this.path.local, probe.peer);
-    } catch (e) {
-      return probe.reject(new TransportError(`migration to ${formatAddr(probe.peer.host, probe.peer.port)} failed: ${(e as Error).message}`));
-    }
+  /** The active path's peer is now `peer` (our migration, or the peer's). */
+  private follow(peer: HostPort): void {
     const old = this.peerAddr;
-    this.path.peer = { host: probe.peer.host, port: probe.peer.port };
-    this.recvInfo = { from: this.path.peer, to: this.path.local };
+    this.path.peer = peer;
+    this.recvInfo = { from: peer, to: this.path.local };
     if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
     this.owner.connectionMoved(this, old);
-    this.wake();
-    probe.resolve();
   }
 
   /** Schedule a flush right after the current task (application writes). */
@@ -527,12 +458,9 @@ export class QuicConnection implements DatagramSink {
     const native = this.native;
     // Path events only follow a packet from a new address; a few flushes of watching covers
     // the validation that follows it. (Skipping the napi call per flush saves real time.)
-    if ((this.pathWatch > 0 || this.probes.length > 0) && this.state === 'ready') {
+    if ((this.pathWatch > 0 || this.migrations.pending > 0) && this.state === 'ready') {
       if (this.pathWatch > 0) this.pathWatch--;
-      for (const p of this.probes.filter((q) => !q.sent)) {
-        this.sendProbe(p);
-        if (p.sent) this.wake();
-      }
+      this.migrations.retry();
       this.drainPathEvents();
     }
     if (this.state !== 'closed' && (native.isClosed() || native.isDraining())) this.markClosed(this.describeClose());
@@ -549,20 +477,8 @@ export class QuicConnection implements DatagramSink {
         return;
       }
       if (!ev) return;
-      if (ev.type === 'Validated') {
-        const probe = this.probes.find((p) => p.peer.host === ev.peer.host && p.peer.port === ev.peer.port);
-        if (probe) this.switchTo(probe);
-      } else if (ev.type === 'Closed') {
-        for (const p of this.probes.filter((q) => q.peer.host === ev.peer.host && q.peer.port === ev.peer.port)) {
-          this.dropProbe(p);
-          p.reject(new TransportError(`path to ${formatAddr(ev.peer.host, ev.peer.port)} failed validation`));
-        }
-      } else if (ev.type === 'PeerMigrated') {
-        const old = this.peerAddr;
-        this.path.peer = { host: ev.new.host, port: ev.new.port };
-        if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
-        this.owner.connectionMoved(this, old);
-      }
+      if (this.migrations.onEvent(ev)) continue;
+      if (ev.type === 'PeerMigrated') this.follow({ host: ev.new.host, port: ev.new.port });
     }
   }
 
@@ -613,12 +529,9 @@ export class QuicConnection implements DatagramSink {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
-    this.firstFlight?.timer?.cancel();
+    this.firstFlight?.cancel();
     this.firstFlight = undefined;
-    for (const p of this.probes.splice(0)) {
-      p.timer.cancel();
-      p.reject(reason);
-    }
+    this.migrations.failAll(reason);
     this.streams.closeAll(reason);
     const waiters = this.waiters;
     this.waiters = [];

@@ -18,7 +18,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type dgram from 'node:dgram';
 import { QUIC_IDLE_TIMEOUT_MS, QUIC_KEEPALIVE_INTERVAL_MS, REQUEST_TIMEOUT_MS } from '../../constants.js';
-import { bytesEqual, shortHex, toHex } from '../../core/bytes.js';
+import { bytesEqual, shortHex } from '../../core/bytes.js';
 import type { TimerHandle } from '../../core/clock.js';
 import { SystemClock } from '../../core/clock.js';
 import type { Components } from '../../core/components.js';
@@ -26,7 +26,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { CryptoRng } from '../../core/rng.js';
 import type { NodeId } from '../../core/types.js';
-import { AbortError, ConfigError, DecodeError, IdentityError, TimeoutError, TransportError } from '../../errors.js';
+import { ConfigError, DecodeError, TransportError } from '../../errors.js';
 import { generateEd25519Cert } from '../../identity/cert.js';
 import type { Keypair } from '../../identity/keypair.js';
 import type { Counter, Gauge, Histogram } from '../../metrics/metrics.js';
@@ -37,10 +37,12 @@ import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandl
 import { formatAddr, parseAddr, type HostPort } from './addr.js';
 import { buildQuicheConfig, RELAYED_UDP_PAYLOAD, type CongestionControl } from './config.js';
 import { QuicConnection, type ConnectionOwner, type DialOptions } from './connection.js';
+import { ConnectionIndex } from './connection-index.js';
+import { onConnection, type Settle } from './on-connection.js';
 import { UdpEndpoint } from './endpoint.js';
 import { isRelayedHost } from './relayed-paths.js';
 import type { ConnectionChange, ConnectOptions, PacketCarrier, PathInfo, RelayedPathTransport, RelayedPath } from '../paths.js';
-import { compareBytes, encodeErrorReply, encodeReply, resultLabel } from './replies.js';
+import { encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
 import type { Config } from '@matrixai/quic/native/index.js';
 
@@ -90,12 +92,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   private handlers: TransportHandlers | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
-  /** Connections usable or being set up. */
-  private readonly all = new Set<QuicConnection>();
-  /** Every connection not yet released: `all` plus those closing (draining). */
-  private readonly unreleased = new Set<QuicConnection>();
-  private readonly byAddr = new Map<string, QuicConnection>();
-  private readonly byNode = new Map<string, QuicConnection>();
+  private readonly conns: ConnectionIndex;
   private keepAliveTimer: TimerHandle | undefined;
   private rawHandler: ((data: Buffer, from: HostPort) => void) | undefined;
   /** Extra raw listeners beside `rawHandler` (addRawListener): e.g. NAT detection while punching runs. */
@@ -133,6 +130,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     };
     this.log = this.components.logger.child('quic');
     this.localNodeId = opts.keypair.nodeId;
+    this.conns = new ConnectionIndex(this.localNodeId);
     const cert = generateEd25519Cert(opts.keypair);
     this.config = buildQuicheConfig({ cert, idleTimeoutMs: this.idleTimeoutMs, congestionControl: opts.congestionControl });
     this.relayedConfig = buildQuicheConfig({
@@ -171,7 +169,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   /** Open connections (any state short of closed). */
   get connectionCount(): number {
-    return this.all.size;
+    return this.conns.all.size;
   }
 
   async start(handlers: TransportHandlers): Promise<void> {
@@ -272,7 +270,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   /** Send one DATAGRAM frame on the preferred connection to `nodeId`; false when there is none or it cannot take it. */
   sendDatagram(nodeId: NodeId, data: Uint8Array): boolean {
-    const conn = this.byNode.get(toHex(nodeId));
+    const conn = this.conns.toNode(nodeId);
     return conn !== undefined && conn.state === 'ready' && conn.sendDatagram(data);
   }
 
@@ -290,15 +288,13 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   /** The preferred connection to `nodeId`: where it goes, whether through a relay, who opened it. */
   pathInfo(nodeId: NodeId): PathInfo | undefined {
-    const conn = this.byNode.get(toHex(nodeId));
+    const conn = this.conns.toNode(nodeId);
     if (conn === undefined || conn.state !== 'ready') return undefined;
     return { addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer, rttMs: conn.rttMs };
   }
 
   connectedPeers(): NodeId[] {
-    const out: NodeId[] = [];
-    for (const conn of this.byNode.values()) if (conn.state === 'ready') out.push(conn.peer.nodeId);
-    return out;
+    return this.conns.readyPeers().map((c) => c.peer.nodeId);
   }
 
   /**
@@ -306,7 +302,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
    * flight continue. Resolves once quiche validated the new path and switched to it.
    */
   migrate(nodeId: NodeId, addr: string, opts: { timeoutMs?: number } = {}): Promise<void> {
-    const conn = this.byNode.get(toHex(nodeId));
+    const conn = this.conns.toNode(nodeId);
     if (conn === undefined || conn.state !== 'ready') return Promise.reject(new TransportError(`no connection to ${shortHex(nodeId)}`));
     let hp: HostPort;
     try {
@@ -319,7 +315,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   /** Close every connection to `nodeId` (requests in flight on them fail). */
   disconnect(nodeId: NodeId): void {
-    for (const conn of [...this.all]) {
+    for (const conn of [...this.conns.all]) {
       const peer = conn.verifiedPeer;
       if (peer && bytesEqual(peer.nodeId, nodeId)) conn.close(APP_ERR.NO_ERROR, new TransportError(`disconnected from ${conn.peerAddr}`));
     }
@@ -357,7 +353,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   /** The connection currently preferred for `nodeId`, if any (for path probing and migration work). */
   connectionTo(nodeId: NodeId): QuicConnection | undefined {
-    return this.byNode.get(toHex(nodeId));
+    return this.conns.toNode(nodeId);
   }
 
   close(): Promise<void> {
@@ -367,7 +363,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     this.closing = (async () => {
       this.keepAliveTimer?.cancel();
       this.keepAliveTimer = undefined;
-      const conns = [...this.unreleased];
+      const conns = [...this.conns.unreleased];
       this.endpoint.beginClose();
       for (const conn of conns) conn.shutdownSend();
       if (wasStarted) await this.endpoint.close();
@@ -396,10 +392,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     });
   }
 
-  /**
-   * Run `use` on a ready connection to `target` under one deadline and abort signal. `use`
-   * returns its result, or undefined and settles later through `settle`.
-   */
+  /** Run `use` on a ready connection to `target` under one deadline and abort signal (see on-connection.ts). */
   private withConnection<T>(
     target: Target,
     opts: RequestOptions | undefined,
@@ -408,77 +401,24 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     if (this.state !== 'started') {
       return Promise.reject(new TransportError(this.state === 'closed' ? 'transport is closed' : 'transport not started'));
     }
-    const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(`request to ${target.addr} aborted`));
-    const timeoutMs = opts?.timeoutMs ?? this.requestTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      let finished = false;
-      let cancel: ((reason: Error) => void) | undefined;
-      let unwait: (() => void) | undefined;
-      const finish = (err: Error | null, value?: T): void => {
-        if (finished) return;
-        finished = true;
-        timer.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        if (err) {
-          unwait?.();
-          cancel?.(err);
-          reject(err);
-        } else resolve(value as T);
-      };
-      const timer = this.components.clock.setTimer(timeoutMs, () =>
-        finish(new TimeoutError(`request to ${target.addr} timed out after ${timeoutMs} ms`)),
-      );
-      const onAbort = (): void => finish(new AbortError(`request to ${target.addr} aborted`));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle: Settle<T> = {
-        done: (v) => finish(null, v),
-        fail: (e) => finish(e),
-        onCancel: (fn) => {
-          if (finished) fn(new TransportError('finished'));
-          else cancel = fn;
-        },
-      };
-      const onConn = (conn: QuicConnection): void => {
-        if (finished) return;
-        unwait = conn.whenReady((err) => {
-          unwait = undefined;
-          if (finished) return;
-          if (err) return finish(err);
-          if (target.nodeId && !bytesEqual(conn.peer.nodeId, target.nodeId)) {
-            return finish(
-              new IdentityError(`expected node ${shortHex(target.nodeId)} at ${target.addr}, found ${shortHex(conn.peer.nodeId)}`),
-            );
-          }
-          let result: T | undefined;
-          try {
-            result = use(conn, settle);
-          } catch (e) {
-            return finish(e as Error);
-          }
-          if (result !== undefined) finish(null, result);
-        });
-      };
-      let conn: QuicConnection | Promise<QuicConnection>;
-      try {
-        conn = this.connectionFor(target, opts as DialOptions | undefined);
-      } catch (e) {
-        return finish(e as Error);
-      }
-      if (conn instanceof QuicConnection) onConn(conn);
-      else conn.then(onConn, (e: Error) => finish(e));
-    });
+    return onConnection(
+      this.components.clock,
+      target,
+      { timeoutMs: opts?.timeoutMs ?? this.requestTimeoutMs, signal: opts?.signal },
+      () => this.connectionFor(target, opts as DialOptions | undefined),
+      use,
+    );
   }
 
   /** A connection to `target` (reused when possible); async only when the host needs DNS. */
   private connectionFor(target: Target, dial?: DialOptions): QuicConnection | Promise<QuicConnection> {
     if (target.nodeId) {
-      const byId = this.byNode.get(toHex(target.nodeId));
-      if (byId && byId.state !== 'closed') return byId;
+      const byId = this.conns.toNode(target.nodeId);
+      if (byId) return byId;
     }
     // Fast path: the address as given is usually already in canonical form.
-    const known = this.byAddr.get(target.addr);
-    if (known && known.state !== 'closed') return known;
+    const known = this.conns.atAddr(target.addr);
+    if (known) return known;
     const hp = parseAddr(target.addr);
     if (isIP(hp.host) === 0) {
       // Resolve to the family our socket speaks (a udp4 socket cannot send to ::1).
@@ -492,18 +432,16 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   private connectionAt(hp: HostPort, expected: NodeId | undefined, dial?: DialOptions): QuicConnection {
     const key = formatAddr(hp.host, hp.port);
-    const existing = this.byAddr.get(key);
-    if (existing && existing.state !== 'closed') return existing;
-    if (this.unreleased.size >= this.maxConnections) {
+    const existing = this.conns.atAddr(key);
+    if (existing) return existing;
+    if (this.conns.unreleased.size >= this.maxConnections) {
       throw new TransportError(`connection limit (${this.maxConnections}) reached, not dialling ${key}`);
     }
     if (isRelayedHost(hp.host) && this.endpoint.relayed.get(hp.host) === undefined) {
       throw new TransportError(`no relayed path ${key}`);
     }
     const conn = QuicConnection.dial(this, hp, expected, dial);
-    this.all.add(conn);
-    this.unreleased.add(conn);
-    this.byAddr.set(key, conn);
+    this.conns.add(conn, key);
     this.m.connections.inc({ direction: 'outbound' });
     this.m.open.inc();
     this.log.debug('dialling', { addr: key });
@@ -511,7 +449,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   }
 
   private accept(dcid: Buffer, data: Buffer, from: dgram.RemoteInfo): QuicConnection | undefined {
-    if (this.state !== 'started' || this.unreleased.size >= this.maxConnections) {
+    if (this.state !== 'started' || this.conns.unreleased.size >= this.maxConnections) {
       this.m.dropped.inc({ reason: 'refused' });
       return undefined;
     }
@@ -520,8 +458,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
       this.m.dropped.inc({ reason: 'bad-initial' });
       return undefined;
     }
-    this.all.add(conn);
-    this.unreleased.add(conn);
+    this.conns.add(conn);
     this.m.connections.inc({ direction: 'inbound' });
     this.m.open.inc();
     return conn;
@@ -530,15 +467,8 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   // --- ConnectionOwner ---------------------------------------------------------------------
 
   connectionReady(conn: QuicConnection): void {
-    const key = toHex(conn.peer.nodeId);
-    const current = this.byNode.get(key);
-    if (!current || current.state === 'closed' || (current !== conn && this.isCanonical(conn) && !this.isCanonical(current))) {
-      this.byNode.set(key, conn);
-    }
-    const addr = conn.peerAddr;
-    const atAddr = this.byAddr.get(addr);
-    if (!atAddr || atAddr.state === 'closed') this.byAddr.set(addr, conn);
-    this.log.debug('connection ready', { peer: addr, node: shortHex(conn.peer.nodeId), side: conn.isServer ? 'server' : 'client' });
+    this.conns.ready(conn);
+    this.log.debug('connection ready', { peer: conn.peerAddr, node: shortHex(conn.peer.nodeId), side: conn.isServer ? 'server' : 'client' });
     this.emitChange('ready', conn);
   }
 
@@ -569,32 +499,18 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   }
 
   connectionClosed(conn: QuicConnection, reason: Error): void {
-    if (!this.all.delete(conn)) return;
+    if (!this.conns.closed(conn)) return;
     this.m.open.dec();
     this.log.debug('connection closed', { peer: conn.peerAddr, reason: reason.message });
-    const addr = conn.peerAddr;
-    if (this.byAddr.get(addr) === conn) {
-      this.byAddr.delete(addr);
-      for (const c of this.all) if (c.peerAddr === addr && c.state !== 'closed') this.byAddr.set(addr, c);
-    }
-    const peer = conn.verifiedPeer;
-    if (peer) {
-      const key = toHex(peer.nodeId);
-      if (this.byNode.get(key) === conn) {
-        this.byNode.delete(key);
-        for (const c of this.all) if (c.state === 'ready' && bytesEqual(c.peer.nodeId, peer.nodeId)) this.byNode.set(key, c);
-      }
-      this.emitChange('closed', conn);
-    }
+    this.emitChange('closed', conn);
   }
 
   connectionReleased(conn: QuicConnection): void {
-    this.unreleased.delete(conn);
+    this.conns.released(conn);
   }
 
   connectionMoved(conn: QuicConnection, oldAddr: string): void {
-    if (this.byAddr.get(oldAddr) === conn) this.byAddr.delete(oldAddr);
-    if (!this.byAddr.has(conn.peerAddr)) this.byAddr.set(conn.peerAddr, conn);
+    this.conns.moved(conn, oldAddr);
     this.log.debug('peer moved', { from: oldAddr, to: conn.peerAddr });
     this.emitChange('moved', conn, oldAddr);
   }
@@ -637,28 +553,15 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   // --- internals ---------------------------------------------------------------------------
 
-  /** Of two connections between the same nodes, both prefer the one the smaller NodeId opened. */
-  private isCanonical(conn: QuicConnection): boolean {
-    const opener = conn.isServer ? conn.peer.nodeId : this.localNodeId;
-    const other = conn.isServer ? this.localNodeId : conn.peer.nodeId;
-    return compareBytes(opener, other) < 0;
-  }
-
   /** PING the connections in use; a duplicate nobody prefers is left to idle out. */
   private scheduleKeepAlive(): void {
     this.keepAliveTimer = this.components.clock.setTimer(this.keepAliveMs, () => {
       if (this.state !== 'started') return;
-      for (const conn of this.all) {
+      for (const conn of this.conns.all) {
         if (conn.state !== 'ready') continue;
-        if (this.byNode.get(toHex(conn.peer.nodeId)) === conn || conn.streams.activeStreams > 0) conn.keepAlive();
+        if (this.conns.isPreferred(conn) || conn.streams.activeStreams > 0) conn.keepAlive();
       }
       this.scheduleKeepAlive();
     });
   }
-}
-
-interface Settle<T> {
-  done(value: T): void;
-  fail(err: Error): void;
-  onCancel(fn: (reason: Error) => void): void;
 }

@@ -1,0 +1,198 @@
+/**
+ * Two pieces of one QUIC connection's path handling, kept apart from the connection's I/O loop:
+ *
+ * - PathMigrations: client-side migration (RFC 9000 §9). migrateTo(peer) asks quiche to probe
+ *   the path (PATH_CHALLENGE; retried while the peer's spare connection IDs are still on their
+ *   way), waits for quiche's Validated event (the far side answered, so it holds our keys), then
+ *   makes it the active path. A Closed event or the deadline fails the move.
+ * - FirstFlight: for hole punching, the dial's first datagrams are resent on a schedule until the
+ *   peer answers — every `intervalMs` for REPEAT_BURST copies, then at doubling intervals up to
+ *   REPEAT_MAX_INTERVAL_MS — since the first copies may die at the peer's NAT before its own punch
+ *   opened it, and quiche itself would wait a full PTO (about a second).
+ */
+import type { Connection, PathEvent } from '@matrixai/quic/native/index.js';
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import { TimeoutError, TransportError } from '../../errors.js';
+import { formatAddr, type HostPort } from './addr.js';
+
+const REPEAT_BURST = 8;
+const REPEAT_MAX_INTERVAL_MS = 250;
+
+interface Probe {
+  peer: HostPort;
+  /** False until quiche took the probe (it needs a spare connection ID from the peer first). */
+  sent: boolean;
+  timer: TimerHandle;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export interface MigrationHost {
+  readonly native: Connection;
+  readonly clock: Clock;
+  /** Our end of every path (the one socket). */
+  readonly local: HostPort;
+  /** quiche switched the active path to `peer`: follow it. */
+  switched(peer: HostPort): void;
+  /** Packets are ready to go. */
+  wake(): void;
+}
+
+const same = (a: HostPort, b: HostPort): boolean => a.host === b.host && a.port === b.port;
+
+export class PathMigrations {
+  private readonly probes: Probe[] = [];
+
+  constructor(private readonly host: MigrationHost) {}
+
+  /** Probes in flight (the connection watches path events while there are any). */
+  get pending(): number {
+    return this.probes.length;
+  }
+
+  migrateTo(peer: HostPort, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const target = formatAddr(peer.host, peer.port);
+      const probe: Probe = {
+        peer,
+        sent: false,
+        timer: this.host.clock.setTimer(timeoutMs, () => {
+          this.drop(probe);
+          reject(new TimeoutError(`path to ${target} not validated within ${timeoutMs} ms`));
+        }),
+        resolve,
+        reject,
+      };
+      this.probes.push(probe);
+      this.send(probe);
+      this.host.wake();
+    });
+  }
+
+  /** Retry the probes quiche could not take yet (after each flush). */
+  retry(): void {
+    for (const p of this.probes.filter((q) => !q.sent)) {
+      this.send(p);
+      if (p.sent) this.host.wake();
+    }
+  }
+
+  /** A path event from quiche; true when it was about one of our probes. */
+  onEvent(ev: PathEvent): boolean {
+    if (ev.type === 'Validated') {
+      const probe = this.probes.find((p) => same(p.peer, ev.peer));
+      if (probe) this.switchTo(probe);
+      return probe !== undefined;
+    }
+    if (ev.type === 'Closed') {
+      const failed = this.probes.filter((q) => same(q.peer, ev.peer));
+      for (const p of failed) {
+        this.drop(p);
+        p.reject(new TransportError(`path to ${formatAddr(ev.peer.host, ev.peer.port)} failed validation`));
+      }
+      return failed.length > 0;
+    }
+    return false;
+  }
+
+  failAll(reason: Error): void {
+    for (const p of this.probes.splice(0)) {
+      p.timer.cancel();
+      p.reject(reason);
+    }
+  }
+
+  private send(probe: Probe): void {
+    const native = this.host.native;
+    try {
+      // probePath also re-probes a path quiche already knows
+      native.probePath(this.host.local, probe.peer);
+      probe.sent = true;
+    } catch (e) {
+      if ((e as Error).message.includes('OutOfIdentifiers')) return;
+      this.drop(probe);
+      probe.reject(new TransportError(`cannot probe ${formatAddr(probe.peer.host, probe.peer.port)}: ${(e as Error).message}`));
+      return;
+    }
+    // Validated already (e.g. an earlier probe): switch now.
+    if (this.validated(probe.peer)) this.switchTo(probe);
+  }
+
+  private validated(peer: HostPort): boolean {
+    try {
+      return this.host.native.isPathValidated(this.host.local, peer); // throws for unknown paths
+    } catch {
+      return false;
+    }
+  }
+
+  private drop(probe: Probe): void {
+    const i = this.probes.indexOf(probe);
+    if (i >= 0) this.probes.splice(i, 1);
+    probe.timer.cancel();
+  }
+
+  private switchTo(probe: Probe): void {
+    this.drop(probe);
+    try {
+      this.host.native.migrate(this.host.local, probe.peer);
+    } catch (e) {
+      return probe.reject(new TransportError(`migration to ${formatAddr(probe.peer.host, probe.peer.port)} failed: ${(e as Error).message}`));
+    }
+    this.host.switched({ host: probe.peer.host, port: probe.peer.port });
+    this.host.wake();
+    probe.resolve();
+  }
+}
+
+export interface FirstFlightHost {
+  readonly clock: Clock;
+  /** Resend one datagram to the peer. */
+  resend(packet: Buffer): void;
+  /** Still worth repeating (handshake under way, nothing heard from the peer yet). */
+  stillNeeded(): boolean;
+}
+
+export class FirstFlight {
+  private readonly packets: Buffer[] = [];
+  private timer: TimerHandle | undefined;
+  private sent = 0;
+  private readonly until: number;
+  private done = false;
+
+  constructor(
+    private readonly host: FirstFlightHost,
+    private readonly intervalMs: number,
+    forMs: number,
+  ) {
+    this.until = host.clock.now() + forMs;
+  }
+
+  /** Keep a copy of a datagram of the first flush (nothing after the schedule started). */
+  capture(packet: Uint8Array): void {
+    if (this.timer === undefined && !this.done) this.packets.push(Buffer.from(packet));
+  }
+
+  /** After the first flush: start repeating what it sent. */
+  arm(): void {
+    if (this.timer === undefined && !this.done && this.packets.length > 0) this.schedule();
+  }
+
+  cancel(): void {
+    this.done = true;
+    this.timer?.cancel();
+  }
+
+  private schedule(): void {
+    const backoff = 2 ** Math.floor(this.sent / REPEAT_BURST);
+    this.timer = this.host.clock.setTimer(Math.min(this.intervalMs * backoff, REPEAT_MAX_INTERVAL_MS), () => {
+      this.sent++;
+      if (this.done || !this.host.stillNeeded() || this.host.clock.now() > this.until) {
+        this.done = true;
+        return;
+      }
+      for (const p of this.packets) this.host.resend(p);
+      this.schedule();
+    });
+  }
+}
