@@ -251,7 +251,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       stopTelemetry = exportDhtTelemetry(dht, opts.components.metrics, opts.components.clock);
     },
     async bootstrap(bopts = {}) {
-      const results = await pingBootstrapPeers(meshNode, bootstrapAddrs, bopts);
+      // Our relays answer first (or fail) so the record we publish lists the ones we can be reached through.
+      const [results] = await Promise.all([pingBootstrapPeers(meshNode, bootstrapAddrs, bopts), services.relayLink?.keepAlive()]);
       const seeds: Contact[] = results
         .filter((r) => r.ok && r.nodeId !== undefined)
         .map((r) => ({ id: fromHex(r.nodeId!), addr: r.addr }));

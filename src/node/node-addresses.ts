@@ -52,7 +52,12 @@ export class NodeAddresses {
   private watch: NetworkWatch | undefined;
   private joined = false;
 
-  constructor(private readonly d: NodeAddressesDeps) {}
+  constructor(private readonly d: NodeAddressesDeps) {
+    // the record lists the relays we are reachable through: publish again when that changes
+    d.relayLink?.onReachabilityChange(() => {
+      if (this.joined) void this.publishRecord(true);
+    });
+  }
 
   /** Our direct candidates: the address peers saw us at (our NAT's mapping), then our own. */
   ownAddrs(): string[] {

@@ -96,7 +96,7 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
   if (connector === undefined) return plainProbe(node, target, opts);
   try {
     const outcome = await connector.connect(
-      { nodeId: target.nodeId, addrs: candidates(target.addr, record), relays: record?.relays ?? ourRelays(t.relay) },
+      { nodeId: target.nodeId, addrs: candidates(target.addr, record), relays: relaysFor(record, t.relay) },
       { fresh: opts.fresh, timeoutMs: opts.timeoutMs, signal: opts.signal, relayFirst: opts.relayFirst, upgradeAfterMs: opts.upgradeAfterMs },
     );
     result.path = outcome.path;
@@ -150,8 +150,13 @@ function candidates(addr: string, record: EndpointRecord | null): string[] {
   return [...new Set([...(record?.addrs ?? []), addr])];
 }
 
-function ourRelays(link: RelayLink | undefined): RelayEndpoint[] {
-  return (link?.reachableRelays() ?? []).map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
+/** The peer's relays first, then ours (the peer may be linked to them too; a wrong guess costs one refusal). */
+function relaysFor(record: EndpointRecord | null, link: RelayLink | undefined): RelayEndpoint[] {
+  const out: RelayEndpoint[] = [...(record?.relays ?? [])];
+  for (const r of link?.reachableRelays() ?? []) {
+    if (!out.some((e) => bytesEqual(e.relayId, r.nodeId))) out.push({ relayId: r.nodeId, addrs: [r.addr] });
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

@@ -73,6 +73,7 @@ export class RelayLink {
   /** The transport when it can carry connections over relays (QUIC). */
   private readonly paths: RelayedPathTransport | undefined;
   private stopFrames: (() => void) | undefined;
+  private readonly reachabilityListeners = new Set<() => void>();
 
   constructor(
     private readonly node: MeshNode,
@@ -269,6 +270,7 @@ export class RelayLink {
   }
 
   private async pingRelay(relay: KnownRelay): Promise<void> {
+    const was = relay.reachable;
     try {
       const reply = await this.node.request(
         relay.nodeId ? { addr: relay.addr, nodeId: relay.nodeId } : { addr: relay.addr },
@@ -280,6 +282,13 @@ export class RelayLink {
     } catch {
       relay.reachable = false;
     }
+    if (relay.reachable !== was) for (const l of this.reachabilityListeners) l();
+  }
+
+  /** Hear when a relay becomes reachable or stops being so (the endpoint record lists them); returns the remover. */
+  onReachabilityChange(listener: () => void): () => void {
+    this.reachabilityListeners.add(listener);
+    return () => this.reachabilityListeners.delete(listener);
   }
 
   /** Relays that answered their last Ping, as request targets (rendezvous candidates too). */

@@ -1,8 +1,10 @@
 /**
  * Stream check: proof that a long-lived stream survives what happens under it (a relay → direct
  * upgrade, the node moving to another network). The sender writes a numbered byte stream on a raw
- * QUIC stream: 8-byte big-endian counters 0, 1, 2, … at a steady rate for `durationMs`; the
- * receiver checks every counter as it arrives and, after the FIN, answers with its own account:
+ * QUIC stream: 8-byte big-endian counters 0, 1, 2, … at a steady rate for `durationMs`, then an end
+ * marker (the word 2^64−1 and the number of counter bytes sent) and FIN. The receiver checks every
+ * counter as it arrives and, at the marker (it does not wait for the FIN, which quiche has been seen
+ * to lose), answers with its own account:
  *
  *   [bytes u64][errors u32][first bad counter index u32, 0xffffffff when none][longest gap ms u32]
  *
@@ -49,6 +51,7 @@ export interface StreamCheckResult {
 }
 
 const WORD = 8;
+const END_MARK = 0xffffffffffffffffn;
 const ANSWER = 20;
 const NO_ERROR = 0xffffffff;
 /** Writes per second at most: the rate is met with chunks of rate / TICKS_PER_SECOND. */
@@ -64,11 +67,31 @@ export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<
     let errors = 0;
     let firstBad = NO_ERROR;
     let partial = new Uint8Array(0);
+    let ending = false;
+    let answered = false;
+    let announced = -1;
+    const answer = (): void => {
+      if (answered) return;
+      answered = true;
+      if (partial.length > 0) errors++;
+      if (announced >= 0 && announced !== bytes) errors++;
+      const out = new Uint8Array(ANSWER);
+      const v = new DataView(out.buffer);
+      v.setBigUint64(0, BigInt(bytes));
+      v.setUint32(8, errors);
+      v.setUint32(12, firstBad);
+      v.setUint32(16, Math.min(0xffffffff, Math.round(maxGap)));
+      try {
+        stream.write(out);
+        stream.end();
+      } catch {
+        // the sender went away: nothing to tell
+      }
+    };
     stream.ondata = (chunk) => {
       const now = clock.now();
       if (bytes > 0) maxGap = Math.max(maxGap, now - last);
       last = now;
-      bytes += chunk.length;
       let data = chunk;
       if (partial.length > 0) {
         data = new Uint8Array(partial.length + chunk.length);
@@ -77,8 +100,20 @@ export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<
       }
       const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
       const whole = data.length - (data.length % WORD);
-      for (let off = 0; off < whole; off += WORD) {
-        if (view.getBigUint64(off) !== expected) {
+      let off = 0;
+      for (; off < whole && !answered; off += WORD) {
+        const word = view.getBigUint64(off);
+        if (ending) {
+          announced = Number(word);
+          partial = data.slice(off + WORD);
+          return answer();
+        }
+        if (word === END_MARK) {
+          ending = true;
+          continue;
+        }
+        bytes += WORD;
+        if (word !== expected) {
           errors++;
           if (firstBad === NO_ERROR) firstBad = Number(expected & 0xffffffffn);
         }
@@ -86,21 +121,7 @@ export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<
       }
       partial = data.slice(whole);
     };
-    stream.onend = () => {
-      if (partial.length > 0) errors++;
-      const answer = new Uint8Array(ANSWER);
-      const v = new DataView(answer.buffer);
-      v.setBigUint64(0, BigInt(bytes));
-      v.setUint32(8, errors);
-      v.setUint32(12, firstBad);
-      v.setUint32(16, Math.min(0xffffffff, Math.round(maxGap)));
-      try {
-        stream.write(answer);
-        stream.end();
-      } catch {
-        // the sender went away: nothing to tell
-      }
-    };
+    stream.onend = answer; // a sender that ended without its marker
     stream.onerror = () => {};
   });
 }
@@ -158,6 +179,11 @@ export async function runStreamCheck(
       };
       tick();
     });
+    const mark = new Uint8Array(2 * WORD);
+    const mv = new DataView(mark.buffer);
+    mv.setBigUint64(0, END_MARK);
+    mv.setBigUint64(WORD, BigInt(sent));
+    stream.write(mark);
     stream.end();
   } catch (err) {
     return fail(`stream failed while sending: ${(err as Error).message}`);

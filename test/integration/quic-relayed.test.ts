@@ -34,10 +34,11 @@ async function started(): Promise<QuicTransport> {
 
 const ping = (t: QuicTransport): Request => ({ type: 'Ping', from: { id: t.localNodeId, addr: t.localAddr } });
 
-/** A relay that forwards frames of session `sid` between `a` and `b` (by their link's NodeId). */
-function bareRelay(relay: QuicTransport, a: QuicTransport, b: QuicTransport): { forwarded: number } {
-  const stats = { forwarded: 0 };
+/** A relay that forwards frames of session `sid` between `a` and `b` (by their link's NodeId); `down` drops all. */
+function bareRelay(relay: QuicTransport, a: QuicTransport, b: QuicTransport): { forwarded: number; down: boolean } {
+  const stats = { forwarded: 0, down: false };
   relay.onDatagram((peer, data) => {
+    if (stats.down) return;
     const to = bytesEqual(peer.nodeId, a.localNodeId) ? b : bytesEqual(peer.nodeId, b.localNodeId) ? a : undefined;
     if (to && relay.sendDatagram(to.localNodeId, data)) stats.forwarded++;
   });
@@ -123,6 +124,39 @@ describe('QUIC datagrams, relayed paths and migration', () => {
     // after the switch the data went direct (a few late packets may still have crossed the relay)
     expect(stats.forwarded - forwardedAtMigration).toBeLessThan(50);
     expect((await b.request({ addr: a.localAddr, nodeId: a.localNodeId }, ping(b))).msg.type).toBe('Ack');
+  });
+
+  it('migrates off a relayed path that died under a stream, and the data sent into it still arrives', async () => {
+    const [a, b, relay] = [await started(), await started(), await started()];
+    await a.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+    await b.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+    const stats = bareRelay(relay, a, b);
+    const sid = Uint8Array.from([9, 9]);
+    const pathA = relayedPath(a, relay, sid);
+    relayedPath(b, relay, sid);
+    const received: Uint8Array[] = [];
+    let ended!: () => void;
+    const allIn = new Promise<void>((r) => (ended = r));
+    b.onStream((s: QuicByteStream) => {
+      s.ondata = (c) => received.push(Uint8Array.from(c));
+      s.onend = () => ended();
+    });
+    await a.connect({ addr: pathA.addr, nodeId: b.localNodeId });
+    // one exchange first: b's spare connection IDs (a new path needs one) ride on its answer
+    await a.request({ addr: pathA.addr, nodeId: b.localNodeId }, ping(a));
+    const stream = await a.openStream({ addr: pathA.addr, nodeId: b.localNodeId });
+    const chunk = (i: number) => Uint8Array.from({ length: 1000 }, (_, j) => (i * 7 + j) & 255);
+    for (let i = 0; i < 50; i++) stream.write(chunk(i));
+    // the relay dies with data in flight on its path; more is written into the dead path
+    stats.down = true;
+    for (let i = 50; i < 150; i++) stream.write(chunk(i));
+    await a.migrate(b.localNodeId, b.localAddr);
+    for (let i = 150; i < 200; i++) stream.write(chunk(i));
+    stream.end();
+    await allIn;
+    const all = Buffer.concat(received);
+    expect(all.length).toBe(200 * 1000);
+    for (let i = 0; i < 200; i++) expect(bytesEqual(all.subarray(i * 1000, (i + 1) * 1000), chunk(i)), `chunk ${i}`).toBe(true);
   });
 
   it('refuses to migrate a connection from the side that did not open it', async () => {

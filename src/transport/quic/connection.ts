@@ -111,6 +111,7 @@ export class QuicConnection implements DatagramSink {
       clock: owner.components.clock,
       local: this.path.local,
       switched: (to) => this.follow(to),
+      activePeer: () => this.path.peer,
       wake: () => this.wake(),
     });
   }
@@ -225,13 +226,18 @@ export class QuicConnection implements DatagramSink {
   recv(data: Buffer, from: dgram.RemoteInfo): void {
     if (this.released || this.frozen) return;
     let info = this.recvInfo;
+    let newSource = false;
     if (info.from.host !== from.address || info.from.port !== from.port) {
       info = this.recvInfo = { from: { host: from.address, port: from.port }, to: this.path.local };
       this.pathWatch = PATH_WATCH_FLUSHES;
+      newSource = true;
     }
     this.heardFromPeer = true;
     try {
       this.native.recv(data, info);
+      // An authentic packet from a new source: the peer is seen there now (WhatIsMyAddr answers
+      // with it, a rendezvous punches toward it) even before quiche has validated the path.
+      if (newSource && this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: formatAddr(from.address, from.port) };
     } catch (e) {
       // A TLS failure or protocol violation closes the connection inside quiche (seen in
       // flush); anything else is a packet quiche refused, which it has already dropped.

@@ -5,6 +5,13 @@
  *   the path (PATH_CHALLENGE; retried while the peer's spare connection IDs are still on their
  *   way), waits for quiche's Validated event (the far side answered, so it holds our keys), then
  *   makes it the active path. A Closed event or the deadline fails the move.
+ *   Leaving a dead path: quiche 0.18 keeps loss recovery per path and only declares the old path's
+ *   packets lost when that path stops being the active one (on_path_change) or when an ACK also
+ *   acknowledges one of its own packets. Packets sent into a path that died (the node moved, the
+ *   relay went) would so stay "in flight" there forever, and their stream data never arrive. So
+ *   after a switch, once ACKs on the new path have moved past them, we make the old path active
+ *   and at once the new one again (nothing is sent in between): quiche then declares them lost
+ *   and retransmits their frames on the new path.
  * - FirstFlight: for hole punching, the dial's first datagrams are resent on a schedule until the
  *   peer answers — every `intervalMs` for REPEAT_BURST copies, then at doubling intervals up to
  *   REPEAT_MAX_INTERVAL_MS — since the first copies may die at the peer's NAT before its own punch
@@ -17,6 +24,8 @@ import { formatAddr, type HostPort } from './addr.js';
 
 const REPEAT_BURST = 8;
 const REPEAT_MAX_INTERVAL_MS = 250;
+/** After a switch: when to make quiche give up the old path's packets (ms), twice to catch late probes. */
+const REAP_AFTER_MS = [150, 1_000];
 
 interface Probe {
   peer: HostPort;
@@ -34,6 +43,8 @@ export interface MigrationHost {
   readonly local: HostPort;
   /** quiche switched the active path to `peer`: follow it. */
   switched(peer: HostPort): void;
+  /** The peer address of the active path now. */
+  activePeer(): HostPort;
   /** Packets are ready to go. */
   wake(): void;
 }
@@ -42,6 +53,7 @@ const same = (a: HostPort, b: HostPort): boolean => a.host === b.host && a.port 
 
 export class PathMigrations {
   private readonly probes: Probe[] = [];
+  private readonly reapTimers = new Set<TimerHandle>();
 
   constructor(private readonly host: MigrationHost) {}
 
@@ -100,6 +112,8 @@ export class PathMigrations {
       p.timer.cancel();
       p.reject(reason);
     }
+    for (const t of this.reapTimers) t.cancel();
+    this.reapTimers.clear();
   }
 
   private send(probe: Probe): void {
@@ -134,6 +148,7 @@ export class PathMigrations {
 
   private switchTo(probe: Probe): void {
     this.drop(probe);
+    const old = this.host.activePeer();
     try {
       this.host.native.migrate(this.host.local, probe.peer);
     } catch (e) {
@@ -142,6 +157,32 @@ export class PathMigrations {
     this.host.switched({ host: probe.peer.host, port: probe.peer.port });
     this.host.wake();
     probe.resolve();
+    for (const ms of REAP_AFTER_MS) {
+      const t = this.host.clock.setTimer(ms, () => {
+        this.reapTimers.delete(t);
+        this.reap(old, probe.peer);
+      });
+      this.reapTimers.add(t);
+    }
+  }
+
+  /** Make quiche declare lost what is still in flight on `old` (see the header), staying on `current`. */
+  private reap(old: HostPort, current: HostPort): void {
+    const native = this.host.native;
+    const active = this.host.activePeer();
+    if (!same(active, current) || same(old, current)) return; // moved on since: leave it
+    try {
+      native.migrate(this.host.local, old);
+    } catch {
+      return; // quiche no longer knows the old path: nothing left there
+    }
+    try {
+      native.migrate(this.host.local, current);
+    } catch {
+      // cannot happen for a validated path; if it does, the next flush sends on `old` and the
+      // connection times out there rather than hanging
+    }
+    this.host.wake();
   }
 }
 
