@@ -2,9 +2,9 @@
  * Forgetting the NAT state between two lab hosts (cli/runtime/netns/forget-plan.ts), without root: lab
  * node records from planLab, router snapshots written as `conntrack -L` lines and `nft -j` JSON, and the
  * deletions the plan picks — exactly the A↔B flows and permissions, never the mappings A and B share with
- * other traffic, never another pair's flows.
+ * other traffic, never another pair's flows. Also the test verb's wrapper that forgets before each probe.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type RouterSnapshot,
   forgetCommands,
@@ -14,7 +14,11 @@ import {
   parseSnapshot,
 } from '../../cli/runtime/netns/forget-plan.js';
 import { planLab } from '../../cli/runtime/netns/plan.js';
+import { forgetFirst, type ConnectFn } from '../../cli/lab/run-expectations.js';
+import type { MeshMember } from '../../cli/lab/mesh-ready.js';
 import type { NatPresetName, ResolvedRouter, ResolvedTopology } from '../../cli/topology/model.js';
+import { MissingToolError } from '../../cli/runtime/errors.js';
+import { TOOL_PACKAGES } from '../../cli/runtime/exec.js';
 import { host, router } from '../lab/lab-fixtures.js';
 
 // ---- snapshot writers: the shapes conntrack and nft really print -----------------------------------
@@ -342,5 +346,32 @@ describe('snapshot parsers', () => {
       contacted: [{ remote: '198.19.67.1', port: 6424 }, { remote: '198.19.67.5', port: 1 }],
     });
     expect(parseNatTable(nftJson({ by_inside: [[['10.0.0.2', 1], ['1.2.3.4', 2]]] })).eim).toBe(true);
+  });
+});
+
+describe('forgetFirst (the test verb, cold mode)', () => {
+  const member = (name: string) => ({ name }) as MeshMember;
+  const ok: ConnectFn = async () => ({ connected: true, path: 'hole-punched', timeToConnectMs: 12 });
+
+  it('forgets the pair, then connects', async () => {
+    const order: string[] = [];
+    const connect = forgetFirst(
+      async (...args) => (order.push('connect'), ok(...args)),
+      async (a, b) => void order.push(`forget ${a} ${b}`),
+      () => order.push('failure'),
+    );
+    expect(await connect(member('a'), member('b'), { fresh: true, timeoutMs: 1 })).toMatchObject({ connected: true });
+    expect(order).toEqual(['forget a b', 'connect']);
+  });
+
+  it('a failed forget is not measured around: no connect, an error observation, onFailure told', async () => {
+    const onFailure = vi.fn();
+    const inner = vi.fn(ok);
+    const err = new MissingToolError('conntrack', TOOL_PACKAGES.conntrack!);
+    const connect = forgetFirst(inner, () => Promise.reject(err), onFailure);
+    const o = await connect(member('a'), member('b'), { fresh: true, timeoutMs: 1 });
+    expect(o).toEqual({ connected: false, path: null, timeToConnectMs: null, error: expect.stringContaining('apt-get install conntrack') });
+    expect(inner).not.toHaveBeenCalled();
+    expect(onFailure).toHaveBeenCalledWith(err);
   });
 });
