@@ -27,6 +27,11 @@ export interface NodeRecord extends LabNode {
   role?: string;
   /** Management address (hosts only); `statusUrl` is the node's metrics/status URL on it. */
   mgmtAddress: string | null;
+  /**
+   * Routers only: preset and both sides, for verbs that act on NAT state (`forgetNatState`). Absent in
+   * older state files, which carry the same in `network` ("wan → lan") and `addresses`.
+   */
+  router?: { preset: string; wan: { network: string; address: string }; lan: { network: string; address: string } };
 }
 
 /**

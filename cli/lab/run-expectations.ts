@@ -118,6 +118,28 @@ export async function runExpectations(
   }));
 }
 
+/**
+ * A ConnectFn that first has the lab forget the NAT state between the two nodes (Runtime.forgetNatState),
+ * so every probe starts from cold routers. A probe whose forget failed would measure warm state: it is
+ * reported as not connected and `onFailure` gets the error (the test verb stops the run with it).
+ */
+export function forgetFirst(
+  connect: ConnectFn,
+  forget: (from: string, to: string) => Promise<unknown>,
+  onFailure: (err: unknown) => void,
+): ConnectFn {
+  return async (from, to, opts) => {
+    try {
+      await forget(from.name, to.name);
+    } catch (err) {
+      onFailure(err);
+      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      return { connected: false, path: null, timeToConnectMs: null, error: `could not forget NAT state: ${why}` };
+    }
+    return connect(from, to, opts);
+  };
+}
+
 /** The default ConnectFn: POST /connect on `from`'s management address. */
 export function httpConnect(fetchImpl: typeof fetch = fetch): ConnectFn {
   return async (from, to, opts) => {

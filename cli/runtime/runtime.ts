@@ -83,6 +83,12 @@ export interface MoveResult {
   ms: number;
 }
 
+/** What `forgetNatState` removed: routers examined on the two paths, conntrack entries and set elements deleted. */
+export interface ForgetResult {
+  routers: number;
+  entries: number;
+}
+
 export interface Runtime {
   readonly name: string;
   up(topology: ResolvedTopology, opts?: UpOptions): Promise<LabHandle>;
@@ -97,6 +103,12 @@ export interface Runtime {
    * keeping its node process running. Backends that cannot leave it out.
    */
   moveHost?(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult>;
+  /**
+   * Optional: delete the NAT state between two hosts in every router on their paths — the pinholes and
+   * filter permissions their traffic opened — so their next connection starts from cold NATs. Mappings
+   * the hosts share with other traffic stay. Backends without NAT routers leave it out.
+   */
+  forgetNatState?(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult>;
 }
 
 const backends = new Map<string, () => Runtime>();

@@ -1,7 +1,8 @@
 /**
- * `quicmesh-lab test FILE [--repeat N] [--junit OUT.xml] [--json OUT.json] [--keep] [--ready-timeout S]`:
+ * `quicmesh-lab test FILE [--repeat N] [--warm] [--junit OUT.xml] [--json OUT.json] [--keep] [--ready-timeout S]`:
  * the lab's regression run. Brings the topology up, waits for the mesh (every node answers /status, then
- * bootstrap settles), runs every expectation `repeat` times through the nodes' POST /connect, prints the
+ * bootstrap settles), runs every expectation `repeat` times through the nodes' POST /connect — each probe
+ * after the routers forgot the pair's NAT state, unless --warm — prints the
  * verdict matrix, writes the JUnit/JSON reports asked for, and tears the lab down — also when something
  * failed or Ctrl-C was pressed (unless --keep). Exit 0 when every expectation passed, 1 when one failed or
  * the run broke, 2 for a bad file or flag. Progress goes to stderr; the report to stdout.
@@ -17,7 +18,7 @@ import { bringUpTopology, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
 import { waitForMesh } from '../mesh-ready.js';
 import { Progress } from '../progress.js';
-import { httpConnect, runExpectations } from '../run-expectations.js';
+import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
 import {
   computeVerdicts,
   formatReport,
@@ -31,6 +32,7 @@ import { abortOnStopSignals } from '../../shared/signals.js';
 interface TestArgs {
   file: string;
   repeat: number;
+  warm: boolean;
   junit?: string;
   json?: string;
   keep: boolean;
@@ -68,6 +70,13 @@ function outputPath(file: string | undefined, flag: string): string | undefined 
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** The header line saying whether repeats are independent measurements (cold) or not. */
+export function natStateLine(mode: 'cold' | 'warm' | 'unsupported', backend: string): string {
+  if (mode === 'cold') return 'NAT state: cold — the routers forget the pair\'s pinholes before every probe';
+  if (mode === 'warm') return 'NAT state: warm (--warm) — a repeat reuses the pinholes earlier probes of the pair left';
+  return `NAT state: warm — the ${backend} backend cannot forget NAT state between repeats`;
+}
 
 /**
  * Ctrl-C and SIGTERM abort the run instead of killing the process, so the lab is still torn down.
@@ -114,7 +123,12 @@ export const testCommand: CommandModule<object, TestArgs> = {
       .option('repeat', {
         type: 'number',
         default: 1,
-        describe: 'connections per expectation (each a new one)',
+        describe: 'connections per expectation (each a new one, from cold NAT state unless --warm)',
+      })
+      .option('warm', {
+        type: 'boolean',
+        default: false,
+        describe: 'keep the NAT state between probes: a repeat may reuse the pinholes of the one before',
       })
       .option('junit', { type: 'string', describe: 'write a JUnit XML report to this file' })
       .option('json', { type: 'string', describe: 'write the JSON verdict report to this file' })
@@ -190,27 +204,37 @@ export const testCommand: CommandModule<object, TestArgs> = {
       times.push(`mesh ${seconds(mesh.settledMs)}`);
 
       const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
+      const { runtime, handle } = lab;
+      const mode = argv.warm ? 'warm' : runtime.forgetNatState ? 'cold' : 'unsupported';
+      const natLine = natStateLine(mode, runtime.name);
+      // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
+      const broke = new AbortController();
+      let connect: ConnectFn = httpConnect();
+      if (mode === 'cold')
+        connect = forgetFirst(connect, (a, b) => runtime.forgetNatState!(handle.name, a, b), (err) => broke.abort(err));
       const runStep = progress.start(
-        `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s)`,
+        `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`,
       );
       const tRun = performance.now();
       const results = await runExpectations(topology.expectations, mesh.members, {
         repeat,
         parallel,
         connectTimeoutMs,
-        connect: httpConnect(),
-        signal: interrupt.signal,
+        connect,
+        signal: AbortSignal.any([interrupt.signal, broke.signal]),
         onProbe: (done, total, pair, o) =>
           progress.info(
             `  [${done}/${total}] ${pair}: ${o.connected ? `${o.path ?? 'connected'} ${o.timeToConnectMs ?? '?'} ms` : `not connected${o.error ? ` (${o.error})` : ''}`}`,
           ),
+      }).catch((err: unknown) => {
+        throw broke.signal.aborted ? broke.signal.reason : err;
       });
       runStep.done();
       times.push(`expectations ${seconds(performance.now() - tRun)}`);
 
       reportBrokenNodes(results, lab, progress);
       report = computeVerdicts(results, { topology: topology.name });
-      io.stdout(formatReport(report));
+      io.stdout(`${natLine}\n${formatReport(report)}`);
       if (junitFile) writeFileSync(junitFile, toJUnitXml(report));
       if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(toJsonReport(report), null, 2)}\n`);
     } finally {

@@ -19,7 +19,7 @@ import {
   stateRoot,
   writeState,
 } from '../../lab/lab-state.js';
-import type { BuildStep, ExecResult, LabHandle, LabStatus, MoveOptions, MoveResult, Runtime, UpOptions } from '../runtime.js';
+import type { BuildStep, ExecResult, ForgetResult, LabHandle, LabStatus, MoveOptions, MoveResult, Runtime, UpOptions } from '../runtime.js';
 import { registerRuntime } from '../runtime.js';
 import { nsArgv, requireRoot, requireTools, run } from '../exec.js';
 import { type NetnsPlan, planLab, planNamespaces } from './plan.js';
@@ -28,6 +28,7 @@ import { defaultNodeCommand, getJson, startNodes } from './nodes.js';
 import { listNamespaces, listRootLinks, teardown } from './teardown.js';
 import { checkLabName, labTag, nsPrefix } from './names.js';
 import { moveHost } from './move.js';
+import { forgetNatState } from './forget.js';
 
 async function rootBatch(lines: string[]): Promise<void> {
   if (lines.length) await run(['ip', '-batch', '-'], { input: lines.join('\n') + '\n' });
@@ -245,6 +246,10 @@ class NetnsRuntime implements Runtime {
 
   moveHost(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult> {
     return moveHost(lab, node, network, opts);
+  }
+
+  forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult> {
+    return forgetNatState(lab, nodeA, nodeB);
   }
 
   private mustState(lab: string): LabState {

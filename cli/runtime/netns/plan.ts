@@ -140,6 +140,7 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
       mgmtAddress: null,
       statusUrl: null,
       logFile: null,
+      router: { preset: r.preset, wan: { ...r.wan }, lan: { ...r.lan } },
     });
   }
 
