@@ -125,12 +125,12 @@ export async function runExpectations(
  */
 export function forgetFirst(
   connect: ConnectFn,
-  forget: (from: string, to: string) => Promise<unknown>,
+  forget: (from: MeshMember, to: MeshMember) => Promise<unknown>,
   onFailure: (err: unknown) => void,
 ): ConnectFn {
   return async (from, to, opts) => {
     try {
-      await forget(from.name, to.name);
+      await forget(from, to);
     } catch (err) {
       onFailure(err);
       const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -138,6 +138,27 @@ export function forgetFirst(
     }
     return connect(from, to, opts);
   };
+}
+
+/**
+ * Close the connections the two nodes hold to each other (POST /disconnect on both), so neither
+ * keeps sending on an old connection — which would reopen the pinholes a cold repeat just closed.
+ */
+export async function disconnectPair(a: MeshMember, b: MeshMember, fetchImpl: typeof fetch = fetch): Promise<void> {
+  await Promise.all(
+    [
+      [a, b],
+      [b, a],
+    ].map(async ([self, other]) => {
+      const res = await fetchImpl(self!.connectUrl.replace(/\/connect$/, '/disconnect'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nodeId: other!.nodeId }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      await res.body?.cancel();
+    }),
+  );
 }
 
 /** The default ConnectFn: POST /connect on `from`'s management address. */

@@ -123,7 +123,8 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
     const bootstrapAbort = new AbortController();
     cleanups.push(() => bootstrapAbort.abort());
     // NAT detection first: peers we talk to would open our NAT's filter and skew it.
-    if (config.bootstrap.length > 0) void nat.detection.then(() => joinNetwork(node, logger, bootstrapAbort.signal));
+    // A node without seeds joins too: it publishes its record (retried until a peer holds it).
+    void nat.detection.then(() => joinNetwork(node, logger, bootstrapAbort.signal));
 
     await untilAborted(stop);
     logger.info('stopping', { reason: String(stop.reason ?? 'stop requested') });

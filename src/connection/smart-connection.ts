@@ -4,11 +4,12 @@
  * that gets there from an endpoint record. The driver executes its effects (dial, punch,
  * relayConnect, …) and reports outcomes back through `input(event, now)`.
  *
- * The plan: dial every direct address at once (DIRECT_CONNECT_TIMEOUT_MS) and, in parallel,
- * start a hole punch at a rendezvous (by default the peer's first relay), `punchDelayMs` later
- * (a head start for the dials, so a peer that answers a plain dial is not punched). When the direct
- * attempts are exhausted or time out, fall back to the peer's relays in ranked order, one at a
- * time (RelayConnect → RelayAccepted = RelayPending → RelayConnected = Relayed). While relayed,
+ * The plan: dial every direct address at once and, in parallel, start a hole punch at a rendezvous
+ * (by default the peer's first relay), `punchDelayMs` later (a head start for the dials, so a peer
+ * that answers a plain dial is not punched). When the direct attempts are exhausted, or after
+ * `directTimeoutMs` (DIRECT_CONNECT_TIMEOUT_MS), the peer's relays are tried in ranked order, one at a
+ * time (RelayConnect → RelayAccepted = RelayPending → RelayConnected = Relayed), while the dials
+ * still in flight go on until they end or a relay connects. While relayed,
  * keep trying to upgrade: a late dial or punch success, a validated direct path from the
  * PathProber, or a periodic `probeDirect`/`punch` round, each ends in Direct + relayClose.
  */
@@ -191,9 +192,14 @@ export class SmartConnectPlan {
         if (this.conn?.kind === 'Direct') return [{ kind: 'relayClose', relay: a.relay, sessionId: a.sessionId }];
         this.conn = { kind: 'Relayed', relay: a.relay, sessionId: a.sessionId, directAddrs: [...this.target.addrs] };
         this.phaseValue = 'connected';
-        // a punch still running may yet upgrade us; the first explicit round waits an interval
+        // a punch still running may yet upgrade us (by migration); the first explicit round waits an interval
         this.nextUpgradeAt = now + this.o.upgradeIntervalMs;
-        return [{ kind: 'connected', connection: this.conn }];
+        const out: SmartEffect[] = [];
+        if (this.pendingDials.size > 0) {
+          this.pendingDials.clear();
+          out.push({ kind: 'cancelDials' });
+        }
+        return [...out, { kind: 'connected', connection: this.conn }];
       }
       case 'relayFailed': {
         const a = this.matching(ev.sessionId);
@@ -222,12 +228,9 @@ export class SmartConnectPlan {
       out.push({ kind: 'punch', rendezvous: this.rendezvous });
     }
     if (this.phaseValue === 'connecting' && now >= this.directDeadline) {
+      // Relays join the race now; dials still in flight may yet win (a slow handshake, a late punch).
       this.directDeadline = Infinity;
-      if (this.pendingDials.size > 0) {
-        this.pendingDials.clear();
-        out.push({ kind: 'cancelDials' });
-      }
-      if (this.relayAttempt === null && this.relayIndex < 0) out.push(...this.nextRelay(now));
+      if (this.relayAttempt === null && this.relayIndex < 0 && this.target.relays.length > 0) out.push(...this.nextRelay(now));
       else out.push(...this.maybeFallBack(now));
     }
     if (this.relayAttempt !== null && now >= this.relayAttempt.deadline) {

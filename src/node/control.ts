@@ -57,6 +57,20 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       );
       return { status: 200, body: result };
     },
+    'POST /disconnect': ({ body }): JsonResponse => {
+      let nodeId: unknown;
+      try {
+        nodeId = (JSON.parse(body) as Record<string, unknown> | null)?.nodeId;
+      } catch {
+        nodeId = undefined;
+      }
+      if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
+        return { status: 400, body: { error: `nodeId: expected 64 hex digits, got ${JSON.stringify(nodeId)}` } };
+      }
+      const transport = node.transport as { disconnect?: (id: Uint8Array) => void };
+      transport.disconnect?.(fromHex(nodeId));
+      return { status: 200, body: { disconnected: true } };
+    },
     'POST /stream': async ({ body }): Promise<JsonResponse> => {
       const parsed = parseStreamRequest(body);
       if (typeof parsed === 'string') return { status: 400, body: { error: parsed } };

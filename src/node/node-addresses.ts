@@ -10,6 +10,7 @@
  * SmartConnector.refreshPaths) and republishes its record (republishOnNetworkChange).
  */
 import { fromHex } from '../core/bytes.js';
+import type { TimerHandle } from '../core/clock.js';
 import type { Components } from '../core/components.js';
 import type { DhtNode } from '../dht/index.js';
 import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
@@ -28,6 +29,8 @@ export interface NatAddresses {
   observedBy: string | null;
   /** Network changes noticed since start. */
   networkChanges: number;
+  /** Our endpoint record is in the DHT. */
+  recordPublished: boolean;
 }
 
 export interface NodeAddressesDeps {
@@ -45,12 +48,18 @@ export interface NodeAddressesDeps {
 }
 
 const WILDCARD = /^(0\.0\.0\.0|\[::\]):/;
+/** Republish period of a record some other node holds, ms (well inside its 24 h lifetime). */
+const REPUBLISH_MS = 30 * 60_000;
+/** Retry period while no other node holds it, ms. */
+const REPUBLISH_LONELY_MS = 5_000;
 
 export class NodeAddresses {
-  readonly nat: NatAddresses = { reflexiveAddr: null, observedBy: null, networkChanges: 0 };
+  readonly nat: NatAddresses = { reflexiveAddr: null, observedBy: null, networkChanges: 0, recordPublished: false };
   private seed: { addr: string; nodeId: string } | undefined;
   private watch: NetworkWatch | undefined;
   private joined = false;
+  private stopped = false;
+  private republishTimer: TimerHandle | undefined;
 
   constructor(private readonly d: NodeAddressesDeps) {
     // the record lists the relays we are reachable through: publish again when that changes
@@ -88,6 +97,8 @@ export class NodeAddresses {
 
   stop(): void {
     this.watch?.stop();
+    this.republishTimer?.cancel();
+    this.stopped = true;
   }
 
   /** Ask `seed` (a bootstrap peer that answered) for our reflexive address. */
@@ -110,7 +121,7 @@ export class NodeAddresses {
 
   /** Publish (or, after a change, republish) our endpoint record; false when there is nothing to publish. */
   async publishRecord(change = false): Promise<boolean> {
-    if (this.d.publishRecord === false) return false;
+    if (this.d.publishRecord === false || this.stopped) return false;
     const addrs = this.ownAddrs();
     if (addrs.length === 0) return false;
     // The relays that answered us: where peers that cannot dial us find us (EndpointRecord.relays).
@@ -118,14 +129,30 @@ export class NodeAddresses {
       .slice(0, MAX_RECORD_RELAYS)
       .map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
     try {
-      if (change) await this.d.dht.republishOnNetworkChange(this.d.keypair, addrs, relays);
-      else await this.d.dht.publishAddress(this.d.keypair, addrs, relays);
+      const r = change
+        ? await this.d.dht.republishOnNetworkChange(this.d.keypair, addrs, relays)
+        : await this.d.dht.publishAddress(this.d.keypair, addrs, relays);
       this.joined = true;
+      // Resolvable once some node holds it (our own copy counts: lookups reach us too).
+      this.nat.recordPublished = r.accepted > 0 || r.local === null;
+      this.scheduleRepublish(r.accepted > 0);
       return true;
     } catch (err) {
       this.d.components.logger.warn('could not publish endpoint record', { error: String(err) });
       return false;
     }
+  }
+
+  /**
+   * Records live 24 h on their replicas: publish again every REPUBLISH_MS, or soon (REPUBLISH_LONELY_MS)
+   * while no other node took it (a first node, whose peers arrive after it published).
+   */
+  private scheduleRepublish(replicated: boolean): void {
+    this.republishTimer?.cancel();
+    this.republishTimer = this.d.components.clock.setTimer(replicated ? REPUBLISH_MS : REPUBLISH_LONELY_MS, () => {
+      this.republishTimer = undefined;
+      void this.publishRecord(true);
+    });
   }
 
   private async networkChanged(ip: string | null, port: number): Promise<void> {

@@ -22,7 +22,7 @@ import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../nat/relay/relay-datagram.js';
-import { hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
+import { hasConnectionControl, hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
 import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
@@ -73,6 +73,7 @@ export class RelayLink {
   /** The transport when it can carry connections over relays (QUIC). */
   private readonly paths: RelayedPathTransport | undefined;
   private stopFrames: (() => void) | undefined;
+  private stopChanges: (() => void) | undefined;
   private readonly reachabilityListeners = new Set<() => void>();
 
   constructor(
@@ -99,6 +100,16 @@ export class RelayLink {
     if (this.running) return;
     this.running = true;
     this.stopFrames = this.paths?.onDatagram((peer, data) => this.onFrame(peer, data));
+    // A link that closed (idle timeout, a peer's disconnect, a NAT that forgot us) is dialled again
+    // at once: it is how the relay reaches us.
+    const t = this.node.transport;
+    if (hasConnectionControl(t)) {
+      this.stopChanges = t.onConnectionChange((c) => {
+        if (c.kind !== 'closed' || !this.running || t.pathInfo(c.nodeId) !== undefined) return;
+        const relay = this.isRelay(c.nodeId);
+        if (relay !== undefined) void this.pingRelay(relay);
+      });
+    }
     void this.keepAlive();
   }
 
@@ -106,6 +117,7 @@ export class RelayLink {
     this.running = false;
     this.timer?.cancel();
     this.stopFrames?.();
+    this.stopChanges?.();
     for (const t of [...this.tunnels.values()]) t.closed(new TransportError('relay link stopped'));
   }
 

@@ -65,7 +65,7 @@ export interface SmartConnectorOptions {
 export interface ConnectOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Drop what we have to the peer first, so this measures a new connection. */
+  /** Drop what we have to the peer first, so this measures a new connection (the link to one of our relays stays). */
   fresh?: boolean;
   /**
    * Connect through a relay first and upgrade to direct afterwards (a punch `upgradeAfterMs`
@@ -146,7 +146,8 @@ export class SmartConnector {
     const key = toHex(target.nodeId);
     if (opts.fresh) {
       this.forget(key, new TransportError('superseded by a fresh connect'), false);
-      this.deps.transport.disconnect(target.nodeId);
+      // Not the link to one of our relays: closing it would cut every relayed path and punch through it.
+      if (this.deps.relayLink?.isRelayPeer(target.nodeId) !== true) this.deps.transport.disconnect(target.nodeId);
     }
     if (opts.signal?.aborted) return Promise.reject(new AbortError('connect aborted'));
     let run = this.runs.get(key);
@@ -207,7 +208,7 @@ export class SmartConnector {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.timeoutMs !== undefined) {
         timer = this.deps.node.components.clock.setTimer(opts.timeoutMs, () =>
-          giveUp(new TimeoutError(`no path to ${toHex(target.nodeId).slice(0, 8)} within ${opts.timeoutMs} ms`)),
+          giveUp(new TimeoutError(failureText(`no path to ${toHex(target.nodeId).slice(0, 8)} within ${opts.timeoutMs} ms`, r))),
         );
       }
     });

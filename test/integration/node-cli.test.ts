@@ -112,6 +112,7 @@ describe('quicmesh node', () => {
     await joiner.waitFor(/bootstrap finished reachable=1 configured=2/);
 
     // The join is the DHT's: a ping, a self-lookup (FindNode) and the joiner's signed endpoint record (Store).
+    // (The seed, joining alone, keeps its own record too.)
     const status = (await (await fetch(`${s.metricsUrl}/status`)).json()) as {
       peersSeen: number;
       requestsServed: Record<string, number>;
@@ -122,7 +123,7 @@ describe('quicmesh node', () => {
     expect(status.requestsServed.FindNode).toBeGreaterThanOrEqual(1);
     expect(status.requestsServed.Store).toBe(1);
     expect(status.extra.dht.routingTableSize).toBe(1);
-    expect(status.extra.dht.storedKeys).toBe(1);
+    expect(status.extra.dht.storedKeys).toBe(2); // the joiner's record, and the seed's own
     const seedMetrics = await (await fetch(`${s.metricsUrl}/metrics`)).text();
     expect(seedMetrics).toMatch(/quicmesh_requests_served_total\{type="Ping",result="ok"\} [1-9]/);
     expect(seedMetrics).toContain('quicmesh_requests_served_total{type="Store",result="ok"} 1');

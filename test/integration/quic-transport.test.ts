@@ -342,9 +342,10 @@ describe('QuicTransport', () => {
       expect(await whoAmI()).toBe(`127.0.0.1:${outside[0]!.address().port}`);
       current = outside[1]!;
       const moved = `127.0.0.1:${outside[1]!.address().port}`;
-      // Requests keep working at once; the reported address follows once b has validated the path.
+      // Requests keep working at once and report the new address (the first authentic packet from
+      // it); the connection's path follows once b has validated it.
       let seen = '';
-      for (let i = 0; i < 50 && seen !== moved; i++) seen = await whoAmI();
+      for (let i = 0; i < 50 && (seen !== moved || b.connectionTo(a.localNodeId)?.peerAddr !== moved); i++) seen = await whoAmI();
       expect(seen).toBe(moved);
       expect(b.connectionTo(a.localNodeId)?.peerAddr).toBe(moved);
       expect(b.connectionCount).toBe(1);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState, type NodeRecord } from '../../cli/lab/lab-state.js';
+import { getRuntime } from '../../cli/runtime/index.js';
 import { isRootWithTools } from './lab-fixtures.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -64,7 +65,7 @@ async function getJson<T>(url: string): Promise<T> {
 const until = <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> =>
   pollUntil(what, fn, { timeoutMs: ms, intervalMs: 200 });
 
-describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab', () => {
+describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal in the lab', () => {
   let dir: string;
   let nodes: NodeRecord[] = [];
   const host = (name: string) => nodes.find((n) => n.name === name && n.kind === 'host')!;
@@ -92,8 +93,15 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('NAT traversal in the lab',
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
+  /** A fresh connect from cold NAT state: both drop their connections to each other, the routers forget the pair. */
   async function connect(from: string, to: string): Promise<{ connected: boolean; path: string | null; error?: string }> {
     const { nodeId, identity } = await getJson<Status>(`${base(to)}/status`);
+    const { nodeId: fromId } = await getJson<Status>(`${base(from)}/status`);
+    await Promise.all([
+      fetch(`${base(from)}/disconnect`, { method: 'POST', body: JSON.stringify({ nodeId }) }).then((r) => r.text()),
+      fetch(`${base(to)}/disconnect`, { method: 'POST', body: JSON.stringify({ nodeId: fromId }) }).then((r) => r.text()),
+    ]);
+    await getRuntime('netns').forgetNatState!(LAB, from, to);
     const res = await fetch(`${base(from)}/connect`, {
       method: 'POST',
       body: JSON.stringify({ addr: addrOf(to), nodeId, identity, fresh: true, timeoutMs: 4_000 }),

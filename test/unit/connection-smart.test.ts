@@ -80,21 +80,49 @@ describe('SmartConnectPlan', () => {
     expect(p.phase).toBe('connected');
   });
 
-  it('falls back at the direct timeout even while dials hang', () => {
+  it('brings the relays in at the direct timeout while dials hang, and a late direct success still wins', () => {
     const p = plan();
     p.start(0);
     expect(p.nextAt()).toBe(5000);
     expect(p.tick(4999)).toEqual([]);
     const out = p.tick(5000);
-    expect(kinds(out)).toEqual(['cancelDials', 'relayConnect']);
+    expect(kinds(out)).toEqual(['relayConnect']); // the dials keep going beside the relay
     // a late punch success still wins over the pending relay attempt
     const rc = relayConnectOf(out);
     p.input({ kind: 'relayAccepted', sessionId: rc.sessionId }, 5100);
     const up = p.input({ kind: 'punchSucceeded', addr: A1 }, 5200);
     expect(up).toEqual([
+      { kind: 'cancelDials' },
       { kind: 'relayClose', relay: R1, sessionId: rc.sessionId },
       { kind: 'connected', connection: { kind: 'Direct', addr: A1, via: 'hole-punched' } },
     ]);
+  });
+
+  it('gives the dials a head start before the punch, and skips the punch when a dial wins first', () => {
+    const p = new SmartConnectPlan(target(), { rng: new SeededRng(1), punchDelayMs: 10 });
+    expect(kinds(p.start(0))).toEqual(['dial', 'dial']);
+    expect(p.nextAt()).toBe(10);
+    expect(p.tick(10)).toEqual([{ kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] } }]);
+    const q = new SmartConnectPlan(target(), { rng: new SeededRng(1), punchDelayMs: 10 });
+    q.start(0);
+    q.input({ kind: 'dialSucceeded', addr: A1 }, 5);
+    expect(q.tick(10)).toEqual([]);
+  });
+
+  it('a relay that connects first ends the dials still in flight', () => {
+    const p = plan();
+    p.start(0);
+    const rc = relayConnectOf(p.tick(5000));
+    expect(kinds(p.input({ kind: 'relayConnected', sessionId: rc.sessionId }, 5100))).toEqual(['cancelDials', 'connected']);
+    expect(p.connection?.kind).toBe('Relayed');
+  });
+
+  it('with no relays, slow dials run to their own end instead of being cut at the direct timeout', () => {
+    const p = plan(target({ relays: [], rendezvous: null }));
+    p.start(0);
+    expect(p.tick(5000)).toEqual([]);
+    expect(p.phase).toBe('connecting');
+    expect(kinds(p.input({ kind: 'dialSucceeded', addr: A1 }, 6000))).toEqual(['cancelDials', 'connected']);
   });
 
   it('fails over between relays on rejection and timeout, then fails', () => {

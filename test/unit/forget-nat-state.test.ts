@@ -357,7 +357,7 @@ describe('forgetFirst (the test verb, cold mode)', () => {
     const order: string[] = [];
     const connect = forgetFirst(
       async (...args) => (order.push('connect'), ok(...args)),
-      async (a, b) => void order.push(`forget ${a} ${b}`),
+      async (a, b) => void order.push(`forget ${a.name} ${b.name}`),
       () => order.push('failure'),
     );
     expect(await connect(member('a'), member('b'), { fresh: true, timeoutMs: 1 })).toMatchObject({ connected: true });

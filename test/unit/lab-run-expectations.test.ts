@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { captureIO } from '../../cli/lab/io.js';
-import { expectsPeers, peerCount, waitForMesh, type MeshMember } from '../../cli/lab/mesh-ready.js';
+import { expectsPeers, peerCount, recordPublished, waitForMesh, type MeshMember } from '../../cli/lab/mesh-ready.js';
 import {
   httpConnect,
   observationOf,
@@ -46,6 +46,7 @@ function member(name: string): MeshMember {
     nodeId: name.padEnd(64, '0').replace(/[^0-9a-f]/g, 'f'),
     dataAddr: `${node.address}:${node.port}`,
     peers: 1,
+    joined: true,
   };
 }
 
@@ -275,6 +276,22 @@ describe('waitForMesh', () => {
     const ready = await waitForMesh(TOPOLOGY, handle, { timeoutMs: 20, fetchStatus: lonely, pollMs: 1 });
     expect(ready.settled).toBe(false);
     expect(ready.unsettled.sort()).toEqual(['a-1', 'a-2', 'a-3', 'boot']);
+  });
+
+  it('also waits for every node to have published its endpoint record', async () => {
+    let reads = 0;
+    const fetchStatus = async (url: string): Promise<Record<string, unknown> | null> => {
+      reads++;
+      const name = url.split('/')[3]!;
+      const recordPublished = !(name === 'a-2' && reads < 20);
+      return { nodeId: member(name).nodeId, peersSeen: 1, extra: { nat: { recordPublished } } };
+    };
+    const ready = await waitForMesh(TOPOLOGY, handle, { timeoutMs: 10_000, fetchStatus, pollMs: 1 });
+    expect(ready.settled).toBe(true);
+    expect(reads).toBeGreaterThanOrEqual(20);
+    expect(ready.members.get('a-2')!.joined).toBe(true);
+    expect(recordPublished({ nodeId: 'x' })).toBe(true); // nodes that do not say
+    expect(recordPublished({ extra: { nat: { recordPublished: false } } })).toBe(false);
   });
 
   it('expects peers only where bootstrap gives them, and reads either peer field', () => {

@@ -95,7 +95,7 @@ describe('relay service and relay link (memory transport)', () => {
       probePeer(alice.meshNode, { addr: '10.250.0.2:4433', nodeId: carol.meshNode.nodeId }, { timeoutMs: 2_000 }),
     );
     expect(result.connected).toBe(false);
-    expect(result.error).toMatch(/no path.*RelayRejected.*Unknown target/);
+    expect(result.error).toMatch(/no path.*last relay RemoteError.*Unknown target/);
     await Promise.all([alice.stop(), carol.stop(), relay.stop()]);
   });
 

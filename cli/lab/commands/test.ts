@@ -18,7 +18,7 @@ import { bringUpTopology, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
 import { waitForMesh } from '../mesh-ready.js';
 import { Progress } from '../progress.js';
-import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
+import { disconnectPair, forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
 import {
   computeVerdicts,
   formatReport,
@@ -210,8 +210,19 @@ export const testCommand: CommandModule<object, TestArgs> = {
       // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
       const broke = new AbortController();
       let connect: ConnectFn = httpConnect();
+      const relays = new Set(topology.nodes.filter((n) => n.role === 'relay').map((n) => n.name));
       if (mode === 'cold')
-        connect = forgetFirst(connect, (a, b) => runtime.forgetNatState!(handle.name, a, b), (err) => broke.abort(err));
+        connect = forgetFirst(
+          connect,
+          async (a, b) => {
+            // A relay's links are the traversal machinery every other probe leans on: left alone.
+            if (relays.has(a.name) || relays.has(b.name)) return;
+            // first the nodes drop their connections to each other (their closes still pass), then the routers forget
+            await disconnectPair(a, b);
+            await runtime.forgetNatState!(handle.name, a.name, b.name);
+          },
+          (err) => broke.abort(err),
+        );
       const runStep = progress.start(
         `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`,
       );
