@@ -57,7 +57,7 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       );
       return { status: 200, body: result };
     },
-    'POST /disconnect': ({ body }): JsonResponse => {
+    'POST /disconnect': async ({ body }): Promise<JsonResponse> => {
       let nodeId: unknown;
       try {
         nodeId = (JSON.parse(body) as Record<string, unknown> | null)?.nodeId;
@@ -67,9 +67,12 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
         return { status: 400, body: { error: `nodeId: expected 64 hex digits, got ${JSON.stringify(nodeId)}` } };
       }
-      const transport = node.transport as { disconnect?: (id: Uint8Array) => void };
-      transport.disconnect?.(fromHex(nodeId));
-      return { status: 200, body: { disconnected: true } };
+      // Answered once the closed connections have drained (QUIC: no packet of theirs leaves after),
+      // so a caller that next makes the NATs forget the pair is not undone by a late close.
+      const transport = node.transport as { disconnect?: (id: Uint8Array) => void; disconnectAndDrain?: (id: Uint8Array) => Promise<boolean> };
+      const id = fromHex(nodeId);
+      const drained = transport.disconnectAndDrain ? await transport.disconnectAndDrain(id) : (transport.disconnect?.(id), true);
+      return { status: 200, body: { disconnected: true, drained } };
     },
     'POST /stream': async ({ body }): Promise<JsonResponse> => {
       const parsed = parseStreamRequest(body);

@@ -159,6 +159,16 @@ describe('QUIC datagrams, relayed paths and migration', () => {
     for (let i = 0; i < 200; i++) expect(bytesEqual(all.subarray(i * 1000, (i + 1) * 1000), chunk(i)), `chunk ${i}`).toBe(true);
   });
 
+  it('disconnectAndDrain resolves once the closed connections are released', async () => {
+    const [a, b] = [await started(), await started()];
+    // an exchange first: quiche sends no CONNECTION_CLOSE before the handshake is confirmed
+    await a.request({ addr: b.localAddr, nodeId: b.localNodeId }, ping(a));
+    expect(await a.disconnectAndDrain(b.localNodeId)).toBe(true);
+    expect(a.connectionCount).toBe(0);
+    expect(a.pathInfo(b.localNodeId)).toBeUndefined();
+    expect(await a.disconnectAndDrain(b.localNodeId)).toBe(true); // nothing left: at once
+  });
+
   it('refuses to migrate a connection from the side that did not open it', async () => {
     const [a, b] = [await started(), await started()];
     const bReady = waitFor('b ready', (done) => b.onConnectionChange((c) => c.kind === 'ready' && done(c)));

@@ -123,8 +123,10 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal
     expect(await connect('b', 'a')).toMatchObject({ connected: true, path: 'hole-punched' });
   }, 60_000);
 
-  it('public -> NATed host: hole-punched', async () => {
-    expect(await connect('boot', 'a')).toMatchObject({ connected: true, path: 'hole-punched' });
+  it('public -> NATed host: not relayed (punched, or plain when a\'s own traffic to boot reopened its NAT)', async () => {
+    const r = await connect('boot', 'a');
+    expect(r).toMatchObject({ connected: true });
+    expect(['hole-punched', 'direct']).toContain(r.path);
   }, 60_000);
 
   it('port-restricted x symmetric: relayed, both ways, and the relay counts the bytes', async () => {

@@ -100,6 +100,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   private streamHandler: ((stream: QuicByteStream) => void) | undefined;
   private readonly datagramListeners = new Set<(peer: PeerInfo, data: Uint8Array) => void>();
   private readonly changeListeners = new Set<(change: ConnectionChange) => void>();
+  private readonly releaseListeners = new Set<() => void>();
   private readonly m: {
     connections: Counter;
     open: Gauge;
@@ -321,6 +322,28 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     }
   }
 
+  /**
+   * Close every connection to `nodeId` and resolve once they are all released: their closing and
+   * draining periods are over, so not one more packet of theirs will leave (false at the deadline).
+   */
+  disconnectAndDrain(nodeId: NodeId, timeoutMs = 2_000): Promise<boolean> {
+    this.disconnect(nodeId);
+    const pending = (): boolean => [...this.conns.unreleased].some((c) => c.verifiedPeer && bytesEqual(c.verifiedPeer.nodeId, nodeId));
+    if (!pending()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = this.components.clock.setTimer(timeoutMs, () => finish(false));
+      const check = (): void => {
+        if (!pending()) finish(true);
+      };
+      const finish = (ok: boolean): void => {
+        timer.cancel();
+        this.releaseListeners.delete(check);
+        resolve(ok);
+      };
+      this.releaseListeners.add(check);
+    });
+  }
+
   /** Open a raw byte stream to `target` (bulk data); the far side gets it through `onStream`. */
   openStream(target: Target, opts?: RequestOptions): Promise<QuicByteStream> {
     return this.withConnection(target, opts, (conn) => conn.streams.openRaw());
@@ -507,6 +530,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
 
   connectionReleased(conn: QuicConnection): void {
     this.conns.released(conn);
+    for (const l of [...this.releaseListeners]) l();
   }
 
   connectionMoved(conn: QuicConnection, oldAddr: string): void {
