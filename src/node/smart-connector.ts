@@ -25,7 +25,8 @@ import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/connection-manager.js';
 import type { SmartConnection, SmartInput } from '../connection/smart-connection.js';
-import { AbortError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, IdentityError, TimeoutError, TransportError } from '../errors.js';
+import type { Counter } from '../metrics/metrics.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
@@ -115,6 +116,7 @@ export class SmartConnector {
   private readonly runs = new Map<string, Run>();
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
+  private readonly mDials: Counter;
   private readonly stopChanges: () => void;
   private readonly stopPunched: (() => void) | undefined;
   private readonly o: Required<SmartConnectorOptions>;
@@ -129,6 +131,12 @@ export class SmartConnector {
       releaseGraceMs: opts.releaseGraceMs ?? 1_000,
       migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
     };
+    this.mDials = deps.node.components.metrics.counter(
+      'quicmesh_connect_dials_total',
+      'QUIC dials of smart connections (direct and after a punch), by outcome',
+      ['result'],
+    );
+    for (const result of DIAL_RESULTS) this.mDials.inc({ result }, 0);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
     this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr));
   }
@@ -340,11 +348,13 @@ export class SmartConnector {
       )
       .then(
         () => {
+          this.mDials.inc({ result: 'ok' });
           // verified after the peer was told to punch: the punch opened its side
           const punched = why === 'punch' || run.punchAnsweredAt !== null;
           this.input(run, punched ? { kind: 'punchSucceeded', addr } : { kind: 'dialSucceeded', addr });
         },
         (err: unknown) => {
+          this.mDials.inc({ result: dialResult(err, signal.aborted) });
           if (signal.aborted || why !== 'dial') return;
           run.lastDialError = `${addr}: ${errorText(err)}`;
           this.input(run, { kind: 'dialFailed', addr });
@@ -537,6 +547,16 @@ export class SmartConnector {
       this.arm();
     });
   }
+}
+
+/** ok; identity: someone else answered there; timeout: nothing did; failed: refused or broken; cancelled: not needed any more. */
+const DIAL_RESULTS = ['ok', 'identity', 'timeout', 'failed', 'cancelled'] as const;
+
+function dialResult(err: unknown, cancelled: boolean): (typeof DIAL_RESULTS)[number] {
+  if (cancelled || err instanceof AbortError) return 'cancelled';
+  if (err instanceof IdentityError) return 'identity';
+  if (err instanceof TimeoutError) return 'timeout';
+  return 'failed';
 }
 
 function errorText(err: unknown): string {

@@ -6,12 +6,13 @@ const args = process.argv.slice(2);
 const get = (flag) => args[args.indexOf(flag) + 1];
 const [host, port] = get('--metrics').split(':');
 const listen = get('--listen');
+const iface = args.includes('--interface') ? get('--interface') : null;
 createServer((req, res) => {
   if (req.url === '/status') {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ nodeId: 'fa'.repeat(32), listen, peers: 0, state: 'running' }));
+    res.end(JSON.stringify({ nodeId: 'fa'.repeat(32), listen, interface: iface, peers: 0, state: 'running' }));
   } else {
     res.statusCode = 404;
     res.end();
   }
-}).listen(Number(port), host, () => console.log(`listening on ${listen}, status on ${host}:${port}`));
+}).listen(Number(port), host, () => console.log(`listening on ${listen}, status on ${host}:${port}; args ${args.join(' ')}`));

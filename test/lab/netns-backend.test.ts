@@ -102,9 +102,12 @@ describe.runIf(isRootWithTools())('netns backend', () => {
     expect(handle.nodes.filter((n) => n.kind === 'host').every((n) => n.statusUrl?.startsWith('http://172.31.'))).toBe(true);
     const st = await rt.status('qmt-nodes');
     const hosts = st.nodes.filter((n) => n.kind === 'host');
-    expect(hosts.map((h) => h.live?.status?.['listen'])).toEqual(['10.0.1.10:4433', '10.0.1.11:4433']);
+    // every interface (the socket survives a move), advertising eth0's address
+    expect(hosts.map((h) => h.live?.status?.['listen'])).toEqual(['0.0.0.0:4433', '0.0.0.0:4433']);
+    expect(hosts.map((h) => h.live?.status?.['interface'])).toEqual(['eth0', 'eth0']);
     const log = await execOut(['cat', rt.logsPath('qmt-nodes', 'h1b')]);
-    expect(log).toContain('listening on 10.0.1.11:4433');
+    expect(log).toContain('listening on 0.0.0.0:4433');
+    expect(log).toContain('--bootstrap 10.0.1.10:4433');
     // the second node was told where the bootstrap node is; the management network is not a mesh path
     const isolated = await rt.exec('qmt-nodes', 'h1a', ['ip', 'route', 'get', '10.0.1.11']);
     expect(isolated.stdout).toContain('dev eth0');
