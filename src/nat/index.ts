@@ -7,7 +7,6 @@ export * from './nat-probe-packet.js';
 export * from './nat-test-server.js';
 export * from './nat-driver.js';
 export * from './hole-punch.js';
-export * from './puncher.js';
 export * from './ice.js';
 export * from './relay/token-bucket.js';
 export * from './relay/relay-info.js';

@@ -134,7 +134,12 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     const link = new RelayLink(meshNode, { relays: opts.relays });
     services.relayLink = link;
     if (opts.holePunch !== false && hasRawDatagrams(opts.transport)) {
-      services.punch = new PunchDriver(meshNode, { raw: opts.transport, isRendezvous: (id) => link.isRelayPeer(id) });
+      services.punch = new PunchDriver(meshNode, {
+        raw: opts.transport,
+        isRendezvous: (id) => link.isRelayPeer(id),
+        // ICE candidates: our address (host) and our NAT's mapping as a bootstrap peer saw it
+        localCandidates: () => ({ host: meshNode.contact.addr, reflexive: addresses.nat.reflexiveAddr }),
+      });
     }
   }
   const addresses = new NodeAddresses({

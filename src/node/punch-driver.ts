@@ -1,25 +1,38 @@
 /**
- * PunchDriver: hole punching for a running node, from its one QUIC socket. It drives one sans-IO
- * Puncher per peer: sends the punch rounds as raw datagrams (first byte 0x00, never mistaken for
- * QUIC), feeds the punch datagrams that arrive to the puncher of their sender (peer-reflexive
- * learning included), and resolves with the address that works both ways.
+ * PunchDriver: hole punching for a running node, from its one QUIC socket, as ICE-lite
+ * connectivity checks (RFC 8445 shape, src/nat/ice.ts). Per peer it runs one IceAgent:
+ *
+ * - candidates: ours from the node (host: our address, server-reflexive: what a bootstrap peer saw),
+ *   the peer's from the rendezvous's HolePunchReady (its observed address first, then the ones it
+ *   announced; private-range addresses count as host candidates, the others as server-reflexive);
+ * - checks: an encoded `IceCheck` message sent as a raw datagram (first byte 0x01, never taken for
+ *   QUIC) to each pair's remote candidate, paced every `taMs` and retransmitted with a doubling
+ *   timeout; answered at once by a raw `PathReply` {nonce = txId, observedAddr} — and every answer
+ *   triggers a check of our own back (which is what gets through once the other NAT opened);
+ * - peer-reflexive learning: a check from an address we did not know (a symmetric NAT's fresh port)
+ *   becomes a remote candidate, and a reply naming an address of ours we did not know, a local one;
+ * - nomination: the initiator (controlling) nominates its first succeeded pair at once (speed over
+ *   the optimal pair: any working path will do, a QUIC connection then runs over it).
+ * The attempt resolves with the remote address of the first pair whose check succeeded (a path that
+ * works both ways: we do not wait for the nomination round trip, which completes meanwhile). Checks from a peer we have no
+ * attempt for are still answered (an ICE-lite agent always answers), which opens our NAT toward it.
  *
  * Both sides start from a HolePunchReady: the initiator as the reply to its HolePunchStart sent to
- * a rendezvous (a relay it keeps a link to), the other side as a one-way message from that
- * rendezvous (accepted only from `isRendezvous` peers). After success only the initiator dials
- * QUIC to the punched address; the other side's NAT already holds a mapping toward it.
- * Each attempt is counted in quicmesh_holepunch_attempts_total{result}: `success`, `timeout` (the
- * puncher's schedule ended unanswered) or `failed` (the rendezvous refused or was unreachable, or
- * the attempt was superseded or stopped).
+ * a rendezvous (a relay it keeps a link to, or the peer's), the other side as a one-way message from
+ * that rendezvous (accepted only from `isRendezvous` peers).
+ * Each attempt is counted in quicmesh_holepunch_attempts_total{result}: `success`, `timeout` (every
+ * pair failed its checks) or `failed` (the rendezvous refused or was unreachable, or the attempt was
+ * superseded or stopped). Checks from unknown senders are bounded: at most MAX_PAIRS pairs per agent.
  */
 import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { RemoteError, TransportError } from '../errors.js';
-import { Puncher, type PunchResult } from '../nat/puncher.js';
-import { classifyRaw, parsePunch } from '../nat/raw-packets.js';
+import { candidatePriority, gatherCandidates, IceAgent, type CandidatePair, type IceCandidate, type IceEffect } from '../nat/ice.js';
+import { classifyRaw } from '../nat/raw-packets.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
-import type { HolePunchReady } from '../wire/messages.js';
+import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import type { HolePunchReady, IceCheck, PathReply } from '../wire/messages.js';
 import type { MeshNode } from './mesh-node.js';
 import { holePunchAttemptMetrics, type HolePunchAttemptMetrics } from './traversal-metrics.js';
 
@@ -34,30 +47,52 @@ export function hasRawDatagrams(t: unknown): t is RawDatagrams {
   return typeof o.sendRawDatagram === 'function' && typeof o.onRawDatagram === 'function';
 }
 
+/** Where a punch got through. */
+export interface PunchResult {
+  /** The peer's address that works both ways. */
+  addr: string;
+  origin: 'announced' | 'peer-reflexive';
+  at: number;
+}
+
 export interface PunchDriverOptions {
   raw: RawDatagrams;
   /** Is this peer a rendezvous we trust to start punches (our relays)? */
   isRendezvous(nodeId: NodeId): boolean;
-  /** How long one punch runs, ms. Default 2 000. */
-  durationMs?: number;
+  /** Our own candidates: default our contact address only. */
+  localCandidates?: () => { host: string; reflexive: string | null };
+  /** Pacing of new checks, ms (RFC 8445's Ta). Default 5. */
+  taMs?: number;
+  /** First retransmission timeout of a check, ms; doubles per retry. Default 20. */
+  rtoMs?: number;
+  /** Retransmissions of one check before its pair fails. Default 7 (the last about 2.5 s in). */
+  maxRetransmits?: number;
 }
 
 interface Attempt {
   peer: NodeId;
-  puncher: Puncher;
+  agent: IceAgent;
+  txIds: Set<string>;
   timer: TimerHandle | undefined;
-  /** Set once the attempt is counted: a succeeded attempt lingers (answering punches) but is done. */
+  /** Set once the attempt is counted: a succeeded attempt lingers (answering checks) but is done. */
   settled: 'success' | 'timeout' | undefined;
   resolve(r: PunchResult): void;
   reject(e: Error): void;
 }
 
+/** Pairs one agent keeps at most (remote candidates learned from unknown senders included). */
+const MAX_PAIRS = 16;
+/** How long a finished attempt keeps answering the peer's checks, ms. */
+const LINGER_MS = 2_000;
+
 export class PunchDriver {
   private readonly attempts = new Map<string, Attempt>();
   private punches = 0;
   private successes = 0;
-  private readonly punchedListeners = new Set<(peer: NodeId, result: PunchResult) => void>();
   private readonly metrics: HolePunchAttemptMetrics;
+  private readonly punchedListeners = new Set<(peer: NodeId, result: PunchResult) => void>();
+  /** Which attempt sent each check still unanswered (replies carry only the transaction id). */
+  private readonly txOwner = new Map<string, Attempt>();
 
   constructor(
     private readonly node: MeshNode,
@@ -67,8 +102,8 @@ export class PunchDriver {
     opts.raw.onRawDatagram((data, from) => this.onDatagram(data, formatAddr(from.host, from.port)));
     node.onNotify('HolePunchReady', (peer, msg) => {
       if (!this.opts.isRendezvous(peer.nodeId)) return;
-      // We are the side asked to punch: the initiator dials once the path is open.
-      this.punch(msg).catch((err: unknown) =>
+      // We are the side asked to punch (controlled): the initiator dials once a path is open.
+      this.punch(msg, 'controlled').catch((err: unknown) =>
         node.components.logger.debug('hole punch (responder) failed', { error: String(err) }),
       );
     });
@@ -82,7 +117,7 @@ export class PunchDriver {
   /**
    * Ask `rendezvous` to start a punch between us and `target`. Resolves once it answered, with its
    * HolePunchReady (the peer's candidate addresses, so the caller can dial them at once: a QUIC
-   * Initial punches our NAT as well as a raw datagram) and the puncher's outcome, still running.
+   * Initial punches our NAT as well as a check does) and the checks' outcome, still running.
    * `addrs` are our own candidates for the peer (default: our contact address).
    */
   async start(
@@ -107,7 +142,7 @@ export class PunchDriver {
       if (reply.msg.type === 'HolePunchFailed') throw new RemoteError('HolePunchFailed', reply.msg.reason);
       throw new TransportError(`rendezvous answered ${reply.msg.type}`);
     }
-    const result = this.punch(reply.msg);
+    const result = this.punch(reply.msg, 'controlling');
     result.catch(() => {}); // the caller may settle the connect another way
     return { ready: reply.msg, result };
   }
@@ -118,112 +153,229 @@ export class PunchDriver {
     return () => this.punchedListeners.delete(listener);
   }
 
-  status(): { active: number; punches: number; successes: number } {
-    return { active: this.attempts.size, punches: this.punches, successes: this.successes };
+  status(): { active: number; punches: number; successes: number; pairs: { peer: string; checks: PairView[] }[] } {
+    return {
+      active: [...this.attempts.values()].filter((a) => a.settled === undefined).length,
+      punches: this.punches,
+      successes: this.successes,
+      pairs: [...this.attempts].map(([peer, a]) => ({ peer, checks: a.agent.checklist().map(pairView) })),
+    };
   }
 
   stop(): void {
     for (const [key, a] of this.attempts) {
       a.timer?.cancel();
+      this.release(a);
       if (a.settled === undefined) this.metrics.record('failed');
       a.reject(new TransportError('punch driver stopped'));
       this.attempts.delete(key);
     }
   }
 
-  /** Run one Puncher for the peer in `ready`; a newer punch to the same peer replaces an older one. */
-  punch(ready: HolePunchReady): Promise<PunchResult> {
-    const clock = this.node.components.clock;
+  /** Run one IceAgent for the peer in `ready`; a newer punch to the same peer replaces an older one. */
+  punch(ready: HolePunchReady, role: 'controlling' | 'controlled' = 'controlling'): Promise<PunchResult> {
     const key = toHex(ready.peer.id);
     const old = this.attempts.get(key);
     if (old) {
       old.timer?.cancel();
+      this.release(old);
       if (old.settled === undefined) this.metrics.record('failed');
       old.reject(new TransportError('superseded by a newer punch'));
     }
-    const peerId = Uint8Array.from(ready.peer.id);
-    const puncher = new Puncher({
-      localId: this.node.nodeId,
-      peerId: ready.peer.id,
-      candidates: ready.peerAddrs,
-      startAt: clock.now() + ready.delayMs,
+    const agent = new IceAgent({
+      role,
+      local: this.localCandidates(),
+      remote: remoteCandidates(ready.peerAddrs),
       rng: this.node.components.rng,
-      durationMs: this.opts.durationMs,
+      taMs: this.opts.taMs ?? 5,
+      rtoMs: this.opts.rtoMs ?? 20,
+      maxRetransmits: this.opts.maxRetransmits ?? 7,
+      nominationWaitMs: 0,
+      maxPairs: MAX_PAIRS,
     });
     this.punches++;
     return new Promise<PunchResult>((resolve, reject) => {
-      const attempt: Attempt = { peer: peerId, puncher, timer: undefined, settled: undefined, resolve, reject };
+      const attempt: Attempt = {
+        peer: Uint8Array.from(ready.peer.id),
+        agent,
+        txIds: new Set(),
+        timer: undefined,
+        settled: undefined,
+        resolve,
+        reject,
+      };
       this.attempts.set(key, attempt);
       this.pump(key, attempt);
     });
   }
 
+  // --- internals ---------------------------------------------------------------------------
+
+  private get localBase(): string {
+    return this.opts.localCandidates?.().host ?? this.node.contact.addr;
+  }
+
+  private localCandidates(): IceCandidate[] {
+    const own = this.opts.localCandidates?.() ?? { host: this.node.contact.addr, reflexive: null };
+    return gatherCandidates({
+      hostAddrs: [own.host],
+      reflexive: own.reflexive !== null ? [{ addr: own.reflexive, base: own.host }] : [],
+    });
+  }
+
   private pump(key: string, a: Attempt): void {
     const clock = this.node.components.clock;
-    const now = clock.now();
-    const { sends, nextAt } = a.puncher.poll(now);
-    this.send(sends);
-    if (a.puncher.result) return;
-    if (nextAt === null || a.puncher.state(now) === 'failed') {
-      this.finish(key, a, new TransportError(`hole punch to ${key.slice(0, 12)} got no answer`));
-      return;
+    a.timer?.cancel();
+    a.timer = undefined;
+    if (this.attempts.get(key) !== a) return;
+    this.apply(key, a, a.agent.poll(clock.now()));
+    if (a.settled === 'timeout') return;
+    const at = a.agent.nextAt();
+    if (at !== undefined) a.timer = clock.setTimer(Math.max(0, at - clock.now()), () => this.pump(key, a));
+  }
+
+  private apply(key: string, a: Attempt, effects: IceEffect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'check':
+          a.txIds.add(e.txId);
+          this.txOwner.set(e.txId, a);
+          this.sendMessage(e.to, {
+            type: 'IceCheck',
+            from: this.node.contact,
+            txId: Buffer.from(e.txId, 'hex'),
+            priority: e.priority,
+            useCandidate: e.useCandidate,
+            controlling: e.role === 'controlling',
+          });
+          break;
+        case 'respond':
+          this.sendMessage(e.to, { type: 'PathReply', nonce: Buffer.from(e.txId, 'hex'), observedAddr: e.mappedAddr });
+          break;
+        case 'selected':
+          this.succeed(key, a, e.pair);
+          break;
+        case 'failed':
+          this.fail(key, a);
+          break;
+      }
     }
-    a.timer = clock.setTimer(Math.max(0, nextAt - now), () => this.pump(key, a));
   }
 
   private onDatagram(data: Uint8Array, from: string): void {
-    if (classifyRaw(data) !== 'punch') return;
-    let sender: string;
+    if (classifyRaw(data) !== 'message') return;
+    let msg;
     try {
-      sender = toHex(parsePunch(data).sender);
+      msg = decodeMessage(data);
     } catch {
       return;
     }
-    const a = this.attempts.get(sender);
-    if (a === undefined) return;
-    const out = a.puncher.onPacket(data, from, this.node.components.clock.now());
-    if (out.kind !== 'answered') return;
-    this.send(out.replies);
-    if (out.succeeded) {
-      this.successes++;
-      this.finish(sender, a, out.succeeded);
-    }
+    if (msg.type === 'IceCheck') this.onCheck(msg, from);
+    else if (msg.type === 'PathReply') this.onReply(msg);
   }
 
-  private finish(key: string, a: Attempt, outcome: PunchResult | Error): void {
-    a.timer?.cancel();
-    if (a.settled === undefined) {
-      a.settled = outcome instanceof Error ? 'timeout' : 'success';
-      this.metrics.record(a.settled);
-    }
-    // Keep answering the peer's punches for a while (its confirm may be lost): the attempt stays
-    // registered until the puncher's own schedule ends.
-    if (outcome instanceof Error) {
-      if (this.attempts.get(key) === a) this.attempts.delete(key);
-      a.reject(outcome);
+  private onCheck(msg: IceCheck, from: string): void {
+    const txId = toHex(msg.txId);
+    const key = toHex(msg.from.id);
+    const a = this.attempts.get(key);
+    if (a === undefined) {
+      // No attempt (yet) for this peer: answer anyway; our answer opens our NAT toward it.
+      this.sendMessage(from, { type: 'PathReply', nonce: msg.txId, observedAddr: from });
       return;
     }
-    a.resolve(outcome);
+    const effects = a.agent.onRequest(from, this.localBase, { txId, priority: msg.priority, useCandidate: msg.useCandidate });
+    this.apply(key, a, effects);
+    if (a.settled !== 'timeout') this.pump(key, a); // a triggered check is due now
+  }
+
+  private onReply(msg: PathReply): void {
+    const txId = toHex(msg.nonce);
+    const a = this.txOwner.get(txId);
+    if (a === undefined) return;
+    this.txOwner.delete(txId);
+    a.txIds.delete(txId);
+    const key = toHex(a.peer);
+    if (this.attempts.get(key) !== a) return;
+    this.apply(key, a, a.agent.onResponse(txId, msg.observedAddr, this.node.components.clock.now()));
+    const works = a.agent.checklist().find((p) => p.state === 'Succeeded');
+    if (works !== undefined) this.succeed(key, a, works);
+    if (a.agent.state === 'running') this.pump(key, a); // nomination may be due now
+  }
+
+  /** Forget the attempt's unanswered checks. */
+  private release(a: Attempt): void {
+    for (const tx of a.txIds) if (this.txOwner.get(tx) === a) this.txOwner.delete(tx);
+    a.txIds.clear();
+  }
+
+  private succeed(key: string, a: Attempt, pair: CandidatePair): void {
+    if (a.settled !== undefined) return;
+    a.settled = 'success';
+    this.successes++;
+    this.metrics.record('success');
+    const result: PunchResult = {
+      addr: pair.remote.addr,
+      origin: pair.remote.type === 'peer-reflexive' ? 'peer-reflexive' : 'announced',
+      at: this.node.components.clock.now(),
+    };
+    a.resolve(result);
     for (const l of this.punchedListeners) {
       try {
-        l(a.peer, outcome);
+        l(a.peer, result);
       } catch (err) {
         this.node.components.logger.warn('punch listener failed', { error: String(err) });
       }
     }
-    a.timer = this.node.components.clock.setTimer(this.opts.durationMs ?? 2_000, () => {
+    // Keep answering the peer's checks (and finish the nomination) for a while; then let go.
+    this.node.components.clock.setTimer(LINGER_MS, () => {
+      a.timer?.cancel();
+      this.release(a);
       if (this.attempts.get(key) === a) this.attempts.delete(key);
     });
   }
 
-  private send(sends: { addr: string; bytes: Uint8Array }[]): void {
-    for (const s of sends) {
-      try {
-        const hp = parseAddr(s.addr);
-        this.opts.raw.sendRawDatagram(s.bytes, hp.host, hp.port);
-      } catch (err) {
-        this.node.components.logger.debug('punch send failed', { addr: s.addr, error: String(err) });
-      }
+  private fail(key: string, a: Attempt): void {
+    a.timer?.cancel();
+    a.timer = undefined;
+    if (a.settled === 'success') return; // the nomination of a path that worked timed out: keep the success
+    if (a.settled === undefined) {
+      a.settled = 'timeout';
+      this.metrics.record('timeout');
+    }
+    this.release(a);
+    if (this.attempts.get(key) === a) this.attempts.delete(key);
+    a.reject(new TransportError(`hole punch to ${key.slice(0, 12)}: no candidate pair answered`));
+  }
+
+  private sendMessage(to: string, msg: IceCheck | PathReply): void {
+    try {
+      const hp = parseAddr(to);
+      this.opts.raw.sendRawDatagram(encodeMessage(msg), hp.host, hp.port);
+    } catch (err) {
+      this.node.components.logger.debug('ICE check send failed', { addr: to, error: String(err) });
     }
   }
+}
+
+export interface PairView {
+  local: string;
+  remote: string;
+  remoteType: string;
+  state: string;
+  nominated: boolean;
+}
+
+function pairView(p: CandidatePair): PairView {
+  return { local: p.local.addr, remote: p.remote.addr, remoteType: p.remote.type, state: p.state, nominated: p.nominated };
+}
+
+const PRIVATE = [/^10\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./, /^127\./, /^169\.254\./];
+
+/** The peer's addresses as ICE candidates: private-range ones are host candidates, the rest server-reflexive. */
+export function remoteCandidates(addrs: readonly string[]): IceCandidate[] {
+  return [...new Set(addrs)].map((addr, i) => {
+    const host = parseAddr(addr).host;
+    const type = PRIVATE.some((re) => re.test(host)) ? ('host' as const) : ('server-reflexive' as const);
+    return { type, addr, base: addr, priority: candidatePriority(type, 65535 - i), foundation: `${type[0]}:${host}`, component: 1 };
+  });
 }

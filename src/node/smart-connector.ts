@@ -7,7 +7,7 @@
  *   dial          a QUIC dial to each direct address, first flight repeated (it doubles as a punch)
  *   punch         HolePunchStart at the rendezvous (a relay the peer is linked to); the moment it
  *                 answers, dial every candidate it names, and any peer-reflexive address the
- *                 puncher learns. Success = the first of those connections verified.
+ *                 ICE checks learn. Success = the first of those connections verified.
  *   relayConnect  a session through a relay and a QUIC connection over it (end-to-end encrypted;
  *                 the relay forwards packets it cannot read)
  *   relayClose    end a session we no longer need (after `releaseGraceMs`, so packets in flight

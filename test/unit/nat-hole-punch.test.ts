@@ -5,15 +5,10 @@ import { ConfigError, DecodeError } from '../../src/errors.js';
 import { splitAddr } from '../../src/nat/addr.js';
 import { candidateList, delays, HolePunchCoordinator, PUNCH_FAILURE, type PunchParty } from '../../src/nat/hole-punch.js';
 import { NAT_PRESETS, NatBox, type NatPresetName } from '../../src/nat/nat-model.js';
-import { Puncher, punchRounds, punchSchedule, type PunchResult } from '../../src/nat/puncher.js';
-import {
-  classifyRaw,
-  encodeNatTestReply,
-  encodePunch,
-  parseNatTestReply,
-  parsePunch,
-  PUNCH_PACKET_BYTES,
-} from '../../src/nat/raw-packets.js';
+import { gatherCandidates, IceAgent, type CandidatePair, type IceEffect } from '../../src/nat/ice.js';
+import { classifyRaw, encodeNatTestReply, parseNatTestReply } from '../../src/nat/raw-packets.js';
+import { remoteCandidates } from '../../src/node/punch-driver.js';
+import { encodeMessage } from '../../src/wire/codec.js';
 import type { HolePunchReady } from '../../src/wire/messages.js';
 
 const idA = new Uint8Array(32).fill(0x11);
@@ -25,40 +20,20 @@ const party = (id: Uint8Array, observedAddr: string, rttMs?: number): PunchParty
 });
 
 describe('raw packet formats', () => {
-  it('punch packets round-trip and never look like QUIC', () => {
-    const p = { ack: true, nonce: new Uint8Array(8).fill(1), echo: new Uint8Array(8).fill(2), sender: idA };
-    const bytes = encodePunch(p);
-    expect(bytes).toHaveLength(PUNCH_PACKET_BYTES);
-    expect(bytes[0]! & 0x40).toBe(0); // QUIC's fixed bit clear
-    expect(bytes[0]! & 0x80).toBe(0); // not a long header either
-    expect(parsePunch(bytes)).toEqual(p);
-    expect(classifyRaw(bytes)).toBe('punch');
-  });
-
-  it('punch parsing is strict', () => {
-    const good = encodePunch({ ack: false, nonce: new Uint8Array(8), echo: new Uint8Array(8), sender: idA });
-    const field = (b: Uint8Array): string => {
-      try {
-        parsePunch(b);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        return (e as DecodeError).field;
-      }
-      throw new Error('accepted');
-    };
-    expect(field(good.subarray(0, 20))).toBe('Punch');
-    const magic = Uint8Array.from(good);
-    magic[1] = 0x58;
-    expect(field(magic)).toBe('Punch.magic');
-    const flags = Uint8Array.from(good);
-    flags[4] = 0x80;
-    expect(field(flags)).toBe('Punch.flags');
-    const echo = Uint8Array.from(good);
-    echo[13] = 1;
-    expect(field(echo)).toBe('Punch.echo');
-    expect(() => encodePunch({ ack: false, nonce: new Uint8Array(3), echo: new Uint8Array(8), sender: idA })).toThrow(
-      /Punch.nonce/,
-    );
+  it('ICE checks and their replies travel as encoded messages, never taken for QUIC', () => {
+    const check = encodeMessage({
+      type: 'IceCheck',
+      from: { id: idA, addr: '203.0.113.1:4433' },
+      txId: new Uint8Array(12).fill(7),
+      priority: 1,
+      useCandidate: false,
+      controlling: true,
+    });
+    const reply = encodeMessage({ type: 'PathReply', nonce: new Uint8Array(12).fill(7), observedAddr: '203.0.113.1:4433' });
+    for (const b of [check, reply]) {
+      expect(b[0]! & 0x40).toBe(0); // QUIC's fixed bit clear
+      expect(classifyRaw(b)).toBe('message');
+    }
   });
 
   it('NAT test replies round-trip; wire messages classify apart', () => {
@@ -149,92 +124,15 @@ describe('HolePunchCoordinator', () => {
   });
 });
 
-describe('punch schedule', () => {
-  it('rounds every 20–50 ms for 2 s, to every candidate', () => {
-    const rounds = punchRounds(1000, { rng: new SeededRng(3) });
-    expect(rounds[0]).toBe(1000);
-    for (let i = 1; i < rounds.length; i++) {
-      const gap = rounds[i]! - rounds[i - 1]!;
-      expect(gap).toBeGreaterThanOrEqual(20);
-      expect(gap).toBeLessThanOrEqual(50);
-    }
-    expect(rounds.at(-1)!).toBeLessThan(3000);
-    expect(rounds.at(-1)!).toBeGreaterThanOrEqual(2950);
-    const plan = punchSchedule(['1.1.1.1:1', '2.2.2.2:2'], 1000, { rng: new SeededRng(3) });
-    expect(plan).toHaveLength(rounds.length * 2);
-    expect(plan.slice(0, 2)).toEqual([
-      { at: 1000, addr: '1.1.1.1:1' },
-      { at: 1000, addr: '2.2.2.2:2' },
+describe('ICE candidates from a HolePunchReady', () => {
+  it('private-range addresses are host candidates, the others server-reflexive, in the given order of preference', () => {
+    const c = remoteCandidates(['203.0.113.7:40001', '10.0.0.2:4433', '203.0.113.7:40001', '100.64.0.9:1']);
+    expect(c.map((x) => [x.addr, x.type])).toEqual([
+      ['203.0.113.7:40001', 'server-reflexive'],
+      ['10.0.0.2:4433', 'host'],
+      ['100.64.0.9:1', 'host'],
     ]);
-    expect(() => punchRounds(0, { rng: new SeededRng(1), minIntervalMs: 50, maxIntervalMs: 20 })).toThrow(ConfigError);
-  });
-});
-
-describe('Puncher handshake', () => {
-  const make = (local: Uint8Array, peer: Uint8Array, candidates: string[], seed: number, learn = true): Puncher =>
-    new Puncher({ localId: local, peerId: peer, candidates, startAt: 100, rng: new SeededRng(seed), learnPeerReflexive: learn });
-
-  it('waits, punches, acks, succeeds, confirms; the lower NodeId dials', () => {
-    const pa = make(idA, idB, ['203.0.113.2:50000'], 1);
-    const pb = make(idB, idA, ['203.0.113.1:40000'], 2);
-    expect(pa.state(0)).toBe('waiting');
-    expect(pa.poll(0)).toEqual({ sends: [], nextAt: 100 });
-    const { sends } = pa.poll(100);
-    expect(sends.map((s) => s.addr)).toEqual(['203.0.113.2:50000']);
-    const atB = pb.onPacket(sends[0]!.bytes, '203.0.113.1:40000', 110);
-    expect(atB).toMatchObject({ kind: 'answered', learned: false, succeeded: null });
-    if (atB.kind !== 'answered') throw new Error('unreachable');
-    const atA = pa.onPacket(atB.replies[0]!.bytes, '203.0.113.2:50000', 120);
-    if (atA.kind !== 'answered') throw new Error('unreachable');
-    expect(atA.succeeded).toMatchObject({ addr: '203.0.113.2:50000', origin: 'announced', role: 'dial' });
-    const confirm = pb.onPacket(atA.replies[0]!.bytes, '203.0.113.1:40000', 130);
-    if (confirm.kind !== 'answered') throw new Error('unreachable');
-    expect(confirm.succeeded).toMatchObject({ addr: '203.0.113.1:40000', role: 'accept' });
-    expect(confirm.replies).toHaveLength(1);
-    // the last confirm ends it: no further ack from A
-    const end = pa.onPacket(confirm.replies[0]!.bytes, '203.0.113.2:50000', 140);
-    expect(end).toMatchObject({ kind: 'answered', replies: [], succeeded: null });
-    expect(pa.poll(200)).toEqual({ sends: [], nextAt: null });
-    expect(pa.state(5000)).toBe('succeeded');
-  });
-
-  it('learns a peer-reflexive source and answers there', () => {
-    const pa = make(idA, idB, ['203.0.113.2:50000'], 1);
-    const pb = make(idB, idA, ['203.0.113.1:40000'], 2);
-    const punch = pb.poll(100).sends[0]!.bytes;
-    const out = pa.onPacket(punch, '203.0.113.2:61234', 105);
-    expect(out).toMatchObject({ kind: 'answered', learned: true });
-    if (out.kind !== 'answered') throw new Error('unreachable');
-    expect(out.replies[0]!.addr).toBe('203.0.113.2:61234');
-    expect(pa.candidateAddrs().map((c) => c.origin)).toEqual(['announced', 'peer-reflexive']);
-    expect(pa.poll(100).sends.map((s) => s.addr)).toEqual(['203.0.113.2:50000', '203.0.113.2:61234']);
-    const noLearn = make(idA, idB, ['203.0.113.2:50000'], 1, false);
-    expect(noLearn.onPacket(punch, '203.0.113.2:61234', 105)).toEqual({ kind: 'ignored', reason: 'unknown source address' });
-  });
-
-  it('ignores strangers and garbage; fails after the duration', () => {
-    const pa = make(idA, idB, ['203.0.113.2:50000'], 1);
-    const stranger = encodePunch({ ack: false, nonce: new Uint8Array(8), echo: new Uint8Array(8), sender: idA });
-    expect(pa.onPacket(stranger, '203.0.113.2:50000', 0)).toEqual({ kind: 'ignored', reason: 'not from the peer' });
-    expect(pa.onPacket(Uint8Array.of(1, 2, 3), '203.0.113.2:50000', 0).kind).toBe('ignored');
-    let now = 0;
-    for (let i = 0; i < 500; i++) {
-      const { nextAt } = pa.poll(now);
-      if (nextAt === null) break;
-      now = nextAt;
-    }
-    expect(pa.state(now)).toBe('failed');
-    expect(now).toBe(2100);
-    expect(pa.packetsSent).toBeGreaterThanOrEqual(40);
-    expect(() => make(idA, idB, ['bad'], 1)).toThrow(ConfigError);
-  });
-
-  it('caps learned sources', () => {
-    const pa = new Puncher({ localId: idA, peerId: idB, candidates: [], startAt: 0, rng: new SeededRng(1), maxLearned: 2 });
-    const punch = encodePunch({ ack: false, nonce: new Uint8Array(8), echo: new Uint8Array(8), sender: idB });
-    expect(pa.onPacket(punch, '1.1.1.1:1', 0).kind).toBe('answered');
-    expect(pa.onPacket(punch, '1.1.1.1:2', 0).kind).toBe('answered');
-    expect(pa.onPacket(punch, '1.1.1.1:3', 0)).toEqual({ kind: 'ignored', reason: 'too many sources' });
+    expect(c[1]!.priority).toBeGreaterThan(c[0]!.priority); // host outranks reflexive (RFC 8445)
   });
 });
 
@@ -249,11 +147,14 @@ interface SimHost {
   id: Uint8Array;
   inside: string;
   nat: NatBox | null;
-  puncher?: Puncher;
+  agent?: IceAgent;
 }
 
-/** Rendezvous + punch between two hosts behind `pa` and `pb`, in virtual time. */
-function simulatePunch(pa: Preset, pb: Preset, seed: number, learn = true): [PunchResult | null, PunchResult | null] {
+/**
+ * Rendezvous + ICE checks between two hosts behind `pa` and `pb`, in virtual time, as the punch
+ * driver runs them (A controlling, B controlled; 5 ms pacing, 20 ms first retransmission).
+ */
+function simulatePunch(pa: Preset, pb: Preset, seed: number): [CandidatePair | null, CandidatePair | null] {
   const rng = new SeededRng(seed);
   const mkHost = (id: Uint8Array, preset: Preset, n: number): SimHost => ({
     id,
@@ -269,48 +170,55 @@ function simulatePunch(pa: Preset, pb: Preset, seed: number, learn = true): [Pun
   const schedule = (at: number, fn: () => void): void => {
     events.push({ at, seq: seq++, fn });
   };
-  const send = (h: SimHost, dst: string, bytes: Uint8Array, now: number): string => {
+  type Packet = { kind: 'check'; txId: string; priority: number; useCandidate: boolean } | { kind: 'reply'; txId: string; mapped: string };
+  const send = (h: SimHost, dst: string, pkt: Packet | null, now: number): string => {
     const src = h.nat ? h.nat.outbound(h.inside, dst) : h.inside;
-    schedule(now + ONE_WAY_MS, () => deliver(dst, src, bytes, now + ONE_WAY_MS));
+    if (pkt) schedule(now + ONE_WAY_MS, () => deliver(dst, src, pkt, now + ONE_WAY_MS));
     return src;
   };
-  const deliver = (dst: string, src: string, bytes: Uint8Array, now: number): void => {
+  const run = (h: SimHost, effects: IceEffect[], now: number): void => {
+    for (const e of effects) {
+      if (e.kind === 'check') send(h, e.to, { kind: 'check', txId: e.txId, priority: e.priority, useCandidate: e.useCandidate }, now);
+      else if (e.kind === 'respond') send(h, e.to, { kind: 'reply', txId: e.txId, mapped: e.mappedAddr }, now);
+    }
+  };
+  const poll = (h: SimHost, now: number): void => {
+    run(h, h.agent!.poll(now), now);
+    const next = h.agent!.nextAt();
+    if (next !== undefined) schedule(Math.max(next, now + 1), () => poll(h, Math.max(next, now + 1)));
+  };
+  const deliver = (dst: string, src: string, pkt: Packet, now: number): void => {
     const dstHost = splitAddr(dst).host;
     for (const h of hosts) {
       const pub = h.nat ? h.nat.publicHost : splitAddr(h.inside).host;
       if (pub !== dstHost) continue;
       const inside = h.nat ? h.nat.inbound(src, dst) : dst;
-      if (inside !== h.inside || h.puncher === undefined) return;
-      const out = h.puncher.onPacket(bytes, src, now);
-      if (out.kind === 'answered') for (const r of out.replies) send(h, r.addr, r.bytes, now);
+      if (inside !== h.inside || h.agent === undefined) return;
+      if (pkt.kind === 'check') run(h, h.agent.onRequest(src, h.inside, { txId: pkt.txId, priority: pkt.priority, useCandidate: pkt.useCandidate }), now);
+      else run(h, h.agent.onResponse(pkt.txId, pkt.mapped, now), now);
+      poll(h, now); // a triggered check or a nomination is due now
     }
   };
-  const poll = (h: SimHost, now: number): void => {
-    const { sends, nextAt } = h.puncher!.poll(now);
-    for (const s of sends) send(h, s.addr, s.bytes, now);
-    if (nextAt !== null) schedule(nextAt, () => poll(h, nextAt));
-  };
 
-  // 1. each registers with the rendezvous, which sees its reflexive address
-  const coord = new HolePunchCoordinator({ startDelayMs: 50 });
-  const parties = hosts.map((h) => party(h.id, send(h, RENDEZVOUS, new Uint8Array(0), 0), 2 * ONE_WAY_MS));
-  events.length = 0; // the registrations themselves are not punches
-  const reg = (i: number, now: number) =>
-    coord.register(parties[i]!, { type: 'HolePunchRegister', from: parties[i]!.contact, target: hosts[1 - i]!.id, addrs: [hosts[i]!.inside] }, now);
-  reg(0, ONE_WAY_MS);
-  const { reply, effects } = reg(1, ONE_WAY_MS);
-  // 2. the Ready messages arrive one way later; each side starts after its delay
-  const readies: [HolePunchReady, HolePunchReady] = [effects[0]!.msg as HolePunchReady, reply as HolePunchReady];
+  // 1. each tells the rendezvous about itself; the rendezvous sees its reflexive address
+  const coord = new HolePunchCoordinator();
+  const parties = hosts.map((h) => party(h.id, send(h, RENDEZVOUS, null, 0), 2 * ONE_WAY_MS));
+  coord.peerSeen(parties[1]!);
+  // 2. A asks the rendezvous to start; both get a HolePunchReady one way later
+  const { reply, effects } = coord.start(parties[0]!, { type: 'HolePunchStart', from: parties[0]!.contact, target: idB, addrs: [hosts[0]!.inside] });
+  const readies: [HolePunchReady, HolePunchReady] = [reply as HolePunchReady, effects[0]!.msg as HolePunchReady];
   hosts.forEach((h, i) => {
     const ready = readies[i]!;
     const startAt = 2 * ONE_WAY_MS + ready.delayMs;
-    h.puncher = new Puncher({
-      localId: h.id,
-      peerId: hosts[1 - i]!.id,
-      candidates: ready.peerAddrs,
-      startAt,
+    h.agent = new IceAgent({
+      role: i === 0 ? 'controlling' : 'controlled',
+      local: gatherCandidates({ hostAddrs: [h.inside] }),
+      remote: remoteCandidates(ready.peerAddrs),
       rng: rng.fork(),
-      learnPeerReflexive: learn,
+      taMs: 5,
+      rtoMs: 20,
+      maxRetransmits: 7,
+      nominationWaitMs: 0,
     });
     schedule(startAt, () => poll(h, startAt));
   });
@@ -319,7 +227,7 @@ function simulatePunch(pa: Preset, pb: Preset, seed: number, learn = true): [Pun
     events.sort((x, y) => x.at - y.at || x.seq - y.seq);
     events.shift()!.fn();
   }
-  return [hosts[0]!.puncher!.result, hosts[1]!.puncher!.result];
+  return [hosts[0]!.agent!.selectedPair, hosts[1]!.agent!.selectedPair];
 }
 
 describe('hole punching through NAT presets (LAB-FACTS matrix)', () => {
@@ -334,20 +242,13 @@ describe('hole punching through NAT presets (LAB-FACTS matrix)', () => {
         const [ra, rb] = simulatePunch(a, b, 11);
         expect(ra !== null && rb !== null).toBe(expected);
         if (ra && rb) {
-          expect(new Set([ra.role, rb.role])).toEqual(new Set(['dial', 'accept']));
+          // both sides agree on one nominated path
+          expect(ra.nominated && rb.nominated).toBe(true);
           // a symmetric peer is reached at a learned, peer-reflexive address
-          if (b === 'symmetric') expect(ra.origin).toBe('peer-reflexive');
+          if (b === 'symmetric') expect(ra.remote.type).toBe('peer-reflexive');
         }
       });
     }
   }
 
-  it('without peer-reflexive learning, every pair with a symmetric NAT fails', () => {
-    for (const a of PRESETS) {
-      const [ra, rb] = simulatePunch(a, 'symmetric', 5, false);
-      expect(ra === null || rb === null).toBe(true);
-    }
-    const [ra, rb] = simulatePunch('port-restricted-cone', 'restricted-cone', 5, false);
-    expect(ra !== null && rb !== null).toBe(true);
-  });
 });

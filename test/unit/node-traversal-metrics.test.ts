@@ -39,6 +39,7 @@ describe('quicmesh_holepunch_attempts_total (punch driver)', () => {
       probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { timeoutMs: 3_000 }),
     );
     expect(r).toMatchObject({ connected: true, path: 'hole-punched' });
+    await l.wait(500); // the ICE nomination completes on both sides (the connect did not wait for it)
     for (const text of [await aliceText(), await bobText()]) {
       expect(sample(text, 'quicmesh_holepunch_attempts_total{result="success"}')).toBe(1);
       expect(sample(text, 'quicmesh_holepunch_attempts_total{result="timeout"}')).toBe(0);
@@ -54,7 +55,7 @@ describe('quicmesh_holepunch_attempts_total (punch driver)', () => {
       probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { timeoutMs: 3_000 }),
     );
     expect(r).toMatchObject({ connected: true, path: 'relayed' });
-    await l.wait(3_000); // the puncher's schedule runs out
+    await l.wait(3_000); // the ICE checks run out of retransmissions
     const text = await aliceText();
     expect(sample(text, 'quicmesh_holepunch_attempts_total{result="timeout"}')).toBe(1);
     expect(sample(text, 'quicmesh_holepunch_attempts_total{result="success"}')).toBe(0);
