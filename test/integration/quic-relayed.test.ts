@@ -56,6 +56,28 @@ function relayedPath(t: QuicTransport, relay: QuicTransport, sid: Uint8Array) {
   return path;
 }
 
+/**
+ * A, B and a bare relay; both linked to it (as nodes behind NAT are), a relayed path for one
+ * session on each side, and B collecting the bytes of the raw stream A will open.
+ */
+async function relayedSetup() {
+  const [a, b, relay] = [await started(), await started(), await started()];
+  await a.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+  await b.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
+  const stats = bareRelay(relay, a, b);
+  const sid = Uint8Array.from([7, 7, 7, 7]);
+  const pathA = relayedPath(a, relay, sid);
+  relayedPath(b, relay, sid);
+  const received: Uint8Array[] = [];
+  let ended!: () => void;
+  const allIn = new Promise<void>((r) => (ended = r));
+  b.onStream((s: QuicByteStream) => {
+    s.ondata = (c) => received.push(Uint8Array.from(c));
+    s.onend = () => ended();
+  });
+  return { a, b, relay, stats, pathA, received, allIn };
+}
+
 function waitFor<T>(what: string, register: (done: (v: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
@@ -80,22 +102,7 @@ describe('QUIC datagrams, relayed paths and migration', () => {
   });
 
   it('opens a connection through a relay, then migrates it to the direct path without losing stream data', async () => {
-    const [a, b, relay] = [await started(), await started(), await started()];
-    // both keep a link to the relay (as nodes behind NAT do)
-    await a.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
-    await b.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
-    const stats = bareRelay(relay, a, b);
-    const sid = Uint8Array.from([7, 7, 7, 7]);
-    const pathA = relayedPath(a, relay, sid);
-    relayedPath(b, relay, sid);
-
-    const received: Uint8Array[] = [];
-    let ended!: () => void;
-    const allIn = new Promise<void>((r) => (ended = r));
-    b.onStream((s: QuicByteStream) => {
-      s.ondata = (c) => received.push(Uint8Array.from(c));
-      s.onend = () => ended();
-    });
+    const { a, b, stats, pathA, received, allIn } = await relayedSetup();
     const bChanges: ConnectionChange[] = [];
     b.onConnectionChange((c) => bChanges.push(c));
 
@@ -127,20 +134,7 @@ describe('QUIC datagrams, relayed paths and migration', () => {
   });
 
   it('migrates off a relayed path that died under a stream, and the data sent into it still arrives', async () => {
-    const [a, b, relay] = [await started(), await started(), await started()];
-    await a.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
-    await b.connect({ addr: relay.localAddr, nodeId: relay.localNodeId });
-    const stats = bareRelay(relay, a, b);
-    const sid = Uint8Array.from([9, 9]);
-    const pathA = relayedPath(a, relay, sid);
-    relayedPath(b, relay, sid);
-    const received: Uint8Array[] = [];
-    let ended!: () => void;
-    const allIn = new Promise<void>((r) => (ended = r));
-    b.onStream((s: QuicByteStream) => {
-      s.ondata = (c) => received.push(Uint8Array.from(c));
-      s.onend = () => ended();
-    });
+    const { a, b, stats, pathA, received, allIn } = await relayedSetup();
     await a.connect({ addr: pathA.addr, nodeId: b.localNodeId });
     // one exchange first: b's spare connection IDs (a new path needs one) ride on its answer
     await a.request({ addr: pathA.addr, nodeId: b.localNodeId }, ping(a));
