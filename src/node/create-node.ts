@@ -31,7 +31,9 @@ import { attachTraversal } from './probe.js';
 import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
 import { hasConnectionControl } from '../transport/paths.js';
-import { SmartConnector, type SmartConnectorOptions } from './smart-connector.js';
+import { SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from './smart-connector.js';
+import { nodeIdOfRecord, verifyEndpointRecord, type EndpointRecord } from '../identity/endpoint-record.js';
+import { IdentityError, TransportError } from '../errors.js';
 import { NodeAddresses, type NatAddresses } from './node-addresses.js';
 import { RelayInfoPublisher } from './relay-info-publisher.js';
 import { RelayRanking } from './relay-ranking.js';
@@ -114,9 +116,17 @@ export interface NodeAssembly {
   start(): Promise<void>;
   /** Join the network through the configured bootstrap peers; one result per configured address. */
   bootstrap(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<BootstrapResult[]>;
+  /**
+   * Connect to the author of `record` (spec: smart_connect): its direct addresses and, in parallel,
+   * a hole punch and a relay (see SmartConnector). Resolves with the connection — Direct (plain or
+   * hole-punched) or Relayed — once one is verified; requests to the peer's NodeId then use it.
+   */
+  smartConnect(record: EndpointRecord, opts?: SmartConnectCallOptions): Promise<ConnectOutcome>;
   /** Stop services, then the transport. Idempotent. */
   stop(): Promise<void>;
 }
+
+export type SmartConnectCallOptions = Parameters<SmartConnector['connect']>[1];
 
 export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const meshNode = new MeshNode({ keypair: opts.keypair, transport: opts.transport, components: opts.components });
@@ -245,6 +255,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   return {
     meshNode,
     services,
+    smartConnect(record, copts) {
+      if (services.connector === undefined) return Promise.reject(new TransportError('this transport cannot make smart connections'));
+      if (!verifyEndpointRecord(record)) return Promise.reject(new IdentityError('endpoint record signature does not verify'));
+      return services.connector.connect({ nodeId: nodeIdOfRecord(record), addrs: record.addrs, relays: record.relays }, copts);
+    },
     async start() {
       await meshNode.start();
       await addresses.start(bootstrapAddrs[0] ?? opts.relays?.[0]);

@@ -53,6 +53,8 @@ export interface PunchResult {
   addr: string;
   origin: 'announced' | 'peer-reflexive';
   at: number;
+  /** Round trip of the check that proved it, ms (the direct path's RTT). */
+  rttMs: number;
 }
 
 export interface PunchDriverOptions {
@@ -72,7 +74,10 @@ export interface PunchDriverOptions {
 interface Attempt {
   peer: NodeId;
   agent: IceAgent;
-  txIds: Set<string>;
+  /** Unanswered checks and when each was (last) sent. */
+  txIds: Map<string, number>;
+  /** RTT of the latest answered check, ms. */
+  lastRttMs: number;
   timer: TimerHandle | undefined;
   /** Set once the attempt is counted: a succeeded attempt lingers (answering checks) but is done. */
   settled: 'success' | 'timeout' | undefined;
@@ -198,7 +203,8 @@ export class PunchDriver {
       const attempt: Attempt = {
         peer: Uint8Array.from(ready.peer.id),
         agent,
-        txIds: new Set(),
+        txIds: new Map(),
+        lastRttMs: NaN,
         timer: undefined,
         settled: undefined,
         resolve,
@@ -238,7 +244,7 @@ export class PunchDriver {
     for (const e of effects) {
       switch (e.kind) {
         case 'check':
-          a.txIds.add(e.txId);
+          a.txIds.set(e.txId, this.node.components.clock.now());
           this.txOwner.set(e.txId, a);
           this.sendMessage(e.to, {
             type: 'IceCheck',
@@ -293,6 +299,8 @@ export class PunchDriver {
     const a = this.txOwner.get(txId);
     if (a === undefined) return;
     this.txOwner.delete(txId);
+    const sentAt = a.txIds.get(txId);
+    if (sentAt !== undefined) a.lastRttMs = this.node.components.clock.now() - sentAt;
     a.txIds.delete(txId);
     const key = toHex(a.peer);
     if (this.attempts.get(key) !== a) return;
@@ -304,7 +312,7 @@ export class PunchDriver {
 
   /** Forget the attempt's unanswered checks. */
   private release(a: Attempt): void {
-    for (const tx of a.txIds) if (this.txOwner.get(tx) === a) this.txOwner.delete(tx);
+    for (const tx of a.txIds.keys()) if (this.txOwner.get(tx) === a) this.txOwner.delete(tx);
     a.txIds.clear();
   }
 
@@ -317,6 +325,7 @@ export class PunchDriver {
       addr: pair.remote.addr,
       origin: pair.remote.type === 'peer-reflexive' ? 'peer-reflexive' : 'announced',
       at: this.node.components.clock.now(),
+      rttMs: a.lastRttMs,
     };
     a.resolve(result);
     for (const l of this.punchedListeners) {

@@ -25,6 +25,8 @@ import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/connection-manager.js';
 import type { SmartConnection, SmartInput } from '../connection/smart-connection.js';
+import type { PathStats } from '../connection/path-prober.js';
+import { selectPath } from '../connection/path-select.js';
 import { AbortError, IdentityError, TimeoutError, TransportError } from '../errors.js';
 import type { Counter } from '../metrics/metrics.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
@@ -138,7 +140,7 @@ export class SmartConnector {
     );
     for (const result of DIAL_RESULTS) this.mDials.inc({ result }, 0);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
-    this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr));
+    this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr, r.rttMs));
   }
 
   private get now(): number {
@@ -392,13 +394,30 @@ export class SmartConnector {
    * A punch with `peer` succeeded (ours, or one the peer started through a rendezvous): when we
    * opened the connection to it and that connection is elsewhere (on a relay, or at the peer's
    * old address), move it onto the punched path. A relayed connection of ours so becomes direct
-   * (the plan then releases the relay); a peer that moved is followed.
+   * (the plan then releases the relay) — unless the relay is more than RELAY_PREFERENCE_MARGIN_MS
+   * faster (the spec's path selection, `selectPath`); a peer that moved is followed.
    */
-  private onPunched(peer: NodeId, addr: string): void {
+  private onPunched(peer: NodeId, addr: string, directRttMs: number): void {
     const info = this.deps.transport.pathInfo(peer);
     if (info === undefined || !info.opener || info.addr === addr) return;
     const run = this.runs.get(toHex(peer));
     const relayed = (): boolean => run !== undefined && this.deps.manager.plan(peer)?.connection?.kind === 'Relayed';
+    if (info.relayed && info.rttMs !== null && Number.isFinite(directRttMs)) {
+      const path = (a: string, rttMs: number, isRelay: boolean): PathStats => ({
+        addr: a,
+        state: 'validated',
+        rttMs,
+        isRelay,
+        lastSeen: null,
+        failures: 0,
+        observedAddr: null,
+      });
+      const best = selectPath([path(info.addr, info.rttMs, true), path(addr, directRttMs, false)], { current: info.addr });
+      if (best?.isRelay) {
+        this.deps.node.components.logger.debug('staying on the relay: it is faster', { relayMs: info.rttMs, directMs: directRttMs });
+        return;
+      }
+    }
     this.deps.transport.migrate(peer, addr, { timeoutMs: this.o.migrateTimeoutMs }).then(
       () => {
         if (run !== undefined && relayed()) this.input(run, { kind: 'punchSucceeded', addr });

@@ -70,6 +70,16 @@ describe('smart connections over QUIC on loopback', () => {
     expect(alice.transport.pathInfo(bob.node.meshNode.nodeId)).toMatchObject({ relayed: false, opener: true });
   });
 
+  it('smartConnect(record) connects from a resolved endpoint record and refuses a forged one', async () => {
+    const record = await alice.node.services.dht.resolvePeer(bob.node.meshNode.keypair.identity);
+    expect(record).not.toBeNull();
+    const out = await alice.node.smartConnect(record!, { fresh: true, timeoutMs: 5_000 });
+    expect(out.connection).toMatchObject({ kind: 'Direct', addr: bob.node.meshNode.contact.addr });
+    expect(out.path).toBe('direct');
+    const forged = { ...record!, addrs: ['127.0.0.1:9'] };
+    await expect(alice.node.smartConnect(forged)).rejects.toThrow(/signature/);
+  });
+
   it('connects through the relay first, then upgrades to direct by migration while a stream flows', async () => {
     const bobId = bob.node.meshNode.nodeId;
     const r = await probePeer(alice.node.meshNode, target(), { fresh: true, timeoutMs: 5_000, relayFirst: true, upgradeAfterMs: 400 });

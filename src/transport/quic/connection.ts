@@ -191,7 +191,8 @@ export class QuicConnection implements DatagramSink {
   get rttMs(): number | null {
     try {
       const active = this.native.pathStats().find((p) => p.active);
-      return active && active.rtt > 0 ? active.rtt / 1e6 : null;
+      // quiche reports it in whole milliseconds
+      return active && active.rtt > 0 ? active.rtt : null;
     } catch {
       return null;
     }
