@@ -42,6 +42,8 @@ export interface SmartConnectTarget {
   relays: readonly RelayEndpoint[];
   /** Where to coordinate a hole punch; default: the first relay (at its first address); null: no punching. */
   rendezvous?: Contact | null;
+  /** The peer is known to be behind a NAT: punch at once, no head start for the plain dials. */
+  behindNat?: boolean;
 }
 
 export type SmartEffect =
@@ -152,8 +154,9 @@ export class SmartConnectPlan {
     this.punchAt = Infinity;
     if (this.rendezvous) {
       this.punching = true; // counts as a direct option while it waits for its start
-      if (this.o.punchDelayMs === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
-      else this.punchAt = now + this.o.punchDelayMs;
+      const delay = this.target.behindNat ? 0 : this.o.punchDelayMs;
+      if (delay === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
+      else this.punchAt = now + delay;
     }
     // nothing to dial: a punch alone is a gamble, so start the relay alongside it
     if (this.pendingDials.size === 0) out.push(...this.nextRelay(now));

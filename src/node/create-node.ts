@@ -31,7 +31,7 @@ import { attachTraversal } from './probe.js';
 import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
 import { hasConnectionControl } from '../transport/paths.js';
-import { SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from './smart-connector.js';
+import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from './smart-connector.js';
 import { nodeIdOfRecord, verifyEndpointRecord, type EndpointRecord } from '../identity/endpoint-record.js';
 import { IdentityError, TransportError } from '../errors.js';
 import { NodeAddresses, type NatAddresses } from './node-addresses.js';
@@ -258,7 +258,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     smartConnect(record, copts) {
       if (services.connector === undefined) return Promise.reject(new TransportError('this transport cannot make smart connections'));
       if (!verifyEndpointRecord(record)) return Promise.reject(new IdentityError('endpoint record signature does not verify'));
-      return services.connector.connect({ nodeId: nodeIdOfRecord(record), addrs: record.addrs, relays: record.relays }, copts);
+      return services.connector.connect(
+        { nodeId: nodeIdOfRecord(record), addrs: record.addrs, relays: record.relays, behindNat: behindNat(record.addrs) },
+        copts,
+      );
     },
     async start() {
       await meshNode.start();

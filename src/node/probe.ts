@@ -20,7 +20,7 @@ import type { Histogram } from '../metrics/metrics.js';
 import type { Target } from '../transport/transport.js';
 import type { MeshNode } from './mesh-node.js';
 import type { RelayLink } from './relay-link.js';
-import type { ConnectPath, SmartConnector } from './smart-connector.js';
+import { behindNat, type ConnectPath, type SmartConnector } from './smart-connector.js';
 import { timeToDirectMetric } from './traversal-metrics.js';
 
 export type ProbePath = ConnectPath;
@@ -96,7 +96,12 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
   if (connector === undefined) return plainProbe(node, target, opts);
   try {
     const outcome = await connector.connect(
-      { nodeId: target.nodeId, addrs: candidates(target.addr, record), relays: relaysFor(record, t.relay) },
+      {
+        nodeId: target.nodeId,
+        addrs: candidates(target.addr, record),
+        relays: relaysFor(record, t.relay),
+        behindNat: record !== null && behindNat(record.addrs),
+      },
       { fresh: opts.fresh, timeoutMs: opts.timeoutMs, signal: opts.signal, relayFirst: opts.relayFirst, upgradeAfterMs: opts.upgradeAfterMs },
     );
     result.path = outcome.path;

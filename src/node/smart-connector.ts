@@ -45,6 +45,16 @@ export interface ConnectTarget {
   addrs: readonly string[];
   /** Relays the peer is reachable through (EndpointRecord.relays). */
   relays: readonly RelayEndpoint[];
+  /** The peer is behind a NAT (see behindNat()): its punch starts at once. */
+  behindNat?: boolean;
+}
+
+/**
+ * Does an endpoint record's author sit behind a NAT? Its addresses are [as a peer saw it, its own]
+ * (deduplicated: a public node publishes one): two different ones mean a NAT mapped it.
+ */
+export function behindNat(addrs: readonly string[]): boolean {
+  return new Set(addrs).size > 1;
 }
 
 export interface ConnectOutcome {
@@ -55,7 +65,7 @@ export interface ConnectOutcome {
 }
 
 export interface SmartConnectorOptions {
-  /** Resend a dial's first flight (hole punching). Default every 10 ms, backing off, for 1.5 s. */
+  /** Resend a dial's first flight (hole punching). Default every 5 ms (12 times), then backing off, for 1.5 s. */
   repeatInitial?: { intervalMs: number; forMs: number };
   /** How long one dial may take, ms. Default 3 000. */
   dialTimeoutMs?: number;
@@ -128,7 +138,7 @@ export class SmartConnector {
     opts: SmartConnectorOptions = {},
   ) {
     this.o = {
-      repeatInitial: opts.repeatInitial ?? { intervalMs: 10, forMs: 1_500 },
+      repeatInitial: opts.repeatInitial ?? { intervalMs: 5, forMs: 1_500 },
       dialTimeoutMs: opts.dialTimeoutMs ?? 3_000,
       releaseGraceMs: opts.releaseGraceMs ?? 1_000,
       migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
@@ -184,7 +194,7 @@ export class SmartConnector {
       // relay first: nothing to dial and no punch, so the plan goes to the relays at once
       const planTarget = opts.relayFirst
         ? { peerId: target.nodeId, addrs: [], relays, rendezvous: null }
-        : { peerId: target.nodeId, addrs: [...target.addrs], relays };
+        : { peerId: target.nodeId, addrs: [...target.addrs], relays, behindNat: target.behindNat ?? false };
       const started = this.deps.manager.connect(planTarget, this.now);
       this.apply(run, started.effects);
     }

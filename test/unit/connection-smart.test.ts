@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { behindNat } from '../../src/node/smart-connector.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import type { RelayEndpoint } from '../../src/identity/endpoint-record.js';
@@ -107,6 +108,9 @@ describe('SmartConnectPlan', () => {
     q.start(0);
     q.input({ kind: 'dialSucceeded', addr: A1 }, 5);
     expect(q.tick(10)).toEqual([]);
+    // a peer known to be behind a NAT is punched at once
+    const r = new SmartConnectPlan(target({ behindNat: true }), { rng: new SeededRng(1), punchDelayMs: 10 });
+    expect(kinds(r.start(0))).toEqual(['dial', 'dial', 'punch']);
   });
 
   it('a relay that connects first ends the dials still in flight', () => {
@@ -265,5 +269,14 @@ describe('ConnectionManager', () => {
     m.remove(peerId);
     expect(m.stats(peerId)).toBeUndefined();
     expect(m.input(peerId, { kind: 'connectionLost' }, 50)).toEqual([]);
+  });
+});
+
+describe('behindNat (an endpoint record author behind a NAT)', () => {
+  it('is true when the record names two different addresses: as seen by a peer, and its own', () => {
+    expect(behindNat(['203.0.113.2:4433', '10.0.0.2:4433'])).toBe(true);
+    expect(behindNat(['203.0.113.9:4433'])).toBe(false);
+    expect(behindNat(['203.0.113.9:4433', '203.0.113.9:4433'])).toBe(false);
+    expect(behindNat([])).toBe(false);
   });
 });

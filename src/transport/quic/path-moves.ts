@@ -22,7 +22,7 @@ import type { Clock, TimerHandle } from '../../core/clock.js';
 import { TimeoutError, TransportError } from '../../errors.js';
 import { formatAddr, type HostPort } from './addr.js';
 
-const REPEAT_BURST = 8;
+const REPEAT_BURST = 12;
 const REPEAT_MAX_INTERVAL_MS = 250;
 /** After a switch: when to make quiche give up the old path's packets (ms), twice to catch late probes. */
 const REAP_AFTER_MS = [150, 1_000];
