@@ -42,7 +42,11 @@ export interface SmartConnectTarget {
   relays: readonly RelayEndpoint[];
   /** Where to coordinate a hole punch; default: the first relay (at its first address); null: no punching. */
   rendezvous?: Contact | null;
-  /** The peer is known to be behind a NAT: punch at once, no head start for the plain dials. */
+  /**
+   * true: the peer is known to be behind a NAT (punch at once, no head start for the plain dials);
+   * false: known not to be (its record shows one address), so its plain dial gets the longer
+   * `publicDirectTimeoutMs`; absent: unknown.
+   */
   behindNat?: boolean;
 }
 
@@ -76,8 +80,13 @@ export type SmartInput =
 
 export interface SmartConnectOptions {
   rng: Rng;
-  /** Default DIRECT_CONNECT_TIMEOUT_MS. */
+  /** ms of direct attempts before the relays join, for a peer known to be behind a NAT. Default DIRECT_CONNECT_TIMEOUT_MS. */
   directTimeoutMs?: number;
+  /**
+   * The same for a peer known not to be behind a NAT, whose plain dial should answer: a busy
+   * host's slow handshake should not be mistaken for a blocked path. Default: directTimeoutMs.
+   */
+  publicDirectTimeoutMs?: number;
   /** ms after the dials before the punch starts. Default 0. */
   punchDelayMs?: number;
   /** ms for a relay to accept, and again for the peer to join. Default 5 s. */
@@ -113,6 +122,7 @@ export class SmartConnectPlan {
   ) {
     this.o = {
       directTimeoutMs: opts.directTimeoutMs ?? DIRECT_CONNECT_TIMEOUT_MS,
+      publicDirectTimeoutMs: opts.publicDirectTimeoutMs ?? opts.directTimeoutMs ?? DIRECT_CONNECT_TIMEOUT_MS,
       punchDelayMs: opts.punchDelayMs ?? 0,
       relayTimeoutMs: opts.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: opts.upgradeIntervalMs ?? 30_000,
@@ -150,7 +160,7 @@ export class SmartConnectPlan {
     const out: SmartEffect[] = [];
     this.pendingDials = new Set(this.target.addrs);
     for (const addr of this.pendingDials) out.push({ kind: 'dial', addr });
-    this.directDeadline = now + this.o.directTimeoutMs;
+    this.directDeadline = now + (this.target.behindNat === false ? this.o.publicDirectTimeoutMs : this.o.directTimeoutMs);
     this.punchAt = Infinity;
     if (this.rendezvous) {
       this.punching = true; // counts as a direct option while it waits for its start

@@ -76,6 +76,8 @@ export interface SmartConnectOptions extends SmartConnectorOptions {
   punchDelayMs?: number;
   /** Time the dials and the punch get before a relay is tried beside them, ms. Default 500. */
   relayDelayMs?: number;
+  /** The same for a peer whose record shows no NAT (a plain dial should answer), ms. Default 2 000. */
+  publicRelayDelayMs?: number;
   /** ms for a relay to set up a session and the connection over it. Default 5 000. */
   relayTimeoutMs?: number;
   /** ms between attempts to upgrade a relayed connection to direct. Default 15 000. */
@@ -184,6 +186,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       metrics: opts.components.metrics,
       punchDelayMs: c.punchDelayMs ?? 10,
       directTimeoutMs: c.relayDelayMs ?? 500,
+      publicDirectTimeoutMs: c.publicRelayDelayMs ?? 2_000,
       relayTimeoutMs: c.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
     });

@@ -100,7 +100,7 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
         nodeId: target.nodeId,
         addrs: candidates(target.addr, record),
         relays: relaysFor(record, t.relay),
-        behindNat: record !== null && behindNat(record.addrs),
+        ...(record !== null ? { behindNat: behindNat(record.addrs) } : {}),
       },
       { fresh: opts.fresh, timeoutMs: opts.timeoutMs, signal: opts.signal, relayFirst: opts.relayFirst, upgradeAfterMs: opts.upgradeAfterMs },
     );

@@ -45,7 +45,7 @@ export interface ConnectTarget {
   addrs: readonly string[];
   /** Relays the peer is reachable through (EndpointRecord.relays). */
   relays: readonly RelayEndpoint[];
-  /** The peer is behind a NAT (see behindNat()): its punch starts at once. */
+  /** From its record (see behindNat()): behind a NAT, its punch starts at once; not, its dial gets longer. Absent: unknown. */
   behindNat?: boolean;
 }
 
@@ -194,7 +194,7 @@ export class SmartConnector {
       // relay first: nothing to dial and no punch, so the plan goes to the relays at once
       const planTarget = opts.relayFirst
         ? { peerId: target.nodeId, addrs: [], relays, rendezvous: null }
-        : { peerId: target.nodeId, addrs: [...target.addrs], relays, behindNat: target.behindNat ?? false };
+        : { peerId: target.nodeId, addrs: [...target.addrs], relays, ...(target.behindNat !== undefined ? { behindNat: target.behindNat } : {}) };
       const started = this.deps.manager.connect(planTarget, this.now);
       this.apply(run, started.effects);
     }

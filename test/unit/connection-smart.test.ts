@@ -113,6 +113,22 @@ describe('SmartConnectPlan', () => {
     expect(kinds(r.start(0))).toEqual(['dial', 'dial', 'punch']);
   });
 
+  it('gives a peer not known to be behind a NAT the longer direct timeout before the relays join', () => {
+    const opts = { rng: new SeededRng(1), directTimeoutMs: 500, publicDirectTimeoutMs: 2000 };
+    const pub = new SmartConnectPlan(target({ addrs: [A1], behindNat: false }), opts);
+    pub.start(0);
+    expect(pub.nextAt()).toBe(2000);
+    expect(pub.tick(500)).toEqual([]);
+    expect(kinds(pub.tick(2000))).toEqual(['relayConnect']);
+    const nat = new SmartConnectPlan(target({ behindNat: true }), opts);
+    nat.start(0);
+    expect(nat.nextAt()).toBe(500);
+    expect(kinds(nat.tick(500))).toEqual(['relayConnect']);
+    const unknown = new SmartConnectPlan(target({ addrs: [A1] }), opts); // no record: nothing known
+    unknown.start(0);
+    expect(unknown.nextAt()).toBe(500);
+  });
+
   it('a relay that connects first ends the dials still in flight', () => {
     const p = plan();
     p.start(0);
