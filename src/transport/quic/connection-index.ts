@@ -32,7 +32,10 @@ export class ConnectionIndex {
     return c && c.state !== 'closed' ? c : undefined;
   }
 
-  /** The connection at `addr` (any state short of closed). */
+  /**
+   * The connection a dial to `addr` may join: ours in any state short of closed, or a verified
+   * one the peer opened — never a peer's handshake, which only the peer can finish.
+   */
   atAddr(addr: string): QuicConnection | undefined {
     const c = this.byAddr.get(addr);
     return c && c.state !== 'closed' ? c : undefined;
@@ -66,7 +69,7 @@ export class ConnectionIndex {
     const addr = conn.peerAddr;
     if (this.byAddr.get(addr) === conn) {
       this.byAddr.delete(addr);
-      for (const c of this.all) if (c.peerAddr === addr && c.state !== 'closed') this.byAddr.set(addr, c);
+      for (const c of this.all) if (c.peerAddr === addr && joinable(c)) this.byAddr.set(addr, c);
     }
     const peer = conn.verifiedPeer;
     if (peer) {
@@ -86,7 +89,7 @@ export class ConnectionIndex {
   /** `conn`'s peer address changed from `oldAddr`. */
   moved(conn: QuicConnection, oldAddr: string): void {
     if (this.byAddr.get(oldAddr) === conn) this.byAddr.delete(oldAddr);
-    if (!this.byAddr.has(conn.peerAddr)) this.byAddr.set(conn.peerAddr, conn);
+    if (!this.byAddr.has(conn.peerAddr) && joinable(conn)) this.byAddr.set(conn.peerAddr, conn);
   }
 
   /** Of two connections between the same nodes, both prefer the one the smaller NodeId opened. */
@@ -95,4 +98,9 @@ export class ConnectionIndex {
     const other = conn.isServer ? this.localNodeId : conn.peer.nodeId;
     return compareBytes(opener, other) < 0;
   }
+}
+
+/** Can a dial of ours use `c`? Our own dial still going, or any verified connection. */
+function joinable(c: QuicConnection): boolean {
+  return c.state !== 'closed' && (c.state === 'ready' || !c.isServer);
 }
