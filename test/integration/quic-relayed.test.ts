@@ -4,6 +4,7 @@
  * between two members of one session. A opens a relayed path, dials B over it, streams data, and
  * migrates the connection to B's real address mid-stream: every byte arrives, in order, once.
  */
+import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
 import { Keypair } from '../../src/identity/keypair.js';
@@ -161,6 +162,32 @@ describe('QUIC datagrams, relayed paths and migration', () => {
     expect(a.connectionCount).toBe(0);
     expect(a.pathInfo(b.localNodeId)).toBeUndefined();
     expect(await a.disconnectAndDrain(b.localNodeId)).toBe(true); // nothing left: at once
+  });
+
+  it('disconnect also ends a dial still in its handshake: the next dial starts a new one', async () => {
+    const a = await started();
+    const b = Keypair.generate(); // nobody answers for it: the sink only listens
+    const sink = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+    const dcids = new Set<string>();
+    const firstSeen = new Promise<void>((r) => sink.on('message', (m) => {
+      // long header: flags, version (4), DCID length, DCID
+      if ((m[0]! & 0x80) !== 0) dcids.add(m.subarray(6, 6 + m[5]!).toString('hex'));
+      r();
+    }));
+    const target = { addr: `127.0.0.1:${(sink.address() as { port: number }).port}`, nodeId: b.nodeId };
+    const first = a.connect(target, { timeoutMs: 10_000 });
+    await firstSeen;
+    expect(await a.disconnectAndDrain(b.nodeId)).toBe(true);
+    await expect(first).rejects.toThrow(/disconnected/);
+    expect(a.connectionCount).toBe(0);
+    const secondSeen = new Promise<void>((r) => sink.on('message', () => dcids.size >= 2 && r()));
+    const second = a.connect(target, { timeoutMs: 10_000 });
+    second.catch(() => undefined);
+    await secondSeen;
+    expect(dcids.size).toBe(2);
+    a.disconnect(b.nodeId);
+    sink.close();
   });
 
   it('refuses to migrate a connection from the side that did not open it', async () => {

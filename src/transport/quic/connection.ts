@@ -178,6 +178,12 @@ export class QuicConnection implements DatagramSink {
     return this.peerInfo;
   }
 
+  /** Verified as `nodeId`'s, or still being dialled expecting it. */
+  isFor(nodeId: NodeId): boolean {
+    const id = this.peerInfo?.nodeId ?? this.expected;
+    return id !== undefined && bytesEqual(id, nodeId);
+  }
+
   get peerAddr(): string {
     return formatAddr(this.path.peer.host, this.path.peer.port);
   }

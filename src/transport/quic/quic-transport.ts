@@ -314,11 +314,14 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     return conn.migrateTo(hp, opts.timeoutMs ?? this.requestTimeoutMs);
   }
 
-  /** Close every connection to `nodeId` (requests in flight on them fail). */
+  /**
+   * Close every connection to `nodeId`, dials still in their handshake included (requests in
+   * flight on them fail): a later dial starts afresh rather than joining a handshake that may be
+   * stuck (its NAT mapping gone, the server answering the old one).
+   */
   disconnect(nodeId: NodeId): void {
     for (const conn of [...this.conns.all]) {
-      const peer = conn.verifiedPeer;
-      if (peer && bytesEqual(peer.nodeId, nodeId)) conn.close(APP_ERR.NO_ERROR, new TransportError(`disconnected from ${conn.peerAddr}`));
+      if (conn.isFor(nodeId)) conn.close(APP_ERR.NO_ERROR, new TransportError(`disconnected from ${conn.peerAddr}`));
     }
   }
 
