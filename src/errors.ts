@@ -46,3 +46,13 @@ export class RemoteError extends QuicmeshError {
     super(`remote error ${code}: ${message}`);
   }
 }
+
+/** An error's message (anything thrown, named in a log line or a reply). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** An error's class and message, `TimeoutError: …` (where the kind of failure matters to the reader). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -193,7 +193,16 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     const relayClient = new RelayClient({ clock: opts.components.clock });
     services.relayRanking = new RelayRanking({ dht, client: relayClient, transport, components: opts.components });
     services.connector = new SmartConnector(
-      { node: meshNode, transport, manager, relayLink: services.relayLink, punch: services.punch, relayClient, localCandidates: ownAddrs },
+      {
+        node: meshNode,
+        transport,
+        manager,
+        relayLink: services.relayLink,
+        punch: services.punch,
+        relayClient,
+        localCandidates: ownAddrs,
+        ...(relaySvc !== undefined ? { servesAsRelay: (id: Uint8Array) => relaySvc.serves(id) } : {}),
+      },
       c,
     );
   }

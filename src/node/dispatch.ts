@@ -9,7 +9,7 @@
  */
 import { bytesEqual, shortHex } from '../core/bytes.js';
 import type { Logger } from '../core/logger.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import type { Counter, Metrics } from '../metrics/metrics.js';
 import type { PeerInfo } from '../transport/transport.js';
 import type {
@@ -129,7 +129,7 @@ export class RequestRouter {
     try {
       handler(peer, msg);
     } catch (err) {
-      this.logger.warn('notify handler failed', { type: msg.type, error: errorText(err) });
+      this.logger.warn('notify handler failed', { type: msg.type, error: errorMessage(err) });
     }
   }
 
@@ -149,8 +149,8 @@ export class RequestRouter {
 
   private internal(type: string, peer: PeerInfo, err: unknown): ErrorReply {
     this.servedTotal.inc({ type, result: 'internal' });
-    this.logger.warn('request handler failed', { type, peer: shortHex(peer.nodeId), error: errorText(err) });
-    return errorReply('Internal', errorText(err));
+    this.logger.warn('request handler failed', { type, peer: shortHex(peer.nodeId), error: errorMessage(err) });
+    return errorReply('Internal', errorMessage(err));
   }
 }
 
@@ -158,6 +158,3 @@ export function errorReply(code: string, message: string): ErrorReply {
   return { type: 'Error', code, message };
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

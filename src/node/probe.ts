@@ -16,6 +16,7 @@ import type { Identity } from '../core/types.js';
 import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import { nodeIdOfRecord } from '../identity/endpoint-record.js';
 import { bytesEqual } from '../core/bytes.js';
+import { errorText } from '../errors.js';
 import type { Histogram } from '../metrics/metrics.js';
 import type { Target } from '../transport/transport.js';
 import type { MeshNode } from './mesh-node.js';
@@ -81,6 +82,9 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
   const clock = node.components.clock;
   const result: ProbeResult = { connected: false, path: null, timeToConnectMs: null };
   let record: EndpointRecord | null = null;
+  // Before the lookup, which may go to the peer itself: it must not join a dial of ours that a
+  // NAT rebinding left stuck in its handshake.
+  if (opts.fresh) t.connector?.dropPeer(target.nodeId);
   if (target.identity !== undefined && t.resolve !== undefined) {
     const t0 = clock.now();
     try {
@@ -164,6 +168,3 @@ function relaysFor(record: EndpointRecord | null, link: RelayLink | undefined): 
   return out;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}

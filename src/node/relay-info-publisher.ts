@@ -13,7 +13,7 @@
  */
 import type { Components } from '../core/components.js';
 import { TimerGroup } from '../core/timer-group.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import type { RelayInfoPublishResult } from '../dht/relay-directory.js';
 import type { Keypair } from '../identity/keypair.js';
 import type { Counter } from '../metrics/metrics.js';
@@ -100,7 +100,7 @@ export class RelayInfoPublisher {
   start(): Promise<RelayInfoPublishResult | undefined> {
     if (this.timers) return this.inFlight ?? Promise.resolve(undefined);
     const timers = new TimerGroup(this.opts.components.clock, (err) =>
-      this.opts.components.logger.warn('relay info check failed', { error: errorText(err) }),
+      this.opts.components.logger.warn('relay info check failed', { error: errorMessage(err) }),
     );
     this.timers = timers;
     timers.every(this.checkMs, () => this.check());
@@ -154,7 +154,7 @@ export class RelayInfoPublisher {
       info = this.opts.info();
       result = await this.opts.dht.publishRelayInfo(this.opts.keypair, info);
     } catch (err) {
-      this.opts.components.logger.warn('could not publish relay info', { error: errorText(err) });
+      this.opts.components.logger.warn('could not publish relay info', { error: errorMessage(err) });
     }
     if (info !== undefined && result !== undefined && storedSomewhere(result)) this.succeeded(info, result);
     else this.failed(result);
@@ -194,6 +194,3 @@ function addrsOf(info: RelayInfo): string {
   return info.relayAddrs.join(' ');
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

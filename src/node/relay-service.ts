@@ -11,6 +11,7 @@
  * server core (membership, bandwidth) and passed on unchanged over the other party's link.
  */
 import type { TimerHandle } from '../core/clock.js';
+import type { NodeId } from '../core/types.js';
 import type { Counter } from '../metrics/metrics.js';
 import { decodeRelayFrame } from '../nat/relay/relay-datagram.js';
 import { hasDatagrams } from '../transport/paths.js';
@@ -107,6 +108,11 @@ export class RelayService {
       bytesRelayed: this.server.bytesRelayed,
       connectedPeers: this.seen.size,
     };
+  }
+
+  /** Does `nodeId` reach us as a relay (it sent us a message)? Its connection may carry its relay sessions. */
+  serves(nodeId: NodeId): boolean {
+    return this.seen.has(Buffer.from(nodeId).toString('hex'));
   }
 
   private notePeer(peer: PeerInfo): void {

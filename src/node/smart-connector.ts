@@ -27,8 +27,8 @@ import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/con
 import type { SmartConnection, SmartInput } from '../connection/smart-connection.js';
 import type { PathStats } from '../connection/path-prober.js';
 import { selectPath } from '../connection/path-select.js';
-import { AbortError, IdentityError, TimeoutError, TransportError } from '../errors.js';
-import type { Counter } from '../metrics/metrics.js';
+import { AbortError, TimeoutError, TransportError, errorText } from '../errors.js';
+import { connectDialMetrics, type ConnectDialMetrics } from './traversal-metrics.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
@@ -120,6 +120,8 @@ export interface SmartConnectorDeps {
   relayLink?: RelayLink;
   punch?: PunchDriver;
   relayClient?: RelayClient;
+  /** We are a relay serving `nodeId`: its connection to us carries its relay link (RelayService.serves). */
+  servesAsRelay?: (nodeId: NodeId) => boolean;
   /** Our own direct candidates to announce in a punch (default: the node's contact address). */
   localCandidates?: () => string[];
 }
@@ -128,7 +130,7 @@ export class SmartConnector {
   private readonly runs = new Map<string, Run>();
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
-  private readonly mDials: Counter;
+  private readonly mDials: ConnectDialMetrics;
   private readonly stopChanges: () => void;
   private readonly stopPunched: (() => void) | undefined;
   private readonly o: Required<SmartConnectorOptions>;
@@ -143,12 +145,7 @@ export class SmartConnector {
       releaseGraceMs: opts.releaseGraceMs ?? 1_000,
       migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
     };
-    this.mDials = deps.node.components.metrics.counter(
-      'quicmesh_connect_dials_total',
-      'QUIC dials of smart connections (direct and after a punch), by outcome',
-      ['result'],
-    );
-    for (const result of DIAL_RESULTS) this.mDials.inc({ result }, 0);
+    this.mDials = connectDialMetrics(deps.node.components.metrics);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
     this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr, r.rttMs));
   }
@@ -158,17 +155,23 @@ export class SmartConnector {
   }
 
   /**
+   * Forget our run, plan and connections (handshakes too) with `nodeId` — not a relay link (ours
+   * to our relay, or a client's to us): closing it would cut every relayed path and punch on it.
+   */
+  dropPeer(nodeId: NodeId): void {
+    this.forget(toHex(nodeId), new TransportError('superseded by a fresh connect'), false);
+    const relayLink = this.deps.relayLink?.isRelayPeer(nodeId) === true || this.deps.servesAsRelay?.(nodeId) === true;
+    if (!relayLink) this.deps.transport.disconnect(nodeId);
+  }
+
+  /**
    * Connect to `target`: resolves with the path once a verified connection exists (direct,
    * hole-punched or relayed); a relayed connection keeps trying to upgrade afterwards. A second
    * connect to a peer being connected joins the first.
    */
   connect(target: ConnectTarget, opts: ConnectOptions = {}): Promise<ConnectOutcome> {
     const key = toHex(target.nodeId);
-    if (opts.fresh) {
-      this.forget(key, new TransportError('superseded by a fresh connect'), false);
-      // Not the link to one of our relays: closing it would cut every relayed path and punch through it.
-      if (this.deps.relayLink?.isRelayPeer(target.nodeId) !== true) this.deps.transport.disconnect(target.nodeId);
-    }
+    if (opts.fresh) this.dropPeer(target.nodeId);
     if (opts.signal?.aborted) return Promise.reject(new AbortError('connect aborted'));
     let run = this.runs.get(key);
     const plan = this.deps.manager.plan(target.nodeId);
@@ -360,13 +363,13 @@ export class SmartConnector {
       )
       .then(
         () => {
-          this.mDials.inc({ result: 'ok' });
+          this.mDials.record(null, false);
           // verified after the peer was told to punch: the punch opened its side
           const punched = why === 'punch' || run.punchAnsweredAt !== null;
           this.input(run, punched ? { kind: 'punchSucceeded', addr } : { kind: 'dialSucceeded', addr });
         },
         (err: unknown) => {
-          this.mDials.inc({ result: dialResult(err, signal.aborted) });
+          this.mDials.record(err, signal.aborted);
           if (signal.aborted || why !== 'dial') return;
           run.lastDialError = `${addr}: ${errorText(err)}`;
           this.input(run, { kind: 'dialFailed', addr });
@@ -576,20 +579,6 @@ export class SmartConnector {
       this.arm();
     });
   }
-}
-
-/** ok; identity: someone else answered there; timeout: nothing did; failed: refused or broken; cancelled: not needed any more. */
-const DIAL_RESULTS = ['ok', 'identity', 'timeout', 'failed', 'cancelled'] as const;
-
-function dialResult(err: unknown, cancelled: boolean): (typeof DIAL_RESULTS)[number] {
-  if (cancelled || err instanceof AbortError) return 'cancelled';
-  if (err instanceof IdentityError) return 'identity';
-  if (err instanceof TimeoutError) return 'timeout';
-  return 'failed';
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** The plan's reason, with the last errors behind it. */

@@ -6,6 +6,7 @@
  * idempotent per registry) and sets every labelled series to 0 up front, so rate() over them
  * exists from the first scrape.
  */
+import { AbortError, IdentityError, TimeoutError } from '../errors.js';
 import type { Counter, Gauge, Histogram, Metrics } from '../metrics/metrics.js';
 
 export type PunchAttemptResult = 'success' | 'timeout' | 'failed';
@@ -28,6 +29,32 @@ export function holePunchAttemptMetrics(metrics: Metrics): HolePunchAttemptMetri
   );
   for (const result of PUNCH_ATTEMPT_RESULTS) c.inc({ result }, 0);
   return { record: (result) => c.inc({ result }) };
+}
+
+/** ok; identity: someone else answered there; timeout: nothing did; failed: refused or broken; cancelled: not needed any more. */
+const DIAL_RESULTS = ['ok', 'identity', 'timeout', 'failed', 'cancelled'] as const;
+
+export interface ConnectDialMetrics {
+  /** A smart connection's dial ended: `err` null when it was verified; `cancelled` when no longer wanted. */
+  record(err: unknown, cancelled: boolean): void;
+}
+
+export function connectDialMetrics(metrics: Metrics): ConnectDialMetrics {
+  const c: Counter = metrics.counter(
+    'quicmesh_connect_dials_total',
+    'QUIC dials of smart connections (direct and after a punch), by outcome',
+    ['result'],
+  );
+  for (const result of DIAL_RESULTS) c.inc({ result }, 0);
+  return { record: (err, cancelled) => c.inc({ result: dialResult(err, cancelled) }) };
+}
+
+function dialResult(err: unknown, cancelled: boolean): (typeof DIAL_RESULTS)[number] {
+  if (err === null) return 'ok';
+  if (cancelled || err instanceof AbortError) return 'cancelled';
+  if (err instanceof IdentityError) return 'identity';
+  if (err instanceof TimeoutError) return 'timeout';
+  return 'failed';
 }
 
 export function timeToDirectMetric(metrics: Metrics): Histogram {

@@ -10,7 +10,7 @@
 import { bytesEqual, shortHex, toHex } from '../../core/bytes.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { NodeId } from '../../core/types.js';
-import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError } from '../../errors.js';
+import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError, errorMessage } from '../../errors.js';
 import { decodeMessage, encodeMessage } from '../../wire/codec.js';
 import { isRequest, type ErrorReply, type Message, type Request, type Response } from '../../wire/messages.js';
 import type { ConnectionChange, ConnectionControl, ConnectOptions, PathInfo } from '../paths.js';
@@ -254,7 +254,7 @@ export class MemoryTransport implements Transport, ConnectionControl {
       try {
         bytes = encodeMessage(res);
       } catch (err) {
-        res = { type: 'Error', code: 'Internal', message: `response could not be encoded: ${errorText(err)}` };
+        res = { type: 'Error', code: 'Internal', message: `response could not be encoded: ${errorMessage(err)}` };
         bytes = encodeMessage(res);
       }
     }
@@ -329,10 +329,7 @@ function isPromiseLike<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function internalError(err: unknown): ErrorReply {
-  return { type: 'Error', code: 'Internal', message: errorText(err) };
+  return { type: 'Error', code: 'Internal', message: errorMessage(err) };
 }
