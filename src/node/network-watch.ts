@@ -4,7 +4,8 @@
  * - `localAddressToward(host)`: the local address the kernel would send from toward `host` (a
  *   connected UDP socket's own address; connecting a UDP socket sends nothing);
  * - NetworkWatch: polls the interface addresses (os.networkInterfaces) on the clock and calls back
- *   once per change with the new local address toward a reference host.
+ *   once per change with the new local address toward a reference host — or null when there is no
+ *   route, and then again once a route is back.
  * What a node does about a change (new reflexive address, republished endpoint record, punches to
  * its peers so their connections follow) is wired in createNode.
  */
@@ -27,7 +28,9 @@ export function localAddressToward(host: string): Promise<string | null> {
     s.once('error', () => done(null));
     s.connect(9, host, () => {
       try {
-        done(s.address().address);
+        const local = s.address().address;
+        // with no address to send from, the kernel can still "connect" from the wildcard
+        done(local === '0.0.0.0' ? null : local);
       } catch {
         done(null);
       }
@@ -38,6 +41,22 @@ export function localAddressToward(host: string): Promise<string | null> {
 /** The first IPv4 address of interface `name`, or null. */
 export function interfaceAddress(name: string): string | null {
   return networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address ?? null;
+}
+
+/**
+ * Our address on interface `name`, as soon as the kernel sends from it. os.networkInterfaces()
+ * lists only interfaces flagged running, and Linux sets that flag up to a second after the carrier
+ * came (linkwatch rate-limits the change); packets flow meanwhile. While `name` is not listed, the
+ * source address the kernel picks toward `referenceHost` stands in for it — unless a listed
+ * interface holds that address (then the route goes elsewhere, not over `name`).
+ */
+export async function interfaceAddressNow(name: string, referenceHost: string): Promise<string | null> {
+  const listed = interfaceAddress(name);
+  if (listed !== null) return listed;
+  const routed = await localAddressToward(referenceHost);
+  if (routed === null) return null;
+  for (const addrs of Object.values(networkInterfaces())) if (addrs?.some((a) => a.address === routed)) return null;
+  return routed;
 }
 
 /** The machine's non-loopback IPv4 addresses, as one comparable string. */
@@ -65,6 +84,8 @@ export interface NetworkWatchOptions {
 export class NetworkWatch {
   private timer: TimerHandle | undefined;
   private last: string;
+  /** What the last change reported (undefined before any): null while there was no route. */
+  private lastAddr: string | null | undefined;
   private running = false;
   private readonly intervalMs: number;
   private readonly fingerprint: () => string;
@@ -97,12 +118,26 @@ export class NetworkWatch {
     this.timer = this.opts.clock.setTimer(this.intervalMs, () => {
       if (!this.running) return;
       const now = this.fingerprint();
-      if (now === this.last) return this.schedule();
-      this.last = now;
-      void this.toward(this.opts.referenceHost).then((addr) => {
-        if (this.running) this.opts.onChange(addr);
-        if (this.running) this.schedule();
-      });
+      if (now !== this.last) {
+        this.last = now;
+        return this.check(true);
+      }
+      // No route at the last change: the routes may come a moment after the addresses (one
+      // `ip -batch` renames, brings up, then routes), and a route alone changes no address.
+      if (this.lastAddr === null) return this.check(false);
+      this.schedule();
+    });
+  }
+
+  /** Ask the kernel for our address now; report it when the addresses changed or a route is back. */
+  private check(changed: boolean): void {
+    void this.toward(this.opts.referenceHost).then((addr) => {
+      if (!this.running) return;
+      if (changed || addr !== null) {
+        this.lastAddr = addr;
+        this.opts.onChange(addr);
+      }
+      if (this.running) this.schedule();
     });
   }
 }

@@ -17,7 +17,7 @@ import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import type { MeshNode } from './mesh-node.js';
-import { interfaceAddress, NetworkWatch } from './network-watch.js';
+import { interfaceAddressNow, NetworkWatch } from './network-watch.js';
 import type { RelayLink } from './relay-link.js';
 import type { SmartConnector } from './smart-connector.js';
 
@@ -88,7 +88,7 @@ export class NodeAddresses {
       clock: this.d.components.clock,
       referenceHost: host,
       onChange: (ip) => void this.networkChanged(ip, port),
-      ...(iface !== undefined ? { toward: () => Promise.resolve(interfaceAddress(iface)) } : {}),
+      ...(iface !== undefined ? { toward: () => interfaceAddressNow(iface, host) } : {}),
     });
     const ip = await this.watch.current();
     if (ip !== null) this.d.meshNode.setAdvertisedAddr(formatAddr(ip, port));

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { NetworkWatch } from '../../src/node/network-watch.js';
+
+/** A fake machine: its addresses (the fingerprint) and its route toward the reference host. */
+function machine() {
+  const m = { addrs: 'eth0=10.0.0.2/24', route: '10.0.0.2' as string | null };
+  return m;
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+describe('NetworkWatch', () => {
+  function watch(m: ReturnType<typeof machine>, clock: ManualClock, seen: (string | null)[]): NetworkWatch {
+    return new NetworkWatch({
+      clock,
+      referenceHost: '203.0.113.1',
+      intervalMs: 100,
+      fingerprint: () => m.addrs,
+      toward: () => Promise.resolve(m.route),
+      onChange: (a) => seen.push(a),
+    });
+  }
+
+  it('reports each change of addresses once, with the address toward the reference host', async () => {
+    const m = machine();
+    const clock = new ManualClock();
+    const seen: (string | null)[] = [];
+    const w = watch(m, clock, seen);
+    w.start();
+    clock.advance(300);
+    await settle();
+    expect(seen).toEqual([]);
+    m.addrs = 'eth0=10.0.1.5/24';
+    m.route = '10.0.1.5';
+    clock.advance(100);
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(100);
+      await settle();
+    }
+    expect(seen).toEqual(['10.0.1.5']);
+    w.stop();
+  });
+
+  it('a change seen before its route: null first, then the address once the route is back, with no address change', async () => {
+    const m = machine();
+    const clock = new ManualClock();
+    const seen: (string | null)[] = [];
+    const w = watch(m, clock, seen);
+    w.start();
+    // the new address is there but the routes are not yet
+    m.addrs = 'eth0=10.0.1.5/24';
+    m.route = null;
+    clock.advance(100);
+    await settle();
+    expect(seen).toEqual([null]);
+    clock.advance(100);
+    await settle();
+    expect(seen).toEqual([null]);
+    m.route = '10.0.1.5';
+    clock.advance(100);
+    await settle();
+    expect(seen).toEqual([null, '10.0.1.5']);
+    clock.advance(500);
+    await settle();
+    expect(seen).toEqual([null, '10.0.1.5']);
+    w.stop();
+  });
+});
