@@ -25,6 +25,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 const LAB = 'nat-bench';
 const quick = process.argv.includes('--quick');
+// --keep: leave the lab up afterwards (its node logs under /run/quicmesh-lab) for a look; `quicmesh-lab down nat-bench` ends it
+const keep = process.argv.includes('--keep');
 const REPEATS = quick ? 5 : 20;
 
 const TOPOLOGY = `
@@ -141,17 +143,28 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 /**
  * How soon after `t0` a fresh connect from `from` (resolving `to`'s record anew) succeeds: one
  * attempt every 200 ms, side by side, each with 3 s; the earliest success counts, ms after t0.
+ * None within the window: the text says so, with the distinct errors the attempts gave.
  */
-async function reachableAgain(from: string, to: string, t0: number): Promise<number> {
-  const attempts: Promise<number | undefined>[] = [];
+async function reachableAgain(from: string, to: string, t0: number): Promise<string> {
+  const attempts: Promise<number | string>[] = [];
   for (let i = 0; i < 25; i++) {
     // the first drops what `from` held; later ones join a connect in flight or start a new one
-    attempts.push(connect(from, to, { timeoutMs: 3_000, fresh: i === 0 }).then((r) => (r.connected ? Date.now() - t0 : undefined), () => undefined));
-    const done = await Promise.race([...attempts.map((a) => a.then((v) => v)), sleep(200).then(() => undefined)]);
+    attempts.push(
+      connect(from, to, { timeoutMs: 3_000, fresh: i === 0 }).then(
+        (r) => (r.connected ? Date.now() - t0 : (r.error ?? 'not connected')),
+        (err: unknown) => String(err),
+      ),
+    );
+    // the next attempt after 200 ms, or at once on a success (a failed attempt does not hurry it)
+    const never = new Promise<undefined>(() => {});
+    const done = await Promise.race([...attempts.map((a) => a.then((v) => (typeof v === 'number' ? v : never))), sleep(200).then(() => undefined)]);
     if (done !== undefined) break;
   }
-  const ok = (await Promise.all(attempts)).filter((v): v is number => v !== undefined);
-  return ok.length > 0 ? Math.min(...ok) : NaN;
+  const results = await Promise.all(attempts);
+  const ok = results.filter((v): v is number => typeof v === 'number');
+  if (ok.length > 0) return String(Math.min(...ok));
+  const errors = [...new Set(results as string[])];
+  return `not within ${Date.now() - t0} ms: ${errors.slice(0, 3).join('; ')}`;
 }
 
 async function main(): Promise<void> {
@@ -238,7 +251,8 @@ async function main(): Promise<void> {
     }
     console.log('goal: reachable again within 2 000 ms, streams intact');
   } finally {
-    lab(['down', LAB]);
+    if (keep) console.log(`lab ${LAB} left up (--keep): quicmesh-lab down ${LAB}`);
+    else lab(['down', LAB]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
