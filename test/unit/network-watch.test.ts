@@ -13,8 +13,12 @@ async function settle(): Promise<void> {
 }
 
 describe('NetworkWatch', () => {
-  function watch(m: ReturnType<typeof machine>, clock: ManualClock, seen: (string | null)[]): NetworkWatch {
-    return new NetworkWatch({
+  /** A started watch over a fake machine, and what it reported. */
+  function watching() {
+    const m = machine();
+    const clock = new ManualClock();
+    const seen: (string | null)[] = [];
+    const w = new NetworkWatch({
       clock,
       referenceHost: '203.0.113.1',
       intervalMs: 100,
@@ -22,22 +26,18 @@ describe('NetworkWatch', () => {
       toward: () => Promise.resolve(m.route),
       onChange: (a) => seen.push(a),
     });
+    w.start();
+    return { m, clock, seen, w };
   }
 
   it('reports each change of addresses once, with the address toward the reference host', async () => {
-    const m = machine();
-    const clock = new ManualClock();
-    const seen: (string | null)[] = [];
-    const w = watch(m, clock, seen);
-    w.start();
+    const { m, clock, seen, w } = watching();
     clock.advance(300);
     await settle();
     expect(seen).toEqual([]);
     m.addrs = 'eth0=10.0.1.5/24';
     m.route = '10.0.1.5';
-    clock.advance(100);
-    await settle();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 6; i++) {
       clock.advance(100);
       await settle();
     }
@@ -46,11 +46,7 @@ describe('NetworkWatch', () => {
   });
 
   it('a change seen before its route: null first, then the address once the route is back, with no address change', async () => {
-    const m = machine();
-    const clock = new ManualClock();
-    const seen: (string | null)[] = [];
-    const w = watch(m, clock, seen);
-    w.start();
+    const { m, clock, seen, w } = watching();
     // the new address is there but the routes are not yet
     m.addrs = 'eth0=10.0.1.5/24';
     m.route = null;
