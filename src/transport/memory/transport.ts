@@ -7,7 +7,7 @@
  * handler is answered without any Promise, and the only per-request closures are the promise
  * executor, the deadline timer and (when a signal is given) the abort listener.
  */
-import { bytesEqual, shortHex, toHex } from '../../core/bytes.js';
+import { bytesEqual, fromHex, shortHex, toHex } from '../../core/bytes.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { NodeId } from '../../core/types.js';
 import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError, errorMessage } from '../../errors.js';
@@ -164,7 +164,7 @@ export class MemoryTransport implements Transport, ConnectionControl {
   }
 
   connectedPeers(): NodeId[] {
-    return [...this.known.keys()].map((hex) => Uint8Array.from(Buffer.from(hex, 'hex')));
+    return [...this.known.keys()].map(fromHex);
   }
 
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
@@ -328,7 +328,6 @@ export class MemoryTransport implements Transport, ConnectionControl {
 function isPromiseLike<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
-
 
 function internalError(err: unknown): ErrorReply {
   return { type: 'Error', code: 'Internal', message: errorMessage(err) };

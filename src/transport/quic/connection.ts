@@ -490,7 +490,7 @@ export class QuicConnection implements DatagramSink {
         return;
       }
       if (!ev) return;
-      if (this.migrations.onEvent(ev)) continue;
+      this.migrations.onEvent(ev);
       if (ev.type === 'PeerMigrated') this.follow({ host: ev.new.host, port: ev.new.port });
     }
   }

@@ -89,12 +89,12 @@ export class PathMigrations {
     }
   }
 
-  /** A path event from quiche; true when it was about one of our probes. */
-  onEvent(ev: PathEvent): boolean {
+  /** A path event from quiche: one of our probes validated or failed. */
+  onEvent(ev: PathEvent): void {
     if (ev.type === 'Validated') {
       const probe = this.probes.find((p) => same(p.peer, ev.peer));
       if (probe) this.switchTo(probe);
-      return probe !== undefined;
+      return;
     }
     if (ev.type === 'Closed') {
       const failed = this.probes.filter((q) => same(q.peer, ev.peer));
@@ -102,9 +102,7 @@ export class PathMigrations {
         this.drop(p);
         p.reject(new TransportError(`path to ${formatAddr(ev.peer.host, ev.peer.port)} failed validation`));
       }
-      return failed.length > 0;
     }
-    return false;
   }
 
   failAll(reason: Error): void {
@@ -220,18 +218,21 @@ export class FirstFlight {
   }
 
   cancel(): void {
-    this.done = true;
+    this.stop();
     this.timer?.cancel();
+  }
+
+  /** No more repeats: the copies go too (the connection may live on for hours). */
+  private stop(): void {
+    this.done = true;
+    this.packets.length = 0;
   }
 
   private schedule(): void {
     const backoff = 2 ** Math.floor(this.sent / REPEAT_BURST);
     this.timer = this.host.clock.setTimer(Math.min(this.intervalMs * backoff, REPEAT_MAX_INTERVAL_MS), () => {
       this.sent++;
-      if (this.done || !this.host.stillNeeded() || this.host.clock.now() > this.until) {
-        this.done = true;
-        return;
-      }
+      if (this.done || !this.host.stillNeeded() || this.host.clock.now() > this.until) return this.stop();
       for (const p of this.packets) this.host.resend(p);
       this.schedule();
     });

@@ -331,6 +331,8 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
    */
   disconnectAndDrain(nodeId: NodeId, timeoutMs = 2_000): Promise<boolean> {
     this.disconnect(nodeId);
+    // Verified connections only: a dial closed in its handshake sends no CONNECTION_CLOSE that
+    // could reopen a pinhole, and quiche keeps it ~3 s before releasing it.
     const pending = (): boolean => [...this.conns.unreleased].some((c) => c.verifiedPeer && bytesEqual(c.verifiedPeer.nodeId, nodeId));
     if (!pending()) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
