@@ -62,7 +62,7 @@ import {
   TIERING_FIRST_RECOMPUTE_MS,
   TIERING_RECOMPUTE_INTERVAL_MS,
 } from '../constants.js';
-import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError } from '../errors.js';
+import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError, errorMessage } from '../errors.js';
 import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
@@ -143,7 +143,7 @@ export class DhtNode {
 
   constructor(init: DhtNodeInit) {
     this.timers = new TimerGroup(init.components.clock, (err) =>
-      init.components.logger.warn('dht maintenance task failed', { error: err instanceof Error ? err.message : String(err) }),
+      init.components.logger.warn('dht maintenance task failed', { error: errorMessage(err) }),
     );
     this.records = new EndpointPublisher({
       clock: init.components.clock,
@@ -553,7 +553,7 @@ export class DhtNode {
       if (resp.type !== 'Ack') return { contact, rejection: null, error: `Store answered with ${resp.type}` };
       return { contact, rejection: resp.rejection };
     } catch (err) {
-      return { contact, rejection: null, error: err instanceof Error ? err.message : String(err) };
+      return { contact, rejection: null, error: errorMessage(err) };
     }
   }
 
@@ -634,7 +634,7 @@ export class DhtNode {
     } catch (err) {
       this.components.logger.debug('bootstrap seed did not answer', {
         seed: typeof seed === 'string' ? seed : seed.addr,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       });
       return false;
     }
@@ -664,7 +664,7 @@ export class DhtNode {
       },
       (err: unknown) => {
         this.refreshing = false;
-        this.components.logger.warn('bucket refresh failed', { error: err instanceof Error ? err.message : String(err) });
+        this.components.logger.warn('bucket refresh failed', { error: errorMessage(err) });
       },
     );
   }

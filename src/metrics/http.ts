@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TransportError } from '../errors.js';
+import { TransportError, errorMessage } from '../errors.js';
 import type { PromMetrics } from './prom.js';
 
 export interface StatusServerOptions {
@@ -115,7 +115,7 @@ async function route(opts: StatusServerOptions, req: IncomingMessage, res: Serve
         else send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /status or /healthz\n');
     }
   } catch (err) {
-    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${errorMessage(err)}\n`);
     else res.destroy();
   }
 }

@@ -4,6 +4,7 @@
  */
 import { shortHex, toHex } from '../core/bytes.js';
 import type { MeshNode } from './mesh-node.js';
+import { errorText } from '../errors.js';
 
 export interface BootstrapResult {
   addr: string;
@@ -30,7 +31,7 @@ export async function pingBootstrapPeers(
         logger.info('bootstrap peer answered', { addr, node_id: shortHex(reply.from.nodeId, 16), rtt_ms: rttMs.toFixed(1) });
         return { addr, ok: true, nodeId: toHex(reply.from.nodeId), rttMs };
       } catch (err) {
-        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        const error = errorText(err);
         logger.warn('bootstrap peer unreachable', { addr, error });
         return { addr, ok: false, error };
       }

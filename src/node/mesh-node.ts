@@ -9,7 +9,7 @@
 import { shortHex, toHex } from '../core/bytes.js';
 import type { Components } from '../core/components.js';
 import type { Contact, NodeId } from '../core/types.js';
-import { AbortError, IdentityError, RemoteError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, IdentityError, RemoteError, TimeoutError, TransportError, errorMessage } from '../errors.js';
 import type { Keypair } from '../identity/keypair.js';
 import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
 import type { PeerInfo, Reply, RequestOptions, Target, Transport } from '../transport/transport.js';
@@ -219,7 +219,7 @@ export class MeshNode implements MeshService {
       try {
         extra[name] = provider();
       } catch (err) {
-        extra[name] = { error: err instanceof Error ? err.message : String(err) };
+        extra[name] = { error: errorMessage(err) };
       }
     }
     return {
@@ -246,7 +246,7 @@ export class MeshNode implements MeshService {
       try {
         l(peer);
       } catch (err) {
-        this.components.logger.warn('peer listener failed', { error: err instanceof Error ? err.message : String(err) });
+        this.components.logger.warn('peer listener failed', { error: errorMessage(err) });
       }
     }
   }

@@ -10,8 +10,10 @@
  * relay frames (src/nat/relay/relay-datagram.ts) on their links; each frame is admitted by the
  * server core (membership, bandwidth) and passed on unchanged over the other party's link.
  */
+import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
+import { errorMessage } from '../errors.js';
 import type { Counter } from '../metrics/metrics.js';
 import { decodeRelayFrame } from '../nat/relay/relay-datagram.js';
 import { hasDatagrams } from '../transport/paths.js';
@@ -110,14 +112,18 @@ export class RelayService {
     };
   }
 
-  /** Does `nodeId` reach us as a relay (it sent us a message)? Its connection may carry its relay sessions. */
+  /**
+   * May `nodeId`'s connection carry its relay link to us? True for every peer that sent us a
+   * message: a client's keep-alive Ping looks like any other, so a relay's fresh connect keeps
+   * the connections it has.
+   */
   serves(nodeId: NodeId): boolean {
-    return this.seen.has(Buffer.from(nodeId).toString('hex'));
+    return this.seen.has(toHex(nodeId));
   }
 
   private notePeer(peer: PeerInfo): void {
     // Only tell the core when a peer is new or moved: this runs for every incoming message.
-    const hex = Buffer.from(peer.nodeId).toString('hex');
+    const hex = toHex(peer.nodeId);
     if (this.seen.get(hex) === peer.addr) return;
     this.seen.set(hex, peer.addr);
     this.server.peerConnected({ id: peer.nodeId, addr: peer.addr });
@@ -129,7 +135,7 @@ export class RelayService {
         this.node.components.logger.debug('relay notify failed', {
           type: e.msg.type,
           to: e.to.addr,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorMessage(err),
         });
       });
     }

@@ -15,7 +15,7 @@
  */
 import type { NodeId } from '../core/types.js';
 import type { Components } from '../core/components.js';
-import { ConfigError, TransportError } from '../errors.js';
+import { ConfigError, TransportError, errorMessage } from '../errors.js';
 import type { QuicByteStream } from '../transport/quic/byte-stream.js';
 import type { RequestOptions, Target } from '../transport/transport.js';
 
@@ -153,7 +153,7 @@ export async function runStreamCheck(
   try {
     stream = await transport.openStream(target);
   } catch (err) {
-    return fail(`cannot open a stream: ${(err as Error).message}`);
+    return fail(`cannot open a stream: ${errorMessage(err)}`);
   }
   const answer = new Promise<Uint8Array>((resolve, reject) => {
     const got: Uint8Array[] = [];
@@ -186,13 +186,13 @@ export async function runStreamCheck(
     stream.write(mark);
     stream.end();
   } catch (err) {
-    return fail(`stream failed while sending: ${(err as Error).message}`);
+    return fail(`stream failed while sending: ${errorMessage(err)}`);
   }
   let reply: Uint8Array;
   try {
     reply = await withTimeout(answer, clock, opts.answerTimeoutMs ?? 10_000);
   } catch (err) {
-    return fail(`no account from the peer: ${(err as Error).message}`);
+    return fail(`no account from the peer: ${errorMessage(err)}`);
   }
   if (reply.length !== ANSWER) return fail(`the peer's account has ${reply.length} bytes, expected ${ANSWER}`);
   const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);

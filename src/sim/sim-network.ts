@@ -21,7 +21,7 @@ import type { Rng } from '../core/rng.js';
 import type { Contact, NodeId } from '../core/types.js';
 import { REQUEST_TIMEOUT_MS } from '../constants.js';
 import type { DhtRequestHandler, RpcEndpoint } from '../dht/rpc.js';
-import { AbortError, ConfigError, IdentityError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, ConfigError, IdentityError, TimeoutError, TransportError, errorMessage } from '../errors.js';
 import type { PeerInfo, Reply, RequestOptions, Target } from '../transport/transport.js';
 import type { Request, RequestType, Response } from '../wire/messages.js';
 
@@ -253,5 +253,5 @@ class Exchange {
 }
 
 function internal(err: unknown): Response {
-  return { type: 'Error', code: 'Internal', message: err instanceof Error ? err.message : String(err) };
+  return { type: 'Error', code: 'Internal', message: errorMessage(err) };
 }
