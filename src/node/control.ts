@@ -58,15 +58,10 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       return { status: 200, body: result };
     },
     'POST /disconnect': async ({ body }): Promise<JsonResponse> => {
-      let nodeId: unknown;
-      try {
-        nodeId = (JSON.parse(body) as Record<string, unknown> | null)?.nodeId;
-      } catch {
-        nodeId = undefined;
-      }
-      if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
-        return { status: 400, body: { error: `nodeId: expected 64 hex digits, got ${JSON.stringify(nodeId)}` } };
-      }
+      const o = parseObject(body, ['nodeId'], '{nodeId}');
+      const wrong = typeof o === 'string' ? o : checkNodeId(o);
+      if (wrong !== undefined) return { status: 400, body: { error: wrong } };
+      const nodeId = (o as { nodeId: string }).nodeId;
       // Answered once the closed connections have drained (QUIC: no packet of theirs leaves after),
       // so a caller that next makes the NATs forget the pair is not undone by a late close.
       const transport = node.transport as { disconnect?: (id: Uint8Array) => void; disconnectAndDrain?: (id: Uint8Array) => Promise<boolean> };
@@ -94,19 +89,10 @@ export interface StreamRequest {
 
 /** POST /stream {addr, nodeId, durationMs, rateKbps?}: the checked request, or a message naming what is wrong. */
 export function parseStreamRequest(body: string): StreamRequest | string {
-  let o: Record<string, unknown>;
-  try {
-    const data: unknown = JSON.parse(body);
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('not an object');
-    o = data as Record<string, unknown>;
-  } catch {
-    return 'body: expected a JSON object {addr, nodeId, durationMs, rateKbps?}';
-  }
-  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'durationMs', 'rateKbps'].includes(k));
-  if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
-  const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) return `addr: expected "host:port", got ${JSON.stringify(o.addr)}`;
-  if (typeof o.nodeId !== 'string' || !NODE_ID.test(o.nodeId)) return `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
+  const o = parseObject(body, ['addr', 'nodeId', 'durationMs', 'rateKbps'], '{addr, nodeId, durationMs, rateKbps?}');
+  if (typeof o === 'string') return o;
+  const wrong = checkTarget(o);
+  if (wrong !== undefined) return wrong;
   if (typeof o.durationMs !== 'number' || !(o.durationMs > 0) || o.durationMs > MAX_CONNECT_TIMEOUT_MS) {
     return `durationMs: expected a number in (0, ${MAX_CONNECT_TIMEOUT_MS}], got ${JSON.stringify(o.durationMs)}`;
   }
@@ -121,30 +107,41 @@ export function parseStreamRequest(body: string): StreamRequest | string {
   };
 }
 
+/** `body` as a JSON object with only `keys`, or a message naming what is wrong (`shape` describes it). */
+function parseObject(body: string, keys: readonly string[], shape: string): Record<string, unknown> | string {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    data = undefined;
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return `body: expected a JSON object ${shape}`;
+  const o = data as Record<string, unknown>;
+  const unknownKey = Object.keys(o).find((k) => !keys.includes(k));
+  return unknownKey !== undefined ? `${unknownKey}: unknown field` : o;
+}
+
+/** The `nodeId` field (64 hex digits): undefined when fine, else what is wrong. */
+function checkNodeId(o: Record<string, unknown>): string | undefined {
+  return typeof o.nodeId === 'string' && NODE_ID.test(o.nodeId) ? undefined : `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
+}
+
+/** The `addr` ("host:port") and `nodeId` fields of a request naming a peer. */
+function checkTarget(o: Record<string, unknown>): string | undefined {
+  const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) return `addr: expected "host:port" with a port in 1-65535, got ${JSON.stringify(o.addr)}`;
+  return checkNodeId(o);
+}
+
 const ADDR = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
 const NODE_ID = /^[0-9a-f]{64}$/i;
 
 /** The checked request, or a message naming what is wrong. */
 export function parseConnectRequest(body: string): ConnectRequest | string {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    return 'body: expected a JSON object {addr, nodeId, fresh?, timeoutMs?}';
-  }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return 'body: expected a JSON object {addr, nodeId, fresh?, timeoutMs?}';
-  }
-  const o = data as Record<string, unknown>;
-  const unknownKey = Object.keys(o).find((k) => !['addr', 'nodeId', 'identity', 'fresh', 'timeoutMs', 'relayFirst', 'upgradeAfterMs'].includes(k));
-  if (unknownKey !== undefined) return `${unknownKey}: unknown field`;
-  const m = typeof o.addr === 'string' ? ADDR.exec(o.addr) : null;
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
-    return `addr: expected "host:port" with a port in 1-65535, got ${JSON.stringify(o.addr)}`;
-  }
-  if (typeof o.nodeId !== 'string' || !NODE_ID.test(o.nodeId)) {
-    return `nodeId: expected 64 hex digits, got ${JSON.stringify(o.nodeId)}`;
-  }
+  const o = parseObject(body, ['addr', 'nodeId', 'identity', 'fresh', 'timeoutMs', 'relayFirst', 'upgradeAfterMs'], '{addr, nodeId, fresh?, timeoutMs?}');
+  if (typeof o === 'string') return o;
+  const wrong = checkTarget(o);
+  if (wrong !== undefined) return wrong;
   if (o.identity !== undefined && (typeof o.identity !== 'string' || !NODE_ID.test(o.identity))) {
     return `identity: expected 64 hex digits (the peer's public key), got ${JSON.stringify(o.identity)}`;
   }

@@ -287,7 +287,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     },
     async bootstrap(bopts = {}) {
       // Our relays answer first (or fail) so the record we publish lists the ones we can be reached through.
-      const [results] = await Promise.all([pingBootstrapPeers(meshNode, bootstrapAddrs, bopts), services.relayLink?.keepAlive()]);
+      const [results] = await Promise.all([pingBootstrapPeers(meshNode, bootstrapAddrs, bopts), services.relayLink?.ready()]);
       const seeds: Contact[] = results
         .filter((r) => r.ok && r.nodeId !== undefined)
         .map((r) => ({ id: fromHex(r.nodeId!), addr: r.addr }));

@@ -7,7 +7,7 @@
  * With a wildcard listener it also watches the network (NetworkWatch): after a change (another
  * network, a renumbering) it re-learns both addresses, pings its relays from the new address (so
  * rendezvous see it), punches again toward every connected peer (so their connections follow us,
- * SmartConnector.refreshPaths) and republishes its record (republishOnNetworkChange).
+ * SmartConnector.refreshPaths) and republishes its record (a higher sequence).
  */
 import { fromHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -64,7 +64,7 @@ export class NodeAddresses {
   constructor(private readonly d: NodeAddressesDeps) {
     // the record lists the relays we are reachable through: publish again when that changes
     d.relayLink?.onReachabilityChange(() => {
-      if (this.joined) void this.publishRecord(true);
+      if (this.joined) void this.publishRecord();
     });
   }
 
@@ -119,19 +119,15 @@ export class NodeAddresses {
     }
   }
 
-  /** Publish (or, after a change, republish) our endpoint record; false when there is nothing to publish. */
-  async publishRecord(change = false): Promise<boolean> {
+  /** Publish our endpoint record (each time with a higher sequence); false when there is nothing to publish. */
+  async publishRecord(): Promise<boolean> {
     if (this.d.publishRecord === false || this.stopped) return false;
     const addrs = this.ownAddrs();
     if (addrs.length === 0) return false;
     // The relays that answered us: where peers that cannot dial us find us (EndpointRecord.relays).
-    const relays = (this.d.relayLink?.reachableRelays() ?? [])
-      .slice(0, MAX_RECORD_RELAYS)
-      .map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
+    const relays = (this.d.relayLink?.reachableEndpoints() ?? []).slice(0, MAX_RECORD_RELAYS);
     try {
-      const r = change
-        ? await this.d.dht.republishOnNetworkChange(this.d.keypair, addrs, relays)
-        : await this.d.dht.publishAddress(this.d.keypair, addrs, relays);
+      const r = await this.d.dht.publishAddress(this.d.keypair, addrs, relays);
       this.joined = true;
       // Resolvable once some node holds it (our own copy counts: lookups reach us too).
       this.nat.recordPublished = r.accepted > 0 || r.local === null;
@@ -151,7 +147,7 @@ export class NodeAddresses {
     this.republishTimer?.cancel();
     this.republishTimer = this.d.components.clock.setTimer(replicated ? REPUBLISH_MS : REPUBLISH_LONELY_MS, () => {
       this.republishTimer = undefined;
-      void this.publishRecord(true);
+      void this.publishRecord();
     });
   }
 
@@ -169,7 +165,7 @@ export class NodeAddresses {
     await this.d.relayLink?.keepAlive();
     this.d.connector()?.refreshPaths();
     if (this.seed !== undefined) await this.learnReflexive(this.seed);
-    if (this.joined) await this.publishRecord(true);
+    if (this.joined) await this.publishRecord();
     log.info('addresses renewed', { addr, reflexive: this.nat.reflexiveAddr ?? '' });
   }
 }

@@ -162,8 +162,8 @@ function candidates(addr: string, record: EndpointRecord | null): string[] {
 /** The peer's relays first, then ours (the peer may be linked to them too; a wrong guess costs one refusal). */
 function relaysFor(record: EndpointRecord | null, link: RelayLink | undefined): RelayEndpoint[] {
   const out: RelayEndpoint[] = [...(record?.relays ?? [])];
-  for (const r of link?.reachableRelays() ?? []) {
-    if (!out.some((e) => bytesEqual(e.relayId, r.nodeId))) out.push({ relayId: r.nodeId, addrs: [r.addr] });
+  for (const r of link?.reachableEndpoints() ?? []) {
+    if (!out.some((e) => bytesEqual(e.relayId, r.relayId))) out.push(r);
   }
   return out;
 }

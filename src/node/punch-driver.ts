@@ -51,8 +51,6 @@ export function hasRawDatagrams(t: unknown): t is RawDatagrams {
 export interface PunchResult {
   /** The peer's address that works both ways. */
   addr: string;
-  origin: 'announced' | 'peer-reflexive';
-  at: number;
   /** Round trip of the check that proved it, ms (the direct path's RTT). */
   rttMs: number;
 }
@@ -323,8 +321,6 @@ export class PunchDriver {
     this.metrics.record('success');
     const result: PunchResult = {
       addr: pair.remote.addr,
-      origin: pair.remote.type === 'peer-reflexive' ? 'peer-reflexive' : 'announced',
-      at: this.node.components.clock.now(),
       rttMs: a.lastRttMs,
     };
     a.resolve(result);

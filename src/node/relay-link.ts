@@ -23,6 +23,7 @@ import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../nat/relay/relay-datagram.js';
 import { hasConnectionControl, hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
+import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
@@ -69,6 +70,7 @@ export class RelayLink {
   private readonly opening = new Map<string, Waiter<void>>();
   private timer: TimerHandle | undefined;
   private running = false;
+  private firstRound: Promise<void> | undefined;
   private readonly metrics: RelayClientMetrics;
   /** The transport when it can carry connections over relays (QUIC). */
   private readonly paths: RelayedPathTransport | undefined;
@@ -110,7 +112,12 @@ export class RelayLink {
         if (relay !== undefined) void this.pingRelay(relay);
       });
     }
-    void this.keepAlive();
+    this.firstRound = this.keepAlive();
+  }
+
+  /** The first round of Pings, started by start() (or now, when not started): every relay answered or failed. */
+  ready(): Promise<void> {
+    return this.firstRound ?? this.keepAlive();
   }
 
   stop(): void {
@@ -306,6 +313,11 @@ export class RelayLink {
   /** Relays that answered their last Ping, as request targets (rendezvous candidates too). */
   reachableRelays(): { addr: string; nodeId: NodeId }[] {
     return this.relays.filter((r) => r.reachable && r.nodeId !== null).map((r) => ({ addr: r.addr, nodeId: r.nodeId! }));
+  }
+
+  /** The same relays as endpoint-record entries (EndpointRecord.relays, a connect target's relays). */
+  reachableEndpoints(): RelayEndpoint[] {
+    return this.reachableRelays().map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
   }
 
   /** Is `nodeId` one of our relays? */

@@ -159,7 +159,7 @@ export class SmartConnector {
    * to our relay, or a client's to us): closing it would cut every relayed path and punch on it.
    */
   dropPeer(nodeId: NodeId): void {
-    this.forget(toHex(nodeId), new TransportError('superseded by a fresh connect'), false);
+    this.forget(toHex(nodeId), new TransportError('superseded by a fresh connect'));
     const relayLink = this.deps.relayLink?.isRelayPeer(nodeId) === true || this.deps.servesAsRelay?.(nodeId) === true;
     if (!relayLink) this.deps.transport.disconnect(nodeId);
   }
@@ -179,7 +179,7 @@ export class SmartConnector {
       return Promise.resolve(this.outcome(run, plan.connection));
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
-      this.forget(key, new TransportError('restarted'), false);
+      this.forget(key, new TransportError('restarted'));
       run = {
         target,
         startedAt: this.now,
@@ -214,7 +214,7 @@ export class SmartConnector {
         done();
         reject(err);
         // nobody waits for a connect that has not connected: stop it
-        if (r.waiters.length === 0 && this.deps.manager.plan(r.target.nodeId)?.phase === 'connecting') this.forget(key, err, false);
+        if (r.waiters.length === 0 && this.deps.manager.plan(r.target.nodeId)?.phase === 'connecting') this.forget(key, err);
       };
       const onAbort = (): void => giveUp(new AbortError('connect aborted'));
       const waiter: Waiter = {
@@ -278,19 +278,15 @@ export class SmartConnector {
    * Returns how many punches were started.
    */
   refreshPaths(): number {
-    const punch = this.deps.punch;
-    if (punch === undefined) return 0;
+    if (this.deps.punch === undefined) return 0;
     let started = 0;
+    const ourFirst = this.ourRelays()[0];
     for (const peer of this.deps.transport.connectedPeers()) {
-      const run = this.runs.get(toHex(peer));
-      const rendezvous = run?.target.relays[0] ?? this.ourRelays()[0];
+      const rendezvous = this.runs.get(toHex(peer))?.target.relays[0] ?? ourFirst;
       const addr = rendezvous?.addrs[0];
       if (rendezvous === undefined || addr === undefined || bytesEqual(rendezvous.relayId, peer)) continue;
       started++;
-      const addrs = this.deps.localCandidates?.();
-      punch
-        .start({ addr, nodeId: rendezvous.relayId }, peer, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) })
-        .catch((err: unknown) => this.deps.node.components.logger.debug('path refresh punch failed', { error: errorText(err) }));
+      this.startPunch({ addr, nodeId: rendezvous.relayId }, peer).catch((err: unknown) => this.deps.node.components.logger.debug('path refresh punch failed', { error: errorText(err) }));
     }
     return started;
   }
@@ -299,7 +295,7 @@ export class SmartConnector {
     this.stopChanges();
     this.stopPunched?.();
     this.timer?.cancel();
-    for (const key of [...this.runs.keys()]) this.forget(key, new TransportError('connector stopped'), false);
+    for (const key of [...this.runs.keys()]) this.forget(key, new TransportError('connector stopped'));
   }
 
   // --- effects ---------------------------------------------------------------------------------
@@ -378,12 +374,9 @@ export class SmartConnector {
   }
 
   private punch(run: Run, rendezvous: { id: NodeId; addr: string }): void {
-    const punch = this.deps.punch;
-    if (punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
+    if (this.deps.punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
     const upgrading = this.deps.manager.plan(run.target.nodeId)?.connection?.kind === 'Relayed';
-    const addrs = this.deps.localCandidates?.();
-    punch
-      .start({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) })
+    this.startPunch({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId)
       .then(({ ready, result }) => {
         if (run.closed) return;
         run.punchAnsweredAt = this.now;
@@ -401,6 +394,12 @@ export class SmartConnector {
         );
       })
       .catch((err: unknown) => this.input(run, { kind: 'punchFailed', reason: String(err) }));
+  }
+
+  /** Ask `rendezvous` to coordinate a punch with `peer`, announcing our direct candidates. */
+  private startPunch(rendezvous: { addr: string; nodeId: NodeId }, peer: NodeId): ReturnType<PunchDriver['start']> {
+    const addrs = this.deps.localCandidates?.();
+    return this.deps.punch!.start(rendezvous, peer, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) });
   }
 
   /**
@@ -456,7 +455,7 @@ export class SmartConnector {
   }
 
   private ourRelays(): RelayEndpoint[] {
-    return (this.deps.relayLink?.reachableRelays() ?? []).map((r) => ({ relayId: r.nodeId, addrs: [r.addr] }));
+    return this.deps.relayLink?.reachableEndpoints() ?? [];
   }
 
   private async probeDirect(run: Run, addrs: string[]): Promise<void> {
@@ -526,8 +525,8 @@ export class SmartConnector {
     run.dials.abort();
   }
 
-  /** Drop a peer's run (and, when `disconnect`, its connections): plans, dials, relay sessions. */
-  private forget(key: string, reason: Error, disconnect: boolean): void {
+  /** Drop a peer's run: plan, dials, relay sessions (its connections stay; see dropPeer). */
+  private forget(key: string, reason: Error): void {
     const run = this.runs.get(key);
     if (run !== undefined) {
       run.closed = true;
@@ -537,7 +536,6 @@ export class SmartConnector {
       for (const t of run.tunnels.values()) void t.close();
       run.tunnels.clear();
       this.deps.manager.remove(run.target.nodeId);
-      if (disconnect) this.deps.transport.disconnect(run.target.nodeId);
     }
   }
 
@@ -554,7 +552,7 @@ export class SmartConnector {
     if (plan?.phase !== 'connected') return;
     const conn = plan.connection;
     if (conn?.kind === 'Relayed' && run.tunnels.get(toHex(conn.sessionId))?.path === undefined) return;
-    this.forget(key, new TransportError('connection closed'), false);
+    this.forget(key, new TransportError('connection closed'));
   }
 
   /** One timer at the manager's next deadline. */
