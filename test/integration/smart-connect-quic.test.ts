@@ -6,7 +6,7 @@
  * (Loopback has no NAT: what is proven here is the machinery; the lab proves it through real NATs.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesEqual, toHex } from '../../src/core/bytes.js';
+import { bytesEqual } from '../../src/core/bytes.js';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { CryptoRng } from '../../src/core/rng.js';
@@ -101,6 +101,5 @@ describe('smart connections over QUIC on loopback', () => {
     expect(relayText).toMatch(/^quicmesh_relay_frames_total\{result="forwarded"\} [1-9]/m);
     const aliceText = await alice.metrics.metricsText();
     expect(aliceText).toMatch(/^quicmesh_path_upgrades_total 1$/m);
-    expect(toHex(bobId)).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -242,8 +242,6 @@ describe('hole punching through NAT presets (LAB-FACTS matrix)', () => {
         const [ra, rb] = simulatePunch(a, b, 11);
         expect(ra !== null && rb !== null).toBe(expected);
         if (ra && rb) {
-          // both sides agree on one nominated path
-          expect(ra.nominated && rb.nominated).toBe(true);
           // a symmetric peer is reached at a learned, peer-reflexive address
           if (b === 'symmetric') expect(ra.remote.type).toBe('peer-reflexive');
         }

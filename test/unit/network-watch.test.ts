@@ -2,20 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { NetworkWatch } from '../../src/node/network-watch.js';
 
-/** A fake machine: its addresses (the fingerprint) and its route toward the reference host. */
-function machine() {
-  const m = { addrs: 'eth0=10.0.0.2/24', route: '10.0.0.2' as string | null };
-  return m;
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
+/** Let the watch's pending address lookups (promises) finish. */
+function settle(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 describe('NetworkWatch', () => {
   /** A started watch over a fake machine, and what it reported. */
   function watching() {
-    const m = machine();
+    // a fake machine: its addresses (the fingerprint) and its route toward the reference host
+    const m = { addrs: 'eth0=10.0.0.2/24', route: '10.0.0.2' as string | null };
     const clock = new ManualClock();
     const seen: (string | null)[] = [];
     const w = new NetworkWatch({
