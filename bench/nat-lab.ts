@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readState } from '../cli/lab/lab-state.js';
+import { disconnectPair } from '../cli/lab/run-expectations.js';
 import { getRuntime } from '../cli/runtime/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,10 +105,11 @@ async function connect(from: string, to: string, extra: Record<string, unknown> 
 
 /** RTT samples over the connection `from` holds to `to` (a Ping each, no new connection). */
 async function pings(from: string, to: string, n: number): Promise<number[]> {
-  const st = await status(to);
+  const url = `${base(from)}/connect`;
+  const body = { addr: dataAddr(to), nodeId: (await status(to)).nodeId, timeoutMs: 5_000 };
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await json<Connect>(`${base(from)}/connect`, { addr: dataAddr(to), nodeId: st.nodeId, timeoutMs: 5_000 });
+    const r = await json<Connect>(url, body);
     if (r.rttMs !== undefined) out.push(r.rttMs);
   }
   return out;
@@ -118,9 +120,11 @@ async function stream(from: string, to: string, durationMs: number, rateKbps: nu
   return json<StreamResult>(`${base(from)}/stream`, { addr: dataAddr(to), nodeId: st.nodeId, durationMs, rateKbps });
 }
 
+/** Cold NAT state for a pair, as `quicmesh-lab test` makes it: both drop their connections to each other, then the routers forget. */
 const forget = async (a: string, b: string): Promise<void> => {
-  const rt = getRuntime('netns') as { forgetNatState?: (lab: string, a: string, b: string) => Promise<unknown> };
-  await rt.forgetNatState?.(LAB, a, b);
+  const [sa, sb] = await Promise.all([status(a), status(b)]);
+  await disconnectPair({ connectUrl: `${base(a)}/connect`, nodeId: sa.nodeId }, { connectUrl: `${base(b)}/connect`, nodeId: sb.nodeId });
+  await getRuntime('netns').forgetNatState?.(LAB, a, b);
 };
 
 const pct = (xs: number[], p: number): number => {
@@ -147,18 +151,24 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
  */
 async function reachableAgain(from: string, to: string, t0: number): Promise<string> {
   const attempts: Promise<number | string>[] = [];
-  for (let i = 0; i < 25; i++) {
+  let succeeded = false;
+  let onSuccess!: () => void;
+  const success = new Promise<void>((r) => (onSuccess = r));
+  for (let i = 0; i < 25 && !succeeded; i++) {
     // the first drops what `from` held; later ones join a connect in flight or start a new one
     attempts.push(
       connect(from, to, { timeoutMs: 3_000, fresh: i === 0 }).then(
-        (r) => (r.connected ? Date.now() - t0 : (r.error ?? 'not connected')),
+        (r) => {
+          if (!r.connected) return r.error ?? 'not connected';
+          succeeded = true;
+          onSuccess();
+          return Date.now() - t0;
+        },
         (err: unknown) => String(err),
       ),
     );
-    // the next attempt after 200 ms, or at once on a success (a failed attempt does not hurry it)
-    const never = new Promise<undefined>(() => {});
-    const done = await Promise.race([...attempts.map((a) => a.then((v) => (typeof v === 'number' ? v : never))), sleep(200).then(() => undefined)]);
-    if (done !== undefined) break;
+    // the next attempt after 200 ms, or none once one succeeded (a failed attempt does not hurry it)
+    await Promise.race([success, sleep(200)]);
   }
   const results = await Promise.all(attempts);
   const ok = results.filter((v): v is number => typeof v === 'number');
@@ -181,7 +191,7 @@ async function main(): Promise<void> {
     for (const n of ['a', 'b', 'c', 's']) {
       await until(`${n} joined`, 30_000, async () => ((await status(n)).extra.nat?.reflexiveAddr ? true : undefined));
     }
-    const canForget = typeof (getRuntime('netns') as { forgetNatState?: unknown }).forgetNatState === 'function';
+    const canForget = getRuntime('netns').forgetNatState !== undefined;
 
     // 1. time to direct, port-restricted x port-restricted
     const punched: number[] = [];

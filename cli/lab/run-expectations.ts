@@ -144,7 +144,11 @@ export function forgetFirst(
  * Close the connections the two nodes hold to each other (POST /disconnect on both), so neither
  * keeps sending on an old connection — which would reopen the pinholes a cold repeat just closed.
  */
-export async function disconnectPair(a: MeshMember, b: MeshMember, fetchImpl: typeof fetch = fetch): Promise<void> {
+export async function disconnectPair(
+  a: Pick<MeshMember, 'connectUrl' | 'nodeId'>,
+  b: Pick<MeshMember, 'connectUrl' | 'nodeId'>,
+  fetchImpl: typeof fetch = fetch,
+): Promise<void> {
   await Promise.all(
     [
       [a, b],

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState, type NodeRecord } from '../../cli/lab/lab-state.js';
+import { disconnectPair } from '../../cli/lab/run-expectations.js';
 import { getRuntime } from '../../cli/runtime/index.js';
 import { isRootWithTools } from './lab-fixtures.js';
 import { pollUntil } from '../support/poll.js';
@@ -97,10 +98,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal
   async function connect(from: string, to: string): Promise<{ connected: boolean; path: string | null; error?: string }> {
     const { nodeId, identity } = await getJson<Status>(`${base(to)}/status`);
     const { nodeId: fromId } = await getJson<Status>(`${base(from)}/status`);
-    await Promise.all([
-      fetch(`${base(from)}/disconnect`, { method: 'POST', body: JSON.stringify({ nodeId }) }).then((r) => r.text()),
-      fetch(`${base(to)}/disconnect`, { method: 'POST', body: JSON.stringify({ nodeId: fromId }) }).then((r) => r.text()),
-    ]);
+    await disconnectPair({ connectUrl: `${base(from)}/connect`, nodeId: fromId }, { connectUrl: `${base(to)}/connect`, nodeId });
     await getRuntime('netns').forgetNatState!(LAB, from, to);
     const res = await fetch(`${base(from)}/connect`, {
       method: 'POST',
