@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readState } from '../cli/lab/lab-state.js';
+import { readState } from '../cli/runtime/state.js';
 import { disconnectPair } from '../cli/lab/run-expectations.js';
 import { getRuntime } from '../cli/runtime/index.js';
 

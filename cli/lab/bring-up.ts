@@ -6,7 +6,7 @@
  */
 import type { ResolvedTopology } from '../topology/model.js';
 import { loadTopology } from '../topology/parse.js';
-import { getRuntime, type LabHandle, type Runtime } from '../runtime/index.js';
+import { chooseRuntime, type LabHandle, type LabRuntime } from '../runtime/index.js';
 import { bundleNodeBinary } from './node-bundle.js';
 
 export interface BringUpOptions {
@@ -23,7 +23,7 @@ export interface BringUpOptions {
 
 export interface LabUp {
   topology: ResolvedTopology;
-  runtime: Runtime;
+  runtime: LabRuntime;
   handle: LabHandle;
   /** Wall time of the build, node start-up included, ms. */
   elapsedMs: number;
@@ -31,11 +31,13 @@ export interface LabUp {
 
 /** Build an already loaded topology. */
 export async function bringUpTopology(topology: ResolvedTopology, opts: BringUpOptions): Promise<LabUp> {
-  const runtime = getRuntime(opts.backend);
+  const runtime = await chooseRuntime(opts.backend);
   const t0 = performance.now();
   const startNodes = opts.startNodes ?? true;
   let nodeCommand = opts.nodeCommand;
-  if (!nodeCommand && startNodes && topology.nodes.length > 0) {
+  // netns nodes run on the host: a fresh one-file build of the node binary starts faster than tsx
+  // (docker nodes run the build inside the node image)
+  if (!nodeCommand && startNodes && topology.nodes.length > 0 && runtime.name === 'netns') {
     const bundle = await bundleNodeBinary();
     if (bundle.command) {
       nodeCommand = bundle.command;

@@ -22,7 +22,7 @@ import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
 import { MissingToolError } from '../runtime/errors.js';
-import { type LabState, type PrometheusRecord, labDir, readState, writeState } from './lab-state.js';
+import { type LabState, type PrometheusRecord, labDir, readState, writeState } from '../runtime/state.js';
 
 export const PROMETHEUS_DEFAULT_PORT = 9090;
 /** The job name the dashboards select on (`up{job="quicmesh"}`). */

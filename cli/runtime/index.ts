@@ -2,4 +2,6 @@
 import './netns/backend.js';
 
 export * from './runtime.js';
+export * from './registry.js';
+export { LabRuntime, logTail } from './orchestrator.js';
 export { MissingToolError, LabCommandError, NotRootError } from './errors.js';

@@ -1,9 +1,9 @@
 /**
- * The backend-neutral lab runtime: what `quicmesh-lab up/down/status/exec/logs` need from a
- * backend, and a registry of backends by name (netns now; docker and sim can register later).
- * Every resource a backend makes carries the lab's name, so labs never step on each other.
+ * The lab runtime as the verbs see it: what `quicmesh-lab up/down/status/exec/logs/move/…` ask of a lab,
+ * whatever its backend. Implemented once, by the orchestrator over a backend's primitives (backend.ts);
+ * registry.ts finds the runtime for a backend name or for a lab. Every resource a backend makes carries the
+ * lab's name, so labs never step on each other.
  */
-import { ConfigError } from '../../src/errors.js';
 import type { ResolvedTopology } from '../topology/model.js';
 
 export interface UpOptions {
@@ -11,7 +11,7 @@ export interface UpOptions {
   startNodes?: boolean;
   /** Progress lines ("routers: 3 namespaces, NAT rules ... 0.12 s"). */
   onProgress?: (line: string) => void;
-  /** argv prefix for a node process; default: [node, <repo>/bin/quicmesh.js]. */
+  /** argv prefix for a node process (netns); default: the bundled node binary, else [node, <repo>/bin/quicmesh.js]. */
   nodeCommand?: string[];
   /** How long to wait for every node's /status, ms (default 30 000). */
   readyTimeoutMs?: number;
@@ -30,7 +30,10 @@ export interface LabNode {
   addresses: string[];
   nat: string;
   statusUrl: string | null;
+  /** Where the node's log is on the host, when it is a file (netns); `quicmesh-lab logs` reads every backend. */
   logFile: string | null;
+  /** A host's node process: pid or container, whether it runs, how often it was restarted. */
+  process?: { pid: number | null; container?: string; running: boolean; restarts: number };
 }
 
 export interface LabHandle {
@@ -89,67 +92,29 @@ export interface ForgetResult {
   entries: number;
 }
 
+export interface LogOptions {
+  follow?: boolean;
+  /** Only the last N lines before following. */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
 export interface Runtime {
   readonly name: string;
   up(topology: ResolvedTopology, opts?: UpOptions): Promise<LabHandle>;
-  /** Remove everything the lab made; safe on a half-built or crashed lab. */
+  /** Remove everything the lab made; safe on a half-built or crashed lab, and twice. */
   down(lab: string, opts?: { onProgress?: (line: string) => void }): Promise<void>;
   status(lab: string): Promise<LabStatus>;
   exec(lab: string, node: string, argv: string[], opts?: { inherit?: boolean }): Promise<ExecResult>;
-  logsPath(lab: string, node: string): string;
+  /** A node's log (its process's stdout and stderr), as text chunks; with `follow`, until the signal aborts. */
+  logs(lab: string, node: string, opts?: LogOptions): AsyncIterable<string>;
   listLabs(): Promise<string[]>;
+  /** Attach a running host to another network of its lab (or renumber it on its own), its node still running. */
+  moveHost(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult>;
   /**
-   * Optional: attach a running host to another network of its lab (or renumber it on its own),
-   * keeping its node process running. Backends that cannot leave it out.
+   * Delete the NAT state between two hosts in every router on their paths — the pinholes and filter
+   * permissions their traffic opened — so their next connection starts from cold NATs. Mappings the hosts
+   * share with other traffic stay.
    */
-  moveHost?(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult>;
-  /**
-   * Optional: delete the NAT state between two hosts in every router on their paths — the pinholes and
-   * filter permissions their traffic opened — so their next connection starts from cold NATs. Mappings
-   * the hosts share with other traffic stay. Backends without NAT routers leave it out.
-   */
-  forgetNatState?(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult>;
-}
-
-const backends = new Map<string, () => Runtime>();
-
-export function registerRuntime(name: string, factory: () => Runtime): void {
-  backends.set(name, factory);
-}
-
-export function runtimeNames(): string[] {
-  return [...backends.keys()].sort();
-}
-
-/**
- * `auto` picks the first backend that can run here, in order of preference: Docker when such a
- * backend is registered and its engine answers (probe given by the backend), else netns as root on
- * Linux. Other names pass through.
- */
-export function resolveBackendName(name: string, env: { platform?: string; uid?: number } = {}): string {
-  if (name !== 'auto') return name;
-  for (const candidate of AUTO_ORDER) {
-    const probe = autoProbes.get(candidate);
-    if (backends.has(candidate) && probe && probe(env)) return candidate;
-  }
-  throw new ConfigError(
-    `--backend auto: no backend can run here (tried ${AUTO_ORDER.join(', ')}); the netns backend needs root on Linux`,
-  );
-}
-
-const AUTO_ORDER = ['docker', 'netns'];
-const autoProbes = new Map<string, (env: { platform?: string; uid?: number }) => boolean>([
-  ['netns', (env) => (env.platform ?? process.platform) === 'linux' && (env.uid ?? process.getuid?.()) === 0],
-]);
-
-/** Let a backend say whether `auto` may choose it on this machine. */
-export function registerAutoProbe(name: string, probe: (env: { platform?: string; uid?: number }) => boolean): void {
-  autoProbes.set(name, probe);
-}
-
-export function getRuntime(requested: string): Runtime {
-  const name = resolveBackendName(requested);
-  const factory = backends.get(name);
-  if (!factory) throw new ConfigError(`unknown lab backend "${name}" (known: ${runtimeNames().join(', ') || 'none'})`);
-  return factory();
+  forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult>;
 }

@@ -4,7 +4,7 @@
  * at any quicmesh nodes with a status server.
  */
 import { ConfigError } from '../../src/errors.js';
-import type { LabState } from '../lab/lab-state.js';
+import type { LabState } from '../runtime/state.js';
 import type { NodeTarget } from './node-view.js';
 
 /** "http://h:p", "http://h:p/", "http://h:p/status" and "http://h:p/metrics" all give "http://h:p". */

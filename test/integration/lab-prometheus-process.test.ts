@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readState, writeState, type LabState } from '../../cli/lab/lab-state.js';
+import { STATE_VERSION, readState, writeState, type LabState } from '../../cli/runtime/state.js';
 import { findPrometheusBinary, labPrometheusPids, startLabPrometheus, stopLabPrometheus } from '../../cli/lab/prometheus.js';
 import { startStatusServer, type StatusServer } from '../../src/metrics/http.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
@@ -41,7 +41,7 @@ function freePort(): Promise<number> {
 
 function fakeLab(lab: string, statusUrl: string): LabState {
   const state: LabState = {
-    version: 1,
+    version: STATE_VERSION,
     lab,
     backend: 'netns',
     topologyFile: '(test)',
@@ -49,7 +49,7 @@ function fakeLab(lab: string, statusUrl: string): LabState {
     phase: 'up',
     tag: '000000',
     namespaces: [],
-    rootLinks: [],
+    netns: { rootLinks: [] },
     mgmtSubnet: '172.31.250.0/24',
     nodes: [
       {

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
-import { getRuntime } from '../../cli/runtime/runtime.js';
+import { getRuntime } from '../../cli/runtime/registry.js';
 import { nsArgv, run } from '../../cli/runtime/exec.js';
-import { nsName } from '../../cli/runtime/netns/names.js';
-import { parseNatTable } from '../../cli/runtime/netns/forget-plan.js';
+import { nsName } from '../../cli/runtime/names.js';
+import { parseNatTable } from '../../cli/runtime/plan/forget-plan.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
 import { host, isRootWithTools, router } from './lab-fixtures.js';
 

@@ -1,7 +1,7 @@
 // Child process for the crash-cleanup test: starts `up` and kills itself with SIGKILL right after the
 // hosts step, leaving a half-built lab and its state file behind, as a crash would.
 import '../../cli/runtime/index.js';
-import { getRuntime } from '../../cli/runtime/runtime.js';
+import { getRuntime } from '../../cli/runtime/registry.js';
 import { threeRouterLab } from './lab-fixtures.js';
 
 const lab = process.argv[2] ?? 'qmt-crash';

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
-import { getRuntime } from '../../cli/runtime/runtime.js';
+import { getRuntime } from '../../cli/runtime/registry.js';
 import { presetBehaviour } from '../../cli/nat/behaviour.js';
-import { nsName } from '../../cli/runtime/netns/names.js';
+import { nsName } from '../../cli/runtime/names.js';
 import type { MappingBehaviour, NatPresetName, ResolvedTopology } from '../../cli/topology/model.js';
 import { host, isRootWithTools, router } from './lab-fixtures.js';
 

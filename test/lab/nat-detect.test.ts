@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
 import { NAT_PRESETS, presetBehaviour } from '../../cli/nat/behaviour.js';
-import { getRuntime, type LabHandle } from '../../cli/runtime/runtime.js';
+import type { LabHandle } from '../../cli/runtime/runtime.js';
+import { getRuntime } from '../../cli/runtime/registry.js';
 import type { NatBehaviour, NatPresetName, ResolvedTopology } from '../../cli/topology/model.js';
 import { host, isRootWithTools, router } from './lab-fixtures.js';
 

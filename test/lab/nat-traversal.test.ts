@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readState, type NodeRecord } from '../../cli/lab/lab-state.js';
+import { readState, type NodeRecord } from '../../cli/runtime/state.js';
 import { disconnectPair } from '../../cli/lab/run-expectations.js';
 import { getRuntime } from '../../cli/runtime/index.js';
 import { isRootWithTools } from './lab-fixtures.js';

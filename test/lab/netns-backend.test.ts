@@ -9,16 +9,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
-import { getRuntime } from '../../cli/runtime/runtime.js';
-import { labDir, readState } from '../../cli/lab/lab-state.js';
-import { nsName, rootIfPrefix } from '../../cli/runtime/netns/names.js';
-import { listNamespaces, listRootLinks } from '../../cli/runtime/netns/teardown.js';
-import type { ProbeResult } from '../../cli/runtime/netns/udp-probe.js';
+import { getRuntime } from '../../cli/runtime/registry.js';
+import { labDir, readState } from '../../cli/runtime/state.js';
+import { nsName, rootIfPrefix } from '../../cli/runtime/names.js';
+import { listNamespaces, listRootLinks } from '../../cli/runtime/wiring/teardown.js';
+import type { ProbeResult } from '../../cli/runtime/tools/udp-probe.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
 import { host, isRootWithTools, threeRouterLab } from './lab-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const PROBE = join(here, '..', '..', 'cli', 'runtime', 'netns', 'udp-probe.ts');
+const PROBE = join(here, '..', '..', 'cli', 'runtime', 'tools', 'udp-probe.ts');
 const rt = getRuntime('netns');
 const labs = ['qmt-updown', 'qmt-rollback', 'qmt-crash', 'qmt-nodes', 'qmt-shape'];
 
@@ -105,7 +105,8 @@ describe.runIf(isRootWithTools())('netns backend', () => {
     // every interface (the socket survives a move), advertising eth0's address
     expect(hosts.map((h) => h.live?.status?.['listen'])).toEqual(['0.0.0.0:4433', '0.0.0.0:4433']);
     expect(hosts.map((h) => h.live?.status?.['interface'])).toEqual(['eth0', 'eth0']);
-    const log = await execOut(['cat', rt.logsPath('qmt-nodes', 'h1b')]);
+    let log = '';
+    for await (const chunk of rt.logs('qmt-nodes', 'h1b')) log += chunk;
     expect(log).toContain('listening on 0.0.0.0:4433');
     expect(log).toContain('--bootstrap 10.0.1.10:4433');
     // the second node was told where the bootstrap node is; the management network is not a mesh path

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/quicmesh-lab.js';
 import { captureIO } from '../../cli/lab/io.js';
-import { readState, writeState, type PrometheusRecord } from '../../cli/lab/lab-state.js';
+import { readState, writeState, type PrometheusRecord } from '../../cli/runtime/state.js';
 import { labPrometheusPids, stopLabPrometheus } from '../../cli/lab/prometheus.js';
 import { getRuntime, type LabHandle } from '../../cli/runtime/index.js';
 import { readCatalogue, REPO, type CatalogueRow } from '../unit/metrics-catalogue-doc.js';

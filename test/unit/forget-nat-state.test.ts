@@ -1,5 +1,5 @@
 /**
- * Forgetting the NAT state between two lab hosts (cli/runtime/netns/forget-plan.ts), without root: lab
+ * Forgetting the NAT state between two lab hosts (cli/runtime/plan/forget-plan.ts), without root: lab
  * node records from planLab, router snapshots written as `conntrack -L` lines and `nft -j` JSON, and the
  * deletions the plan picks — exactly the A↔B flows and permissions, never the mappings A and B share with
  * other traffic, never another pair's flows. Also the test verb's wrapper that forgets before each probe.
@@ -12,8 +12,8 @@ import {
   parseConntrack,
   parseNatTable,
   parseSnapshot,
-} from '../../cli/runtime/netns/forget-plan.js';
-import { planLab } from '../../cli/runtime/netns/plan.js';
+} from '../../cli/runtime/plan/forget-plan.js';
+import { planLab } from '../../cli/runtime/plan/lab-plan.js';
 import { forgetFirst, type ConnectFn } from '../../cli/lab/run-expectations.js';
 import type { MeshMember } from '../../cli/lab/mesh-ready.js';
 import type { NatPresetName, ResolvedRouter, ResolvedTopology } from '../../cli/topology/model.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { LabState, NodeRecord } from '../../cli/lab/lab-state.js';
+import { STATE_VERSION, type LabState, type NodeRecord } from '../../cli/runtime/state.js';
 import {
   PROMETHEUS_JOB,
   checkListenHost,
@@ -40,7 +40,7 @@ function hostRec(name: string, network: string, nat: string, mgmt: string | null
 
 function labState(nodes: NodeRecord[]): LabState {
   return {
-    version: 1,
+    version: STATE_VERSION,
     lab: 'demo',
     backend: 'netns',
     topologyFile: '/x.yaml',
@@ -48,7 +48,7 @@ function labState(nodes: NodeRecord[]): LabState {
     phase: 'up',
     tag: 'abcdef',
     namespaces: [],
-    rootLinks: [],
+    netns: { rootLinks: [] },
     mgmtSubnet: '172.31.7.0/24',
     nodes,
     processes: [],

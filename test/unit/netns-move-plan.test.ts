@@ -1,9 +1,9 @@
 /** The plan of `quicmesh-lab move` is pure: address choice, port name, batch lines and errors, without root. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { STATE_VERSION, type LabState } from '../../cli/lab/lab-state.js';
+import { STATE_VERSION, type LabState } from '../../cli/runtime/state.js';
 import { formatMove } from '../../cli/lab/commands/move.js';
-import { planLab } from '../../cli/runtime/netns/plan.js';
+import { planLab } from '../../cli/runtime/plan/lab-plan.js';
 import {
   TEMP_IF,
   chooseAddress,
@@ -13,8 +13,8 @@ import {
   renumberRestoreLines,
   shapeFor,
   usedAddresses,
-} from '../../cli/runtime/netns/move-plan.js';
-import { nsName } from '../../cli/runtime/netns/names.js';
+} from '../../cli/runtime/plan/move-plan.js';
+import { nsName } from '../../cli/runtime/names.js';
 import type { ResolvedLink, ResolvedTopology } from '../../cli/topology/model.js';
 import { router, threeRouterLab } from '../lab/lab-fixtures.js';
 
@@ -30,7 +30,7 @@ function stateOf(topo: ResolvedTopology): LabState {
     phase: 'up',
     tag: 'abcdef',
     namespaces: [],
-    rootLinks: [],
+    netns: { rootLinks: [] },
     mgmtSubnet: null,
     nodes: plan.nodes,
     processes: [],

@@ -1,9 +1,10 @@
-/** The netns build plan and shaping plan are pure: checked here without root. */
+/** The lab build plan, the netns management lines and the shaping plan are pure: checked here without root. */
 import { describe, expect, it } from 'vitest';
-import { planLab, planNamespaces } from '../../cli/runtime/netns/plan.js';
-import { lossScript, planShaping } from '../../cli/runtime/netns/shaping.js';
-import { nodeArgv } from '../../cli/runtime/netns/nodes.js';
-import { checkLabName, mgmtVethName, nsName } from '../../cli/runtime/netns/names.js';
+import { planLab, planNamespaces } from '../../cli/runtime/plan/lab-plan.js';
+import { lossScript, planShaping } from '../../cli/runtime/plan/shaping-plan.js';
+import { nodeArgv } from '../../cli/runtime/plan/node-argv.js';
+import { netnsMgmtLines } from '../../cli/runtime/netns/mgmt-plan.js';
+import { checkLabName, mgmtVethName, nsName } from '../../cli/runtime/names.js';
 import { host, router, threeRouterLab } from '../lab/lab-fixtures.js';
 
 describe('planLab', () => {
@@ -18,7 +19,7 @@ describe('planLab', () => {
   });
 
   it('keeps interface names within 15 characters and routes hosts via their gateway', () => {
-    const names = [...plan.attachments.flatMap((a) => [a.iface, a.port]), ...plan.rootLinks];
+    const names = [...plan.attachments.flatMap((a) => [a.iface, a.port]), ...netnsMgmtLines('demo', plan.mgmt!).rootLinks];
     expect(names.every((n) => n.length <= 15)).toBe(true);
     expect(plan.inNs.hosts.get(nsName('demo', 'h', 'h2a'))).toContain('route add default via 10.0.2.1');
     expect(plan.nft.get(nsName('demo', 'r', 'r2'))).toContain('masquerade random');
@@ -26,11 +27,14 @@ describe('planLab', () => {
   });
 
   it('gives each host a management address on an isolated bridge port', () => {
-    expect(plan.mgmt).toEqual({ subnet: '172.31.7.0/24', gateway: '172.31.7.1', bridge: plan.rootLinks[0] });
+    const lines = netnsMgmtLines('demo', plan.mgmt!);
+    expect(plan.mgmt).toMatchObject({ subnet: '172.31.7.0/24', gateway: '172.31.7.1', bridge: lines.rootLinks[0] });
     expect(plan.nodes.filter((n) => n.kind === 'host').map((n) => n.mgmtAddress)).toEqual(
       ['2', '3', '4', '5', '6', '7'].map((x) => `172.31.7.${x}`),
     );
-    expect(plan.root.management.filter((l) => l.includes('isolated on'))).toHaveLength(6);
+    expect(plan.mgmt!.hosts.map((h) => h.address)).toEqual(['2', '3', '4', '5', '6', '7'].map((x) => `172.31.7.${x}`));
+    expect(lines.root.filter((l) => l.includes('isolated on'))).toHaveLength(6);
+    expect(lines.inNs.get(nsName('demo', 'h', 'h1a'))).toEqual(['addr add 172.31.7.2/24 dev mgmt0', 'link set mgmt0 up']);
   });
 
   it('routes the LAN of a router without NAT from its WAN side, and stacks a NAT on its upstream', () => {

@@ -10,7 +10,7 @@ import { probePeer } from '../../src/node/probe.js';
 import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 import { natLab } from '../support/memory-nat.js';
-import { nodeArgv } from '../../cli/runtime/netns/nodes.js';
+import { nodeArgv } from '../../cli/runtime/plan/node-argv.js';
 import { nodeConfigFromArgs } from '../../cli/node/node-command.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
 

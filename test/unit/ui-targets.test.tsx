@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { STATE_VERSION, writeState, type LabState, type NodeRecord } from '../../cli/lab/lab-state.js';
-import yargs from 'yargs';
+import { STATE_VERSION, writeState, type LabState, type NodeRecord } from '../../cli/runtime/state.js';
 import { captureIO } from '../../cli/lab/io.js';
-import { planTui, tuiCommand } from '../../cli/lab/commands/tui.js';
+import { planTui } from '../../cli/lab/commands/tui.js';
+import { main } from '../../cli/quicmesh-lab.js';
 import { baseUrlOf, parseNodesFlag, targetsFromLabState } from '../../cli/ui/targets.js';
 
 function host(name: string, statusUrl: string | null, network = 'lan1', nat = 'symmetric'): NodeRecord {
@@ -23,7 +23,7 @@ function state(lab: string, nodes: NodeRecord[]): LabState {
     phase: 'up',
     tag: 'x',
     namespaces: [],
-    rootLinks: [],
+    netns: { rootLinks: [] },
     mgmtSubnet: '172.31.1.0/24',
     nodes,
     processes: [],
@@ -105,23 +105,23 @@ describe('planTui', () => {
 });
 
 describe('quicmesh-lab tui (command module)', () => {
-  const run = (args: string[]) =>
-    yargs()
-      .command(tuiCommand)
-      .strict()
-      .exitProcess(false)
-      .fail((msg, err) => {
-        throw err ?? new Error(msg);
-      })
-      .parseAsync(args, { io: captureIO(false) });
+  /** Exit code and stderr of the real CLI root. */
+  const run = async (args: string[]) => {
+    const io = captureIO(false);
+    const code = await main(args, io);
+    return { code, err: io.err.join('') };
+  };
 
   it('refuses to start without a terminal, after checking its nodes', async () => {
-    await expect(run(['tui', '--nodes', 'a=127.0.0.1:9464'])).rejects.toThrow(/needs an interactive terminal/);
-    await expect(run(['tui', '--nodes', 'a'])).rejects.toThrow(/"a" is not name=url/);
+    expect(await run(['tui', '--nodes', 'a=127.0.0.1:9464'])).toMatchObject({ code: 2, err: expect.stringMatching(/needs an interactive terminal/) });
+    expect(await run(['tui', '--nodes', 'a'])).toMatchObject({ code: 2, err: expect.stringMatching(/"a" is not name=url/) });
   });
 
   it('rejects a bad --interval', async () => {
-    await expect(run(['tui', '--nodes', 'a=127.0.0.1:9464', '--interval', '0'])).rejects.toThrow(ConfigError);
-    await expect(run(['tui', '--nodes', 'a=127.0.0.1:9464', '--interval', '2.5'])).rejects.toThrow(/--interval must be a positive integer/);
+    expect((await run(['tui', '--nodes', 'a=127.0.0.1:9464', '--interval', '0'])).code).toBe(2);
+    expect(await run(['tui', '--nodes', 'a=127.0.0.1:9464', '--interval', '2.5'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--interval must be a positive integer/),
+    });
   });
 });

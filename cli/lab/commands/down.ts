@@ -5,12 +5,11 @@
 import { existsSync, statSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadTopology } from '../../topology/parse.js';
-import { getRuntime } from '../../runtime/index.js';
-import { labBackend } from '../lab-state.js';
+import { downLab } from '../../runtime/index.js';
 import type { LabContext } from '../io.js';
 import { stopLabPrometheus } from '../prometheus.js';
 
-interface DownArgs {
+interface DownArgs extends LabContext {
   lab: string;
 }
 
@@ -20,18 +19,18 @@ export async function labNameOf(arg: string): Promise<string> {
   return arg;
 }
 
-export const downCommand: CommandModule<object, DownArgs> = {
+export const downCommand: CommandModule<LabContext, DownArgs> = {
   command: 'down <lab>',
   describe: 'remove a lab (by name or by its topology file)',
-  builder: (yargs: Argv) => yargs.positional('lab', { type: 'string', demandOption: true, describe: 'lab name or topology file' }) as never,
+  builder: (yargs: Argv<LabContext>) => yargs.positional('lab', { type: 'string', demandOption: true, describe: 'lab name or topology file' }),
   handler: async (argv: ArgumentsCamelCase<DownArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const lab = await labNameOf(argv.lab);
     const t0 = performance.now();
     // the lab's Prometheus runs outside its namespaces: stop it by record and by its mark (crash sweep)
     const stopped = await stopLabPrometheus(lab);
     if (stopped.length) io.stdout(`  stopped prometheus (pid ${stopped.join(', ')})\n`);
-    await getRuntime(labBackend(lab)).down(lab, { onProgress: (l) => io.stdout(`${l}\n`) });
+    await downLab(lab, (l) => io.stdout(`${l}\n`));
     io.stdout(`lab ${lab} is down (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
   },
 };

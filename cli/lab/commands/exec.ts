@@ -4,11 +4,10 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { QuicmeshError } from '../../../src/errors.js';
-import { getRuntime } from '../../runtime/index.js';
-import { labBackend, pickLab } from '../lab-state.js';
+import { targetLab } from '../lab-target.js';
 import type { LabContext } from '../io.js';
 
-interface ExecArgs {
+interface ExecArgs extends LabContext {
   node: string;
   cmd?: string[];
   lab?: string;
@@ -21,21 +20,21 @@ export class CommandExitError extends QuicmeshError {
   }
 }
 
-export const execCommand: CommandModule<object, ExecArgs> = {
+export const execCommand: CommandModule<LabContext, ExecArgs> = {
   command: 'exec <node> [cmd..]',
   describe: 'run a command inside a node or router namespace (exec NODE -- cmd args)',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .parserConfiguration({ 'populate--': true, 'unknown-options-as-args': true })
       .positional('node', { type: 'string', demandOption: true, describe: 'node or router name' })
       .positional('cmd', { type: 'string', array: true, describe: 'command and arguments (after --)' })
-      .option('lab', { type: 'string', describe: 'lab name (default: the only lab up)' }) as never,
+      .option('lab', { type: 'string', describe: 'lab name (default: the only lab up)' }),
   handler: async (argv: ArgumentsCamelCase<ExecArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const cmd = [...(argv.cmd ?? []), ...(argv['--'] ?? [])].map(String);
-    const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
+    const { lab, runtime } = await targetLab(argv.lab);
     const inherit = io.isTTY;
-    const res = await getRuntime(labBackend(lab)).exec(lab, argv.node, cmd, { inherit });
+    const res = await runtime.exec(lab, argv.node, cmd, { inherit });
     if (!inherit) {
       io.stdout(res.stdout);
       if (res.stderr) io.stderr(res.stderr);

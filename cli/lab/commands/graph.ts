@@ -7,16 +7,16 @@ import { GRAPH_FORMATS, renderGraph, type GraphFormat } from '../../topology/gra
 import { loadTopology } from '../../topology/parse.js';
 import type { LabContext } from '../io.js';
 
-interface GraphArgs {
+interface GraphArgs extends LabContext {
   file: string;
   format: GraphFormat;
   collapseAbove: number;
 }
 
-export const graphCommand: CommandModule<object, GraphArgs> = {
+export const graphCommand: CommandModule<LabContext, GraphArgs> = {
   command: 'graph <file>',
   describe: 'draw a topology as a Mermaid flowchart or Graphviz DOT',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
       .option('format', {
@@ -30,7 +30,7 @@ export const graphCommand: CommandModule<object, GraphArgs> = {
         describe: 'draw groups with more replicas than this as one box',
       }) as unknown as Argv<GraphArgs>,
   handler: async (argv: ArgumentsCamelCase<GraphArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const topology = await loadTopology(argv.file);
     io.stdout(renderGraph(topology, argv.format, { collapseAbove: argv.collapseAbove }));
   },

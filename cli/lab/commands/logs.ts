@@ -1,60 +1,46 @@
 /**
- * `quicmesh-lab logs NODE [-f] [--lab NAME]`: print a node's log (stdout and stderr of its process);
- * with -f keep printing what is appended until interrupted.
+ * `quicmesh-lab logs NODE [-f] [--tail N] [--lab NAME]`: print a node's log (stdout and stderr of its
+ * process, whatever the backend: a file on netns, the container's log on docker); with -f keep printing
+ * what is appended until interrupted.
  */
-import { createReadStream, existsSync, statSync, watch } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../../../src/errors.js';
-import { getRuntime } from '../../runtime/index.js';
-import { labBackend, pickLab } from '../lab-state.js';
-import type { LabContext, LabIO } from '../io.js';
+import { targetLab } from '../lab-target.js';
+import type { LabContext } from '../io.js';
 
-interface LogsArgs {
+interface LogsArgs extends LabContext {
   node: string;
   follow: boolean;
+  tail?: number;
   lab?: string;
 }
 
-function copy(file: string, from: number, io: LabIO): Promise<number> {
-  const size = statSync(file).size;
-  if (size <= from) return Promise.resolve(size);
-  return new Promise((resolve, reject) => {
-    createReadStream(file, { start: from, end: size - 1 })
-      .on('data', (chunk) => io.stdout(chunk.toString()))
-      .once('error', reject)
-      .once('end', () => resolve(size));
-  });
-}
-
-export const logsCommand: CommandModule<object, LogsArgs> = {
+export const logsCommand: CommandModule<LabContext, LogsArgs> = {
   command: 'logs <node>',
   describe: "print a node's log",
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('node', { type: 'string', demandOption: true, describe: 'node name' })
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines' })
-      .option('lab', { type: 'string', describe: 'lab name (default: the only lab up)' }) as never,
+      .option('tail', { type: 'number', describe: 'only the last N lines (then follow, with -f)' })
+      .option('lab', { type: 'string', describe: 'lab name (default: the only lab up)' }),
   handler: async (argv: ArgumentsCamelCase<LogsArgs>) => {
-    const { io } = argv as unknown as LabContext;
-    const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
-    const file = getRuntime(labBackend(lab)).logsPath(lab, argv.node);
-    if (!existsSync(file)) throw new ConfigError(`no log for "${argv.node}" in lab ${lab} (${file})`);
-    let offset = await copy(file, 0, io);
-    if (!argv.follow) return;
-    await new Promise<void>((resolve) => {
-      let busy = Promise.resolve();
-      const watcher = watch(file, () => {
-        busy = busy.then(async () => {
-          offset = await copy(file, offset, io);
-        });
-      });
-      const stop = () => {
-        watcher.close();
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    const { io } = argv;
+    if (argv.tail !== undefined && (!Number.isInteger(argv.tail) || argv.tail < 0)) {
+      throw new ConfigError(`--tail: expected a whole number ≥ 0, got ${argv.tail}`);
+    }
+    const { lab, runtime } = await targetLab(argv.lab);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const opts = { follow: argv.follow, signal: stop.signal, ...(argv.tail !== undefined ? { tail: argv.tail } : {}) };
+      for await (const chunk of runtime.logs(lab, argv.node, opts)) io.stdout(chunk);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };
 

@@ -5,12 +5,11 @@
  * names one; the default route goes via the network's router (none on a public segment).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ConfigError } from '../../../src/errors.js';
-import { getRuntime, type MoveResult } from '../../runtime/index.js';
-import { labBackend, pickLab } from '../lab-state.js';
+import type { MoveResult } from '../../runtime/index.js';
+import { targetLab } from '../lab-target.js';
 import type { LabContext } from '../io.js';
 
-interface MoveArgs {
+interface MoveArgs extends LabContext {
   node: string;
   network: string;
   address?: string;
@@ -25,10 +24,10 @@ export function formatMove(r: MoveResult): string {
   return `${verb} ${r.node}: ${r.from.network} ${r.from.address} → ${r.to.network} ${r.to.address} (${via}) in ${(r.ms / 1000).toFixed(2)} s; shaping: ${r.shaping}\n`;
 }
 
-export const moveCommand: CommandModule<object, MoveArgs> = {
+export const moveCommand: CommandModule<LabContext, MoveArgs> = {
   command: 'move <node> <network>',
   describe: 'attach a running node to another network, or renumber it on its own (its process keeps running)',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('node', { type: 'string', demandOption: true, describe: 'node name' })
       .positional('network', {
@@ -45,13 +44,10 @@ export const moveCommand: CommandModule<object, MoveArgs> = {
         type: 'boolean',
         default: false,
         describe: 'print {node, from, to, shaping, ms} as JSON',
-      }) as never,
+      }),
   handler: async (argv: ArgumentsCamelCase<MoveArgs>) => {
-    const { io } = argv as unknown as LabContext;
-    const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
-    const runtime = getRuntime(labBackend(lab));
-    if (!runtime.moveHost)
-      throw new ConfigError(`lab ${lab} runs on the ${runtime.name} backend, which cannot move nodes`);
+    const { io } = argv;
+    const { lab, runtime } = await targetLab(argv.lab);
     const result = await runtime.moveHost(lab, String(argv.node), String(argv.network), {
       ...(argv.address !== undefined ? { address: String(argv.address) } : {}),
     });

@@ -3,12 +3,13 @@
  * read live from each node's /status over the management network, NodeId, peer count and state.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { getRuntime, type LabStatus } from '../../runtime/index.js';
-import { labBackend, pickLab, readState } from '../lab-state.js';
+import type { LabStatus } from '../../runtime/index.js';
+import { readState } from '../../runtime/state.js';
 import { prometheusStatusLine } from '../prometheus.js';
+import { targetLab } from '../lab-target.js';
 import type { LabContext } from '../io.js';
 
-interface StatusArgs {
+interface StatusArgs extends LabContext {
   lab?: string;
   json: boolean;
 }
@@ -41,17 +42,17 @@ export function formatStatus(st: LabStatus): string {
   return [`lab ${st.name} (${st.backend}, ${st.phase})`, line(head), ...rows.map(line), ''].join('\n');
 }
 
-export const statusCommand: CommandModule<object, StatusArgs> = {
+export const statusCommand: CommandModule<LabContext, StatusArgs> = {
   command: 'status [lab]',
   describe: 'show the nodes of a lab and their live state',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('lab', { type: 'string', describe: 'lab name (default: the only lab up)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: async (argv: ArgumentsCamelCase<StatusArgs>) => {
-    const { io } = argv as unknown as LabContext;
-    const lab = pickLab(argv.lab, await getRuntime('netns').listLabs());
-    const st = await getRuntime(labBackend(lab)).status(lab);
+    const { io } = argv;
+    const { lab, runtime } = await targetLab(argv.lab);
+    const st = await runtime.status(lab);
     const state = readState(lab);
     const prom = prometheusStatusLine(state);
     if (argv.json) io.stdout(`${JSON.stringify({ ...st, prometheus: state?.prometheus?.url ?? null }, null, 2)}\n`);

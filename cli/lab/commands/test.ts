@@ -7,13 +7,14 @@
  * failed or Ctrl-C was pressed (unless --keep). Exit 0 when every expectation passed, 1 when one failed or
  * the run broke, 2 for a bad file or flag. Progress goes to stderr; the report to stdout.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { AbortError, ConfigError, QuicmeshError } from '../../../src/errors.js';
 import { loadTopology } from '../../topology/parse.js';
-import { getRuntime, runtimeNames } from '../../runtime/index.js';
-import { getJson } from '../../runtime/netns/nodes.js';
+import { chooseRuntime, logTail, runtimeNames } from '../../runtime/index.js';
+import { getJson } from '../../runtime/http.js';
+import { readState } from '../../runtime/state.js';
 import { bringUpTopology, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
 import { waitForMesh } from '../mesh-ready.js';
@@ -29,7 +30,7 @@ import {
 } from '../verdicts/index.js';
 import { abortOnStopSignals } from '../../shared/signals.js';
 
-interface TestArgs {
+interface TestArgs extends LabContext {
   file: string;
   repeat: number;
   warm: boolean;
@@ -96,28 +97,24 @@ function interruptOnSignals(io: LabIO): { signal: AbortSignal; dispose(): void }
  * A node whose control endpoint stopped answering most likely died: show the end of its log, while the
  * lab (and the log) still exists.
  */
-function reportBrokenNodes(results: readonly ExpectationResults[], lab: LabUp, progress: Progress): void {
+async function reportBrokenNodes(results: readonly ExpectationResults[], lab: LabUp, progress: Progress): Promise<void> {
   const broken = new Set<string>();
   for (const r of results) {
     if (r.repeats.some((o) => o.error?.startsWith(`control endpoint of ${r.expectation.from} unreachable`)))
       broken.add(r.expectation.from);
   }
+  const state = broken.size ? readState(lab.handle.name) : null;
   for (const node of broken) {
-    const file = lab.runtime.logsPath(lab.handle.name, node);
-    let tail = '(no log)';
-    try {
-      tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
-    } catch {
-      // no log file: say so
-    }
-    progress.info(`node ${node} stopped answering its control endpoint; end of ${file}:\n${tail}`);
+    const rec = state?.nodes.find((n) => n.name === node);
+    const tail = state && rec ? await logTail(lab.runtime.backend, state, rec, 10) : '(no lab state)';
+    progress.info(`node ${node} stopped answering its control endpoint; end of its log:\n${tail}`);
   }
 }
 
-export const testCommand: CommandModule<object, TestArgs> = {
+export const testCommand: CommandModule<LabContext, TestArgs> = {
   command: 'test <file>',
   describe: 'build a lab, check every expectation of the topology, tear it down',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
       .option('repeat', {
@@ -156,9 +153,9 @@ export const testCommand: CommandModule<object, TestArgs> = {
         type: 'string',
         default: 'auto',
         describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}`,
-      }) as never,
+      }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const repeat = positiveInt(argv.repeat, 'repeat');
     const parallel = positiveInt(argv.parallel, 'parallel');
     const readyTimeoutMs = positiveSeconds(argv['ready-timeout'], 'ready-timeout') * 1000;
@@ -169,7 +166,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
     if (topology.expectations.length === 0) {
       throw new ConfigError(`${argv.file}: the topology has no expectations to test (add an "expect:" list)`);
     }
-    getRuntime(argv.backend); // unknown backend: ConfigError before anything is built
+    const runtime = await chooseRuntime(argv.backend); // unknown backend: ConfigError before anything is built
 
     const progress = new Progress({ write: io.stderr, isTTY: false });
     const interrupt = interruptOnSignals(io);
@@ -181,7 +178,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
       const up = progress.start(`up ${topology.name} (${topology.nodes.length} nodes)`);
       try {
         lab = await bringUpTopology(topology, {
-          backend: argv.backend,
+          backend: runtime.name,
           readyTimeoutMs,
           onProgress: (line) => progress.info(`  ${line}`),
         });
@@ -204,8 +201,8 @@ export const testCommand: CommandModule<object, TestArgs> = {
       times.push(`mesh ${seconds(mesh.settledMs)}`);
 
       const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
-      const { runtime, handle } = lab;
-      const mode = argv.warm ? 'warm' : runtime.forgetNatState ? 'cold' : 'unsupported';
+      const { handle } = lab;
+      const mode = argv.warm ? 'warm' : 'cold';
       const natLine = natStateLine(mode, runtime.name);
       // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
       const broke = new AbortController();
@@ -219,7 +216,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
             if (relays.has(a.name) || relays.has(b.name)) return;
             // first the nodes drop their connections to each other (their closes still pass), then the routers forget
             await disconnectPair(a, b);
-            await runtime.forgetNatState!(handle.name, a.name, b.name);
+            await runtime.forgetNatState(handle.name, a.name, b.name);
           },
           (err) => broke.abort(err),
         );
@@ -243,7 +240,7 @@ export const testCommand: CommandModule<object, TestArgs> = {
       runStep.done();
       times.push(`expectations ${seconds(performance.now() - tRun)}`);
 
-      reportBrokenNodes(results, lab, progress);
+      await reportBrokenNodes(results, lab, progress);
       report = computeVerdicts(results, { topology: topology.name });
       io.stdout(`${natLine}\n${formatReport(report)}`);
       if (junitFile) writeFileSync(junitFile, toJUnitXml(report));

@@ -10,9 +10,9 @@ import type { NodeTarget } from '../../ui/node-view.js';
 import { DEFAULT_INTERVAL_MS } from '../../ui/poller.js';
 import { parseNodesFlag, targetsFromLabState } from '../../ui/targets.js';
 import type { LabContext } from '../io.js';
-import { listStateLabs, readState } from '../lab-state.js';
+import { listStateLabs, readState } from '../../runtime/state.js';
 
-interface TuiArgs {
+interface TuiArgs extends LabContext {
   name?: string;
   interval: number;
   timeout?: number;
@@ -56,10 +56,10 @@ export function planTui(args: { name?: string; nodes?: string }): TuiPlan {
   return { lab, targets: all, notes };
 }
 
-export const tuiCommand: CommandModule<object, TuiArgs> = {
+export const tuiCommand: CommandModule<LabContext, TuiArgs> = {
   command: 'tui [name]',
   describe: 'watch a running lab live: nodes, tiers, paths, events',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('name', { type: 'string', describe: 'lab to watch (default: the only lab up)' })
       .option('interval', { type: 'number', default: DEFAULT_INTERVAL_MS, describe: 'ms between polls of each node' })
@@ -67,7 +67,7 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
       .option('nodes', { type: 'string', describe: 'watch these nodes too: name=http://host:port,...' })
       .option('events', { type: 'number', default: 6, describe: 'lines of the events log' }),
   handler: async (argv: ArgumentsCamelCase<TuiArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     for (const [flag, v] of [['--interval', argv.interval], ['--timeout', argv.timeout], ['--events', argv.events]] as const) {
       if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new ConfigError(`${flag} must be a positive integer, got ${v}`);
     }

@@ -9,7 +9,7 @@ import type { LabContext } from '../io.js';
 import { planTui } from './tui.js';
 import { PROMETHEUS_DEFAULT_PORT, preflightPrometheus, startPrometheusForUp } from '../prometheus.js';
 
-interface UpArgs {
+interface UpArgs extends LabContext {
   file: string;
   backend: string;
   json: boolean;
@@ -35,10 +35,10 @@ export function formatUp(h: LabHandle): string {
   ].join('\n');
 }
 
-export const upCommand: CommandModule<object, UpArgs> = {
+export const upCommand: CommandModule<LabContext, UpArgs> = {
   command: 'up <file>',
   describe: 'build a lab from a topology file and start its nodes',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
       .option('backend', { type: 'string', default: 'auto', describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}` })
@@ -47,9 +47,9 @@ export const upCommand: CommandModule<object, UpArgs> = {
       .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' })
       .option('prometheus', { type: 'boolean', default: false, describe: 'also run a Prometheus scraping every node (on the management bridge address)' })
       .option('prometheus-port', { type: 'number', default: PROMETHEUS_DEFAULT_PORT, describe: 'port of that Prometheus' })
-      .option('tui', { type: 'boolean', default: false, describe: 'then watch the lab in the live terminal UI (the lab stays up after q)' }) as never,
+      .option('tui', { type: 'boolean', default: false, describe: 'then watch the lab in the live terminal UI (the lab stays up after q)' }),
   handler: async (argv: ArgumentsCamelCase<UpArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const say = (line: string) => (argv.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     if (argv.prometheus) preflightPrometheus(argv['prometheus-port']); // fail before building anything
     const { handle, runtime } = await bringUpFile(argv.file, {

@@ -8,7 +8,7 @@ import type { ResolvedTopology } from '../../topology/model.js';
 import { loadTopology } from '../../topology/parse.js';
 import type { LabContext } from '../io.js';
 
-interface ValidateArgs {
+interface ValidateArgs extends LabContext {
   file: string;
   json: boolean;
 }
@@ -34,15 +34,15 @@ export function formatValidateSummary(topology: ResolvedTopology): string {
   return `${topology.sourceFile}: valid topology "${topology.name}"\n${lines.join('\n')}\n`;
 }
 
-export const validateCommand: CommandModule<object, ValidateArgs> = {
+export const validateCommand: CommandModule<LabContext, ValidateArgs> = {
   command: 'validate <file>',
   describe: 'check a topology file and show what it resolves to',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print the resolved topology as JSON' }),
   handler: async (argv: ArgumentsCamelCase<ValidateArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const topology = await loadTopology(argv.file);
     io.stdout(argv.json ? `${JSON.stringify(topology, null, 2)}\n` : formatValidateSummary(topology));
   },

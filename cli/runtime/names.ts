@@ -5,7 +5,7 @@
  * lab name's hash, to stay within the kernel's 15-character limit.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
 
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,39}$/;
 

@@ -9,10 +9,10 @@
  * and set the routes. A renumber keeps the link, as a DHCP lease change does, and swaps the address.
  */
 import { ConfigError } from '../../../src/errors.js';
-import type { LabState, NetworkRecord, NodeRecord } from '../../lab/lab-state.js';
+import type { LabState, NetworkRecord, NodeRecord } from '../state.js';
 import type { ResolvedLink } from '../../topology/model.js';
 import { type Cidr, cidrSize, formatIpv4, parseCidr, parseIpv4, usableHosts } from '../../topology/ipv4.js';
-import { IF } from './names.js';
+import { IF } from '../names.js';
 
 /** The new host end's name while the old eth0 still exists. */
 export const TEMP_IF = 'eth0new';

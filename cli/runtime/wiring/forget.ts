@@ -1,10 +1,10 @@
 /**
- * `forgetNatState` on the netns backend: snapshot every router on the two hosts' paths (in parallel),
+ * `forgetNatState`, on every backend: snapshot every router on the two hosts' paths (in parallel),
  * let forget-plan.ts pick the A↔B state out of it, and delete that in each router namespace. Nothing else
  * in the routers changes, so probes of other pairs running meanwhile are not disturbed.
  */
 import { ConfigError } from '../../../src/errors.js';
-import { readState } from '../../lab/lab-state.js';
+import { readState } from '../state.js';
 import { LabCommandError } from '../errors.js';
 import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
 import type { ForgetResult } from '../runtime.js';
@@ -16,8 +16,8 @@ import {
   forgetCommands,
   forgetScope,
   parseSnapshot,
-} from './forget-plan.js';
-import { checkLabName } from './names.js';
+} from '../plan/forget-plan.js';
+import { checkLabName } from '../names.js';
 
 async function snapshot(ns: string): Promise<RouterSnapshot> {
   const [ct, nft] = await Promise.all(SNAPSHOT_COMMANDS.map((c) => run(nsArgv(ns, c.argv))));

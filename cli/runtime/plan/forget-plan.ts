@@ -30,7 +30,7 @@
  * NAT above it their flows look alike, and only the other end (B or not) tells them apart.
  */
 import { ConfigError } from '../../../src/errors.js';
-import type { NodeRecord } from '../../lab/lab-state.js';
+import type { NodeRecord } from '../state.js';
 import { NAT_TABLE } from '../../nat/rules.js';
 
 export interface Command {

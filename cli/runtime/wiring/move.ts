@@ -1,12 +1,11 @@
 /**
- * `move` on the netns backend: executes a MovePlan (move-plan.ts) on a running lab, then moves the
+ * `move`, on every backend: executes a MovePlan (plan/move-plan.ts) on a running lab, then moves the
  * interface's shaping and records the node's new network in the state file. The node process and
  * mgmt0 are not touched. A failure before the switch-over drops the new pair; a failure after it
  * puts the host back on its old network and address (a fresh pair to the old switch), so a host is
  * never left half-attached. Everything made lives inside the lab's namespaces, so `down` (and its
  * prefix sweep, after a crash) removes it like the rest.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, QuicmeshError } from '../../../src/errors.js';
 import {
@@ -15,8 +14,9 @@ import {
   type ProcessRecord,
   labDir,
   readState,
+  withLabLock,
   writeState,
-} from '../../lab/lab-state.js';
+} from '../state.js';
 import type { MoveOptions, MoveResult, MoveStep } from '../runtime.js';
 import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
 import {
@@ -28,8 +28,8 @@ import {
   renumberRestoreLines,
   resolveMove,
   type MovePlan,
-} from './move-plan.js';
-import { IF, checkLabName } from './names.js';
+} from '../plan/move-plan.js';
+import { IF, checkLabName } from '../names.js';
 import { type ShapingMode, applyShaping, detectNetem, shapingLabel } from './shaping.js';
 import type { ResolvedLink } from '../../topology/model.js';
 import { stopRecorded } from './teardown.js';
@@ -48,39 +48,9 @@ async function linkNames(ns: string): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** Is the pid in a lock file a live process? A missing or unreadable file counts as no. */
-function lockHolderRunning(file: string): number | null {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && process.kill(pid, 0) ? pid : null;
-  } catch {
-    return null; // gone, unreadable, or no such process: stale
-  }
-}
-
 /** One move at a time per lab: two would race for the same free address and the state file. */
-async function withMoveLock<T>(lab: string, fn: () => Promise<T>): Promise<T> {
-  const file = join(labDir(lab), 'move.lock');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolderRunning(file);
-      if (holder !== null || attempt > 0) {
-        throw new ConfigError(
-          `another move is running on lab ${lab} (pid ${holder ?? '?'}); try again when it is done`,
-        );
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
+function withMoveLock<T>(lab: string, fn: () => Promise<T>): Promise<T> {
+  return withLabLock(lab, 'move', fn, { busy: `another move is running on lab ${lab}; try again when it is done` });
 }
 
 /** The shaping mode the lab's `up` chose, from its label; null when `up` shaped nothing. */

@@ -1,20 +1,22 @@
 /**
- * The build plan of a lab as data: which namespaces, which `ip -batch` lines in the root namespace and
- * in each namespace, which sysctls and nft scripts. Pure (topology in, plan out), so it is unit-tested
- * without root and the backend only executes it. Layout:
+ * The build plan of a lab as data, the same for every backend: which network namespaces, which `ip -batch`
+ * lines in the root namespace and in each namespace, which sysctls and nft scripts, which management
+ * addresses. Pure (topology in, plan out), so it is unit-tested without root; the orchestrator and the
+ * backends only execute it. Layout:
  *   network N  → namespace qm-<lab>_n_N with bridge br0 (a switch); each attachment is a veth whose
  *                 switch end (p<i>) joins br0
- *   router R   → namespace qm-<lab>_r_R with wan0 / lan0 on its two networks, forwarding, NAT rules
- *   host H     → namespace qm-<lab>_h_H with eth0 on its network, default route via its gateway
- *   management → bridge qm<tag>br in the root namespace (172.31.<k>.1/24), one veth per host (mgmt0),
- *                 ports isolated from each other so hosts cannot use it to reach one another
+ *   router R   → machine namespace qm-<lab>_r_R with wan0 / lan0 on its two networks, forwarding, NAT rules
+ *   host H     → machine namespace qm-<lab>_h_H with eth0 on its network, default route via its gateway
+ *   management → 172.31.<k>.0/24, gateway .1 on the host side, one address per host (interface mgmt0)
+ * A machine namespace is made by the backend (`ip netns add` on netns; a container's namespace, given that
+ * name, on docker); everything else is wired the same way on both, so both give the same verdicts.
  */
 import { ConfigError } from '../../../src/errors.js';
 import type { ResolvedNetwork, ResolvedTopology } from '../../topology/model.js';
 import { behaviourLabel, routerBehaviour } from '../../nat/behaviour.js';
 import { natRules, routerSysctls } from '../../nat/rules.js';
-import type { NetworkRecord, NodeRecord } from '../../lab/lab-state.js';
-import { IF, METRICS_PORT, checkLabName, mgmtBridgeName, mgmtVethName, nsName } from './names.js';
+import type { NetworkRecord, NodeRecord } from '../state.js';
+import { IF, METRICS_PORT, checkLabName, mgmtBridgeName, nsName } from '../names.js';
 
 export interface Attachment {
   namespace: string;
@@ -24,20 +26,31 @@ export interface Attachment {
   port: string;
 }
 
-export interface NetnsPlan {
+/** A host's place on the management network. */
+export interface MgmtHost {
+  name: string;
+  namespace: string;
+  /** Position among the lab's hosts (0-based): the address is .<index + 2>. */
+  index: number;
+  address: string;
+}
+
+export interface LabPlan {
   lab: string;
+  /** Switch namespaces, made by the networks step. */
   switches: string[];
+  /** Machine namespaces, made by the backend. */
   routers: string[];
   hosts: string[];
-  /** Root-namespace `ip -batch` lines per step. */
-  root: { networks: string[]; routers: string[]; hosts: string[]; management: string[] };
+  /** Root-namespace `ip -batch` lines per step (machines exist by then). */
+  root: { networks: string[]; routers: string[]; hosts: string[] };
   /** Per-namespace `ip -batch` lines per step. */
-  inNs: { networks: Map<string, string[]>; routers: Map<string, string[]>; hosts: Map<string, string[]>; management: Map<string, string[]> };
+  inNs: { networks: Map<string, string[]>; routers: Map<string, string[]>; hosts: Map<string, string[]> };
   sysctls: Map<string, Record<string, string>>;
   nft: Map<string, string>;
   attachments: Attachment[];
-  rootLinks: string[];
-  mgmt: { subnet: string; gateway: string; bridge: string } | null;
+  /** The management network: subnet, host-side gateway, the bridge's name, every host's address. */
+  mgmt: { subnet: string; gateway: string; bridge: string; hosts: MgmtHost[] } | null;
   nodes: NodeRecord[];
   /** Every network as the state file records it (what `move` attaches a host to). */
   networks: NetworkRecord[];
@@ -56,7 +69,7 @@ function push(map: Map<string, string[]>, ns: string, ...lines: string[]): void 
 }
 
 /** mgmtIndex picks the management subnet 172.31.<mgmtIndex>.0/24 (1..254); null: no management network. */
-export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): NetnsPlan {
+export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): LabPlan {
   const lab = topo.name;
   checkLabName(lab);
   const nets = new Map(topo.networks.map((n) => [n.name, n]));
@@ -71,17 +84,16 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     names.add(x.name);
   }
 
-  const plan: NetnsPlan = {
+  const plan: LabPlan = {
     lab,
     switches: [],
     routers: [],
     hosts: [],
-    root: { networks: [], routers: [], hosts: [], management: [] },
-    inNs: { networks: new Map(), routers: new Map(), hosts: new Map(), management: new Map() },
+    root: { networks: [], routers: [], hosts: [] },
+    inNs: { networks: new Map(), routers: new Map(), hosts: new Map() },
     sysctls: new Map(),
     nft: new Map(),
     attachments: [],
-    rootLinks: [],
     mgmt: null,
     nodes: [],
     networks: networkRecords(topo),
@@ -113,7 +125,6 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     const wan = net(r.wan.network, `router ${r.name} wan`);
     const lan = net(r.lan.network, `router ${r.name} lan`);
     plan.routers.push(ns);
-    plan.root.routers.push(`netns add ${ns}`);
     attach('routers', ns, IF.wan, wan.name);
     attach('routers', ns, IF.lan, lan.name);
     push(
@@ -153,7 +164,6 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     const ns = nsName(lab, 'h', h.name);
     const n = net(h.network, `node ${h.name}`);
     plan.hosts.push(ns);
-    plan.root.hosts.push(`netns add ${ns}`);
     attach('hosts', ns, IF.host, n.name);
     push(plan.inNs.hosts, ns, 'link set lo up', `addr add ${h.address}/${prefixLen(n)} dev ${IF.host}`, `link set ${IF.host} up`);
     if (h.gateway) push(plan.inNs.hosts, ns, `route add default via ${h.gateway}`);
@@ -182,24 +192,12 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): Netns
     }
   }
 
-  // management network: root bridge + one isolated port per host
+  // management network: the host side's bridge at .1, one address per host
   if (mgmtIndex !== null && topo.nodes.length > 0) {
-    const bridge = mgmtBridgeName(lab);
-    const gateway = `172.31.${mgmtIndex}.1`;
-    plan.mgmt = { subnet: `172.31.${mgmtIndex}.0/24`, gateway, bridge };
-    plan.rootLinks.push(bridge);
-    plan.root.management.push(`link add ${bridge} type bridge`, `addr add ${gateway}/24 dev ${bridge}`, `link set ${bridge} up`);
-    for (const [i, node] of plan.nodes.filter((x) => x.kind === 'host').entries()) {
-      const veth = mgmtVethName(lab, i);
-      plan.rootLinks.push(veth);
-      plan.root.management.push(
-        `link add ${veth} type veth peer name ${IF.mgmt} netns ${node.namespace}`,
-        `link set ${veth} master ${bridge}`,
-        `link set ${veth} type bridge_slave isolated on`,
-        `link set ${veth} up`,
-      );
-      push(plan.inNs.management, node.namespace, `addr add ${node.mgmtAddress}/24 dev ${IF.mgmt}`, `link set ${IF.mgmt} up`);
-    }
+    const hosts = plan.nodes
+      .filter((x) => x.kind === 'host')
+      .map((node, index) => ({ name: node.name, namespace: node.namespace, index, address: node.mgmtAddress! }));
+    plan.mgmt = { subnet: `172.31.${mgmtIndex}.0/24`, gateway: `172.31.${mgmtIndex}.1`, bridge: mgmtBridgeName(lab), hosts };
   }
   return plan;
 }
@@ -229,7 +227,7 @@ export function networkRecords(topo: ResolvedTopology): NetworkRecord[] {
 }
 
 /** Namespaces of the plan in build order. */
-export function planNamespaces(plan: NetnsPlan): string[] {
+export function planNamespaces(plan: LabPlan): string[] {
   return [...plan.switches, ...plan.routers, ...plan.hosts];
 }
 

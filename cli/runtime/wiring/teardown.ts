@@ -1,12 +1,13 @@
 /**
- * Removing a lab: kill its processes, delete its namespaces and its root-namespace interfaces.
- * Works from the state file and, independently, from a sweep of namespaces with the lab's prefix
- * and root interfaces with its tag, so a crashed or half-built lab is removed too.
+ * Removing a lab's namespaces, on every backend: kill the host processes the lab started (recorded in its
+ * state) and whatever else runs inside its namespaces, then delete the namespaces. Works from the state
+ * file and, independently, from a sweep of namespaces with the lab's prefix, so a crashed or half-built lab
+ * is removed too.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { LabState, ProcessRecord } from '../../lab/lab-state.js';
+import type { LabState, ProcessRecord } from '../state.js';
 import { run, tryRun } from '../exec.js';
-import { nsPrefix, rootIfPrefix } from './names.js';
+import { nsPrefix } from '../names.js';
 
 export async function listNamespaces(): Promise<string[]> {
   const { stdout } = await run(['ip', 'netns', 'list']);
@@ -24,7 +25,7 @@ export async function listRootLinks(): Promise<string[]> {
     .filter(Boolean);
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
@@ -40,7 +41,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string {
+export function cmdline(pid: number): string {
   const f = `/proc/${pid}/cmdline`;
   try {
     return existsSync(f) ? readFileSync(f, 'utf8').replace(/\0/g, ' ') : '';
@@ -50,7 +51,7 @@ function cmdline(pid: number): string {
 }
 
 /** SIGTERM, wait (bounded) for exit, then SIGKILL. Only pids we know are ours are passed here. */
-async function killAll(pids: number[]): Promise<void> {
+export async function killAll(pids: number[], graceMs = 3000): Promise<void> {
   const live = pids.filter(alive);
   for (const pid of live) {
     try {
@@ -59,7 +60,7 @@ async function killAll(pids: number[]): Promise<void> {
       // gone already
     }
   }
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + graceMs;
   while (live.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   for (const pid of live.filter(alive)) {
     try {
@@ -75,7 +76,7 @@ export async function stopRecorded(records: ProcessRecord[]): Promise<void> {
   await killAll(records.filter((p) => alive(p.pid) && cmdline(p.pid).includes(p.cmdlineMark)).map((p) => p.pid));
 }
 
-export async function teardown(lab: string, state: LabState | null, progress: (l: string) => void): Promise<void> {
+export async function teardownNamespaces(lab: string, state: LabState | null, progress: (l: string) => void): Promise<void> {
   // 1. processes recorded in the state file, if the pid still runs what we started
   const recorded = (state?.processes ?? []).filter((p) => alive(p.pid) && cmdline(p.pid).includes(p.cmdlineMark)).map((p) => p.pid);
   // 2. whatever else still runs inside the lab's namespaces (they only hold lab processes)
@@ -103,11 +104,5 @@ export async function teardown(lab: string, state: LabState | null, progress: (l
   if (namespaces.length) {
     progress(`  deleting ${namespaces.length} namespace(s)`);
     await tryRun(['ip', '-force', '-batch', '-'], { input: namespaces.map((n) => `netns del ${n}`).join('\n') + '\n' });
-  }
-  const tagPrefix = rootIfPrefix(lab);
-  const links = (await listRootLinks()).filter((l) => l.startsWith(tagPrefix) || (state?.rootLinks ?? []).includes(l));
-  if (links.length) {
-    progress(`  deleting ${links.length} root interface(s)`);
-    await tryRun(['ip', '-force', '-batch', '-'], { input: links.map((l) => `link del ${l}`).join('\n') + '\n' });
   }
 }

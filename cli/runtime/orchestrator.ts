@@ -1,0 +1,278 @@
+/**
+ * The backend-neutral orchestrator: `up` as timed steps over a backend's primitives (state written first,
+ * rollback on any failure), node start-up and readiness, `down` (also of a crashed or half-built lab),
+ * `status`, `exec`, `logs`, `move` and forgetting NAT state. One implementation for every backend, so a
+ * new backend only brings its primitives (backend.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
+import type { ResolvedTopology } from '../topology/model.js';
+import type { BuildContext, LabBackend } from './backend.js';
+import { requireRoot, requireTools } from './exec.js';
+import { getJson } from './http.js';
+import { claimMgmtIndex, releaseMgmtIndex } from './mgmt-claim.js';
+import { checkLabName, labTag, nsPrefix } from './names.js';
+import { planLab, planNamespaces, type LabPlan } from './plan/lab-plan.js';
+import { nodeArgv } from './plan/node-argv.js';
+import { planShaping } from './plan/shaping-plan.js';
+import type {
+  BuildStep,
+  ExecResult,
+  ForgetResult,
+  LabHandle,
+  LabNode,
+  LabStatus,
+  LogOptions,
+  MoveOptions,
+  MoveResult,
+  Runtime,
+  UpOptions,
+} from './runtime.js';
+import { type LabState, type NodeRecord, STATE_VERSION, labDir, listStateLabs, mustState, readState, removeLabDir, writeState } from './state.js';
+import { createSwitches, wireMachines } from './wiring/build.js';
+import { forgetNatState } from './wiring/forget.js';
+import { moveHost } from './wiring/move.js';
+import { applyShaping, detectNetem, shapingLabel } from './wiring/shaping.js';
+import { listNamespaces, teardownNamespaces } from './wiring/teardown.js';
+
+/** The last `lines` lines of a node's log, or a note saying why there are none. */
+export async function logTail(backend: LabBackend, state: LabState, node: NodeRecord, lines = 15): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of backend.logs(state, node, { tail: lines })) text += chunk;
+  } catch (err) {
+    return `(no log: ${err instanceof Error ? err.message : String(err)})`;
+  }
+  return text.trimEnd() || '(empty log)';
+}
+
+export function toLabNode(n: NodeRecord): LabNode {
+  return {
+    name: n.name,
+    kind: n.kind,
+    namespace: n.namespace,
+    network: n.network,
+    addresses: n.addresses,
+    nat: n.nat,
+    statusUrl: n.statusUrl,
+    logFile: n.logFile,
+    ...(n.process ? { process: { ...n.process } } : {}),
+  };
+}
+
+export class LabRuntime implements Runtime {
+  constructor(readonly backend: LabBackend) {}
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  async up(topo: ResolvedTopology, opts: UpOptions = {}): Promise<LabHandle> {
+    requireRoot();
+    requireTools(['ip', 'nft']);
+    checkLabName(topo.name);
+    const lab = topo.name;
+    const progress = opts.onProgress ?? (() => {});
+    const startNodes = opts.startNodes ?? true;
+    if (readState(lab)) throw new ConfigError(`lab "${lab}" is already up (run: quicmesh-lab down ${lab})`);
+    if ((await listNamespaces()).some((n) => n.startsWith(nsPrefix(lab)))) {
+      throw new ConfigError(`namespaces of lab "${lab}" exist without a state file (run: quicmesh-lab down ${lab})`);
+    }
+    const mgmtIndex = topo.nodes.length ? await claimMgmtIndex(lab) : null;
+    let plan: LabPlan;
+    let state: LabState;
+    try {
+      plan = planLab(topo, mgmtIndex);
+      if (planShaping(topo, plan).length) requireTools(['tc']);
+      const section = await this.backend.prepare(topo, plan, { startNodes, progress });
+      state = {
+        version: STATE_VERSION,
+        lab,
+        backend: this.name,
+        topologyFile: topo.sourceFile,
+        createdAt: new Date().toISOString(),
+        phase: 'building',
+        tag: labTag(lab),
+        namespaces: planNamespaces(plan),
+        mgmtSubnet: plan.mgmt?.subnet ?? null,
+        nodes: plan.nodes,
+        processes: [],
+        shaping: null,
+        networks: plan.networks,
+        links: topo.links,
+        ...section,
+      };
+    } catch (err) {
+      releaseMgmtIndex(lab);
+      throw err;
+    }
+    writeState(state);
+    const ctx: BuildContext = { lab, state, save: () => writeState(state), progress };
+    const timings: Partial<Record<BuildStep, number>> = {};
+    const step = async (name: BuildStep, what: string, fn: () => Promise<void>): Promise<void> => {
+      const t0 = performance.now();
+      await fn();
+      timings[name] = performance.now() - t0;
+      progress(`${name}: ${what} (${(timings[name] / 1000).toFixed(2)} s)`);
+      if (opts.failAfterStep === name) throw new QuicmeshError(`injected failure after step "${name}"`);
+    };
+
+    try {
+      await step('networks', `${plan.switches.length} switch namespace(s)`, () => createSwitches(plan));
+      await step('routers', `${plan.routers.length} router(s), NAT rules`, async () => {
+        await this.backend.createMachines(ctx, 'router', plan.routers);
+        await wireMachines(plan, 'routers');
+      });
+      await step('hosts', `${plan.hosts.length} host(s)`, async () => {
+        await this.backend.createMachines(ctx, 'host', plan.hosts);
+        await wireMachines(plan, 'hosts');
+      });
+      const targets = planShaping(topo, plan);
+      let shaping = 'none requested';
+      await step('shaping', `${targets.length} shaped interface(s)`, async () => {
+        if (!targets.length) return;
+        const mode = (await detectNetem()) ? 'netem' : 'fallback';
+        if (mode === 'fallback') requireTools(['iptables']);
+        shaping = shapingLabel(mode);
+        progress(`shaping with ${shaping}`);
+        await applyShaping(targets, mode, join(labDir(lab), 'logs'), (p) => {
+          state.processes.push(p);
+          ctx.save();
+        });
+      });
+      state.shaping = shaping;
+      await step('management', plan.mgmt ? `${plan.mgmt.subnet} via ${plan.mgmt.gateway}` : 'none', async () => {
+        if (plan.mgmt) await this.backend.connectManagement(ctx, plan);
+      });
+      if (startNodes && topo.nodes.length) {
+        await step('nodes', `${topo.nodes.length} node(s)`, () =>
+          this.startNodes(ctx, topo, opts.nodeCommand, opts.readyTimeoutMs ?? 30_000),
+        );
+      }
+      state.phase = 'up';
+      ctx.save();
+      return { name: lab, backend: this.name, nodes: state.nodes.map(toLabNode), shaping, timings };
+    } catch (err) {
+      progress(`up failed: rolling back lab ${lab}`);
+      await this.down(lab, { onProgress: progress }).catch((e: unknown) =>
+        progress(`rollback incomplete (${e instanceof Error ? e.message : String(e)}): run quicmesh-lab down ${lab}`),
+      );
+      throw err;
+    }
+  }
+
+  /** Start every host's node and wait until each answers /status (failing early, with its log, when one exits). */
+  private async startNodes(ctx: BuildContext, topo: ResolvedTopology, command: string[] | undefined, readyTimeoutMs: number): Promise<void> {
+    const rt = this.backend.nodeRuntime(ctx);
+    const prefix = command ?? rt.command;
+    const deadline = Date.now() + readyTimeoutMs;
+    let ready = 0;
+    await Promise.all(
+      topo.nodes.map(async (node) => {
+        const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
+        if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
+        const dataDir = join(labDir(ctx.lab), 'nodes', node.name);
+        mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+        const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
+        rec.process = await this.backend.startNode(ctx, { name: node.name, namespace: rec.namespace, argv, dataDir });
+        ctx.save();
+        await this.waitReady(ctx.state, rec, deadline, readyTimeoutMs);
+        ctx.progress(`  node ${node.name} ready (${++ready}/${topo.nodes.length})`);
+      }),
+    );
+  }
+
+  /** Poll a node's /status until it answers; fail at once, with the end of its log, when its process ended. */
+  async waitReady(state: LabState, rec: NodeRecord, deadline: number, timeoutMs: number): Promise<void> {
+    const url = rec.statusUrl!;
+    for (;;) {
+      const live = await this.backend.nodeLiveness(state, rec);
+      if (!live.running) {
+        const tail = await logTail(this.backend, state, rec);
+        throw new QuicmeshError(`node ${rec.name} exited (code ${live.exitCode ?? '?'}) before answering /status; its log ends:\n${tail}`);
+      }
+      if (await getJson(url, 500)) return;
+      if (Date.now() > deadline) {
+        const tail = await logTail(this.backend, state, rec);
+        throw new TimeoutError(`node ${rec.name} did not answer ${url} within ${timeoutMs} ms; its log ends:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 100)); // retry backoff, bounded by the deadline above
+    }
+  }
+
+  async down(lab: string, opts: { onProgress?: (line: string) => void } = {}): Promise<void> {
+    requireRoot();
+    checkLabName(lab);
+    const progress = opts.onProgress ?? (() => {});
+    let state: LabState | null = null;
+    try {
+      state = readState(lab);
+    } catch (err) {
+      // an unreadable state must not keep the lab's resources alive: sweep by label and prefix
+      progress(`  ${err instanceof Error ? err.message : String(err)}; removing the lab by its labels and names`);
+    }
+    if (state) {
+      state.phase = 'tearing-down';
+      writeState(state);
+    }
+    await this.backend.teardown(lab, state, progress);
+    await teardownNamespaces(lab, state, progress);
+    removeLabDir(lab);
+    releaseMgmtIndex(lab);
+  }
+
+  async status(lab: string): Promise<LabStatus> {
+    const state = mustState(lab);
+    const nodes = await Promise.all(
+      state.nodes.map(async (n) => {
+        if (!n.statusUrl) return { ...toLabNode(n), live: null };
+        if (n.process && !n.process.running) {
+          return { ...toLabNode(n), live: { node: n.name, reachable: false, status: null, error: 'stopped' } };
+        }
+        const body = await getJson(n.statusUrl, 1500);
+        return {
+          ...toLabNode(n),
+          live: { node: n.name, reachable: body !== null, status: body, error: body ? null : `no answer from ${n.statusUrl}` },
+        };
+      }),
+    );
+    return { name: lab, backend: state.backend, phase: state.phase, nodes };
+  }
+
+  async exec(lab: string, node: string, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {
+    requireRoot();
+    const state = mustState(lab);
+    const rec = findNode(state, node);
+    if (!argv.length) throw new ConfigError('exec: no command given (use: exec NODE -- cmd args)');
+    return this.backend.exec(state, rec, argv, opts);
+  }
+
+  logs(lab: string, node: string, opts: LogOptions = {}): AsyncIterable<string> {
+    const state = mustState(lab);
+    const rec = findNode(state, node);
+    if (rec.kind !== 'host') throw new ConfigError(`"${node}" is a router: it runs no node and has no log`);
+    return this.backend.logs(state, rec, opts);
+  }
+
+  async listLabs(): Promise<string[]> {
+    return [...new Set([...listStateLabs(), ...(await this.backend.listLabs())])].sort();
+  }
+
+  moveHost(lab: string, node: string, network: string, opts?: MoveOptions): Promise<MoveResult> {
+    return moveHost(lab, node, network, opts);
+  }
+
+  forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult> {
+    return forgetNatState(lab, nodeA, nodeB);
+  }
+}
+
+/** A node or router of the lab, or an error listing what there is. */
+export function findNode(state: LabState, name: string): NodeRecord {
+  const rec = state.nodes.find((n) => n.name === name);
+  if (!rec) {
+    throw new ConfigError(`lab ${state.lab} has no node or router "${name}" (it has: ${state.nodes.map((n) => n.name).join(', ')})`);
+  }
+  return rec;
+}
