@@ -1,5 +1,6 @@
 /** Loads every built-in backend (each registers itself) and re-exports the runtime API. */
 import './netns/backend.js';
+import './docker/backend.js';
 
 export * from './runtime.js';
 export * from './registry.js';

@@ -1,0 +1,309 @@
+/**
+ * The docker backend: routers and hosts are containers (containers.ts), nodes run in containers of the lab's
+ * node image, the management network is an internal Docker network with inter-container traffic off, logs and
+ * exec go through the engine. The data plane is the shared wiring: veths from the lab's switch namespaces into
+ * the containers' namespaces, so two LANs may share a subnet and every preset behaves as on netns.
+ * Everything is labelled with the lab's name; `down` finds it by label, also after a crash.
+ */
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { ConfigError, QuicmeshError } from '../../../src/errors.js';
+import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
+import { requireRoot } from '../exec.js';
+import { IF, mgmtBridgeName } from '../names.js';
+import type { LabPlan } from '../plan/lab-plan.js';
+import { registerBackend } from '../registry.js';
+import type { ExecResult, LogOptions } from '../runtime.js';
+import type { DockerSection, LabState, NodeProcessRecord, NodeRecord } from '../state.js';
+import { nsBatches } from '../wiring/build.js';
+import {
+  attachNamespace,
+  inParallel,
+  labContainers,
+  nodeContainerName,
+  nodeSpec,
+  podSpec,
+  removeContainer,
+  routerSpec,
+  startContainer,
+} from './containers.js';
+import { docker, engineAddress, engineAnswers, engineIsLocal, engineMessage, LABEL, requireEngine, statusOf } from './engine.js';
+import { ensureImages, IN_IMAGE } from './images.js';
+import { Demuxer } from './streams.js';
+
+/** Containers made at once: more only queue inside the engine on a small machine. */
+const PARALLEL = 4;
+
+function section(state: LabState): DockerSection {
+  if (!state.docker) throw new ConfigError(`lab ${state.lab} has no docker section in its state`);
+  return state.docker;
+}
+
+export function mgmtNetworkName(lab: string): string {
+  return `qm-${lab}_mgmt`;
+}
+
+/** The container a user means by a machine: a router's, a host's node container (its pod while the node is stopped). */
+async function userContainer(state: LabState, node: NodeRecord): Promise<string> {
+  if (node.kind === 'router') return node.namespace;
+  const name = nodeContainerName(state.lab, node.name);
+  try {
+    const info = await docker().getContainer(name).inspect();
+    if (info.State.Running) return name;
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+  return node.namespace;
+}
+
+async function* demuxed(stream: NodeJS.ReadableStream, signal?: AbortSignal): AsyncGenerator<string> {
+  const demux = new Demuxer();
+  const stop = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const chunk of stream) {
+      for (const frame of demux.push(Buffer.from(chunk as Buffer))) yield frame.data.toString('utf8');
+    }
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+}
+
+class DockerBackend implements LabBackend {
+  readonly name = 'docker';
+
+  async prepare(_topo: unknown, plan: LabPlan, opts: { startNodes: boolean; progress(line: string): void }): Promise<BackendSection> {
+    requireRoot();
+    await requireEngine();
+    if ((await labContainers(plan.lab)).length) {
+      throw new ConfigError(`containers of lab "${plan.lab}" exist without a state file (run: quicmesh-lab down ${plan.lab})`);
+    }
+    const { images } = await ensureImages({ say: (line) => opts.progress(line) });
+    return { docker: { engine: engineAddress(), images, network: null, containers: [] } };
+  }
+
+  async createMachines(ctx: BuildContext, kind: 'router' | 'host', namespaces: string[]): Promise<void> {
+    const sec = section(ctx.state);
+    const mgmt = kind === 'host' ? await this.ensureMgmtNetwork(ctx) : null;
+    await inParallel(namespaces, PARALLEL, async (ns) => {
+      const rec = ctx.state.nodes.find((n) => n.namespace === ns);
+      if (!rec) throw new Error(`internal: no machine for namespace ${ns}`);
+      const entry = { name: ns, machine: rec.name, role: kind === 'router' ? ('router' as const) : ('pod' as const), id: null as string | null };
+      sec.containers.push(entry);
+      ctx.save(); // recorded before it exists: a crash from here on still finds it (and its label)
+      const spec =
+        kind === 'router'
+          ? routerSpec(ctx.lab, rec.name, ns, sec.images.router)
+          : podSpec(ctx.lab, rec.name, ns, sec.images.node, mgmt && rec.mgmtAddress ? { network: mgmt, address: rec.mgmtAddress } : null);
+      const { id, pid } = await startContainer(spec);
+      entry.id = id;
+      ctx.save();
+      await attachNamespace(ns, pid);
+    });
+    if (kind !== 'host') return;
+    // Docker named its management interface eth0 and routed everything through it: the lab's eth0 is the data
+    // link, and the default route is the lab's, so the management interface becomes mgmt0 with no default route.
+    const lines = new Map<string, string[]>();
+    for (const ns of namespaces) {
+      if (!mgmt) continue;
+      lines.set(ns, ['route del default', 'link set eth0 down', `link set eth0 name ${IF.mgmt}`, `link set ${IF.mgmt} up`]);
+    }
+    await nsBatches(lines);
+  }
+
+  /** The lab's management network: internal (no way out of the host), no traffic between its containers. */
+  private async ensureMgmtNetwork(ctx: BuildContext): Promise<string | null> {
+    const sec = section(ctx.state);
+    if (!ctx.state.mgmtSubnet) return null;
+    if (sec.network?.id) return sec.network.name;
+    const name = mgmtNetworkName(ctx.lab);
+    sec.network = { name, id: null };
+    ctx.save();
+    const gateway = ctx.state.mgmtSubnet.replace(/\.0\/24$/, '.1');
+    try {
+      const net = await docker().createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: { [LABEL.lab]: ctx.lab, [LABEL.role]: 'management' },
+        IPAM: { Driver: 'default', Config: [{ Subnet: ctx.state.mgmtSubnet, Gateway: gateway }] },
+        Options: {
+          'com.docker.network.bridge.name': mgmtBridgeName(ctx.lab),
+          'com.docker.network.bridge.enable_icc': 'false',
+        },
+      });
+      sec.network.id = net.id;
+      ctx.save();
+    } catch (err) {
+      throw new QuicmeshError(`creating the management network ${name} (${ctx.state.mgmtSubnet}) failed: ${engineMessage(err)}`, { cause: err });
+    }
+    return name;
+  }
+
+  async connectManagement(): Promise<void> {
+    // the pods joined the management network when they were made (createMachines)
+  }
+
+  nodeRuntime(): NodeRuntime {
+    return { command: [IN_IMAGE.node, IN_IMAGE.bundle], keyFile: () => `${IN_IMAGE.dataDir}/node.key` };
+  }
+
+  async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {
+    const sec = section(ctx.state);
+    const pod = sec.containers.find((c) => c.role === 'pod' && c.machine === launch.name);
+    if (!pod?.id) throw new QuicmeshError(`node ${launch.name} has no pod container to run in`);
+    const name = nodeContainerName(ctx.lab, launch.name);
+    const previous = ctx.state.nodes.find((n) => n.name === launch.name)?.process;
+    let pid: number;
+    const existing = sec.containers.find((c) => c.role === 'node' && c.machine === launch.name);
+    if (existing?.id) {
+      // a stopped node starts again in its container: same key, same data, same namespace
+      const container = docker().getContainer(existing.id);
+      await container.start().catch((err: unknown) => {
+        if (statusOf(err) !== 304) throw new QuicmeshError(`starting container ${name} failed: ${engineMessage(err)}`, { cause: err });
+      });
+      pid = (await container.inspect()).State.Pid;
+    } else {
+      const entry = { name, machine: launch.name, role: 'node' as const, id: null as string | null };
+      sec.containers.push(entry);
+      ctx.save();
+      const started = await startContainer(nodeSpec(ctx.lab, launch.name, sec.images.node, pod.id, launch.argv, launch.dataDir));
+      entry.id = started.id;
+      pid = started.pid;
+    }
+    ctx.save();
+    return { pid, container: name, running: true, restarts: previous ? previous.restarts + 1 : 0 };
+  }
+
+  async stopNode(ctx: BuildContext, node: NodeRecord, opts: { graceMs?: number } = {}): Promise<void> {
+    const name = nodeContainerName(ctx.lab, node.name);
+    try {
+      await docker().getContainer(name).stop({ t: Math.ceil((opts.graceMs ?? 3000) / 1000) });
+    } catch (err) {
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw new QuicmeshError(`stopping ${name} failed: ${engineMessage(err)}`, { cause: err });
+    }
+    if (node.process) node.process = { ...node.process, pid: null, running: false };
+    ctx.save();
+  }
+
+  async nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness> {
+    try {
+      const info = await docker().getContainer(nodeContainerName(state.lab, node.name)).inspect();
+      return { running: info.State.Running, exitCode: info.State.Running ? null : info.State.ExitCode };
+    } catch (err) {
+      if (statusOf(err) === 404) return { running: false, exitCode: null };
+      throw err;
+    }
+  }
+
+  async exec(state: LabState, node: NodeRecord, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {
+    const container = docker().getContainer(await userContainer(state, node));
+    const tty = Boolean(opts.inherit && process.stdin.isTTY && process.stdout.isTTY);
+    let exec: Docker.Exec;
+    try {
+      exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: tty, Tty: tty });
+    } catch (err) {
+      throw new QuicmeshError(`exec in ${node.name} failed: ${engineMessage(err)}`, { cause: err });
+    }
+    const stream = (await exec.start({ hijack: true, stdin: tty, Tty: tty })) as NodeJS.ReadWriteStream;
+    let stdout = '';
+    let stderr = '';
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (d: Buffer) => (opts.inherit ? process.stdout.write(d) : (stdout += d.toString())));
+    err.on('data', (d: Buffer) => (opts.inherit ? process.stderr.write(d) : (stderr += d.toString())));
+    if (tty) {
+      process.stdin.setRawMode?.(true);
+      process.stdin.pipe(stream);
+      stream.pipe(out);
+    } else docker().modem.demuxStream(stream, out, err);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', reject);
+    }).finally(() => {
+      if (tty) {
+        process.stdin.unpipe(stream);
+        process.stdin.setRawMode?.(false);
+        process.stdin.pause();
+      }
+    });
+    const info = await exec.inspect();
+    return { code: info.ExitCode ?? 1, stdout, stderr };
+  }
+
+  async *logs(state: LabState, node: NodeRecord, opts: LogOptions = {}): AsyncGenerator<string> {
+    const container = docker().getContainer(nodeContainerName(state.lab, node.name));
+    const base = { stdout: true, stderr: true, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
+    try {
+      if (!opts.follow) {
+        const buf = (await container.logs({ ...base, follow: false })) as unknown as Buffer;
+        const demux = new Demuxer();
+        for (const f of demux.push(buf)) yield f.data.toString('utf8');
+        return;
+      }
+      const stream = (await container.logs({ ...base, follow: true })) as NodeJS.ReadableStream;
+      yield* demuxed(stream, opts.signal);
+    } catch (err) {
+      if (statusOf(err) === 404) throw new ConfigError(`no log for node ${node.name} in lab ${state.lab}: its container was never made`);
+      throw err;
+    }
+  }
+
+  async teardown(lab: string, state: LabState | null, progress: (line: string) => void): Promise<void> {
+    if (!(await engineAnswers(3000))) {
+      if (state?.backend === 'docker') {
+        throw new QuicmeshError(
+          `cannot remove lab ${lab}'s containers: no Docker engine answers at ${engineAddress()}; start it and run down again (the lab's state is kept)`,
+        );
+      }
+      return; // no engine, no docker lab without state to sweep
+    }
+    const found = await labContainers(lab);
+    const recorded = (state?.docker?.containers ?? []).map((c) => c.id ?? c.name);
+    const ids = [...new Set([...found.map((c) => c.Id), ...recorded])];
+    // nodes first: their pods' namespaces then have no user left
+    const nodes = new Set(found.filter((c) => c.Labels[LABEL.role] === 'node').map((c) => c.Id));
+    if (ids.length) progress(`  removing ${ids.length} container(s)`);
+    await inParallel([...nodes], 8, removeContainer);
+    await inParallel(
+      ids.filter((id) => !nodes.has(id)),
+      8,
+      removeContainer,
+    );
+    const nets = await docker().listNetworks({ filters: { label: [`${LABEL.lab}=${lab}`] } });
+    const netIds = [...new Set([...nets.map((n) => n.Id), ...(state?.docker?.network?.id ? [state.docker.network.id] : [])])];
+    for (const id of netIds) {
+      try {
+        await docker().getNetwork(id).remove();
+      } catch (err) {
+        if (statusOf(err) !== 404) throw new QuicmeshError(`removing network ${id.slice(0, 12)} failed: ${engineMessage(err)}`, { cause: err });
+      }
+    }
+    if (netIds.length) progress(`  removed ${netIds.length} network(s)`);
+  }
+
+  async listLabs(): Promise<string[]> {
+    if (!engineIsLocal() || !(await engineAnswers(1000))) return [];
+    const [containers, networks] = await Promise.all([
+      docker().listContainers({ all: true, filters: { label: [LABEL.lab] } }),
+      docker().listNetworks({ filters: { label: [LABEL.lab] } }),
+    ]);
+    const labs = new Set<string>();
+    for (const c of containers) if (c.Labels[LABEL.lab]) labs.add(c.Labels[LABEL.lab]!);
+    for (const n of networks) if (n.Labels?.[LABEL.lab]) labs.add(n.Labels[LABEL.lab]!);
+    return [...labs].sort();
+  }
+}
+
+registerBackend(
+  'docker',
+  () => new DockerBackend(),
+  async (env) =>
+    (env.platform ?? process.platform) === 'linux' && (env.uid ?? process.getuid?.()) === 0 && engineIsLocal() && (await engineAnswers(1000)),
+);
+
+export { DockerBackend };

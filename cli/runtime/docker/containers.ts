@@ -1,0 +1,164 @@
+/**
+ * The docker backend's containers, as Kubernetes runs pods:
+ *   router  qm-<lab>_r_<name>   the router image, NET_ADMIN, no network of Docker's (its wan0/lan0 are the lab's)
+ *   pod     qm-<lab>_h_<name>   holds a host's network namespace (on the lab's management network only)
+ *   node    qm-<lab>_<name>     the node process, sharing its pod's network namespace, its data dir at /lab
+ * A pod's namespace outlives its node container, so stopping and starting a node keeps its links, addresses
+ * and shaping. Each router and pod namespace gets the lab's name for it on the host (`ip netns attach`),
+ * so the shared wiring reaches it as it reaches a netns machine.
+ */
+import type Docker from 'dockerode';
+import { existsSync } from 'node:fs';
+import { QuicmeshError } from '../../../src/errors.js';
+import { run } from '../exec.js';
+import { docker, engineMessage, LABEL, statusOf } from './engine.js';
+import { IN_IMAGE } from './images.js';
+
+export type ContainerRole = 'router' | 'pod' | 'node';
+
+export function nodeContainerName(lab: string, node: string): string {
+  return `qm-${lab}_${node}`;
+}
+
+export function labels(lab: string, role: ContainerRole, machine: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABEL.lab]: lab, [LABEL.role]: role, [LABEL.machine]: machine, ...extra };
+}
+
+/** Run at most `limit` of `fn` at once (the engine serialises much of container creation anyway). */
+export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failed === null) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== null) throw failed;
+  return out;
+}
+
+/** The last lines a container wrote (stdout and stderr), for error messages; never throws. */
+export async function containerTail(name: string, lines = 15): Promise<string> {
+  try {
+    const buf = (await docker().getContainer(name).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const { demuxAll } = await import('./streams.js');
+    const { stdout, stderr } = demuxAll(buf);
+    return (stdout + stderr).trimEnd() || '(no output)';
+  } catch (err) {
+    return `(no log: ${engineMessage(err)})`;
+  }
+}
+
+/** Create and start a container; returns its id and main process pid. A container that exits at once fails here. */
+export async function startContainer(opts: Docker.ContainerCreateOptions & { name: string }): Promise<{ id: string; pid: number }> {
+  let container: Docker.Container;
+  try {
+    container = await docker().createContainer(opts);
+  } catch (err) {
+    throw new QuicmeshError(`creating container ${opts.name} failed: ${engineMessage(err)}`, { cause: err });
+  }
+  try {
+    await container.start();
+  } catch (err) {
+    throw new QuicmeshError(`starting container ${opts.name} failed: ${engineMessage(err)}`, { cause: err });
+  }
+  const info = await container.inspect();
+  if (!info.State.Running || !info.State.Pid) {
+    throw new QuicmeshError(
+      `container ${opts.name} exited at once (code ${info.State.ExitCode}); its output ends:\n${await containerTail(opts.name)}`,
+    );
+  }
+  return { id: info.Id, pid: info.State.Pid };
+}
+
+/** Give a running container's network namespace a name on the host (replacing a stale one of that name). */
+export async function attachNamespace(ns: string, pid: number): Promise<void> {
+  if (existsSync(`/run/netns/${ns}`)) await run(['ip', 'netns', 'del', ns]);
+  await run(['ip', 'netns', 'attach', ns, String(pid)]);
+}
+
+/** Router container options. */
+export function routerSpec(lab: string, name: string, container: string, image: string): Docker.ContainerCreateOptions & { name: string } {
+  return {
+    name: container,
+    Image: image,
+    Hostname: name,
+    Cmd: [IN_IMAGE.sleep, 'infinity'],
+    Labels: labels(lab, 'router', name),
+    HostConfig: { NetworkMode: 'none', CapAdd: ['NET_ADMIN'], Sysctls: { 'net.ipv4.ip_forward': '1' }, Init: true },
+  };
+}
+
+/** Pod container options: on the management network with the planned address, or on no network at all. */
+export function podSpec(
+  lab: string,
+  name: string,
+  container: string,
+  image: string,
+  mgmt: { network: string; address: string } | null,
+): Docker.ContainerCreateOptions & { name: string } {
+  return {
+    name: container,
+    Image: image,
+    Hostname: name,
+    Cmd: [IN_IMAGE.sleep, 'infinity'],
+    Labels: labels(lab, 'pod', name),
+    HostConfig: { NetworkMode: mgmt ? mgmt.network : 'none', Init: true },
+    ...(mgmt ? { NetworkingConfig: { EndpointsConfig: { [mgmt.network]: { IPAMConfig: { IPv4Address: mgmt.address } } } } } : {}),
+  };
+}
+
+/**
+ * The node container's argv and extra mounts: the host's Node.js becomes the image's, and a host file the argv
+ * names by absolute path (a test's stand-in node, a user's script) is mounted read-only at the same path.
+ */
+export function nodeCommandInImage(argv: string[], hostNode = process.execPath): { cmd: string[]; binds: string[] } {
+  const binds = new Set<string>();
+  const cmd = argv.map((a, i) => {
+    if (i === 0 && a === hostNode) return IN_IMAGE.node;
+    if (a.startsWith('/') && !a.startsWith(`${IN_IMAGE.dataDir}/`) && !a.startsWith('/opt/quicmesh/') && existsSync(a)) binds.add(`${a}:${a}:ro`);
+    return a;
+  });
+  return { cmd, binds: [...binds] };
+}
+
+/** Node container options. */
+export function nodeSpec(
+  lab: string,
+  name: string,
+  image: string,
+  podId: string,
+  argv: string[],
+  dataDir: string,
+): Docker.ContainerCreateOptions & { name: string } {
+  const { cmd, binds } = nodeCommandInImage(argv);
+  return {
+    name: nodeContainerName(lab, name),
+    Image: image,
+    Cmd: cmd,
+    WorkingDir: IN_IMAGE.dataDir,
+    Labels: labels(lab, 'node', name),
+    HostConfig: { NetworkMode: `container:${podId}`, Init: true, Binds: [`${dataDir}:${IN_IMAGE.dataDir}`, ...binds] },
+  };
+}
+
+/** Containers of a lab (all states), by label. */
+export async function labContainers(lab: string): Promise<Docker.ContainerInfo[]> {
+  return docker().listContainers({ all: true, filters: { label: [`${LABEL.lab}=${lab}`] } });
+}
+
+/** Remove a container by name or id; gone already is fine. */
+export async function removeContainer(nameOrId: string): Promise<void> {
+  try {
+    await docker().getContainer(nameOrId).remove({ force: true, v: true });
+  } catch (err) {
+    if (statusOf(err) !== 404 && !/removal .* already in progress/.test(engineMessage(err))) throw err;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The node binary as one self-contained ESM file for the node image: cli/quicmesh.ts with every package
+ * bundled in (esbuild), only quiche's native addon left to load from node_modules beside it. esbuild runs
+ * only when an input changed: the inputs of the last build (its metafile) and their content hash are kept,
+ * so an unchanged tree costs a hash of ~300 small files instead of a build.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { QuicmeshError } from '../../../src/errors.js';
+import { stateRoot } from '../state.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ENTRY = join(REPO, 'cli', 'quicmesh.ts');
+
+interface EsbuildApi {
+  version: string;
+  build(options: Record<string, unknown>): Promise<{ errors: unknown[]; metafile?: { inputs: Record<string, unknown> } }>;
+}
+
+interface BundleRecord {
+  inputs: string[];
+  inputsHash: string;
+}
+
+function hashInputs(files: string[], esbuildVersion: string): string | null {
+  const h = createHash('sha256').update(`esbuild ${esbuildVersion}\0`);
+  for (const f of files) {
+    if (!existsSync(f)) return null;
+    h.update(f).update('\0').update(readFileSync(f)).update('\0');
+  }
+  return h.digest('hex');
+}
+
+export async function buildImageBundle(): Promise<{ file: string; rebuilt: boolean }> {
+  const dir = join(stateRoot(), '.images', 'bundle');
+  const file = join(dir, 'quicmesh-node.mjs');
+  const recordFile = join(dir, 'inputs.json');
+  let esbuild: EsbuildApi;
+  try {
+    esbuild = (await import('esbuild' as string)) as EsbuildApi;
+  } catch (err) {
+    throw new QuicmeshError('image build: esbuild is not installed (run npm install)', { cause: err });
+  }
+  if (existsSync(file) && existsSync(recordFile)) {
+    const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as BundleRecord;
+    if (hashInputs(rec.inputs, esbuild.version) === rec.inputsHash) return { file, rebuilt: false };
+  }
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp.mjs`;
+  try {
+    const result = await esbuild.build({
+      entryPoints: [ENTRY],
+      outfile: tmp,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'silent',
+      metafile: true,
+      absWorkingDir: REPO,
+      // CommonJS packages inside an ESM bundle call require(): give them Node's
+      banner: { js: "import { createRequire as __quicmeshRequire } from 'node:module'; const require = __quicmeshRequire(import.meta.url);" },
+    });
+    renameSync(tmp, file);
+    const inputs = Object.keys(result.metafile?.inputs ?? {}).map((p) => resolve(REPO, p)).sort();
+    const inputsHash = hashInputs(inputs, esbuild.version);
+    if (inputsHash) writeFileSync(recordFile, JSON.stringify({ inputs, inputsHash } satisfies BundleRecord));
+    return { file, rebuilt: true };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new QuicmeshError(`image build: bundling the node failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err });
+  }
+}
