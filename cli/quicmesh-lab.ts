@@ -20,6 +20,7 @@ import { moveCommand } from './lab/commands/move.js';
 import { testCommand } from './lab/commands/test.js';
 import { tuiCommand } from './lab/commands/tui.js';
 import { simCommand } from './lab/commands/sim.js';
+import { imageCommand } from './lab/commands/image.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
 export const COMMANDS: readonly CommandModule<any, any>[] = [
@@ -32,6 +33,7 @@ export const COMMANDS: readonly CommandModule<any, any>[] = [
   testCommand,
   tuiCommand,
   simCommand,
+  imageCommand,
   validateCommand,
   graphCommand,
 ];

@@ -5,7 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import type { NatPresetName, ResolvedLink, ResolvedNode, ResolvedRouter, ResolvedTopology } from '../../cli/topology/model.js';
 import { presetBehaviour } from '../../cli/nat/behaviour.js';
+import { existsSync } from 'node:fs';
 import { findTool, isRoot } from '../../cli/runtime/exec.js';
+import { rootIfPrefix } from '../../cli/runtime/names.js';
+import { labDir } from '../../cli/runtime/state.js';
+import { listNamespaces, listRootLinks } from '../../cli/runtime/wiring/teardown.js';
+import { docker, LABEL } from '../../cli/runtime/docker/engine.js';
 
 export function isRootWithTools(tools: string[] = ['ip', 'nft', 'iptables', 'tc']): boolean {
   if (!isRoot() || !tools.every((t) => findTool(t) !== null)) return false;
@@ -61,4 +66,55 @@ export function threeRouterLab(name: string, links: ResolvedLink[] = []): Resolv
     links,
     expectations: [],
   };
+}
+
+/**
+ * The backends every lab test runs against: netns as root, docker when a local engine answers too. In CI
+ * (CI set) docker is required: its absence fails the run instead of quietly testing one backend.
+ * QUICMESH_LAB_BACKENDS=netns (or docker) narrows the list while developing.
+ */
+export function labBackends(): string[] {
+  const wanted = (process.env.QUICMESH_LAB_BACKENDS ?? 'netns,docker').split(',').map((s) => s.trim());
+  const out: string[] = [];
+  if (wanted.includes('netns')) out.push('netns');
+  if (wanted.includes('docker') && (dockerAnswers() || process.env.CI)) out.push('docker');
+  return out;
+}
+
+let dockerAnswered: boolean | null = null;
+
+/** Does a local Docker engine answer (the docker CLI's `version`, at most 5 s)? Cached for the run. */
+export function dockerAnswers(): boolean {
+  if (dockerAnswered !== null) return dockerAnswered;
+  try {
+    execFileSync(process.execPath, ['--input-type=module', '-e', dockerPing], { stdio: 'ignore', timeout: 5000 });
+    dockerAnswered = true;
+  } catch {
+    dockerAnswered = false;
+  }
+  return dockerAnswered;
+}
+
+// dockerode's ping, in a child so the test collection stays synchronous
+const dockerPing = `const D = (await import(${JSON.stringify(new URL('../../node_modules/dockerode/lib/docker.js', import.meta.url).href)})).default; await new D({ timeout: 3000 }).ping();`;
+
+/** A lab name per backend, so two backends' labs never share names (and a crash of one never blocks the other). */
+export function labName(base: string, backend: string): string {
+  return backend === 'netns' ? base : `${base}-${backend[0]}`;
+}
+
+/**
+ * Everything of a lab still on this machine, whatever built it: namespaces with its prefix, root-namespace
+ * links with its tag, its state directory, containers and networks with its label.
+ */
+export async function labLeftovers(lab: string): Promise<string[]> {
+  const ns = (await listNamespaces()).filter((n) => n.startsWith(`qm-${lab}_`));
+  const links = (await listRootLinks()).filter((l) => l.startsWith(rootIfPrefix(lab)));
+  const out = [...ns, ...links, ...(existsSync(labDir(lab)) ? [labDir(lab)] : [])];
+  if (dockerAnswers()) {
+    const filters = { label: [`${LABEL.lab}=${lab}`] };
+    const [containers, networks] = await Promise.all([docker().listContainers({ all: true, filters }), docker().listNetworks({ filters })]);
+    out.push(...containers.map((c) => `container ${c.Names[0] ?? c.Id}`), ...networks.map((n) => `network ${n.Name}`));
+  }
+  return out;
 }

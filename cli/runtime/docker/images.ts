@@ -168,15 +168,24 @@ async function buildNodeLayer(ref: string, baseRef: string, files: RootfsEntry[]
   await followProgress(stream);
 }
 
-/** Build the images that are missing (all with `force`); progress lines via `say`. */
-export async function ensureImages(opts: { force?: boolean; say?: (line: string) => void } = {}): Promise<{ images: ImageSet; results: ImageResult[] }> {
+/**
+ * Build the images that are missing (all with `force`; none with `check`, which only reports what is missing);
+ * progress lines via `say`.
+ */
+export async function ensureImages(
+  opts: { force?: boolean; check?: boolean; say?: (line: string) => void } = {},
+): Promise<{ images: ImageSet; results: ImageResult[] }> {
   const say = opts.say ?? (() => {});
   const results: ImageResult[] = [];
   const step = async (role: ImageRole, entries: RootfsEntry[], make: (ref: string) => Promise<void>): Promise<string> => {
     const t0 = performance.now();
     const ref = `${IMAGE_REPOS[role]}:${tagOf(await hashEntries([literal('/.recipe', `${RECIPE} ${role}`), ...entries]))}`;
     let size = opts.force ? null : await imageSize(ref);
-    const built = size === null;
+    const built = size === null && !opts.check;
+    if (opts.check) {
+      results.push({ role, ref, built: false, seconds: 0, sizeBytes: size });
+      return ref;
+    }
     if (built) {
       say(`image ${ref}: building (${entries.length} files)`);
       try {
@@ -204,4 +213,34 @@ export async function ensureImages(opts: { force?: boolean; say?: (line: string)
   ]);
   const nodeRef = await step('node', app, (ref) => buildNodeLayer(ref, baseRef, app.filter((e) => e.path.startsWith('/opt/'))));
   return { images: { node: nodeRef, router: routerRef }, results };
+}
+
+/** Images of the lab's repositories on the engine, with whether a container uses them. */
+export async function listLabImages(): Promise<Array<{ ref: string; id: string; sizeBytes: number; inUse: boolean }>> {
+  const [images, containers] = await Promise.all([
+    docker().listImages({ filters: { label: [LABEL.image] } }),
+    docker().listContainers({ all: true }),
+  ]);
+  const used = new Set(containers.map((c) => c.ImageID));
+  return images.flatMap((img) =>
+    (img.RepoTags ?? []).filter((t) => t !== '<none>:<none>').map((ref) => ({ ref, id: img.Id, sizeBytes: img.Size, inUse: used.has(img.Id) })),
+  );
+}
+
+/** Remove the lab's images that are neither current nor used by a container; returns the refs removed. */
+export async function pruneLabImages(current: ImageSet & { base?: string }): Promise<string[]> {
+  const keep = new Set([current.node, current.router, ...(current.base ? [current.base] : [])]);
+  const removed: string[] = [];
+  // the node layer sits on a base: remove node images first
+  const order = (ref: string) => (ref.startsWith(`${IMAGE_REPOS.node}:`) ? 0 : 1);
+  for (const img of (await listLabImages()).sort((a, b) => order(a.ref) - order(b.ref))) {
+    if (keep.has(img.ref) || img.inUse) continue;
+    try {
+      await docker().getImage(img.ref).remove();
+      removed.push(img.ref);
+    } catch (err) {
+      if (statusOf(err) !== 409 && statusOf(err) !== 404) throw new QuicmeshError(`removing image ${img.ref}: ${engineMessage(err)}`, { cause: err });
+    }
+  }
+  return removed;
 }

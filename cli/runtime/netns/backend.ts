@@ -24,6 +24,8 @@ export const QUICMESH_BIN = join(here, '..', '..', '..', 'bin', 'quicmesh.js');
 
 /** Exit codes of node processes this process started (a pid's exit is only seen by its parent). */
 const exited = new Map<number, number | null>();
+/** Their exits still to come: a process that is gone from /proc may not have been reaped yet. */
+const exiting = new Map<number, Promise<number | null>>();
 
 function nodeRole(name: string): string {
   return `node:${name}`;
@@ -72,7 +74,15 @@ class NetnsBackend implements LabBackend {
     child.unref();
     if (child.pid === undefined) throw new Error(`node ${launch.name}: could not start ${launch.argv[0]}`);
     const pid = child.pid;
-    child.once('exit', (code) => exited.set(pid, code));
+    exiting.set(
+      pid,
+      new Promise((resolve) =>
+        child.once('exit', (code) => {
+          exited.set(pid, code);
+          resolve(code);
+        }),
+      ),
+    );
     const role = nodeRole(launch.name);
     const previous = ctx.state.nodes.find((n) => n.name === launch.name)?.process;
     ctx.state.processes = [
@@ -96,7 +106,11 @@ class NetnsBackend implements LabBackend {
   async nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness> {
     const pid = node.process?.pid ?? null;
     if (pid !== null && exited.has(pid)) return { running: false, exitCode: exited.get(pid) ?? null };
-    return { running: liveNodePid(state, node) !== null, exitCode: null };
+    if (liveNodePid(state, node) !== null) return { running: true, exitCode: null };
+    // ended: our own child's code comes with its exit event, at most a moment later
+    const code = pid !== null ? exiting.get(pid) : undefined;
+    const late = code ? await Promise.race([code, new Promise<null>((r) => setTimeout(() => r(null), 1000))]) : null;
+    return { running: false, exitCode: late };
   }
 
   exec(_state: LabState, node: NodeRecord, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {

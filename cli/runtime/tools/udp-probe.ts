@@ -3,7 +3,8 @@
  * (the lab hosts have no ping). `echo ADDR:PORT` answers every datagram; `probe ADDR:PORT COUNT
  * INTERVAL_MS` sends COUNT numbered probes and prints one JSON line: sent, received, RTTs in ms.
  * It prints "ready" once bound, so callers await that line instead of sleeping; the echo also prints
- * `from ADDR:PORT` for each new source, which shows what a NAT in between translated a sender to.
+ * `from ADDR:PORT` for each new source, and appends that source to its replies, so the prober reports
+ * (`seenAs`) what a NAT in between translated it to.
  */
 import { createSocket } from 'node:dgram';
 
@@ -11,6 +12,8 @@ export interface ProbeResult {
   sent: number;
   received: number;
   rttsMs: number[];
+  /** The address the echo saw the probes come from (the last reply's). */
+  seenAs?: string;
 }
 
 function split(hostPort: string): [string, number] {
@@ -28,7 +31,7 @@ function echo(bind: string): void {
       seen.add(from);
       process.stdout.write(`from ${from}\n`);
     }
-    sock.send(msg, rinfo.port, rinfo.address);
+    sock.send(Buffer.concat([msg.subarray(0, 64), Buffer.from(from)]), rinfo.port, rinfo.address);
   });
   sock.bind(port, host, () => process.stdout.write('ready\n'));
 }
@@ -38,7 +41,9 @@ function probe(target: string, count: number, intervalMs: number): void {
   const sock = createSocket('udp4');
   const sentAt = new Map<number, bigint>();
   const rtts: number[] = [];
+  let seenAs: string | undefined;
   sock.on('message', (msg) => {
+    if (msg.length > 64) seenAs = msg.subarray(64).toString();
     const seq = msg.readUInt32BE(0);
     const t0 = sentAt.get(seq);
     if (t0 === undefined) return;
@@ -56,7 +61,7 @@ function probe(target: string, count: number, intervalMs: number): void {
         clearInterval(tick);
         // grace period for the last replies: generous against any delay the lab can be asked for
         setTimeout(() => {
-          const out: ProbeResult = { sent: count, received: rtts.length, rttsMs: rtts };
+          const out: ProbeResult = { sent: count, received: rtts.length, rttsMs: rtts, ...(seenAs ? { seenAs } : {}) };
           process.stdout.write(JSON.stringify(out) + '\n');
           sock.close();
         }, 1500);
