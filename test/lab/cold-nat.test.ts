@@ -20,9 +20,10 @@ import { nsArgv, run } from '../../cli/runtime/exec.js';
 import { nsName } from '../../cli/runtime/names.js';
 import { parseNatTable } from '../../cli/runtime/plan/forget-plan.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
-import { host, isRootWithTools, router } from './lab-fixtures.js';
+import { host, isRootWithTools, labBackends, labName, router } from './lab-fixtures.js';
 
-const LAB = 'cold-nat-test';
+/** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
+let LAB = 'cold-nat-test';
 const AGENT = join(import.meta.dirname, 'udp-agent.mjs');
 const BOOT = '198.19.77.10:3478';
 const WB = '198.19.77.2';
@@ -169,8 +170,11 @@ async function contacted(routerName: string): Promise<string[]> {
   return parseNatTable(stdout).contacted.map((c) => `${c.remote} . ${c.port}`);
 }
 
-describe.runIf(isRootWithTools(['ip', 'nft', 'conntrack']))('forgetNatState on real NAT routers', () => {
-  const rt = getRuntime('netns');
+describe.runIf(isRootWithTools(['ip', 'nft', 'conntrack'])).each(labBackends())('forgetNatState on real NAT routers (%s)', (backend) => {
+  beforeAll(() => {
+    LAB = labName('cold-nat-test', backend);
+  });
+  const rt = getRuntime(backend);
   const agents = new Map<string, Agent>();
   const agent = (n: string) => agents.get(n)!;
 

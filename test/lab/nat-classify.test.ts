@@ -14,9 +14,10 @@ import { getRuntime } from '../../cli/runtime/registry.js';
 import { presetBehaviour } from '../../cli/nat/behaviour.js';
 import { nsName } from '../../cli/runtime/names.js';
 import type { MappingBehaviour, NatPresetName, ResolvedTopology } from '../../cli/topology/model.js';
-import { host, isRootWithTools, router } from './lab-fixtures.js';
+import { host, isRootWithTools, labBackends, labName, router } from './lab-fixtures.js';
 
-const LAB = 'qmt-natcls';
+/** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
+let LAB = 'qmt-natcls';
 const STUN_A = '198.51.100.2';
 const STUN_B = '198.51.100.3';
 const HAIRPIN_ON = new Set<NatPresetName>(['full-cone', 'port-restricted-cone', 'symmetric', 'adm-adf']);
@@ -68,9 +69,12 @@ function verdict(out: string, what: 'Mapping' | 'Filtering'): MappingBehaviour |
   return m ? LABEL[m[1]!]! : null;
 }
 
-describe.runIf(isRootWithTools(['ip', 'nft', 'ss', 'turnserver', 'turnutils_natdiscovery']))('NAT presets classified by turnutils_natdiscovery', () => {
-  const rt = getRuntime('netns');
-  const stunNs = nsName(LAB, 'h', 'stun');
+describe.runIf(isRootWithTools(['ip', 'nft', 'ss', 'turnserver', 'turnutils_natdiscovery'])).each(labBackends())('NAT presets classified by turnutils_natdiscovery (%s)', (backend) => {
+  beforeAll(() => {
+    LAB = labName('qmt-natcls', backend);
+  });
+  const rt = getRuntime(backend);
+  const stunNs = nsName(labName('qmt-natcls', backend), 'h', 'stun');
   let turn: ChildProcess | undefined;
   let tmp = '';
   const results = new Map<string, { mf: string; hairpin: string }>();

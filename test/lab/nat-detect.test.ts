@@ -15,9 +15,10 @@ import { NAT_PRESETS, presetBehaviour } from '../../cli/nat/behaviour.js';
 import type { LabHandle } from '../../cli/runtime/runtime.js';
 import { getRuntime } from '../../cli/runtime/registry.js';
 import type { NatBehaviour, NatPresetName, ResolvedTopology } from '../../cli/topology/model.js';
-import { host, isRootWithTools, router } from './lab-fixtures.js';
+import { host, isRootWithTools, labBackends, labName, router } from './lab-fixtures.js';
 
-const LAB = 'qmt-natdet';
+/** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
+let LAB = 'qmt-natdet';
 const SERVER = '203.0.113.2:4433';
 const PARTNER = '203.0.113.3:4433';
 const PRESETS: readonly NatPresetName[] = NAT_PRESETS;
@@ -93,8 +94,11 @@ async function natReport(statusUrl: string, deadline: number): Promise<NatSectio
   }
 }
 
-describe.runIf(isRootWithTools(['ip', 'nft']))('detectNatType against the lab NAT presets (live nodes)', () => {
-  const rt = getRuntime('netns');
+describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('detectNatType against the lab NAT presets, live nodes (%s)', (backend) => {
+  beforeAll(() => {
+    LAB = labName('qmt-natdet', backend);
+  });
+  const rt = getRuntime(backend);
   let handle: LabHandle | undefined;
   const reports = new Map<string, NatSection | null>();
   const metrics = new Map<string, string>();

@@ -14,14 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState, type NodeRecord } from '../../cli/runtime/state.js';
 import { disconnectPair } from '../../cli/lab/run-expectations.js';
 import { getRuntime } from '../../cli/runtime/index.js';
-import { isRootWithTools } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labName } from './lab-fixtures.js';
 import { pollUntil } from '../support/poll.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
-const LAB = 'nat-traversal-test';
+/** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
+let LAB = 'nat-traversal-test';
 
-const TOPOLOGY = `
+const topologyText = () => `
 name: ${LAB}
 networks:
   internet: { kind: public, subnet: 203.0.113.0/24 }
@@ -66,7 +67,7 @@ async function getJson<T>(url: string): Promise<T> {
 const until = <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> =>
   pollUntil(what, fn, { timeoutMs: ms, intervalMs: 200 });
 
-describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal in the lab', () => {
+describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBackends())('NAT traversal in the lab (%s)', (backend) => {
   let dir: string;
   let nodes: NodeRecord[] = [];
   const host = (name: string) => nodes.find((n) => n.name === name && n.kind === 'host')!;
@@ -74,10 +75,11 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal
   const addrOf = (name: string) => `${host(name).addresses[0]!.split('/')[0]}:4433`;
 
   beforeAll(async () => {
+    LAB = labName('nat-traversal-test', backend);
     dir = await mkdtemp(join(tmpdir(), 'qm-nat-traversal-'));
     const file = join(dir, 'topology.yaml');
-    await writeFile(file, TOPOLOGY);
-    const up = await runLab(['up', file]);
+    await writeFile(file, topologyText());
+    const up = await runLab(['up', file, '--backend', backend]);
     expect(up.code, up.out).toBe(0);
     nodes = readState(LAB)!.nodes;
     // every NATed host has learnt its reflexive address and reached the relay
@@ -99,7 +101,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))('NAT traversal
     const { nodeId, identity } = await getJson<Status>(`${base(to)}/status`);
     const { nodeId: fromId } = await getJson<Status>(`${base(from)}/status`);
     await disconnectPair({ connectUrl: `${base(from)}/connect`, nodeId: fromId }, { connectUrl: `${base(to)}/connect`, nodeId });
-    await getRuntime('netns').forgetNatState!(LAB, from, to);
+    await getRuntime(backend).forgetNatState(LAB, from, to);
     const res = await fetch(`${base(from)}/connect`, {
       method: 'POST',
       body: JSON.stringify({ addr: addrOf(to), nodeId, identity, fresh: true, timeoutMs: 4_000 }),
