@@ -4,21 +4,24 @@
  * is gone afterwards; a topology with an expectation plain direct connections cannot meet (public ->
  * LAN behind a port-restricted cone NAT) exits 1 and names that expectation and why.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../cli/lab/verdicts/index.js';
-import { isRootWithTools } from './lab-fixtures.js';
+import { existsSync } from 'node:fs';
+import { labDir } from '../../cli/runtime/state.js';
+import { isRootWithTools, labBackends, labLeftovers } from './lab-fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 
-function runLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runLab(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [LAB_BIN, ...args], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -30,14 +33,23 @@ function runLab(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-function namespacesOf(lab: string): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(`qm-${lab}_`));
-}
 
-describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => {
+describe.runIf(isRootWithTools(['ip', 'nft']))('quicmesh-lab up --backend docker without an engine', () => {
+  it('says in one line which engine it tried and what to do instead, and makes nothing', async () => {
+    const run = await runLab(['up', 'topologies/quickstart.yaml', '--backend', 'docker'], {
+      ...process.env,
+      DOCKER_HOST: 'unix:///tmp/quicmesh-no-such-engine.sock',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('no Docker engine answers at DOCKER_HOST=unix:///tmp/quicmesh-no-such-engine.sock');
+    expect(run.stderr).toContain('--backend netns');
+    expect(existsSync(labDir('quickstart'))).toBe(false);
+    expect(await labLeftovers('quickstart')).toEqual([]);
+  });
+});
+
+describe.runIf(isRootWithTools(['ip', 'nft', 'tc'])).each(labBackends())('quicmesh-lab test (%s)', (backend) => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'quicmesh-lab-test-'));
@@ -45,7 +57,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => 
   afterAll(async () => {
     // Only if a run broke half-way: normally the verb has already removed its lab.
     for (const lab of ['quickstart', 'lab-public-to-lan'])
-      if (namespacesOf(lab).length) await runLab(['down', lab]);
+      if ((await labLeftovers(lab)).length) await runLab(['down', lab]);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -61,6 +73,8 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => 
       json,
       '--junit',
       junit,
+      '--backend',
+      backend,
     ]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const report = JSON.parse(await readFile(json, 'utf8')) as JsonReport;
@@ -75,7 +89,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => 
     }
     expect(await readFile(junit, 'utf8')).toContain('failures="0"');
     expect(run.stdout).toContain('quickstart: 17/17 expectations passed');
-    expect(namespacesOf('quickstart')).toEqual([]);
+    expect(await labLeftovers('quickstart')).toEqual([]);
   }, 120_000);
 
   it('exits 1 and reports why when an expectation cannot hold (public -> LAN behind a NAT)', async () => {
@@ -87,6 +101,8 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => 
       json,
       '--connect-timeout',
       '2',
+      '--backend',
+      backend,
     ]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
     const report = JSON.parse(await readFile(json, 'utf8')) as JsonReport;
@@ -98,6 +114,6 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc']))('quicmesh-lab test', () => 
     expect(failed.reasons[0]!.reason).toMatch(/^not connected: TimeoutError: no path to [0-9a-f]{8} within 2000 ms/);
     expect(run.stdout).toMatch(/✗ pub -> carol: direct \(line 16\): 0\/1 satisfied — not connected/);
     expect(run.stderr).toContain('1 of 2 expectation(s) failed');
-    expect(namespacesOf('lab-public-to-lan')).toEqual([]);
+    expect(await labLeftovers('lab-public-to-lan')).toEqual([]);
   }, 120_000);
 });

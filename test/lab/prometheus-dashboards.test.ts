@@ -23,10 +23,11 @@ import { readState, writeState, type PrometheusRecord } from '../../cli/runtime/
 import { labPrometheusPids, stopLabPrometheus } from '../../cli/lab/prometheus.js';
 import { getRuntime, type LabHandle } from '../../cli/runtime/index.js';
 import { readCatalogue, REPO, type CatalogueRow } from '../unit/metrics-catalogue-doc.js';
-import { isRootWithTools } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labName } from './lab-fixtures.js';
 import { pollUntil } from '../support/poll.js';
 
-const LAB = 'qmt-prom';
+/** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
+let LAB = 'qmt-prom';
 const PROM_PORT = 19090; // not 9090: a distribution's own Prometheus may hold *:9090
 const rootWithTools = isRootWithTools(['ip', 'nft']);
 
@@ -36,7 +37,7 @@ const BOOT_ADDR = '203.0.113.3';
 const PEER_ADDR = '203.0.113.4';
 const NODES = ['boot', 'natted', 'peer', 'relay', 'symm'];
 
-const TOPOLOGY = `name: ${LAB}
+const topologyText = () => `name: ${LAB}
 description: public nodes (NAT test servers), a relay, a node behind a port-restricted NAT (detecting it) and one behind a symmetric NAT
 defaults:
   node: { args: [--subscribe, lab] }
@@ -238,7 +239,7 @@ function substitute(expr: string): string {
 
 // --- the test --------------------------------------------------------------------------------
 
-describe.runIf(rootWithTools)('lab Prometheus and the Grafana dashboards (live)', () => {
+describe.runIf(rootWithTools).each(labBackends())('lab Prometheus and the Grafana dashboards, live (%s)', (backend) => {
   const tmp = mkdtempSync(join(tmpdir(), 'qm-prom-'));
   const times: Array<[string, number]> = [];
   let handle: LabHandle & { prometheus: PrometheusRecord };
@@ -274,14 +275,15 @@ describe.runIf(rootWithTools)('lab Prometheus and the Grafana dashboards (live)'
   };
 
   beforeAll(async () => {
+    LAB = labName('qmt-prom', backend);
     // a lab left by an interrupted earlier run would make `up` refuse
-    if ((await getRuntime('netns').listLabs()).includes(LAB)) await main(['down', LAB], captureIO());
+    if ((await getRuntime(backend).listLabs()).includes(LAB)) await main(['down', LAB], captureIO());
     const file = join(tmp, 'prom-lab.yaml');
-    writeFileSync(file, TOPOLOGY);
+    writeFileSync(file, topologyText());
     const io = captureIO();
     const tUp = performance.now();
     const code = await main(
-      ['up', file, '--prometheus', '--prometheus-port', String(PROM_PORT), '--json'],
+      ['up', file, '--backend', backend, '--prometheus', '--prometheus-port', String(PROM_PORT), '--json'],
       io,
     );
     if (code !== 0) throw new Error(`quicmesh-lab up exited ${code}:\n${io.err.join('')}`);
@@ -302,12 +304,13 @@ describe.runIf(rootWithTools)('lab Prometheus and the Grafana dashboards (live)'
     // the nodes join through boot; the NATed ones learn their reflexive address and reach the relay,
     // and natted finishes its NAT type detection (it joins only after that)
     const tWork = performance.now();
+    const logOf = async (node: string): Promise<string> => {
+      let text = '';
+      for await (const chunk of getRuntime(backend).logs(LAB, node)) text += chunk;
+      return text;
+    };
     for (const n of ['peer', 'relay', 'natted', 'symm']) {
-      const log = hosts().find((h) => h.name === n)!.logFile!;
-      await until(
-        `${n} to finish bootstrapping`,
-        async () => existsSync(log) && readFileSync(log, 'utf8').includes('bootstrap finished'),
-      );
+      await until(`${n} to finish bootstrapping`, async () => (await logOf(n)).includes('bootstrap finished'));
     }
     for (const n of ['peer', 'natted', 'symm']) {
       await until(`${n} to know its reflexive address and reach the relay`, async () => {
@@ -355,7 +358,7 @@ describe.runIf(rootWithTools)('lab Prometheus and the Grafana dashboards (live)'
     if (readState(LAB)) {
       const code = await main(['down', LAB], captureIO());
       if (code !== 0)
-        await getRuntime('netns')
+        await getRuntime(backend)
           .down(LAB)
           .catch(() => {});
     }
