@@ -118,14 +118,19 @@ export class LabRuntime implements Runtime {
       if (opts.failAfterStep === name) throw new QuicmeshError(`injected failure after step "${name}"`);
     };
 
+    // the hosts' machines are made while the routers are (containers take a while to start); awaited
+    // before the hosts are wired, and before any rollback, so nothing is made behind a teardown's back
+    let hostsMade: Promise<void> | null = null;
     try {
       await step('networks', `${plan.switches.length} switch namespace(s)`, () => createSwitches(plan));
       await step('routers', `${plan.routers.length} router(s), NAT rules`, async () => {
+        hostsMade = this.backend.createMachines(ctx, 'host', plan.hosts);
+        hostsMade.catch(() => {}); // its failure is reported by the hosts step
         await this.backend.createMachines(ctx, 'router', plan.routers);
         await wireMachines(plan, 'routers');
       });
       await step('hosts', `${plan.hosts.length} host(s)`, async () => {
-        await this.backend.createMachines(ctx, 'host', plan.hosts);
+        await hostsMade;
         await wireMachines(plan, 'hosts');
       });
       const targets = planShaping(topo, plan);
@@ -154,6 +159,7 @@ export class LabRuntime implements Runtime {
       ctx.save();
       return { name: lab, backend: this.name, nodes: state.nodes.map(toLabNode), shaping, timings };
     } catch (err) {
+      await (hostsMade as Promise<void> | null)?.catch(() => {});
       progress(`up failed: rolling back lab ${lab}`);
       await this.down(lab, { onProgress: progress }).catch((e: unknown) =>
         progress(`rollback incomplete (${e instanceof Error ? e.message : String(e)}): run quicmesh-lab down ${lab}`),

@@ -32,7 +32,7 @@ import { ensureImages, IN_IMAGE } from './images.js';
 import { Demuxer } from './streams.js';
 
 /** Containers made at once: more only queue inside the engine on a small machine. */
-const PARALLEL = 4;
+const PARALLEL = 6;
 
 function section(state: LabState): DockerSection {
   if (!state.docker) throw new ConfigError(`lab ${state.lab} has no docker section in its state`);
