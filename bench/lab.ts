@@ -48,7 +48,7 @@ function table(head: string[], rows: string[][]): void {
 
 /** 2 public nodes (bootstrap, relay) and `n - 2` nodes spread over 6 NATs of different presets. */
 function manyNodes(name: string, n: number): string {
-  const presets = ['port-restricted-cone', 'full-cone', 'symmetric', 'restricted-cone', 'port-restricted-cone', 'cgnat'];
+  const presets = ['port-restricted-cone', 'full-cone', 'symmetric', 'restricted-cone', 'port-restricted-cone', 'eim-adf'];
   const per = Math.ceil((n - 2) / presets.length);
   const lines = [`name: ${name}`, 'networks:', '  internet: { kind: public, subnet: 203.0.113.0/24 }'];
   presets.forEach((_, i) => lines.push(`  home-${i}: { kind: lan, subnet: 10.${50 + i}.0.0/24 }`));

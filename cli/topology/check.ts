@@ -1,6 +1,7 @@
 /**
- * Semantic checks that the schema cannot express: subnets (valid, disjoint, big enough), references
- * between sections, NAT stacking (one router per LAN, no loops, cgnat upstream of another router),
+ * Semantic checks that the schema cannot express: subnets (valid, big enough, overlapping only where
+ * routing stays unambiguous), references between sections, NAT stacking (one router per LAN, no loops,
+ * cgnat upstream of another router),
  * unique names, link and expectation targets. Pure: a schema-valid file in, a list of issues out
  * (paths, no lines — parse.ts adds those).
  */
@@ -36,6 +37,7 @@ export function checkTopology(file: TopologyFile): CheckIssue[] {
   };
   const subnets = checkNetworks(file, report);
   checkRouters(file, subnets, report);
+  checkOverlaps(file, subnets, report);
   const names = nodeNames(file);
   checkNames(file, names, report);
   checkNodes(file, names, report);
@@ -62,17 +64,48 @@ function checkNetworks(file: TopologyFile, report: Report): Map<string, Cidr> {
       );
       continue;
     }
-    for (const [other, otherCidr] of subnets) {
-      if (cidrsOverlap(parsed.cidr, otherCidr)) {
-        report(
-          ['networks', name, 'subnet'],
-          `${network.subnet} overlaps networks.${other} (${formatCidr(otherCidr)})`,
-        );
-      }
+    if (cidrsOverlap(parsed.cidr, MGMT_SPACE)) {
+      report(
+        ['networks', name, 'subnet'],
+        `${network.subnet} overlaps ${formatCidr(MGMT_SPACE)}, which the lab keeps for its management network`,
+      );
     }
     subnets.set(name, parsed.cidr);
   }
   return subnets;
+}
+
+/** The lab's management networks (cli/runtime/mgmt-claim.ts) come from here: no lab network may use it. */
+const MGMT_SPACE: Cidr = { base: 172 * 2 ** 24 + 31 * 2 ** 16, prefix: 16 };
+
+/** The networks between a network and the public segment (its router's WAN, that router's WAN, …). */
+function upstreamOf(file: TopologyFile, network: string): string[] {
+  const routerOfLan = new Map(Object.entries(file.routers ?? {}).map(([, r]) => [r.lan, r] as const));
+  const path: string[] = [];
+  for (let r = routerOfLan.get(network); r && !path.includes(r.wan); r = routerOfLan.get(r.wan)) path.push(r.wan);
+  return path;
+}
+
+/**
+ * Overlapping subnets are allowed where routing stays unambiguous: two LANs behind different routers
+ * (real homes all use 192.168.1.0/24), as long as neither lies on the other's way to the public segment.
+ * A public segment is routed everywhere, so it overlaps nothing.
+ */
+function checkOverlaps(file: TopologyFile, subnets: Map<string, Cidr>, report: Report): void {
+  const seen: Array<[string, Cidr]> = [];
+  for (const [name, cidr] of subnets) {
+    const kind = file.networks[name]?.kind;
+    for (const [other, otherCidr] of seen) {
+      if (!cidrsOverlap(cidr, otherCidr)) continue;
+      const both = `${formatCidr(cidr)} overlaps networks.${other} (${formatCidr(otherCidr)})`;
+      if (kind !== 'lan' || file.networks[other]?.kind !== 'lan') {
+        report(['networks', name, 'subnet'], `${both}; a public network may overlap no other (only LANs behind different routers may share addresses)`);
+      } else if (upstreamOf(file, name).includes(other) || upstreamOf(file, other).includes(name)) {
+        report(['networks', name, 'subnet'], `${both}, which lies between it and the public network: routing there would be ambiguous`);
+      }
+    }
+    seen.push([name, cidr]);
+  }
 }
 
 function checkTimeout(text: string | undefined, path: PathSegment[], report: Report): void {

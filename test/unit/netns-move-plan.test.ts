@@ -92,6 +92,27 @@ describe('chooseAddress', () => {
   const used = usedAddresses(state.nodes);
   const lan1 = state.networks!.find((n) => n.name === 'lan1')!;
 
+  it('counts an address as taken on its own network only: two LANs may share a subnet', () => {
+    const topo = threeRouterLab('twins');
+    // lan2 reuses lan1's subnet behind its own router
+    topo.networks.find((n) => n.name === 'lan2')!.subnet = '10.0.1.0/24';
+    topo.routers.find((r) => r.name === 'r2')!.lan.address = '10.0.1.1';
+    for (const h of topo.nodes.filter((n) => n.network === 'lan2')) {
+      h.address = h.address.replace('10.0.2.', '10.0.1.');
+      h.gateway = '10.0.1.1';
+    }
+    const twins = stateOf(topo);
+    const onLan2 = usedAddresses(twins.nodes, 'lan2');
+    expect(onLan2.get('10.0.1.1')).toBe('router r2');
+    expect(onLan2.get('10.0.1.10')).toBe('h2a');
+    expect(usedAddresses(twins.nodes, 'lan1').get('10.0.1.10')).toBe('h1a');
+    expect(usedAddresses(twins.nodes, 'pub').get('203.0.113.3')).toBe('router r2');
+    // h1a moves to lan2: lan2's own holders decide, not lan1's
+    const plan = planMove(twins, { node: 'h1a', network: 'lan2', switchPorts: ['p0', 'p1', 'p2'] });
+    expect(plan.to.address).toBe('10.0.1.2');
+    expect(() => planMove(twins, { node: 'h1a', network: 'lan2', address: '10.0.1.10', switchPorts: [] })).toThrow(/taken by h2a/);
+  });
+
   it('takes the lowest address no node or router holds', () => {
     expect(used.get('10.0.1.1')).toBe('router r1');
     expect(used.get('203.0.113.3')).toBe('router r2');

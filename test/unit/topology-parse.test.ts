@@ -48,7 +48,14 @@ const CASES: [string, string[]][] = [
       '5 networks.tiny.subnet: /31 leaves no room for hosts; use /30 or shorter',
     ],
   ],
-  ['overlap.yaml', ['5 networks.office.subnet: 10.0.4.0/24 overlaps networks.home (10.0.0.0/16)']],
+  [
+    'overlap.yaml',
+    [
+      '5 networks.office.subnet: 203.0.113.128/25 overlaps networks.internet (203.0.113.0/24); a public network may overlap no other (only LANs behind different routers may share addresses)',
+      '7 networks.upstairs.subnet: 100.64.1.0/25 overlaps networks.flat (100.64.1.0/24), which lies between it and the public network: routing there would be ambiguous',
+      '8 networks.mgmt.subnet: 172.31.5.0/24 overlaps 172.31.0.0/16, which the lab keeps for its management network',
+    ],
+  ],
   [
     'dangling.yaml',
     [
@@ -115,14 +122,22 @@ describe('topology parsing: bad files', () => {
 
   it('keeps every issue as data', async () => {
     const error = (await loadTopology(`${BAD}/overlap.yaml`).catch((e: unknown) => e)) as TopologyError;
-    expect(error.issues).toEqual([
-      {
-        file: `${BAD}/overlap.yaml`,
-        line: 5,
-        path: 'networks.office.subnet',
-        message: '10.0.4.0/24 overlaps networks.home (10.0.0.0/16)',
-      },
-    ]);
+    expect(error.issues).toHaveLength(3);
+    expect(error.issues[2]).toEqual({
+      file: `${BAD}/overlap.yaml`,
+      line: 8,
+      path: 'networks.mgmt.subnet',
+      message: '172.31.5.0/24 overlaps 172.31.0.0/16, which the lab keeps for its management network',
+    });
+  });
+});
+
+describe('topology parsing: shared home subnets', () => {
+  it('accepts LANs behind different routers on one subnet, each host numbered in its own LAN', async () => {
+    const topo = await loadTopology('test/fixtures/topologies/good/same-home-subnets.yaml');
+    const addr = (n: string) => topo.nodes.find((x) => x.name === n)!.address;
+    expect(['alice', 'bob', 'carol'].map(addr)).toEqual(['192.168.1.2', '192.168.1.2', '192.168.1.2']);
+    expect(topo.routers.map((r) => r.lan.address)).toEqual(['192.168.1.1', '192.168.1.1', '100.64.0.1', '192.168.1.1']);
   });
 });
 

@@ -89,11 +89,22 @@ export function resolveMove(
   return { node, from, to };
 }
 
-/** Every lab address in use (nodes and both sides of every router) → who holds it. */
-export function usedAddresses(nodes: NodeRecord[]): Map<string, string> {
+/**
+ * Lab addresses in use → who holds them: on `network` when given (two LANs may share a subnet, so an
+ * address is only taken on its own network), else everywhere (nodes and both sides of every router).
+ */
+export function usedAddresses(nodes: NodeRecord[], network?: string): Map<string, string> {
   const used = new Map<string, string>();
-  for (const n of nodes)
-    for (const a of n.addresses) used.set(bare(a), n.kind === 'router' ? `router ${n.name}` : n.name);
+  for (const n of nodes) {
+    const who = n.kind === 'router' ? `router ${n.name}` : n.name;
+    if (network === undefined || (n.kind === 'router' && !n.router)) {
+      for (const a of n.addresses) used.set(bare(a), who);
+    } else if (n.kind === 'router') {
+      for (const side of [n.router!.wan, n.router!.lan]) if (side.network === network) used.set(side.address, who);
+    } else if (n.network === network) {
+      for (const a of n.addresses) used.set(bare(a), who);
+    }
+  }
   return used;
 }
 
@@ -196,7 +207,7 @@ export interface MoveRequest {
 export function planMove(state: LabState, req: MoveRequest): MovePlan {
   const { node, from, to } = resolveMove(state, req.node, req.network);
   const fromAddress = bare(node.addresses[0] ?? '');
-  const address = chooseAddress(to, usedAddresses(state.nodes), req.address, node.name);
+  const address = chooseAddress(to, usedAddresses(state.nodes, to.name), req.address, node.name);
   const prefix = cidrOf(to).prefix;
   const links = state.links ?? [];
   const common = {
