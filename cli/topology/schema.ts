@@ -15,6 +15,17 @@ import {
   RATE_PATTERN,
 } from './units.js';
 
+/** The current topology format version; a file without `version` is read as this one. */
+export const TOPOLOGY_VERSION = 1;
+/** Every format version this lab reads. */
+export const TOPOLOGY_VERSIONS: readonly number[] = [TOPOLOGY_VERSION];
+
+/** The message for a `version` this lab does not read. */
+export function unsupportedVersionMessage(version: unknown): string {
+  const shown = typeof version === 'string' ? `"${version}"` : String(version);
+  return `unsupported topology version ${shown}: this quicmesh-lab reads version ${TOPOLOGY_VERSIONS.join(', ')}`;
+}
+
 /** Names of networks, routers and node groups: they end up in interface and namespace names, so keep them plain. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 export const NAME_HINT =
@@ -149,6 +160,10 @@ export const DefaultsSchema = z
 
 export const TopologyFileSchema = z
   .strictObject({
+    version: z
+      .literal(TOPOLOGY_VERSION, { error: (issue) => unsupportedVersionMessage(issue.input) })
+      .optional()
+      .describe(`topology format version (default ${TOPOLOGY_VERSION}, the current one)`),
     name: Name.describe('topology name'),
     description: z.string().optional().describe('free text'),
     defaults: DefaultsSchema.optional(),
