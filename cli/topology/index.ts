@@ -2,7 +2,7 @@
  * `quicmesh/topology`: the lab's topology model, for tools that read quicmesh-lab topology files.
  * A file is parsed (YAML), validated against the schema, checked, and resolved: defaults applied,
  * replicas expanded, every address assigned. Needs yaml and zod only, none of the lab's CLI.
- * @module
+ * @module quicmesh/topology
  */
 export { loadTopology, parseTopology } from './parse.js';
 export { TopologyError, formatIssue, type TopologyIssue } from './errors.js';
@@ -31,4 +31,10 @@ export {
   type GraphOptions,
 } from './graph.js';
 export { NAT_PRESETS, natBehaviourOf } from './presets.js';
-export { TOPOLOGY_VERSION, TOPOLOGY_VERSIONS, topologyJsonSchema, type TopologyFile } from './schema.js';
+export {
+  TOPOLOGY_VERSION,
+  TOPOLOGY_VERSIONS,
+  TopologyFileSchema,
+  topologyJsonSchema,
+  type TopologyFile,
+} from './schema.js';

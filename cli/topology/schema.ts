@@ -158,6 +158,7 @@ export const DefaultsSchema = z
   })
   .describe('settings inherited by groups, links and routers');
 
+/** The zod schema of a topology file (the source of schema/topology.schema.json). */
 export const TopologyFileSchema = z
   .strictObject({
     version: z
@@ -180,6 +181,7 @@ export const TopologyFileSchema = z
   })
   .describe('a quicmesh-lab topology');
 
+/** A topology file as written (validated, before resolution). */
 export type TopologyFile = z.infer<typeof TopologyFileSchema>;
 export type NetworkConfig = z.infer<typeof NetworkSchema>;
 export type RouterConfig = z.infer<typeof RouterSchema>;
