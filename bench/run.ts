@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, each in its own process so one's heap and
  * timers do not colour the next. Each prints its own table with the baseline measured in the same
  * run beside it. `--quick` shrinks every run (smoke test of the benchmarks themselves);
- * `--only=transport,storage,dht,gossip,nat,lab` picks some.
+ * `--only=transport,storage,dht,gossip,nat,lab,startup` picks some.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,8 @@ const suites: { name: string; file: string; args: string[] }[] = [
   { name: 'nat', file: 'nat-lab.ts', args: quick ? ['--quick'] : [] },
   // the lab backends side by side (root; docker when an engine answers); --parity adds the NAT matrix on both
   { name: 'lab', file: 'lab.ts', args: [...(quick ? ['--quick'] : []), ...process.argv.filter((a) => a === '--parity')] },
+  // CLI start-up and the package's size (builds dist/ first when it is stale)
+  { name: 'startup', file: 'startup.ts', args: quick ? ['--quick'] : [] },
 ];
 
 let failed = 0;

@@ -1,12 +1,6 @@
 #!/usr/bin/env node
-// Launcher for the quicmesh-lab CLI: runs the TypeScript sources through tsx. Paths are resolved from
-// this file's real location, so it also works through an npm bin symlink.
-import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
+// Launcher for the quicmesh-lab CLI: the compiled dist/ or, in a clone whose build is missing or
+// older than the sources, the TypeScript sources through tsx (bin/launch.js).
+import { launch } from './launch.js';
 
-register();
-const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
-const { main } = await import(pathToFileURL(join(here, '..', 'cli', 'quicmesh-lab.ts')).href);
-process.exitCode = await main(process.argv.slice(2));
+await launch('quicmesh-lab');

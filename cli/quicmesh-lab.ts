@@ -1,41 +1,87 @@
 /**
  * quicmesh-lab: the lab tool's root. One yargs CommandModule per verb (cli/lab/commands/*.ts), listed
- * in COMMANDS below; add a verb by importing its module and appending it there.
+ * in COMMANDS below as a lazyCommand (its command, description and import); add a verb by appending one.
  * Errors: a ConfigError (bad file, flag or option) exits 2, any other QuicmeshError exits 1, both as a
  * message without a stack; anything else is a bug and prints its stack (exit 1).
  * Every handler receives `io` (a LabIO) in its argv, for output tests can capture.
  */
-import { type CommandModule } from 'yargs';
-import { describeCliError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, isEntryPoint, runCli, UsageError } from './shared/run-cli.js';
+import {
+  describeCliError,
+  EXIT_CONFIG,
+  EXIT_FAILURE,
+  EXIT_OK,
+  isEntryPoint,
+  runCli,
+  UsageError,
+} from './shared/run-cli.js';
+import { lazyCommand, type LazyCommand } from './shared/lazy-command.js';
 import { TopologyError } from './topology/errors.js';
 import { processIO, type LabIO } from './lab/io.js';
-import { graphCommand } from './lab/commands/graph.js';
-import { validateCommand } from './lab/commands/validate.js';
-import { upCommand } from './lab/commands/up.js';
-import { downCommand } from './lab/commands/down.js';
-import { statusCommand } from './lab/commands/status.js';
-import { execCommand } from './lab/commands/exec.js';
-import { logsCommand } from './lab/commands/logs.js';
-import { moveCommand } from './lab/commands/move.js';
-import { testCommand } from './lab/commands/test.js';
-import { tuiCommand } from './lab/commands/tui.js';
-import { simCommand } from './lab/commands/sim.js';
-import { imageCommand } from './lab/commands/image.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
-export const COMMANDS: readonly CommandModule<any, any>[] = [
-  upCommand,
-  downCommand,
-  statusCommand,
-  execCommand,
-  logsCommand,
-  moveCommand,
-  testCommand,
-  tuiCommand,
-  simCommand,
-  imageCommand,
-  validateCommand,
-  graphCommand,
+// Each verb's module is imported only when it runs (cli/shared/lazy-command.ts): `--help` and
+// `validate` do not load the lab runtime, the simulator or the TUI.
+export const COMMANDS: readonly LazyCommand[] = [
+  lazyCommand({
+    command: 'up <file>',
+    describe: 'build a lab from a topology file and start its nodes',
+    load: async () => (await import('./lab/commands/up.js')).upCommand,
+  }),
+  lazyCommand({
+    command: 'down <lab>',
+    describe: 'remove a lab (by name or by its topology file)',
+    load: async () => (await import('./lab/commands/down.js')).downCommand,
+  }),
+  lazyCommand({
+    command: 'status [lab]',
+    describe: 'show the nodes of a lab and their live state',
+    load: async () => (await import('./lab/commands/status.js')).statusCommand,
+  }),
+  lazyCommand({
+    command: 'exec <node> [cmd..]',
+    describe: 'run a command inside a node or router namespace (exec NODE -- cmd args)',
+    load: async () => (await import('./lab/commands/exec.js')).execCommand,
+  }),
+  lazyCommand({
+    command: 'logs <node>',
+    describe: "print a node's log",
+    load: async () => (await import('./lab/commands/logs.js')).logsCommand,
+  }),
+  lazyCommand({
+    command: 'move <node> <network>',
+    describe:
+      'attach a running node to another network, or renumber it on its own (its process keeps running)',
+    load: async () => (await import('./lab/commands/move.js')).moveCommand,
+  }),
+  lazyCommand({
+    command: 'test <file>',
+    describe: 'build a lab, check every expectation of the topology, tear it down',
+    load: async () => (await import('./lab/commands/test.js')).testCommand,
+  }),
+  lazyCommand({
+    command: 'tui [name]',
+    describe: 'watch a running lab live: nodes, tiers, paths, events',
+    load: async () => (await import('./lab/commands/tui.js')).tuiCommand,
+  }),
+  lazyCommand({
+    command: 'sim',
+    describe: 'Simulate a DHT network in virtual time and measure lookups against ground truth',
+    load: async () => (await import('./lab/commands/sim.js')).simCommand,
+  }),
+  lazyCommand({
+    command: 'image <action>',
+    describe: 'build (or list, prune) the docker backend images, with no registry',
+    load: async () => (await import('./lab/commands/image.js')).imageCommand,
+  }),
+  lazyCommand({
+    command: 'validate <file>',
+    describe: 'check a topology file and show what it resolves to',
+    load: async () => (await import('./lab/commands/validate.js')).validateCommand,
+  }),
+  lazyCommand({
+    command: 'graph <file>',
+    describe: 'draw a topology as a Mermaid flowchart or Graphviz DOT',
+    load: async () => (await import('./lab/commands/graph.js')).graphCommand,
+  }),
 ];
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, UsageError };

@@ -1,12 +1,9 @@
 /**
  * quicmesh: the node binary's root. One yargs CommandModule per verb under cli/node/, listed in
- * COMMANDS; add a verb (e.g. `chat`) by importing its module and appending it there.
+ * COMMANDS as a lazyCommand (its command, description and import); add a verb by appending one.
  * Errors: a ConfigError (bad flag, key file, address) exits 2 and any other QuicmeshError exits 1,
  * both as one line without a stack; anything else is a bug and prints its stack (exit 1).
  */
-import { type CommandModule } from 'yargs';
-import { chatCommand } from './node/chat-command.js';
-import { nodeCommand } from './node/node-command.js';
 import {
   describeCliError,
   EXIT_CONFIG,
@@ -17,11 +14,24 @@ import {
   UsageError,
   type CliOutput,
 } from './shared/run-cli.js';
+import { lazyCommand, type LazyCommand } from './shared/lazy-command.js';
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, UsageError, type CliOutput };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
-export const COMMANDS: readonly CommandModule<any, any>[] = [nodeCommand, chatCommand];
+// Each verb's module (and with it the library, QUIC included) is imported only when it runs
+// (cli/shared/lazy-command.ts), so `--help` starts without them.
+export const COMMANDS: readonly LazyCommand[] = [
+  lazyCommand({
+    command: 'node',
+    describe: 'Run a mesh node (QUIC) until SIGINT/SIGTERM',
+    load: async () => (await import('./node/node-command.js')).nodeCommand,
+  }),
+  lazyCommand({
+    command: 'chat',
+    describe: 'Chat in a room over the mesh (pubsub topic chat/<room>); lines from stdin are sent',
+    load: async () => (await import('./node/chat-command.js')).chatCommand,
+  }),
+];
 
 const processOutput: CliOutput = {
   stdout: (t) => void process.stdout.write(t),

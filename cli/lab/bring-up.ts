@@ -42,7 +42,7 @@ export async function bringUpTopology(topology: ResolvedTopology, opts: BringUpO
     if (bundle.command) {
       nodeCommand = bundle.command;
       opts.onProgress?.(`node binary bundled (${(bundle.elapsedMs / 1000).toFixed(2)} s)`);
-    } else {
+    } else if (bundle.reason !== 'compiled') {
       opts.onProgress?.(`nodes run through tsx (no bundle: ${bundle.reason})`);
     }
   }

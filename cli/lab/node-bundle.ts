@@ -27,6 +27,8 @@ interface EsbuildApi {
 /** Build the bundle; the argv prefix to start a node with, or why not (then use the default). */
 export async function bundleNodeBinary(): Promise<BundleResult> {
   if (process.env.QUICMESH_LAB_TSX === '1') return { command: null, reason: 'QUICMESH_LAB_TSX=1' };
+  // compiled (dist/ of a build or an installed package): the node binary is plain JavaScript already
+  if (import.meta.url.endsWith('.js')) return { command: null, reason: 'compiled' };
   const t0 = performance.now();
   // Written under a per-process name, then renamed: a concurrent `up` never starts a half-written file.
   const tmp = `${BUNDLE_FILE}.${process.pid}.tmp.mjs`;

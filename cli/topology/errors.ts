@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 
 export type PathSegment = string | number;
 
+/** One problem in a topology file: file, line, YAML path and message. */
 export interface TopologyIssue {
   file: string;
   /** 1-based; 0 when unknown. */
@@ -32,6 +33,7 @@ export function formatIssue(issue: TopologyIssue): string {
   return issue.path === '' ? `${where} ${issue.message}` : `${where} ${issue.path}: ${issue.message}`;
 }
 
+/** Every problem found in a topology file, thrown together; its message lists them one per line. */
 export class TopologyError extends ConfigError {
   readonly issues: readonly TopologyIssue[];
 

@@ -5,9 +5,12 @@
  */
 import type { ResolvedLink, ResolvedNode, ResolvedRouter, ResolvedTopology } from './model.js';
 
+/** A graph format: mermaid or dot. */
 export type GraphFormat = 'mermaid' | 'dot';
+/** The graph formats renderGraph draws. */
 export const GRAPH_FORMATS: readonly GraphFormat[] = ['mermaid', 'dot'];
 
+/** Graph drawing options. */
 export interface GraphOptions {
   /** Groups with more replicas than this are drawn as one box (default 3). */
   collapseAbove?: number;
@@ -77,6 +80,7 @@ const mermaidId = (id: string): string => id.replace(/-/g, '_');
 const mermaidText = (lines: string[]): string =>
   `"${lines.map((l) => l.replace(/"/g, '#quot;')).join('<br/>')}"`;
 
+/** Draws a topology as a Mermaid flowchart. */
 export function toMermaid(topology: ResolvedTopology, options: GraphOptions = {}): string {
   const collapseAbove = options.collapseAbove ?? 3;
   const out = ['flowchart TB'];
@@ -105,6 +109,7 @@ export function toMermaid(topology: ResolvedTopology, options: GraphOptions = {}
 const dotText = (lines: string[]): string =>
   `"${lines.map((l) => l.replace(/\\/g, '\\\\').replace(/"/g, '\\"')).join('\\n')}"`;
 
+/** Draws a topology as Graphviz DOT. */
 export function toDot(topology: ResolvedTopology, options: GraphOptions = {}): string {
   const collapseAbove = options.collapseAbove ?? 3;
   const out = [`graph ${dotText([topology.name])} {`, '  node [fontname="Helvetica"];'];
@@ -136,6 +141,7 @@ export function toDot(topology: ResolvedTopology, options: GraphOptions = {}): s
   return `${out.join('\n')}\n`;
 }
 
+/** Draws a topology as a Mermaid flowchart or Graphviz DOT. */
 export function renderGraph(
   topology: ResolvedTopology,
   format: GraphFormat = 'mermaid',

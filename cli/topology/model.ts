@@ -6,6 +6,7 @@
 
 /** RFC 4787 behaviours. */
 export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
+/** RFC 4787 filtering behaviour of a NAT. */
 export type FilteringBehaviour = MappingBehaviour;
 
 /** Preset names accepted in a topology file. `cgnat` is a NAT of carrier scale stacked behind another NAT. */
@@ -18,13 +19,16 @@ export type NatPresetName =
   | 'cgnat'
   | `${'eim' | 'adm' | 'apdm'}-${'eif' | 'adf' | 'apdf'}`;
 
+/** A NAT's RFC 4787 mapping and filtering behaviour. */
 export interface NatBehaviour {
   mapping: MappingBehaviour;
   filtering: FilteringBehaviour;
 }
 
+/** A public (routed, no NAT) or a LAN (behind one router) network. */
 export type NetworkKind = 'public' | 'lan';
 
+/** A network segment of a resolved topology. */
 export interface ResolvedNetwork {
   name: string;
   kind: NetworkKind;
@@ -32,12 +36,14 @@ export interface ResolvedNetwork {
   subnet: string;
 }
 
+/** One side (WAN or LAN) of a router: its network and address. */
 export interface RouterSide {
   network: string;
   /** The router's own address on that network. */
   address: string;
 }
 
+/** A NAT router of a resolved topology: its preset, behaviour and both sides. */
 export interface ResolvedRouter {
   name: string;
   preset: NatPresetName;
@@ -52,8 +58,10 @@ export interface ResolvedRouter {
   upstreamRouter: string | null;
 }
 
+/** A node's role: bootstrap (others join through it), relay, or plain. */
 export type NodeRole = 'bootstrap' | 'relay' | 'plain';
 
+/** A node of a resolved topology: its network, address, port, role and arguments. */
 export interface ResolvedNode {
   /** Unique name; replicas of a group `alice` with count 3 are alice-1, alice-2, alice-3. */
   name: string;
@@ -94,6 +102,7 @@ export interface ResolvedLink {
  */
 export type PathKind = 'any' | 'direct' | 'hole-punched' | 'relayed';
 
+/** One expectation of a topology: a pair of nodes, the path kind and a time bound. */
 export interface Expectation {
   /**
    * One pair, for reports: canonical and unique within a topology, e.g. "alice-1 -> bob: direct within 2000ms"
@@ -111,6 +120,7 @@ export interface Expectation {
   line: number;
 }
 
+/** A topology file resolved: defaults applied, replicas expanded, every address assigned. */
 export interface ResolvedTopology {
   name: string;
   /** The file it came from, for messages. */

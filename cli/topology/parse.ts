@@ -10,6 +10,7 @@ import { TopologyError, formatPath, type PathSegment, type TopologyIssue } from 
 import type { ResolvedTopology } from './model.js';
 import { resolveTopology } from './resolve.js';
 import { validateTopologyData } from './schema-issues.js';
+import { TOPOLOGY_VERSIONS, unsupportedVersionMessage } from './schema.js';
 
 /** Reads and resolves a topology file; the name is shown as given in messages. */
 export async function loadTopology(file: string): Promise<ResolvedTopology> {
@@ -55,6 +56,18 @@ export function parseTopology(text: string, fileName: string): ResolvedTopology 
     fail([{ file: fileName, line: 1, path: '', message: 'the file is empty' }]);
 
   const lineOf = (path: readonly PathSegment[]): number => lineOfPath(doc, path, lineAt);
+  // A file of another format version is refused on that alone: the rest of it may mean something else.
+  const version = (data as Record<string, unknown>).version;
+  if (version !== undefined && !TOPOLOGY_VERSIONS.includes(version as number)) {
+    fail([
+      {
+        file: fileName,
+        line: lineOf(['version']),
+        path: 'version',
+        message: unsupportedVersionMessage(version),
+      },
+    ]);
+  }
   const validated = validateTopologyData(data);
   if (!validated.ok) {
     fail(

@@ -15,6 +15,17 @@ import {
   RATE_PATTERN,
 } from './units.js';
 
+/** The current topology format version; a file without `version` is read as this one. */
+export const TOPOLOGY_VERSION = 1;
+/** Every format version this lab reads. */
+export const TOPOLOGY_VERSIONS: readonly number[] = [TOPOLOGY_VERSION];
+
+/** The message for a `version` this lab does not read. */
+export function unsupportedVersionMessage(version: unknown): string {
+  const shown = typeof version === 'string' ? `"${version}"` : String(version);
+  return `unsupported topology version ${shown}: this quicmesh-lab reads version ${TOPOLOGY_VERSIONS.join(', ')}`;
+}
+
 /** Names of networks, routers and node groups: they end up in interface and namespace names, so keep them plain. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 export const NAME_HINT =
@@ -147,8 +158,13 @@ export const DefaultsSchema = z
   })
   .describe('settings inherited by groups, links and routers');
 
+/** The zod schema of a topology file (the source of schema/topology.schema.json). */
 export const TopologyFileSchema = z
   .strictObject({
+    version: z
+      .literal(TOPOLOGY_VERSION, { error: (issue) => unsupportedVersionMessage(issue.input) })
+      .optional()
+      .describe(`topology format version (default ${TOPOLOGY_VERSION}, the current one)`),
     name: Name.describe('topology name'),
     description: z.string().optional().describe('free text'),
     defaults: DefaultsSchema.optional(),
@@ -165,6 +181,7 @@ export const TopologyFileSchema = z
   })
   .describe('a quicmesh-lab topology');
 
+/** A topology file as written (validated, before resolution). */
 export type TopologyFile = z.infer<typeof TopologyFileSchema>;
 export type NetworkConfig = z.infer<typeof NetworkSchema>;
 export type RouterConfig = z.infer<typeof RouterSchema>;

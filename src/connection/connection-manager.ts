@@ -26,6 +26,7 @@ import {
 export type PeerPathKind = 'Direct' | 'HolePunched' | 'Relayed' | 'RelayPending' | 'Connecting' | 'Failed' | 'Idle';
 const KINDS: PeerPathKind[] = ['Direct', 'HolePunched', 'Relayed', 'RelayPending', 'Connecting', 'Failed', 'Idle'];
 
+/** One peer's connection: path kind, RTT, upgrades and failures. */
 export interface PeerStats {
   peerId: NodeId;
   kind: PeerPathKind;
@@ -38,6 +39,7 @@ export interface PeerStats {
 /** An effect of one peer's plan. */
 export type PeerEffect = SmartEffect & { peer: NodeId };
 
+/** ConnectionManager options: those of each plan, and metrics. */
 export interface ConnectionManagerOptions extends Omit<SmartConnectOptions, 'rng'> {
   rng: Rng;
   metrics?: Metrics;
@@ -48,6 +50,7 @@ interface Entry {
   rttMs: number | null;
 }
 
+/** One SmartConnectPlan per peer, with their path kinds and RTTs as metrics. */
 export class ConnectionManager {
   private readonly peers = new Map<string, Entry>();
   private readonly mState: Gauge;

@@ -17,8 +17,10 @@ import { ConfigError } from '../errors.js';
 import { isHostPort } from '../wire/limits.js';
 import type { PathProbe, PathReply } from '../wire/messages.js';
 
+/** Where a path stands: not probed yet, probing, answering or failed. */
 export type PathState = 'unknown' | 'probing' | 'validated' | 'failed';
 
+/** One probed path: address, state, smoothed RTT and unanswered probes. */
 export interface PathStats {
   addr: string;
   state: PathState;
@@ -33,6 +35,7 @@ export interface PathStats {
   observedAddr: string | null;
 }
 
+/** PathProber options: our contact, randomness and probe timing. */
 export interface PathProberOptions {
   /** Our contact (PathProbe.from). */
   local: Contact;
@@ -58,11 +61,13 @@ interface Outstanding {
   sentAt: number;
 }
 
+/** A PathProbe to send to an address. */
 export interface ProbeToSend {
   addr: string;
   probe: PathProbe;
 }
 
+/** Sans-IO path probing: sends PathProbes to a peer's addresses and keeps each path's state and smoothed RTT. */
 export class PathProber {
   private readonly paths = new Map<string, Path>();
   private readonly outstanding = new Map<string, Outstanding>();

@@ -11,6 +11,7 @@ import { RELAY_PREFERENCE_MARGIN_MS } from '../constants.js';
 import { ConfigError } from '../errors.js';
 import type { PathStats } from './path-prober.js';
 
+/** selectPath options: the current path and the margin a better path must win by. */
 export interface SelectPathOptions {
   /** The path in use now, if any. */
   current?: string | null;

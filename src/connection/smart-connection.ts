@@ -20,6 +20,7 @@ import type { Contact, NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 
+/** A smart connection: direct (plain or hole-punched), relayed, or a relay session being set up. */
 export type SmartConnection =
   | { kind: 'Direct'; addr: string; via: 'direct' | 'hole-punched' }
   | { kind: 'Relayed'; relay: RelayEndpoint; sessionId: Uint8Array; directAddrs: string[] }
@@ -34,6 +35,7 @@ export function canAttemptUpgrade(c: SmartConnection): boolean {
   return c.kind === 'Relayed' && c.directAddrs.length > 0;
 }
 
+/** Whom a smart connection is for: the peer, its direct addresses and relays. */
 export interface SmartConnectTarget {
   peerId: NodeId;
   /** Direct addresses (EndpointRecord.addrs). */
@@ -50,6 +52,7 @@ export interface SmartConnectTarget {
   behindNat?: boolean;
 }
 
+/** What a SmartConnectPlan asks its driver to do (dial, punch, open a relay, connected, upgraded, failed). */
 export type SmartEffect =
   | { kind: 'dial'; addr: string }
   | { kind: 'cancelDials' }
@@ -65,6 +68,7 @@ export type SmartEffect =
   | { kind: 'upgraded'; from: SmartConnection; to: SmartConnection }
   | { kind: 'failed'; reason: string };
 
+/** What the driver tells a SmartConnectPlan (a dial, punch or relay succeeded or failed, a timer fired). */
 export type SmartInput =
   | { kind: 'dialSucceeded'; addr: string }
   | { kind: 'dialFailed'; addr: string }
@@ -78,6 +82,7 @@ export type SmartInput =
   /** The relay session or connection was closed under us. */
   | { kind: 'connectionLost' };
 
+/** SmartConnectPlan options: randomness and the timing of direct attempts, relays and upgrades. */
 export interface SmartConnectOptions {
   rng: Rng;
   /** ms of direct attempts before the relays join, for a peer known to be behind a NAT. Default DIRECT_CONNECT_TIMEOUT_MS. */
@@ -97,8 +102,10 @@ export interface SmartConnectOptions {
   maxUpgradeAttempts?: number;
 }
 
+/** Where a SmartConnectPlan stands. */
 export type SmartPhase = 'idle' | 'connecting' | 'connected' | 'failed';
 
+/** Sans-IO plan of one smart connection: dials, hole punch and relay in parallel, and the later upgrade to direct. */
 export class SmartConnectPlan {
   private phaseValue: SmartPhase = 'idle';
   private conn: SmartConnection | null = null;

@@ -9,10 +9,12 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/** Bytes from a hex string. */
 export function fromHex(hex: string): Uint8Array {
   return hexToBytes(hex);
 }
 
+/** Constant-time byte comparison. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -20,6 +22,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** The concatenation of byte arrays. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let len = 0;
   for (const p of parts) len += p.length;

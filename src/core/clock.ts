@@ -7,6 +7,7 @@ export interface TimerHandle {
   cancel(): void;
 }
 
+/** Time and timers, injected so tests and the simulator can run on virtual time. */
 export interface Clock {
   /** Milliseconds; monotonic within one clock. */
   now(): number;

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { Rng } from './rng.js';
 import type { Metrics } from '../metrics/metrics.js';
 
+/** What every protocol module is given instead of reaching for globals: clock, randomness, logger and metrics. */
 export interface Components {
   clock: Clock;
   rng: Rng;

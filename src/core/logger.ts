@@ -6,8 +6,10 @@
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
+/** Structured fields of a log line (key=value). */
 export type LogFields = Record<string, string | number | boolean | bigint | null | undefined>;
 
+/** Leveled, scoped logging with structured fields. */
 export interface Logger {
   error(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -17,11 +19,13 @@ export interface Logger {
   child(scope: string): Logger;
 }
 
+/** A log level from text (e.g. QUICMESH_LOG), or the fallback when it names none. */
 export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
   const v = (value ?? '').trim().toLowerCase();
   return v in ORDER ? (v as LogLevel) : fallback;
 }
 
+/** LineLogger options: level, scope, where lines go and the clock for timestamps. */
 export interface LineLoggerOptions {
   level?: LogLevel;
   scope?: string;
@@ -29,6 +33,7 @@ export interface LineLoggerOptions {
   now?: () => number;
 }
 
+/** A Logger writing one line per event: timestamp, level, scope, message, key=value fields. */
 export class LineLogger implements Logger {
   private readonly level: LogLevel;
   private readonly scope: string;

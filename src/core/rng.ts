@@ -4,6 +4,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 
+/** Randomness, injected so tests and the simulator can be seeded. */
 export interface Rng {
   /** Uniform float in [0, 1). */
   next(): number;
@@ -73,6 +74,7 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+/** Randomness from the operating system's CSPRNG (node:crypto): the Rng for real nodes. */
 export class CryptoRng implements Rng {
   next(): number {
     return nodeRandomBytes(4).readUInt32LE(0) / 4294967296;

@@ -13,4 +13,5 @@ export interface Contact {
   addr: string;
 }
 
+/** Bytes in a NodeId or Key (256 bits). */
 export const ID_BYTES = 32;

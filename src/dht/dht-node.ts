@@ -110,6 +110,7 @@ export const PNS_MIN_GAIN_MS = 10;
 /** Early clusterings (every TIERING_FIRST_RECOMPUTE_MS) a node without RTT samples tries before the regular interval. */
 const MAX_EARLY_CLUSTERINGS = 29;
 
+/** The Kademlia DHT of one node: joins, lookups, storing and finding values, endpoint records and the relay directory. */
 export class DhtNode {
   readonly rpc: RpcEndpoint;
   readonly components: Components;

@@ -34,6 +34,7 @@ export interface DhtTiering {
   rttOf?(id: NodeId): number | undefined;
 }
 
+/** DhtNode options: k, α, storage limits, tiering and maintenance. */
 export interface DhtNodeOptions {
   /** Initial k (replication factor, bucket size); default K_DEFAULT. */
   k?: number;
@@ -78,12 +79,14 @@ export interface DhtNodeOptions {
   tiering?: DhtTiering;
 }
 
+/** What a DhtNode is built from: its RPC endpoint, components and options. */
 export interface DhtNodeInit {
   rpc: RpcEndpoint;
   components: Components;
   options?: DhtNodeOptions;
 }
 
+/** Per-lookup overrides of k, α and the starting contacts. */
 export interface LookupOverrides {
   k?: number;
   alpha?: number;
@@ -91,6 +94,7 @@ export interface LookupOverrides {
   seeds?: Contact[];
 }
 
+/** Options of DhtNode.findValue: which values to believe, and lookup overrides. */
 export interface FindValueOptions extends LookupOverrides {
   /** Which values to believe; default: key = BLAKE3(value), or a valid endpoint record or RelayInfo for the key. */
   validate?: (value: Uint8Array) => boolean;
@@ -98,6 +102,7 @@ export interface FindValueOptions extends LookupOverrides {
   checkLocal?: boolean;
 }
 
+/** One node's answer to a Store: stored, or why not. */
 export interface StoreAck {
   contact: Contact;
   /** null: stored. */
@@ -106,6 +111,7 @@ export interface StoreAck {
   error?: string;
 }
 
+/** The outcome of a DHT put: the key, every node's answer and the lookup that chose them. */
 export interface StoreResult {
   key: Key;
   /** One entry per Store sent, in completion order. */
@@ -119,10 +125,12 @@ export interface StoreResult {
   lookup: LookupResult;
 }
 
+/** The outcome of publishing our endpoint record: a StoreResult plus the record. */
 export interface PublishResult extends StoreResult {
   record: EndpointRecord;
 }
 
+/** Options of the DHT join (DhtNode.bootstrap). */
 export interface BootstrapOptions {
   /** Refresh the buckets above our closest neighbour after the self-lookup (default true). */
   refresh?: boolean;
@@ -130,6 +138,7 @@ export interface BootstrapOptions {
   maxRefreshLookups?: number;
 }
 
+/** The outcome of the DHT join: seeds contacted, the self-lookup and the routing table size. */
 export interface BootstrapResult {
   /** Seeds that answered. */
   contacted: number;
@@ -138,6 +147,7 @@ export interface BootstrapResult {
   routingTableSize: number;
 }
 
+/** The DHT's state for telemetry: latency tiers, storage pressure, stored keys, k and α. */
 export interface TelemetrySnapshot {
   tierCentroids: number[];
   tierCounts: number[];

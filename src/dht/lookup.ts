@@ -49,6 +49,7 @@ export const UNKNOWN_TIER_RANK = 0.5;
  */
 export const CANDIDATE_LIMIT_FACTOR = 3;
 
+/** A lookup for the closest nodes to a target, or for a value under a key. */
 export type LookupMode = 'node' | 'value';
 
 export interface LookupOptions {
@@ -77,12 +78,14 @@ export interface LookupOptions {
   peerTimeoutMs?: number;
 }
 
+/** What a lookup wants next: query contacts, wait, or it is done. */
 export type LookupStep =
   | { kind: 'query'; contacts: Contact[] }
   /** Nothing to send now; `until` is the next per-peer deadline, if any query is outstanding. */
   | { kind: 'wait'; until: number | undefined }
   | { kind: 'done'; result: LookupResult };
 
+/** The outcome of an iterative lookup: the closest contacts that answered (and the value, for a value lookup). */
 export interface LookupResult {
   target: Uint8Array;
   mode: LookupMode;

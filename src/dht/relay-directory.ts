@@ -41,6 +41,7 @@ export interface RelayDirectoryDeps {
   findValue(key: Key, validate: (value: Uint8Array) => boolean): Promise<LookupResult>;
 }
 
+/** The outcome of a relay publishing its signed RelayInfo in the DHT. */
 export interface RelayInfoPublishResult {
   /** What was published (signed; rttMs and tier null). */
   info: SignedRelayInfo;
@@ -52,6 +53,7 @@ export interface RelayInfoPublishResult {
   accepted: number;
 }
 
+/** Options of DhtNode.discoverRelays: concurrency and the oldest info to keep. */
 export interface DiscoverRelaysOptions {
   /** Slot lookups in flight at once; default DISCOVER_RELAYS_CONCURRENCY. */
   concurrency?: number;

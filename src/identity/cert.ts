@@ -15,6 +15,7 @@ import type { Keypair } from './keypair.js';
 import { nodeIdFromPublicKey } from './node-id.js';
 import { TAG, bits, bool, children, expect, explicit, octets, oid, readElement, seq, set, time, tlv, uint, utf8 } from './der.js';
 
+/** The Ed25519 algorithm OID (RFC 8410). */
 export const ED25519_OID = '1.3.101.112';
 /** DER of the AlgorithmIdentifier for Ed25519 (OID, no parameters). */
 const ED25519_ALG_ID = seq(oid(ED25519_OID));
@@ -28,6 +29,7 @@ const OID_KEY_USAGE = '2.5.29.15';
 const NOT_BEFORE = new Date(Date.UTC(2024, 0, 1));
 const NOT_AFTER = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
 
+/** A node's self-signed Ed25519 TLS certificate and key, as DER and PEM. */
 export interface NodeCertificate {
   /** The certificate as DER. */
   certDer: Uint8Array;

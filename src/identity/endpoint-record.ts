@@ -20,22 +20,28 @@ import { Writer } from '../wire/writer.js';
 import { verifySignature, type Keypair } from './keypair.js';
 import { nodeIdFromPublicKey } from './node-id.js';
 
+/** Format version of endpoint records. */
 export const ENDPOINT_RECORD_VERSION = 1;
 /** Largest encoded record (bytes); encode and decode both refuse more. */
 export const MAX_ENDPOINT_RECORD_SIZE = 2048;
+/** Direct addresses an endpoint record may list. */
 export const MAX_RECORD_ADDRS = MAX_ADDRS;
+/** Relays an endpoint record may list. */
 export const MAX_RECORD_RELAYS = 8;
+/** Addresses per relay in an endpoint record. */
 export const MAX_RELAY_ADDRS = 4;
 
 const SIGNATURE_DOMAIN = new TextEncoder().encode('quicmesh/endpoint-record/v1');
 const KEY_DOMAIN = new TextEncoder().encode('quicmesh/endpoint-record-key/v1');
 const ROOT = 'EndpointRecord';
 
+/** A relay a node can be reached through: its NodeId and addresses. */
 export interface RelayEndpoint {
   relayId: NodeId;
   addrs: string[];
 }
 
+/** A node's signed endpoint record: how to reach it (addresses, relays), published in the DHT. */
 export interface EndpointRecord {
   /** The author's Ed25519 public key. */
   identity: Identity;
@@ -51,6 +57,7 @@ export interface EndpointRecord {
   signature: Uint8Array;
 }
 
+/** The fields of an endpoint record its author chooses (the rest is identity and signature). */
 export type EndpointRecordContent = Pick<EndpointRecord, 'addrs' | 'relays' | 'sequence' | 'timestampMs'>;
 
 /** Why a record may not replace what is stored, or null when it may. */

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import type { Identity, NodeId } from '../core/types.js';
 import { nodeIdFromPublicKey } from './node-id.js';
 
+/** An Ed25519 keypair: signs, and names the node (NodeId = BLAKE3 of the public key). */
 export class Keypair {
   private readonly secret: Uint8Array;
   private readonly publicKey: Uint8Array;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { TransportError, errorMessage } from '../errors.js';
 import type { PromMetrics } from './prom.js';
 
+/** Status server options: address, metrics, the /status snapshot and extra JSON routes. */
 export interface StatusServerOptions {
   /** Interface to bind; e.g. '127.0.0.1' or '0.0.0.0'. */
   host: string;
@@ -36,11 +37,13 @@ export interface JsonResponse {
   body: unknown;
 }
 
+/** A JSON route of the status server (e.g. the node's control routes). */
 export type JsonRoute = (req: JsonRequest) => Promise<JsonResponse> | JsonResponse;
 
 /** Largest request body a route accepts; control requests are tiny. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** A running status server: its address, and close(). */
 export interface StatusServer {
   /** Base URL, e.g. "http://127.0.0.1:9464". */
   readonly url: string;
@@ -49,6 +52,7 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
+/** Serves /metrics (Prometheus), /status (JSON), /healthz and the given JSON routes over HTTP. */
 export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
   const server = createServer((req, res) => {
     void route(opts, req, res);

@@ -6,18 +6,22 @@
  */
 export type Labels = Record<string, string>;
 
+/** A monotonically increasing metric. */
 export interface Counter {
   inc(labels?: Labels, value?: number): void;
 }
+/** A metric that goes up and down. */
 export interface Gauge {
   set(value: number, labels?: Labels): void;
   inc(labels?: Labels, value?: number): void;
   dec(labels?: Labels, value?: number): void;
 }
+/** A metric of observed values in buckets. */
 export interface Histogram {
   observe(value: number, labels?: Labels): void;
 }
 
+/** Where modules register their metrics (no-op by default, Prometheus with PromMetrics). */
 export interface Metrics {
   counter(name: string, help: string, labelNames?: readonly string[]): Counter;
   gauge(name: string, help: string, labelNames?: readonly string[]): Gauge;
@@ -28,6 +32,7 @@ const noopCounter: Counter = { inc() {} };
 const noopGauge: Gauge = { set() {}, inc() {}, dec() {} };
 const noopHistogram: Histogram = { observe() {} };
 
+/** Metrics that record nothing (the default). */
 export const noopMetrics: Metrics = {
   counter: () => noopCounter,
   gauge: () => noopGauge,

@@ -14,6 +14,7 @@ import type {
   Metrics,
 } from './metrics.js';
 
+/** PromMetrics options: the registry, and whether to collect process metrics. */
 export interface PromMetricsOptions {
   /** Use this registry instead of a fresh one. */
   registry?: Registry;
@@ -31,6 +32,7 @@ interface Memo {
   adapter: CounterApi | GaugeApi | HistogramApi;
 }
 
+/** Metrics on a prom-client registry (one per node), exposed by the status server's /metrics. */
 export class PromMetrics implements Metrics {
   readonly registry: Registry;
   private readonly memo = new Map<string, Memo>();

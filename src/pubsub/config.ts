@@ -33,6 +33,7 @@ export interface GossipPenalties {
   backoffViolation: number;
 }
 
+/** GossipSub parameters: mesh degrees, caches, intervals, limits, push mode and peer penalties. */
 export interface GossipConfig {
   /** D: target mesh peers per topic. */
   meshDegree: number;
@@ -127,6 +128,7 @@ export interface GossipConfig {
   graylistThreshold: number;
 }
 
+/** The default GossipSub configuration (src/constants.ts). */
 export const DEFAULT_GOSSIP_CONFIG: Readonly<GossipConfig> = Object.freeze({
   meshDegree: DEFAULT_MESH_DEGREE,
   meshDegreeLow: DEFAULT_MESH_DEGREE_LOW,

@@ -30,6 +30,7 @@ export interface PubsubEndpoint {
   addStatusProvider?(name: string, provider: () => unknown): () => void;
 }
 
+/** What a GossipSub is built from: endpoint, keypair, components and configuration. */
 export interface GossipSubOptions {
   endpoint: PubsubEndpoint;
   keypair: Keypair;
@@ -52,6 +53,7 @@ interface Subscriber {
   closed: boolean;
 }
 
+/** Publish/subscribe over the mesh: drives a GossipRouter on a node's transport and clock. */
 export class GossipSub {
   readonly router: GossipRouter;
   private readonly endpoint: PubsubEndpoint;

@@ -86,6 +86,7 @@ import { hasTiers, nearTier } from './tiers.js';
 import type { EffectSink, PenaltyReason, PubsubRpc } from './types.js';
 import { WantTracker } from './wants.js';
 
+/** What a GossipRouter is built from: keypair, our contact, components, configuration and its effect sink. */
 export interface GossipRouterOptions {
   /** Signs our messages; its identity is the `source` of everything we publish. */
   keypair: Keypair;
@@ -99,6 +100,7 @@ export interface GossipRouterOptions {
 }
 
 
+/** The sans-IO GossipSub router: meshes, fanout, graft/prune, IHave/IWant, scoring; effects out, no I/O. */
 export class GossipRouter {
   readonly config: GossipConfig;
   private readonly c: Components;

@@ -10,7 +10,9 @@ export const PUBSUB_RPC_TYPES: readonly PubsubRpcType[] = [
   'Subscribe', 'Unsubscribe', 'Graft', 'Prune', 'Publish', 'IHave', 'IWant',
 ];
 
+/** Every penalty reason, in metric-label order. */
 export const PENALTY_REASONS = ['invalid_signature', 'malformed', 'rate_exceeded', 'broken_promise', 'backoff_violation'] as const;
+/** Why a pubsub peer was penalised. */
 export type PenaltyReason = (typeof PENALTY_REASONS)[number];
 
 /** What the router asks its driver to do. */
@@ -24,4 +26,5 @@ export type GossipEffect =
   /** Call `poll()` at (or after) time `at`. */
   | { kind: 'wake'; at: number };
 
+/** Where a GossipRouter sends its effects. */
 export type EffectSink = (effect: GossipEffect) => void;

@@ -14,6 +14,7 @@ import {
 } from '../constants.js';
 import { ConfigError } from '../errors.js';
 
+/** The limits a ProtectedStore enforces (sizes, quotas, rates, pressure). */
 export interface StorageLimits {
   /** Largest value accepted (bytes). */
   maxValueSize: number;
@@ -43,6 +44,7 @@ export const DEFAULT_MAX_REQUESTS_PER_SECOND = 1_000;
 /** The per-peer rate window ("per minute"). */
 export const PEER_RATE_WINDOW_MS = 60_000;
 
+/** The spec's storage limits (src/constants.ts), the defaults of every store. */
 export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
   maxValueSize: MAX_VALUE_SIZE,
   perPeerQuotaBytes: PER_PEER_STORAGE_QUOTA,

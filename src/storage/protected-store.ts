@@ -51,6 +51,7 @@ import { AttemptWindow, RequestRateMeter } from './rate.js';
 
 export type { StorageLimits } from './limits.js';
 
+/** How a ProtectedStore.put is checked and charged. */
 export interface PutOptions {
   /** Content-addressed store: require key == BLAKE3(value). */
   verifyContent: boolean;
@@ -58,6 +59,7 @@ export interface PutOptions {
   trusted?: boolean;
 }
 
+/** What one remote peer holds in a ProtectedStore. */
 export interface PeerUsage {
   bytes: number;
   entries: number;
@@ -65,6 +67,7 @@ export interface PeerUsage {
   share: number;
 }
 
+/** Counters and sizes of a ProtectedStore. */
 export interface StorageStats {
   entries: number;
   bytes: number;
@@ -76,6 +79,7 @@ export interface StorageStats {
   expired: number;
 }
 
+/** One entry of a ProtectedStore. */
 export interface StoredEntry {
   key: Key;
   value: Uint8Array;
@@ -109,6 +113,7 @@ interface PeerState extends HeapItem {
 const REQUEST_RATE_WINDOW_MS = 10_000;
 const MAX_HITS = 1 << 30;
 
+/** The DHT's local store: LRU with TTL, per-peer quotas and rate limits, and fair eviction under pressure. */
 export class ProtectedStore {
   readonly limits: StorageLimits;
   /** Every entry, ordered by last (re)store; since the TTL is constant this is expiry order. */

@@ -22,6 +22,7 @@ import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { chooseTierCountSorted, kmeansSorted, rttFeature, rttFromFeature } from './kmeans.js';
 
+/** LatencyTiering options: recompute interval, staleness, samples and tier bounds. */
 export interface LatencyTieringOptions {
   /** ms between k-means recomputations (maybeRecompute). Default TIERING_RECOMPUTE_INTERVAL_MS. */
   recomputeIntervalMs?: number;
@@ -33,6 +34,7 @@ export interface LatencyTieringOptions {
   maxTiers?: number;
 }
 
+/** The current tiers: centres and contact counts. */
 export interface TieringSnapshot {
   /** Tier centres in ms, ascending (tier 0 first). Empty before the first recompute. */
   centroids: number[];
@@ -47,6 +49,7 @@ const DEFAULT_SAMPLES = 5;
 const MAX_SAMPLES = 64;
 const INITIAL_CAPACITY = 16;
 
+/** Groups contacts into latency tiers by 1-D k-means over their RTTs, the tier count chosen by silhouette. */
 export class LatencyTiering {
   readonly recomputeIntervalMs: number;
   readonly staleThresholdMs: number;

@@ -47,11 +47,13 @@ export interface PathInfo {
   rttMs: number | null;
 }
 
+/** Options of ConnectionControl.connect (a request's, plus first-flight repeats for hole punching). */
 export interface ConnectOptions extends RequestOptions {
   /** Resend a new dial's first flight every `intervalMs` for `forMs` (hole punching). */
   repeatInitial?: { intervalMs: number; forMs: number };
 }
 
+/** A transport that carries unreliable DATAGRAM frames on its connections. */
 export interface DatagramTransport {
   /** Send one DATAGRAM frame to `nodeId` on its connection; false when there is none or it cannot take it. */
   sendDatagram(nodeId: NodeId, data: Uint8Array): boolean;
@@ -59,6 +61,7 @@ export interface DatagramTransport {
   onDatagram(listener: (peer: PeerInfo, data: Uint8Array) => void): () => void;
 }
 
+/** A transport whose connections can be opened, migrated, inspected and closed. */
 export interface ConnectionControl {
   /** A verified connection to `target` (reused when one exists). */
   connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo>;
@@ -72,20 +75,24 @@ export interface ConnectionControl {
   disconnect(nodeId: NodeId): void;
 }
 
+/** A transport that runs QUIC over a relay session (a packet carrier). */
 export interface RelayedPathTransport extends DatagramTransport, ConnectionControl {
   openRelayedPath(carrier: PacketCarrier): RelayedPath;
 }
 
+/** True when a transport can send and receive DATAGRAM frames. */
 export function hasDatagrams(t: unknown): t is DatagramTransport {
   const o = t as Partial<DatagramTransport>;
   return typeof o.sendDatagram === 'function' && typeof o.onDatagram === 'function';
 }
 
+/** True when a transport exposes connections (connect, migrate, path info, disconnect). */
 export function hasConnectionControl(t: unknown): t is ConnectionControl {
   const o = t as Partial<ConnectionControl>;
   return typeof o.connect === 'function' && typeof o.pathInfo === 'function' && typeof o.onConnectionChange === 'function';
 }
 
+/** True when a transport can carry QUIC over a relay session. */
 export function hasRelayedPaths(t: unknown): t is RelayedPathTransport {
   return hasDatagrams(t) && hasConnectionControl(t) && typeof (t as Partial<RelayedPathTransport>).openRelayedPath === 'function';
 }

@@ -25,6 +25,7 @@ export interface Target {
   nodeId?: NodeId;
 }
 
+/** Per-request options: deadline and abort signal. */
 export interface RequestOptions {
   /** Deadline for the whole exchange (dial + request + response). Defaults to the transport's. */
   timeoutMs?: number;
@@ -37,6 +38,7 @@ export interface Reply<R extends Response = Response> {
   msg: R;
 }
 
+/** What a transport calls on the node: serve a request, take a one-way message, report a bad frame. */
 export interface TransportHandlers {
   /** Serve one request; the returned response is sent back. Throwing sends an `Error` reply. */
   onRequest(peer: PeerInfo, msg: Request): Promise<Response> | Response;
@@ -46,6 +48,7 @@ export interface TransportHandlers {
   onBadFrame?(peerAddr: string, error: Error): void;
 }
 
+/** How a node talks to peers: requests and one-way messages to verified NodeIds (QUIC, or in memory). */
 export interface Transport {
   readonly localNodeId: NodeId;
   /** The bound address ("host:port"); valid after `start()`. */

@@ -6,6 +6,7 @@
 import { MAX_FRAME_SIZE } from '../constants.js';
 import { DecodeError } from '../errors.js';
 
+/** Bytes of a frame's length prefix (u32, big-endian). */
 export const FRAME_HEADER_BYTES = 4;
 
 /** Prefix `payload` with its length. */

@@ -249,6 +249,18 @@ describe('topology parsing: edge cases', () => {
     ]);
   });
 
+  it('reads a file with or without the format version, and refuses an unknown one on that alone', () => {
+    const body = 'name: x\nnetworks:\n  pub: { kind: public, subnet: 203.0.113.0/24 }\nnodes:\n  a: { network: pub }\n';
+    expect(parseTopology(`version: 1\n${body}`, 'x.yaml')).toEqual(parseTopology(body, 'x.yaml'));
+    // a future file's unknown keys are not reported: they may be valid in the version it names
+    expect(fails(`${body}version: 2\nrouters2: {}\n`)).toBe(
+      'x.yaml:6 version: unsupported topology version 2: this quicmesh-lab reads version 1',
+    );
+    expect(fails(`version: "1"\n${body}`)).toBe(
+      'x.yaml:1 version: unsupported topology version "1": this quicmesh-lab reads version 1',
+    );
+  });
+
   it('says when the file cannot be read', async () => {
     await expect(loadTopology('test/fixtures/topologies/none-such.yaml')).rejects.toThrow(
       new ConfigError('cannot read topology test/fixtures/topologies/none-such.yaml: no such file'),

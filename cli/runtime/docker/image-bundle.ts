@@ -12,7 +12,8 @@ import { QuicmeshError } from '../../../src/errors.js';
 import { stateRoot } from '../state.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ENTRY = join(REPO, 'cli', 'quicmesh.ts');
+// the sources in a clone; the compiled file in dist/ (a build, or an installed package)
+const ENTRY = [join(REPO, 'cli', 'quicmesh.ts'), join(REPO, 'cli', 'quicmesh.js')].find((f) => existsSync(f)) ?? join(REPO, 'cli', 'quicmesh.ts');
 
 interface EsbuildApi {
   version: string;

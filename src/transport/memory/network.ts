@@ -18,6 +18,7 @@ import { REQUEST_TIMEOUT_MS } from '../../constants.js';
 import { MemoryTransport } from './transport.js';
 import type { Packet } from './packet.js';
 
+/** MemoryNetwork options: clock, randomness for loss, and link defaults. */
 export interface MemoryNetworkOptions {
   clock: Clock;
   /** Drives packet loss; nothing else draws from it, so a seeded run is reproducible. */
@@ -41,6 +42,7 @@ export interface MemoryNetworkOptions {
   defaultTimeoutMs?: number;
 }
 
+/** Options of MemoryNetwork.createTransport: identity and address. */
 export interface CreateMemoryTransportOptions {
   nodeId: NodeId;
   publicKey: Uint8Array;
@@ -61,6 +63,7 @@ export interface MemoryNetworkStats {
 
 const HOST_PORT = /^[^\s]+:\d{1,5}$/;
 
+/** An in-memory network of MemoryTransports with per-link latency and loss, on an injected clock. */
 export class MemoryNetwork {
   readonly clock: Clock;
   readonly encode: boolean;

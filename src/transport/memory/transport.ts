@@ -38,6 +38,7 @@ const STATE_NEW = 0;
 const STATE_STARTED = 1;
 const STATE_CLOSED = 2;
 
+/** A Transport on a MemoryNetwork: the same contract as QUIC, for tests and simulations. */
 export class MemoryTransport implements Transport, ConnectionControl {
   readonly localNodeId: NodeId;
   readonly publicKey: Uint8Array;

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../../errors.js';
 
+/** A parsed "host:port" address. */
 export interface HostPort {
   host: string;
   port: number;

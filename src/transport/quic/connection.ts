@@ -64,6 +64,7 @@ const PATH_WATCH_FLUSHES = 16;
 export type DialOptions = Pick<ConnectOptions, 'repeatInitial'>;
 
 
+/** One QUIC connection of a QuicTransport (its TLS-verified peer, streams and paths). */
 export class QuicConnection implements DatagramSink {
   readonly native: Connection;
   readonly streams: StreamTable;

@@ -46,6 +46,7 @@ import { encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
 import type { Config } from '@matrixai/quic/native/index.js';
 
+/** Options of a QuicTransport: identity, bind address and QUIC tuning. */
 export interface QuicTransportOptions {
   keypair: Keypair;
   /** Address to bind; default 127.0.0.1. Use 0.0.0.0 / :: to listen on every interface. */
@@ -74,6 +75,7 @@ interface RawReply {
 
 const EMPTY = new Uint8Array(0);
 
+/** The QUIC transport: one UDP socket for accepting and dialing, mutual TLS bound to NodeIds, a stream per request. */
 export class QuicTransport implements Transport, RelayedPathTransport, ConnectionOwner, StreamServices {
   readonly localNodeId: NodeId;
   readonly components: Components;
