@@ -18,20 +18,33 @@ import { nsName } from '../../cli/runtime/names.js';
 import { listNamespaces } from '../../cli/runtime/wiring/teardown.js';
 import type { ProbeResult } from '../../cli/runtime/tools/udp-probe.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
-import { host, isRootWithTools, labBackends, labLeftovers, labName, router, threeRouterLab } from './lab-fixtures.js';
+import {
+  dockerAnswers,
+  host,
+  isRootWithTools,
+  labBackends,
+  labLeftovers,
+  labName,
+  router,
+  threeRouterLab,
+} from './lab-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PROBE = join(here, '..', '..', 'cli', 'runtime', 'tools', 'udp-probe.ts');
 
 function execOut(argv: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(argv[0]!, argv.slice(1), { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    execFile(argv[0]!, argv.slice(1), { timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
   );
 }
 
 /** Start the UDP echo in `ns`, resolve once it printed "ready"; returns a stopper. */
 function startEcho(ns: string, addr: string): Promise<() => void> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', PROBE, 'echo', addr], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', PROBE, 'echo', addr], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`udp echo exited with ${code}`)));
     child.stdout.on('data', (d: Buffer) => {
@@ -41,7 +54,20 @@ function startEcho(ns: string, addr: string): Promise<() => void> {
 }
 
 async function probe(ns: string, target: string, count: number, intervalMs: number): Promise<ProbeResult> {
-  const out = await execOut(['ip', 'netns', 'exec', ns, process.execPath, '--import', 'tsx', PROBE, 'probe', target, String(count), String(intervalMs)]);
+  const out = await execOut([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    '--import',
+    'tsx',
+    PROBE,
+    'probe',
+    target,
+    String(count),
+    String(intervalMs),
+  ]);
   return JSON.parse(out.trim().split('\n').pop()!) as ProbeResult;
 }
 
@@ -60,7 +86,16 @@ async function hostFirewall(): Promise<string> {
 describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend) => {
   const rt = getRuntime(backend);
   const lab = (base: string) => labName(base, backend);
-  const labs = ['qmt-updown', 'qmt-rollback', 'qmt-crash', 'qmt-nodes', 'qmt-exits', 'qmt-shape', 'qmt-overlap'].map(lab);
+  const labs = [
+    'qmt-updown',
+    'qmt-rollback',
+    'qmt-crash',
+    'qmt-nodes',
+    'qmt-exits',
+    'qmt-shape',
+    'qmt-overlap',
+    'qmt-beside',
+  ].map(lab);
   const scratch = mkdtempSync(join(tmpdir(), 'qmt-backend-'));
 
   afterAll(async () => {
@@ -95,16 +130,22 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
   it('a failure injected mid-way rolls back everything up made', async () => {
     const name = lab('qmt-rollback');
     const lines: string[] = [];
-    await expect(rt.up(threeRouterLab(name), { startNodes: false, failAfterStep: 'hosts', onProgress: (l) => lines.push(l) })).rejects.toThrow(
-      /injected failure after step "hosts"/,
-    );
+    await expect(
+      rt.up(threeRouterLab(name), {
+        startNodes: false,
+        failAfterStep: 'hosts',
+        onProgress: (l) => lines.push(l),
+      }),
+    ).rejects.toThrow(/injected failure after step "hosts"/);
     expect(lines.some((l) => l.includes('rolling back'))).toBe(true);
     expect(await labLeftovers(name)).toEqual([]);
   });
 
   it('down cleans a lab whose up was killed with SIGKILL, from its state file and by label and prefix', async () => {
     const name = lab('qmt-crash');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-child.ts'), name, backend], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'crash-child.ts'), name, backend], {
+      stdio: 'ignore',
+    });
     const signal = await new Promise<string | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
     expect(signal).toBe('SIGKILL');
     expect(readState(name)?.phase).toBe('building');
@@ -118,8 +159,13 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
     const topo = threeRouterLab(name);
     topo.nodes = topo.nodes.slice(0, 2);
     topo.nodes[0]!.role = 'bootstrap';
-    const handle = await rt.up(topo, { nodeCommand: [process.execPath, join(here, 'fake-node.mjs')], readyTimeoutMs: 30_000 });
-    expect(handle.nodes.filter((n) => n.kind === 'host').every((n) => n.statusUrl?.startsWith('http://172.31.'))).toBe(true);
+    const handle = await rt.up(topo, {
+      nodeCommand: [process.execPath, join(here, 'fake-node.mjs')],
+      readyTimeoutMs: 30_000,
+    });
+    expect(
+      handle.nodes.filter((n) => n.kind === 'host').every((n) => n.statusUrl?.startsWith('http://172.31.')),
+    ).toBe(true);
     const st = await rt.status(name);
     const hosts = st.nodes.filter((n) => n.kind === 'host');
     // every interface (the socket survives a move), advertising eth0's address
@@ -136,8 +182,12 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
     // the second node was told where the bootstrap node is; the management network is not a mesh path
     const isolated = await rt.exec(name, 'h1a', ['ip', 'route', 'get', '10.0.1.11']);
     expect(isolated.stdout).toContain('dev eth0');
-    const mgmtPeer = handle.nodes.find((n) => n.name === 'h1b')!.statusUrl!.replace(/^http:\/\/([\d.]+):.*/, '$1');
-    const viaMgmt = await rt.exec(name, 'h1a', ['ping', '-c', '1', '-W', '1', mgmtPeer]).catch((e: unknown) => ({ code: -1, stdout: String(e), stderr: '' }));
+    const mgmtPeer = handle.nodes
+      .find((n) => n.name === 'h1b')!
+      .statusUrl!.replace(/^http:\/\/([\d.]+):.*/, '$1');
+    const viaMgmt = await rt
+      .exec(name, 'h1a', ['ping', '-c', '1', '-W', '1', mgmtPeer])
+      .catch((e: unknown) => ({ code: -1, stdout: String(e), stderr: '' }));
     expect(viaMgmt.code).not.toBe(0); // hosts cannot reach each other over the management network
     await rt.down(name);
     expect(await labLeftovers(name)).toEqual([]);
@@ -146,10 +196,15 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
   it('a node that exits during up is reported with the end of its log, and the lab is rolled back', async () => {
     const name = lab('qmt-exits');
     const script = join(scratch, 'exits.mjs');
-    writeFileSync(script, "console.log('starting the stand-in'); console.error('fatal: the stand-in gives up'); process.exit(3);\n");
+    writeFileSync(
+      script,
+      "console.log('starting the stand-in'); console.error('fatal: the stand-in gives up'); process.exit(3);\n",
+    );
     const topo = threeRouterLab(name);
     topo.nodes = topo.nodes.slice(0, 1);
-    await expect(rt.up(topo, { nodeCommand: [process.execPath, script], readyTimeoutMs: 30_000 })).rejects.toThrow(
+    await expect(
+      rt.up(topo, { nodeCommand: [process.execPath, script], readyTimeoutMs: 30_000 }),
+    ).rejects.toThrow(
       /node h1a exited \(code 3\) before answering \/status; its log ends:\n[^]*fatal: the stand-in gives up/,
     );
     expect(await labLeftovers(name)).toEqual([]);
@@ -165,7 +220,12 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
         { name: 'lossy', kind: 'public', subnet: '198.18.2.0/24' },
       ],
       routers: [],
-      nodes: [host('a', 'slow', '198.18.1.10', null), host('b', 'slow', '198.18.1.11', null), host('c', 'lossy', '198.18.2.10', null), host('d', 'lossy', '198.18.2.11', null)],
+      nodes: [
+        host('a', 'slow', '198.18.1.10', null),
+        host('b', 'slow', '198.18.1.11', null),
+        host('c', 'lossy', '198.18.2.10', null),
+        host('d', 'lossy', '198.18.2.11', null),
+      ],
       links: [
         { network: 'slow', node: null, delayMs: 25, jitterMs: 0, lossPct: 0, rateKbit: 0 },
         { network: 'lossy', node: 'c', delayMs: 0, jitterMs: 0, lossPct: 10, rateKbit: 0 },
@@ -183,7 +243,9 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
       ]);
       const rttMs = median(rtt.rttsMs);
       const lossPct = (100 * (loss.sent - loss.received)) / loss.sent;
-      console.log(`shaping on ${backend} (${handle.shaping}): median RTT ${rttMs.toFixed(2)} ms asked 50; loss ${lossPct.toFixed(1)} % asked 10`);
+      console.log(
+        `shaping on ${backend} (${handle.shaping}): median RTT ${rttMs.toFixed(2)} ms asked 50; loss ${lossPct.toFixed(1)} % asked 10`,
+      );
       expect(rtt.received).toBe(rtt.sent);
       expect(rttMs).toBeGreaterThan(45);
       expect(rttMs).toBeLessThan(55);
@@ -212,14 +274,21 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
         router('rb', 'symmetric', ['pub', '203.0.113.3'], ['home-b', '192.168.1.1']),
       ],
       // the same address in both homes
-      nodes: [host('srv', 'pub', '203.0.113.10', null), host('a', 'home-a', '192.168.1.10', '192.168.1.1'), host('b', 'home-b', '192.168.1.10', '192.168.1.1')],
+      nodes: [
+        host('srv', 'pub', '203.0.113.10', null),
+        host('a', 'home-a', '192.168.1.10', '192.168.1.1'),
+        host('b', 'home-b', '192.168.1.10', '192.168.1.1'),
+      ],
       links: [],
       expectations: [],
     };
     await rt.up(topo, { startNodes: false });
     const stop = await startEcho(nsName(name, 'h', 'srv'), '203.0.113.10:7000');
     try {
-      const [a, b] = await Promise.all([probe(nsName(name, 'h', 'a'), '203.0.113.10:7000', 5, 20), probe(nsName(name, 'h', 'b'), '203.0.113.10:7000', 5, 20)]);
+      const [a, b] = await Promise.all([
+        probe(nsName(name, 'h', 'a'), '203.0.113.10:7000', 5, 20),
+        probe(nsName(name, 'h', 'b'), '203.0.113.10:7000', 5, 20),
+      ]);
       expect(a.received).toBe(5);
       expect(b.received).toBe(5);
       // each reached the server from its own router's public address
@@ -231,4 +300,38 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
     await rt.down(name);
     expect(await labLeftovers(name)).toEqual([]);
   });
+
+  // only netns has something to prove here; docker labs run beside their engine by nature
+  if (backend === 'netns')
+    it.runIf(dockerAnswers())(
+      'keeps working beside a running Docker engine (FORWARD policy DROP, br_netfilter calling iptables)',
+      async () => {
+        // what a running engine does to the host: the netns lab must not depend on either
+        expect((await execOut(['iptables', '-S', 'FORWARD'])).split('\n')[0]).toBe('-P FORWARD DROP');
+        expect((await execOut(['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'])).trim()).toBe('1');
+        const name = lab('qmt-beside');
+        const topo = threeRouterLab(name);
+        topo.nodes.push(host('srv', 'pub', '203.0.113.10', null));
+        await rt.up(topo, { startNodes: false });
+        const stop = await startEcho(nsName(name, 'h', 'srv'), '203.0.113.10:7000');
+        try {
+          // through each NAT to the public segment, and across a LAN's bridge
+          const res = await Promise.all(
+            ['h1a', 'h2a', 'h3a'].map((h) => probe(nsName(name, 'h', h), '203.0.113.10:7000', 5, 20)),
+          );
+          expect(res.map((r) => r.received)).toEqual([5, 5, 5]);
+          expect(res.map((r) => r.seenAs?.split(':')[0])).toEqual([
+            '203.0.113.2',
+            '203.0.113.3',
+            '203.0.113.4',
+          ]);
+          const lan = await rt.exec(name, 'h1a', ['ip', 'route', 'get', '10.0.1.11']);
+          expect(lan.stdout).toContain('dev eth0');
+        } finally {
+          stop();
+        }
+        await rt.down(name);
+        expect(await labLeftovers(name)).toEqual([]);
+      },
+    );
 });
