@@ -181,6 +181,7 @@ export class LabRuntime implements Runtime {
         const dataDir = join(labDir(ctx.lab), 'nodes', node.name);
         mkdirSync(dataDir, { recursive: true, mode: 0o700 });
         const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
+        rec.launch = { argv, dataDir };
         rec.process = await this.backend.startNode(ctx, { name: node.name, namespace: rec.namespace, argv, dataDir });
         ctx.save();
         await this.waitReady(ctx.state, rec, deadline, readyTimeoutMs);

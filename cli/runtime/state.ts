@@ -50,6 +50,8 @@ export interface NodeRecord extends LabNode {
   placement?: string;
   /** Hosts whose node was started: its process now. */
   process?: NodeProcessRecord;
+  /** How the node was started (argv as its process sees it, its data directory on the host): a restart repeats it. */
+  launch?: { argv: string[]; dataDir: string };
 }
 
 /**
