@@ -14,7 +14,7 @@
 import type { LabPlan } from './plan/lab-plan.js';
 import type { DockerSection, LabState, NetnsSection, NodeProcessRecord, NodeRecord } from './state.js';
 import type { ResolvedTopology } from '../topology/model.js';
-import type { ExecResult } from './runtime.js';
+import type { ExecOptions, ExecResult, LogOptions } from './runtime.js';
 
 /** What the orchestrator hands a backend while it builds or changes a lab. */
 export interface BuildContext {
@@ -50,17 +50,8 @@ export interface NodeLiveness {
   exitCode: number | null;
 }
 
-export interface ExecOptions {
-  /** Attach the caller's terminal (stdio inherited). */
-  inherit?: boolean;
-}
+export type { ExecOptions, LogOptions } from './runtime.js';
 
-export interface LogOptions {
-  follow?: boolean;
-  /** Only the last N lines (before following). */
-  tail?: number;
-  signal?: AbortSignal;
-}
 
 export type BackendSection = { netns: NetnsSection } | { docker: DockerSection };
 
@@ -85,6 +76,12 @@ export interface LabBackend {
   nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness>;
   /** Run a command in a machine as a user would (its filesystem, its network). */
   exec(state: LabState, node: NodeRecord, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Start a command in a machine in the background: its output appended to `logFile` (a host path inside the
+   * machine's data directory, which the docker backend mounts at /lab), ended by `down` at the latest.
+   * Resolves once it runs, with its pid on the host when the backend knows it.
+   */
+  execDetached(state: LabState, node: NodeRecord, argv: string[], logFile: string): Promise<{ pid: number | null }>;
   /** A node's log (stdout and stderr of its process), as text chunks. */
   logs(state: LabState, node: NodeRecord, opts?: LogOptions): AsyncIterable<string>;
   /**

@@ -4,13 +4,14 @@
  * `status`, `exec`, `logs`, `move` and forgetting NAT state. One implementation for every backend, so a
  * new backend only brings its primitives (backend.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
 import type { ResolvedTopology } from '../topology/model.js';
 import type { BuildContext, LabBackend } from './backend.js';
 import { requireRoot, requireTools } from './exec.js';
 import { getJson } from './http.js';
+import { readLogFile } from './log-file.js';
 import { claimMgmtIndex, releaseMgmtIndex } from './mgmt-claim.js';
 import { checkLabName, labTag, nsPrefix } from './names.js';
 import { planLab, planNamespaces, type LabPlan } from './plan/lab-plan.js';
@@ -18,6 +19,8 @@ import { nodeArgv } from './plan/node-argv.js';
 import { planShaping } from './plan/shaping-plan.js';
 import type {
   BuildStep,
+  DetachedExec,
+  ExecOptions,
   ExecResult,
   ForgetResult,
   LabHandle,
@@ -29,7 +32,7 @@ import type {
   Runtime,
   UpOptions,
 } from './runtime.js';
-import { type LabState, type NodeRecord, STATE_VERSION, labDir, listStateLabs, mustState, readState, removeLabDir, writeState } from './state.js';
+import { type LabState, type NodeRecord, STATE_VERSION, labDir, listStateLabs, machineDataDir, mustState, readState, removeLabDir, writeState } from './state.js';
 import { createSwitches, wireMachines } from './wiring/build.js';
 import { forgetNatState } from './wiring/forget.js';
 import { moveHost } from './wiring/move.js';
@@ -108,6 +111,8 @@ export class LabRuntime implements Runtime {
       throw err;
     }
     writeState(state);
+    // every machine's own directory (key, data, detached commands' logs; /lab in its containers)
+    for (const n of state.nodes) mkdirSync(machineDataDir(lab, n.name), { recursive: true, mode: 0o700 });
     const ctx: BuildContext = { lab, state, save: () => writeState(state), progress };
     const timings: Partial<Record<BuildStep, number>> = {};
     const step = async (name: BuildStep, what: string, fn: () => Promise<void>): Promise<void> => {
@@ -178,7 +183,7 @@ export class LabRuntime implements Runtime {
       topo.nodes.map(async (node) => {
         const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
         if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
-        const dataDir = join(labDir(ctx.lab), 'nodes', node.name);
+        const dataDir = machineDataDir(ctx.lab, node.name);
         mkdirSync(dataDir, { recursive: true, mode: 0o700 });
         const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
         rec.launch = { argv, dataDir };
@@ -247,7 +252,7 @@ export class LabRuntime implements Runtime {
     return { name: lab, backend: state.backend, phase: state.phase, nodes };
   }
 
-  async exec(lab: string, node: string, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {
+  async exec(lab: string, node: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     requireRoot();
     const state = mustState(lab);
     const rec = findNode(state, node);
@@ -255,10 +260,33 @@ export class LabRuntime implements Runtime {
     return this.backend.exec(state, rec, argv, opts);
   }
 
+  async execDetached(lab: string, node: string, argv: string[]): Promise<DetachedExec> {
+    requireRoot();
+    const state = mustState(lab);
+    const rec = findNode(state, node);
+    if (!argv.length) throw new ConfigError('exec --detach: no command given (use: exec NODE --detach -- cmd args)');
+    const dir = machineDataDir(lab, rec.name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // the next free number: a file made exclusively, so two at once never share one
+    for (let id = 1; ; id++) {
+      const logFile = join(dir, `exec-${id}.log`);
+      try {
+        writeFileSync(logFile, '', { flag: 'wx' });
+      } catch {
+        continue;
+      }
+      const { pid } = await this.backend.execDetached(state, rec, argv, logFile);
+      return { node: rec.name, id, logFile, pid };
+    }
+  }
+
   logs(lab: string, node: string, opts: LogOptions = {}): AsyncIterable<string> {
     const state = mustState(lab);
     const rec = findNode(state, node);
-    if (rec.kind !== 'host') throw new ConfigError(`"${node}" is a router: it runs no node and has no log`);
+    if (opts.exec !== undefined) {
+      return readLogFile(join(machineDataDir(lab, rec.name), `exec-${opts.exec}.log`), `command ${opts.exec} started in ${node} with exec --detach`, opts);
+    }
+    if (rec.kind !== 'host') throw new ConfigError(`"${node}" is a router: it runs no node and has no log (exec --detach logs: --exec ID)`);
     return this.backend.logs(state, rec, opts);
   }
 

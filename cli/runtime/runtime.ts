@@ -92,7 +92,26 @@ export interface ForgetResult {
   entries: number;
 }
 
+export interface ExecOptions {
+  /** Attach the caller's terminal (stdio inherited). */
+  inherit?: boolean;
+  /** Each chunk of output as it comes (besides the buffered result). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+}
+
+/** A command started with `exec --detach`. */
+export interface DetachedExec {
+  node: string;
+  /** Its number among the node's detached commands: `logs NODE --exec ID`. */
+  id: number;
+  /** Its log on the host. */
+  logFile: string;
+  pid: number | null;
+}
+
 export interface LogOptions {
+  /** A detached command's log (its id) instead of the node's. */
+  exec?: number;
   follow?: boolean;
   /** Only the last N lines before following. */
   tail?: number;
@@ -105,7 +124,10 @@ export interface Runtime {
   /** Remove everything the lab made; safe on a half-built or crashed lab, and twice. */
   down(lab: string, opts?: { onProgress?: (line: string) => void }): Promise<void>;
   status(lab: string): Promise<LabStatus>;
-  exec(lab: string, node: string, argv: string[], opts?: { inherit?: boolean }): Promise<ExecResult>;
+  /** Run a command in a node or router; `onOutput` sees its output as it comes. */
+  exec(lab: string, node: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Start a command in a node or router in the background; its log is `logs(lab, node, { exec: id })`. */
+  execDetached(lab: string, node: string, argv: string[]): Promise<DetachedExec>;
   /** A node's log (its process's stdout and stderr), as text chunks; with `follow`, until the signal aborts. */
   logs(lab: string, node: string, opts?: LogOptions): AsyncIterable<string>;
   listLabs(): Promise<string[]>;

@@ -23,6 +23,11 @@ export function labDir(lab: string): string {
   return join(stateRoot(), lab);
 }
 
+/** A node's or router's own directory on the host: key, data, detached commands' logs (/lab in a container). */
+export function machineDataDir(lab: string, name: string): string {
+  return join(labDir(lab), 'nodes', name);
+}
+
 /** Where a node's process runs now: a host process (netns) or a container (docker). */
 export interface NodeProcessRecord {
   /** Host pid of the node process (netns), or of the container's main process (docker) while it runs. */

@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
 import { getRuntime } from '../../cli/runtime/registry.js';
-import { readState } from '../../cli/runtime/state.js';
+import { machineDataDir, readState } from '../../cli/runtime/state.js';
+import { pollUntil } from '../support/poll.js';
 import { nsName } from '../../cli/runtime/names.js';
 import { listNamespaces } from '../../cli/runtime/wiring/teardown.js';
 import type { ProbeResult } from '../../cli/runtime/tools/udp-probe.js';
@@ -97,6 +98,10 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
     'qmt-beside',
   ].map(lab);
   const scratch = mkdtempSync(join(tmpdir(), 'qmt-backend-'));
+
+  beforeAll(async () => {
+    for (const name of labs) await rt.down(name).catch(() => {}); // leftovers of an aborted earlier run
+  }, 120_000);
 
   afterAll(async () => {
     for (const name of labs) await rt.down(name).catch(() => {});
@@ -191,6 +196,40 @@ describe.runIf(isRootWithTools()).each(labBackends())('lab backend %s', (backend
     expect(viaMgmt.code).not.toBe(0); // hosts cannot reach each other over the management network
     await rt.down(name);
     expect(await labLeftovers(name)).toEqual([]);
+  });
+
+  it('exec streams output as it comes; exec --detach runs a program in the background, logged, ended by down', async () => {
+    const name = lab('qmt-exec');
+    await rt.up(threeRouterLab(name), { startNodes: false });
+    // the command waits for a file the test creates only once the first line has arrived
+    const flagOnHost = join(machineDataDir(name, 'h1a'), 'go');
+    const flagInMachine = backend === 'docker' ? '/lab/go' : flagOnHost;
+    const chunks: string[] = [];
+    const res = await rt.exec(name, 'h1a', ['sh', '-c', `echo first; while [ ! -e ${flagInMachine} ]; do sleep 0.02; done; echo second`], {
+      onOutput: (stream, chunk) => {
+        chunks.push(`${stream}:${chunk}`);
+        if (chunk.includes('first')) writeFileSync(flagOnHost, '');
+      },
+    });
+    expect(res.code).toBe(0);
+    expect(chunks.join('')).toBe('stdout:first\nstdout:second\n');
+
+    const d = await rt.execDetached(name, 'r1', ['sh', '-c', 'echo serving; exec sleep 1000']);
+    expect(d).toMatchObject({ node: 'r1', id: 1 });
+    const second = await rt.execDetached(name, 'r1', ['sh', '-c', 'echo again']);
+    expect(second.id).toBe(2);
+    const logOf = async (id: number) => {
+      let text = '';
+      for await (const chunk of rt.logs(name, 'r1', { exec: id })) text += chunk;
+      return text;
+    };
+    await pollUntil('the detached command to log', async () => ((await logOf(1)).includes('serving') ? true : null), { timeoutMs: 10_000, intervalMs: 50 });
+    // it runs in the router's machine: in its namespace on netns, in its container on docker
+    if (backend === 'netns') expect((await execOut(['ip', 'netns', 'pids', nsName(name, 'r', 'r1')])).split('\n')).toContain(String(d.pid));
+    else expect((await rt.exec(name, 'r1', ['ps'])).stdout).toMatch(/sleep 1000/);
+    await rt.down(name);
+    expect(await labLeftovers(name)).toEqual([]);
+    if (backend === 'netns' && d.pid) expect(() => process.kill(d.pid!, 0)).toThrow(); // ended by down
   });
 
   it('a node that exits during up is reported with the end of its log, and the lab is rolled back', async () => {

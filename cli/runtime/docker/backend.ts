@@ -6,6 +6,8 @@
  * Everything is labelled with the lab's name; `down` finds it by label, also after a crash.
  */
 import type Docker from 'dockerode';
+import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ConfigError, QuicmeshError } from '../../../src/errors.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
@@ -13,8 +15,8 @@ import { requireRoot } from '../exec.js';
 import { IF, mgmtBridgeName } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
 import { registerBackend } from '../registry.js';
-import type { ExecResult, LogOptions } from '../runtime.js';
-import type { DockerSection, LabState, NodeProcessRecord, NodeRecord } from '../state.js';
+import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
+import { type DockerSection, type LabState, type NodeProcessRecord, type NodeRecord, machineDataDir } from '../state.js';
 import { nsBatches } from '../wiring/build.js';
 import {
   attachNamespace,
@@ -93,10 +95,12 @@ class DockerBackend implements LabBackend {
       const entry = { name: ns, machine: rec.name, role: kind === 'router' ? ('router' as const) : ('pod' as const), id: null as string | null };
       sec.containers.push(entry);
       ctx.save(); // recorded before it exists: a crash from here on still finds it (and its label)
+      const dataDir = machineDataDir(ctx.lab, rec.name);
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const spec =
         kind === 'router'
-          ? routerSpec(ctx.lab, rec.name, ns, sec.images.router)
-          : podSpec(ctx.lab, rec.name, ns, sec.images.node, mgmt && rec.mgmtAddress ? { network: mgmt, address: rec.mgmtAddress } : null);
+          ? routerSpec(ctx.lab, rec.name, ns, sec.images.router, dataDir)
+          : podSpec(ctx.lab, rec.name, ns, sec.images.node, mgmt && rec.mgmtAddress ? { network: mgmt, address: rec.mgmtAddress } : null, dataDir);
       const { id, pid } = await startContainer(spec);
       entry.id = id;
       ctx.save();
@@ -199,7 +203,7 @@ class DockerBackend implements LabBackend {
     }
   }
 
-  async exec(state: LabState, node: NodeRecord, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {
+  async exec(state: LabState, node: NodeRecord, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const container = docker().getContainer(await userContainer(state, node));
     const tty = Boolean(opts.inherit && process.stdin.isTTY && process.stdout.isTTY);
     let exec: Docker.Exec;
@@ -213,8 +217,17 @@ class DockerBackend implements LabBackend {
     let stderr = '';
     const out = new PassThrough();
     const err = new PassThrough();
-    out.on('data', (d: Buffer) => (opts.inherit ? process.stdout.write(d) : (stdout += d.toString())));
-    err.on('data', (d: Buffer) => (opts.inherit ? process.stderr.write(d) : (stderr += d.toString())));
+    const sink = (name: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (opts.inherit) (name === 'stdout' ? process.stdout : process.stderr).write(d);
+      else {
+        const text = d.toString();
+        if (name === 'stdout') stdout += text;
+        else stderr += text;
+        opts.onOutput?.(name, text);
+      }
+    };
+    out.on('data', sink('stdout'));
+    err.on('data', sink('stderr'));
     if (tty) {
       process.stdin.setRawMode?.(true);
       process.stdin.pipe(stream);
@@ -233,6 +246,19 @@ class DockerBackend implements LabBackend {
     });
     const info = await exec.inspect();
     return { code: info.ExitCode ?? 1, stdout, stderr };
+  }
+
+  async execDetached(state: LabState, node: NodeRecord, argv: string[], logFile: string): Promise<{ pid: number | null }> {
+    const container = docker().getContainer(await userContainer(state, node));
+    // the machine's data directory is /lab in each of its containers: the log lands in it on the host
+    const inContainer = `${IN_IMAGE.dataDir}/${basename(logFile)}`;
+    try {
+      const exec = await container.exec({ Cmd: ['/bin/sh', '-c', 'exec "$@" >>"$0" 2>&1', inContainer, ...argv], AttachStdout: false, AttachStderr: false });
+      await exec.start({ Detach: true });
+      return { pid: (await exec.inspect()).Pid ?? null };
+    } catch (err) {
+      throw new QuicmeshError(`exec --detach in ${node.name} failed: ${engineMessage(err)}`, { cause: err });
+    }
   }
 
   async *logs(state: LabState, node: NodeRecord, opts: LogOptions = {}): AsyncGenerator<string> {

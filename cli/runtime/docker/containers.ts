@@ -85,14 +85,21 @@ export async function attachNamespace(ns: string, pid: number): Promise<void> {
 }
 
 /** Router container options. */
-export function routerSpec(lab: string, name: string, container: string, image: string): Docker.ContainerCreateOptions & { name: string } {
+export function routerSpec(lab: string, name: string, container: string, image: string, dataDir: string): Docker.ContainerCreateOptions & { name: string } {
   return {
     name: container,
     Image: image,
     Hostname: name,
     Cmd: [IN_IMAGE.sleep, 'infinity'],
+    WorkingDir: IN_IMAGE.dataDir,
     Labels: labels(lab, 'router', name),
-    HostConfig: { NetworkMode: 'none', CapAdd: ['NET_ADMIN'], Sysctls: { 'net.ipv4.ip_forward': '1' }, Init: true },
+    HostConfig: {
+      NetworkMode: 'none',
+      CapAdd: ['NET_ADMIN'],
+      Sysctls: { 'net.ipv4.ip_forward': '1' },
+      Init: true,
+      Binds: [`${dataDir}:${IN_IMAGE.dataDir}`],
+    },
   };
 }
 
@@ -103,14 +110,16 @@ export function podSpec(
   container: string,
   image: string,
   mgmt: { network: string; address: string } | null,
+  dataDir: string,
 ): Docker.ContainerCreateOptions & { name: string } {
   return {
     name: container,
     Image: image,
     Hostname: name,
     Cmd: [IN_IMAGE.sleep, 'infinity'],
+    WorkingDir: IN_IMAGE.dataDir,
     Labels: labels(lab, 'pod', name),
-    HostConfig: { NetworkMode: mgmt ? mgmt.network : 'none', Init: true },
+    HostConfig: { NetworkMode: mgmt ? mgmt.network : 'none', Init: true, Binds: [`${dataDir}:${IN_IMAGE.dataDir}`] },
     ...(mgmt ? { NetworkingConfig: { EndpointsConfig: { [mgmt.network]: { IPAMConfig: { IPv4Address: mgmt.address } } } } } : {}),
   };
 }

@@ -7,14 +7,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../../src/errors.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
 import { tryRun } from '../exec.js';
 import { readLogFile } from '../log-file.js';
 import { rootIfPrefix } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
 import { registerBackend } from '../registry.js';
-import type { ExecResult, LogOptions } from '../runtime.js';
-import { type LabState, type NodeProcessRecord, type NodeRecord, labDir } from '../state.js';
+import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
+import { type LabState, type NodeProcessRecord, type NodeRecord, fileStore, labDir } from '../state.js';
 import { nsBatches, rootBatch } from '../wiring/build.js';
 import { alive, cmdline, killAll, listNamespaces, listRootLinks } from '../wiring/teardown.js';
 import { netnsMgmtLines } from './mgmt-plan.js';
@@ -113,16 +114,38 @@ class NetnsBackend implements LabBackend {
     return { running: false, exitCode: late };
   }
 
-  exec(_state: LabState, node: NodeRecord, argv: string[], opts: { inherit?: boolean } = {}): Promise<ExecResult> {
+  exec(_state: LabState, node: NodeRecord, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       const child = spawn('ip', ['netns', 'exec', node.namespace, ...argv], { stdio: opts.inherit ? 'inherit' : 'pipe' });
       let stdout = '';
       let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        opts.onOutput?.('stdout', d);
+      });
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        opts.onOutput?.('stderr', d);
+      });
       child.once('error', reject);
       child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     });
+  }
+
+  async execDetached(state: LabState, node: NodeRecord, argv: string[], logFile: string): Promise<{ pid: number | null }> {
+    const fd = openSync(logFile, 'a');
+    const child = spawn('ip', ['netns', 'exec', node.namespace, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child.unref();
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new ConfigError(`exec --detach in ${node.name}: ${err.message}`)));
+      child.once('spawn', () => resolve(child.pid!));
+    });
+    // recorded so `down` ends it (it runs in the machine's namespace, which down sweeps anyway)
+    await fileStore.update(state.lab, (st) => {
+      st.processes.push({ role: `exec:${node.name}`, namespace: node.namespace, pid, cmdlineMark: argv[0]! });
+    });
+    return { pid };
   }
 
   logs(state: LabState, node: NodeRecord, opts: LogOptions = {}): AsyncIterable<string> {
