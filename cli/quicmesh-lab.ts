@@ -1,8 +1,9 @@
 /**
  * quicmesh-lab: the lab tool's root. One yargs CommandModule per verb (cli/lab/commands/*.ts), listed
  * in COMMANDS below; add a verb by importing its module and appending it there.
- * Errors: a ConfigError (bad file, flag or option) exits 2, any other QuicmeshError exits 1, both as a
- * message without a stack; anything else is a bug and prints its stack (exit 1).
+ * Errors: a ConfigError (bad file, flag or option) exits 2, a RegressionError (`test --baseline`: every
+ * expectation held but a cell got worse) exits 3, any other QuicmeshError exits 1, all as a message
+ * without a stack; anything else is a bug and prints its stack (exit 1).
  * Every handler receives `io` (a LabIO) in its argv, for output tests can capture.
  */
 import { type CommandModule } from 'yargs';
@@ -20,6 +21,9 @@ import { moveCommand } from './lab/commands/move.js';
 import { testCommand } from './lab/commands/test.js';
 import { tuiCommand } from './lab/commands/tui.js';
 import { simCommand } from './lab/commands/sim.js';
+import { reportCommand } from './lab/commands/report.js';
+import { ciCommand } from './lab/commands/ci.js';
+import { EXIT_REGRESSION, RegressionError } from './lab/report/regression.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb has its own argument type
 export const COMMANDS: readonly CommandModule<any, any>[] = [
@@ -30,17 +34,20 @@ export const COMMANDS: readonly CommandModule<any, any>[] = [
   logsCommand,
   moveCommand,
   testCommand,
+  reportCommand,
+  ciCommand,
   tuiCommand,
   simCommand,
   validateCommand,
   graphCommand,
 ];
 
-export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, UsageError };
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_REGRESSION, UsageError };
 
 /** The exit code for an error, and what to print for it. A topology error already names file and line. */
 export function describeError(error: unknown): { code: number; text: string } {
   if (error instanceof TopologyError) return { code: EXIT_CONFIG, text: `${error.message}\n` };
+  if (error instanceof RegressionError) return { code: EXIT_REGRESSION, text: `quicmesh-lab: ${error.message}\n` };
   return describeCliError('quicmesh-lab', error);
 }
 
