@@ -25,7 +25,7 @@ export const CI_FILES: Record<Provider, string> = {
   gitlab: '.gitlab-ci.yml',
 };
 
-interface CiInitArgs {
+interface CiInitArgs extends LabContext {
   provider: Provider;
   dir: string;
   topology?: string[];
@@ -77,10 +77,10 @@ async function checkTopology(dir: string, file: string): Promise<string> {
   return rel.split(sep).join('/');
 }
 
-const initCommand: CommandModule<object, CiInitArgs> = {
+const initCommand: CommandModule<LabContext, CiInitArgs> = {
   command: 'init',
   describe: 'write a CI workflow that runs the topologies against the default branch baseline',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     yargs
       .option('provider', { choices: ['github', 'gitlab'] as const, default: 'github' as const, describe: 'CI provider' })
       .option('dir', { type: 'string', default: '.', describe: 'root of the repository to write into' })
@@ -97,9 +97,9 @@ const initCommand: CommandModule<object, CiInitArgs> = {
         describe: 'the quicmesh-lab script in the checked-out repository',
       })
       .option('docker', { type: 'boolean', default: true, describe: 'add experimental jobs on the docker backend (--no-docker: none)' })
-      .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing workflow file' }) as never,
+      .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing workflow file' }),
   handler: async (argv: ArgumentsCamelCase<CiInitArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const dir = resolve(argv.dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`--dir: ${argv.dir} is not a directory`);
     parseRepeat(argv.repeat);
@@ -124,10 +124,10 @@ const initCommand: CommandModule<object, CiInitArgs> = {
   },
 };
 
-export const ciCommand: CommandModule = {
+export const ciCommand: CommandModule<LabContext, LabContext> = {
   command: 'ci <command>',
   describe: 'continuous integration: ci init writes a workflow',
-  builder: (yargs: Argv) => yargs.command(initCommand).demandCommand(1, 'name a ci command (init)'),
+  builder: (yargs: Argv<LabContext>) => yargs.command(initCommand).demandCommand(1, 'name a ci command (init)'),
   handler: () => {},
 };
 

@@ -16,7 +16,7 @@ import { loadReport, type RunReport } from '../report/load.js';
 import { toMarkdown } from '../report/markdown.js';
 import { compareFlags, compareOptionsOf, type CompareFlags } from '../report/regression.js';
 
-interface ReportArgs extends CompareFlags {
+interface ReportArgs extends LabContext, CompareFlags {
   run: string;
   baselines: string[];
   output?: string;
@@ -32,10 +32,10 @@ export function trendOrder(baselines: readonly RunReport[]): RunReport[] {
   return [...undated, ...dated];
 }
 
-export const reportCommand: CommandModule<object, ReportArgs> = {
+export const reportCommand: CommandModule<LabContext, ReportArgs> = {
   command: 'report <run> [baselines..]',
   describe: 'render JSON reports as a self-contained HTML file and/or a markdown summary',
-  builder: (yargs: Argv) =>
+  builder: (yargs: Argv<LabContext>) =>
     compareFlags(yargs)
       .positional('run', { type: 'string', demandOption: true, describe: 'the JSON report of the run' })
       .positional('baselines', {
@@ -45,9 +45,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         describe: 'earlier JSON reports: the first is the baseline compared with, all make the trend',
       })
       .option('output', { alias: 'o', type: 'string', describe: 'write the HTML report to this file' })
-      .option('markdown', { type: 'string', describe: 'write the markdown summary to this file' }) as never,
+      .option('markdown', { type: 'string', describe: 'write the markdown summary to this file' }),
   handler: (argv: ArgumentsCamelCase<ReportArgs>) => {
-    const { io } = argv as unknown as LabContext;
+    const { io } = argv;
     const output = checkOutputPath(argv.output, 'output');
     const markdown = checkOutputPath(argv.markdown, 'markdown');
     if (!output && !markdown) throw new ConfigError('nothing to write: give -o report.html and/or --markdown FILE');
