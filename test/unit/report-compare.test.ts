@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareReports, formatComparison, timeTolerance, DEFAULT_COMPARE } from '../../cli/lab/report/compare.js';
 import { loadReport } from '../../cli/lab/report/load.js';
 import type { Observation } from '../../cli/lab/verdicts/verdicts.js';
-import { down, ok, runOf, seeded, timeAround, type CellSpec } from './report-support.js';
+import { down, ok, runOf, seeded, timeAround, type CellSpec } from '../support/report-runs.js';
 
 const times = (path: Observation['path'], list: number[]): Observation[] => list.map((ms) => ok(path, ms));
 const repeat = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import { loadReport, reportFromJson } from '../../cli/lab/report/load.js';
 import { toJsonReport } from '../../cli/lab/verdicts/json.js';
 import { computeVerdicts } from '../../cli/lab/verdicts/verdicts.js';
-import { down, expectation, ok } from './report-support.js';
+import { down, expectation, ok } from '../support/report-runs.js';
 
 const V1 = 'test/fixtures/reports/nat-matrix-v1.json';
 

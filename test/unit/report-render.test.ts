@@ -4,7 +4,7 @@ import { toHtml } from '../../cli/lab/report/html.js';
 import { loadReport } from '../../cli/lab/report/load.js';
 import { markerComment, toMarkdown } from '../../cli/lab/report/markdown.js';
 import type { Observation } from '../../cli/lab/verdicts/verdicts.js';
-import { down, ok, runOf } from './report-support.js';
+import { down, ok, runOf } from '../support/report-runs.js';
 
 const times = (path: Observation['path'], list: number[]): Observation[] => list.map((ms) => ok(path, ms));
 const twenty = (f: (i: number) => Observation): Observation[] => Array.from({ length: 20 }, (_, i) => f(i));

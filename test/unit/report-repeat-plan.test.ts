@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/errors.js';
 import type { Expectation } from '../../cli/topology/model.js';
 import { DEFAULT_AUTO_REPEAT, parseRepeat, repeatsNeeded, runWithPlan } from '../../cli/lab/verdicts/repeat-plan.js';
 import { wilsonInterval } from '../../cli/lab/verdicts/stats.js';
-import { down, expectation, ok } from './report-support.js';
+import { down, expectation, ok } from '../support/report-runs.js';
 
 describe('--repeat N and --repeat auto', () => {
   it('parses the flag', () => {

@@ -47,7 +47,7 @@ export function githubWorkflow(o: WorkflowOptions): Record<string, unknown> {
     jobs: {
       'nat-regression': {
         name: '${{ matrix.topology }} (${{ matrix.backend }})',
-        'runs-on': 'ubuntu-24.04',
+        'runs-on': 'ubuntu-latest',
         'timeout-minutes': 60,
         'continue-on-error': '${{ matrix.experimental }}',
         strategy: {
@@ -94,7 +94,7 @@ export function githubWorkflow(o: WorkflowOptions): Record<string, unknown> {
               `lab() { sudo -E "$(command -v node)" ${o.labBin} "$@"; }`,
               'LABEL="${LABEL::7}"',
               labScript(),
-              'sudo chown -R "$(id -u):$(id -g)" .quicmesh-lab',
+              'sudo chown -R "$(id -u):$(id -g)" "$OUT" "$BASELINE_DIR"',
               'echo "code=$code" >> "$GITHUB_OUTPUT"',
             ].join('\n'),
           },

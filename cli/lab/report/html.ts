@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import type { Comparison } from './compare.js';
 import { changeBadge, changesByText, fmtMs, gridKey, gridOf, medianMs, pct, runLine, shownPath } from './cells.js';
 import type { ReportCell, RunReport } from './load.js';
+import { pathSatisfies } from '../verdicts/verdicts.js';
 import { distributionSvg, esc, PATH_COLOURS, pathStripSvg, runsSvg, sparklineSvg } from './svg.js';
 
 /** A short name for a run in charts: its label, else its start time, else its file name. */
@@ -43,6 +44,12 @@ svg .ok{fill:#1b7f3b;text-anchor:middle}svg .bad{fill:#b3261e;text-anchor:middle
 table.trend td{padding:2px 8px;vertical-align:middle}table.trend td.name{font-size:12px}
 `;
 
+/** The cell's usual path is not what its expectation asks for (hole-punched meets "direct": not relayed). */
+function expectsOther(c: ReportCell): boolean {
+  const shown = shownPath(c);
+  return shown !== 'failed' && shown !== 'unknown' && !pathSatisfies(c.path, shown);
+}
+
 function gridCell(c: ReportCell, cmp: Comparison | null): string {
   const colour = PATH_COLOURS[shownPath(c)]!;
   const changes = changesByText(cmp).get(c.text)?.changes ?? [];
@@ -61,7 +68,7 @@ function gridCell(c: ReportCell, cmp: Comparison | null): string {
     .join(', ')}${c.reasons.length ? `\n${c.reasons.map((r) => `${r.reason} ×${r.count}`).join('\n')}` : ''}`;
   return (
     `<td class="cell${c.pass ? '' : ' failing'}" style="background:${colour.fill};border-color:${colour.ink}" title="${esc(title)}">` +
-    `<div class="path" style="color:${colour.ink}">${c.pass ? '' : '✗ '}${esc(shownPath(c))}${c.path !== 'any' && c.path !== shownPath(c) ? ` <span class="muted">(expects ${esc(c.path)})</span>` : ''}</div>` +
+    `<div class="path" style="color:${colour.ink}">${c.pass ? '' : '✗ '}${esc(shownPath(c))}${expectsOther(c) ? ` <span class="muted">(expects ${esc(c.path)})</span>` : ''}</div>` +
     `<div>${c.satisfied}/${c.repeats} <span class="ci">${pct(ci.low)}–${pct(ci.high)}</span></div>` +
     `<div class="bar"><span style="width:${pct(c.successRate)}"></span><i style="left:${pct(ci.low)};width:${pct(ci.high - ci.low)}"></i></div>` +
     `<div class="ms">${fmtMs(medianMs(c))}</div>${badges}</td>`

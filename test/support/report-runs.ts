@@ -1,6 +1,7 @@
 /** Builders for the report tests: runs made through the real pipeline (verdicts → JSON → RunReport). */
 import type { PathKind } from '../../cli/topology/model.js';
-import { reportFromRun, type RunReport } from '../../cli/lab/report/load.js';
+import { usualPath } from '../../cli/lab/report/compare.js';
+import { loadReport, reportFromRun, type RunReport } from '../../cli/lab/report/load.js';
 import { toJsonReport, type RunInfo } from '../../cli/lab/verdicts/json.js';
 import { computeVerdicts, type Observation } from '../../cli/lab/verdicts/verdicts.js';
 
@@ -45,4 +46,24 @@ export function timeAround(rand: () => number, medianMs: number): number {
   const v = rand();
   const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   return Math.round(medianMs * Math.exp(0.3 * z) * 10) / 10;
+}
+
+/**
+ * A run shaped like the NAT matrix (the 36 cells of test/fixtures/reports/nat-matrix-v1.json, each on the
+ * path it took there, times around its median), `repeats` per cell; hole-punched repeats `punchDelayMs`
+ * slower, as with QUICMESH_TEST_PUNCH_DELAY_MS.
+ */
+export function natMatrixRun(
+  rand: () => number,
+  opts: { repeats: number; run?: Partial<RunInfo>; punchDelayMs?: number },
+): RunReport {
+  const v1 = loadReport('test/fixtures/reports/nat-matrix-v1.json');
+  const results = v1.cells.map((c) => {
+    const path = usualPath(c.paths) ?? 'direct';
+    const repeats = Array.from({ length: opts.repeats }, () =>
+      ok(path, timeAround(rand, c.p50Ms ?? 50) + (path === 'hole-punched' ? (opts.punchDelayMs ?? 0) : 0)),
+    );
+    return { expectation: { text: c.text, source: c.text, from: c.from, to: c.to, path: c.path, withinMs: c.withinMs, line: c.line }, repeats };
+  });
+  return reportFromRun(toJsonReport(computeVerdicts(results, { topology: 'nat-matrix' }), opts.run ?? {}));
 }
