@@ -22,7 +22,10 @@ const screenshot = shotAt >= 0 ? args.splice(shotAt, 2)[1] : undefined;
 function runs(): { runs: RunReport[]; what: string } {
   if (args.length > 0) {
     const [run, ...baselines] = args.map((f) => loadReport(f));
-    return { runs: [...trendOrder(baselines), run!], what: `${args[0]} and ${baselines.length} earlier run(s)` };
+    return {
+      runs: [...trendOrder(baselines), run!],
+      what: `${args[0]} and ${baselines.length} earlier run(s)`,
+    };
   }
   const rand = seeded(11);
   const list = Array.from({ length: 10 }, (_, i) =>
@@ -52,7 +55,10 @@ async function main(): Promise<void> {
   const reportFile = join(dir, 'report.html');
   const emptyFile = join(dir, 'empty.html');
   writeFileSync(reportFile, html);
-  writeFileSync(emptyFile, '<!doctype html><html><head><meta charset="utf-8"><title>empty</title></head><body><p>empty</p></body></html>');
+  writeFileSync(
+    emptyFile,
+    '<!doctype html><html><head><meta charset="utf-8"><title>empty</title></head><body><p>empty</p></body></html>',
+  );
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const measure = async (file: string): Promise<{ load: number; paint: number; wall: number }> => {
@@ -71,7 +77,8 @@ async function main(): Promise<void> {
         )) as { load: number; paint: number };
         loads.push(t.load);
         paints.push(t.paint);
-        if (file === reportFile && i === 0 && screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+        if (file === reportFile && i === 0 && screenshot)
+          await page.screenshot({ path: screenshot, fullPage: true });
         await page.close();
       }
       return { load: median(loads), paint: median(paints), wall: median(walls) };

@@ -48,9 +48,19 @@ describe.skipIf(!present)(title, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'report-html-'));
     const rand = seeded(3);
-    const older = natMatrixRun(rand, { repeats: 20, run: { startedAt: '2025-01-01T00:00:00.000Z', label: 'older' } });
-    const base = natMatrixRun(rand, { repeats: 20, run: { startedAt: '2025-01-02T00:00:00.000Z', label: 'base' } });
-    const now = natMatrixRun(rand, { repeats: 20, punchDelayMs: 100, run: { startedAt: '2025-01-03T00:00:00.000Z', label: 'now' } });
+    const older = natMatrixRun(rand, {
+      repeats: 20,
+      run: { startedAt: '2025-01-01T00:00:00.000Z', label: 'older' },
+    });
+    const base = natMatrixRun(rand, {
+      repeats: 20,
+      run: { startedAt: '2025-01-02T00:00:00.000Z', label: 'base' },
+    });
+    const now = natMatrixRun(rand, {
+      repeats: 20,
+      punchDelayMs: 100,
+      run: { startedAt: '2025-01-03T00:00:00.000Z', label: 'now' },
+    });
     file = join(dir, 'report.html');
     writeFileSync(file, toHtml([older, base, now], compareReports(base, now)));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

@@ -10,8 +10,17 @@ export function expectation(from: string, to: string, path: PathKind = 'any', li
   return { text, source: text, from, to, path, withinMs: null, line };
 }
 
-export const ok = (path: Observation['path'], ms: number): Observation => ({ connected: true, path, timeToConnectMs: ms });
-export const down = (error = 'timeout'): Observation => ({ connected: false, path: null, timeToConnectMs: null, error });
+export const ok = (path: Observation['path'], ms: number): Observation => ({
+  connected: true,
+  path,
+  timeToConnectMs: ms,
+});
+export const down = (error = 'timeout'): Observation => ({
+  connected: false,
+  path: null,
+  timeToConnectMs: null,
+  error,
+});
 
 export interface CellSpec {
   from: string;
@@ -22,7 +31,10 @@ export interface CellSpec {
 
 export function runOf(cells: readonly CellSpec[], run: Partial<RunInfo> = {}, topology = 'mini'): RunReport {
   const report = computeVerdicts(
-    cells.map((c, i) => ({ expectation: expectation(c.from, c.to, c.path ?? 'any', 10 + i), repeats: c.obs })),
+    cells.map((c, i) => ({
+      expectation: expectation(c.from, c.to, c.path ?? 'any', 10 + i),
+      repeats: c.obs,
+    })),
     { topology },
   );
   return reportFromRun(toJsonReport(report, run));
@@ -63,7 +75,18 @@ export function natMatrixRun(
     const repeats = Array.from({ length: opts.repeats }, () =>
       ok(path, timeAround(rand, c.p50Ms ?? 50) + (path === 'hole-punched' ? (opts.punchDelayMs ?? 0) : 0)),
     );
-    return { expectation: { text: c.text, source: c.text, from: c.from, to: c.to, path: c.path, withinMs: c.withinMs, line: c.line }, repeats };
+    return {
+      expectation: {
+        text: c.text,
+        source: c.text,
+        from: c.from,
+        to: c.to,
+        path: c.path,
+        withinMs: c.withinMs,
+        line: c.line,
+      },
+      repeats,
+    };
   });
   return reportFromRun(toJsonReport(computeVerdicts(results, { topology: 'nat-matrix' }), opts.run ?? {}));
 }

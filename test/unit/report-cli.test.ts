@@ -27,7 +27,12 @@ async function lab(...args: string[]) {
 /** A version-2 report of nat-matrix's first expectation, `ms` per repeat. */
 function v2Run(name: string, ms: number[], startedAt: string): string {
   const report = computeVerdicts(
-    [{ expectation: { ...expectation('a-none', 'b-none', 'direct', 76) }, repeats: ms.map((t) => ok('direct', t)) }],
+    [
+      {
+        expectation: { ...expectation('a-none', 'b-none', 'direct', 76) },
+        repeats: ms.map((t) => ok('direct', t)),
+      },
+    ],
     { topology: 'nat-matrix' },
   );
   const file = join(dir, name);
@@ -44,14 +49,24 @@ describe('quicmesh-lab test: regression flags', () => {
   };
 
   it('exits 2 for a bad flag or baseline, before building anything', async () => {
-    expect(await bad('--repeat', 'often')).toBe('quicmesh-lab: --repeat: expected a whole number ≥ 1 or "auto", got often\n');
-    expect(await bad('--repeat', 'auto', '--max-repeat', '2')).toMatch(/--max-repeat: expected a whole number ≥ --min-repeat \(5\), got 2/);
-    expect(await bad('--update-baseline')).toMatch(/--update-baseline: name the baseline file with --baseline FILE/);
+    expect(await bad('--repeat', 'often')).toBe(
+      'quicmesh-lab: --repeat: expected a whole number ≥ 1 or "auto", got often\n',
+    );
+    expect(await bad('--repeat', 'auto', '--max-repeat', '2')).toMatch(
+      /--max-repeat: expected a whole number ≥ --min-repeat \(5\), got 2/,
+    );
+    expect(await bad('--update-baseline')).toMatch(
+      /--update-baseline: name the baseline file with --baseline FILE/,
+    );
     expect(await bad('--baseline', join(dir, 'none.json'))).toMatch(/none\.json: no such file/);
-    expect(await bad('--baseline', V1)).toMatch(/--baseline: .*nat-matrix-v1\.json is a report of topology nat-matrix, not quickstart/);
+    expect(await bad('--baseline', V1)).toMatch(
+      /--baseline: .*nat-matrix-v1\.json is a report of topology nat-matrix, not quickstart/,
+    );
     expect(await bad('--alpha', '1.5')).toMatch(/--alpha: expected a number in \(0, 1\), got 1\.5/);
     expect(await bad('--min-ratio-change', '-1')).toMatch(/--min-ratio-change/);
-    expect(await bad('--markdown', join(dir, 'no/such/dir.md'))).toMatch(/--markdown: directory .* does not exist/);
+    expect(await bad('--markdown', join(dir, 'no/such/dir.md'))).toMatch(
+      /--markdown: directory .* does not exist/,
+    );
   });
 
   it('maps a regression to exit 3', () => {
@@ -73,7 +88,9 @@ describe('quicmesh-lab report', () => {
     const r = await lab('report', now, mid, old, V1, '-o', html, '--markdown', md);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^against baseline .*mid\.json \(nat-matrix, 2025-01-02T00:00:00\.000Z\): 1 regression\(s\)\n  ▲ a-none -> b-none: direct: slower/);
+    expect(r.out).toMatch(
+      /^against baseline .*mid\.json \(nat-matrix, 2025-01-02T00:00:00\.000Z\): 1 regression\(s\)\n  ▲ a-none -> b-none: direct: slower/,
+    );
     expect(r.out).toContain(`wrote ${html}\n`);
     const page = readFileSync(html, 'utf8');
     // the trend runs oldest first: the format-1 report has no start time, then by start time, then the run
@@ -82,18 +99,28 @@ describe('quicmesh-lab report', () => {
   });
 
   it('exits 2 for nothing to write, a missing file or another topology', async () => {
-    expect((await lab('report', V1)).err).toBe('quicmesh-lab: nothing to write: give -o report.html and/or --markdown FILE\n');
+    expect((await lab('report', V1)).err).toBe(
+      'quicmesh-lab: nothing to write: give -o report.html and/or --markdown FILE\n',
+    );
     const missing = await lab('report', join(dir, 'gone.json'), '-o', join(dir, 'x.html'));
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/gone\.json: no such file/);
     const other = join(dir, 'other.json');
     writeFileSync(
       other,
-      JSON.stringify(toJsonReport(computeVerdicts([{ expectation: expectation('x', 'y'), repeats: [ok('direct', 1)] }], { topology: 'other' }))),
+      JSON.stringify(
+        toJsonReport(
+          computeVerdicts([{ expectation: expectation('x', 'y'), repeats: [ok('direct', 1)] }], {
+            topology: 'other',
+          }),
+        ),
+      ),
     );
     const mixed = await lab('report', other, V1, '-o', join(dir, 'y.html'));
     expect(mixed.code).toBe(2);
-    expect(mixed.err).toMatch(/nat-matrix-v1\.json: a report of topology nat-matrix, not other like .*other\.json/);
+    expect(mixed.err).toMatch(
+      /nat-matrix-v1\.json: a report of topology nat-matrix, not other like .*other\.json/,
+    );
     expect(existsSync(join(dir, 'y.html'))).toBe(false);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareReports, formatComparison, timeTolerance, DEFAULT_COMPARE } from '../../cli/lab/report/compare.js';
+import {
+  compareReports,
+  formatComparison,
+  timeTolerance,
+  DEFAULT_COMPARE,
+} from '../../cli/lab/report/compare.js';
 import { loadReport } from '../../cli/lab/report/load.js';
 import type { Observation } from '../../cli/lab/verdicts/verdicts.js';
 import { down, ok, runOf, seeded, timeAround, type CellSpec } from '../support/report-runs.js';
@@ -9,7 +14,9 @@ const repeat = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: 
 
 describe('comparing a run with its baseline', () => {
   it('finds nothing between a run and itself', () => {
-    const run = runOf([{ from: 'a', to: 'b', path: 'direct', obs: times('hole-punched', [60, 62, 58, 61, 70]) }]);
+    const run = runOf([
+      { from: 'a', to: 'b', path: 'direct', obs: times('hole-punched', [60, 62, 58, 61, 70]) },
+    ]);
     const cmp = compareReports(run, run);
     expect(cmp.regressions).toEqual([]);
     expect(cmp.cells[0]!.changes).toEqual([]);
@@ -18,8 +25,22 @@ describe('comparing a run with its baseline', () => {
 
   it('flags a slowdown beyond the tolerance and names the cell', () => {
     const base = runOf([
-      { from: 'a', to: 'b', obs: times('hole-punched', repeat(20, (i) => 60 + (i % 5))) },
-      { from: 'a', to: 'c', obs: times('direct', repeat(20, (i) => 30 + (i % 4))) },
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'hole-punched',
+          repeat(20, (i) => 60 + (i % 5)),
+        ),
+      },
+      {
+        from: 'a',
+        to: 'c',
+        obs: times(
+          'direct',
+          repeat(20, (i) => 30 + (i % 4)),
+        ),
+      },
     ]);
     const now = runOf([
       { from: 'a', to: 'b', obs: times('hole-punched', [161, 158, 170, 165, 160]) },
@@ -31,12 +52,32 @@ describe('comparing a run with its baseline', () => {
     expect(cell.text).toBe('a -> b: any');
     expect(change).toMatchObject({ kind: 'slower', regression: true, before: '62 ms', after: '161 ms' });
     expect(change.detail).toMatch(/shift \+\d+(\.\d)? ms, tolerance 25 ms/);
-    expect(formatComparison(cmp)).toMatch(/1 regression\(s\)\n  ▲ a -> b: any: slower: median 62 ms → 161 ms/);
+    expect(formatComparison(cmp)).toMatch(
+      /1 regression\(s\)\n  ▲ a -> b: any: slower: median 62 ms → 161 ms/,
+    );
   });
 
   it('does not call a small but certain slowdown a regression (2 ms on 60 ms)', () => {
-    const base = runOf([{ from: 'a', to: 'b', obs: times('hole-punched', repeat(20, (i) => 60 + (i % 3) / 10)) }]);
-    const now = runOf([{ from: 'a', to: 'b', obs: times('hole-punched', repeat(20, (i) => 62 + (i % 3) / 10)) }]);
+    const base = runOf([
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'hole-punched',
+          repeat(20, (i) => 60 + (i % 3) / 10),
+        ),
+      },
+    ]);
+    const now = runOf([
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'hole-punched',
+          repeat(20, (i) => 62 + (i % 3) / 10),
+        ),
+      },
+    ]);
     const cmp = compareReports(base, now);
     expect(cmp.regressions).toEqual([]);
     // the same data with no tolerance at all is a significant slowdown: the floor is what keeps it out
@@ -54,12 +95,40 @@ describe('comparing a run with its baseline', () => {
 
   it('flags a path downgrade, and a path upgrade as an improvement', () => {
     const base = runOf([
-      { from: 'a', to: 'b', obs: times('hole-punched', repeat(20, () => 60)) },
-      { from: 'a', to: 'c', obs: times('relayed', repeat(20, () => 600)) },
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'hole-punched',
+          repeat(20, () => 60),
+        ),
+      },
+      {
+        from: 'a',
+        to: 'c',
+        obs: times(
+          'relayed',
+          repeat(20, () => 600),
+        ),
+      },
     ]);
     const now = runOf([
-      { from: 'a', to: 'b', obs: times('relayed', repeat(5, () => 610)) },
-      { from: 'a', to: 'c', obs: times('hole-punched', repeat(5, () => 590)) },
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'relayed',
+          repeat(5, () => 610),
+        ),
+      },
+      {
+        from: 'a',
+        to: 'c',
+        obs: times(
+          'hole-punched',
+          repeat(5, () => 590),
+        ),
+      },
     ]);
     const cmp = compareReports(base, now);
     expect(cmp.regressions.map((r) => [r.cell.text, r.change.kind])).toEqual([
@@ -71,15 +140,53 @@ describe('comparing a run with its baseline', () => {
   });
 
   it('leaves a few stray relayed repeats alone', () => {
-    const base = runOf([{ from: 'a', to: 'b', obs: [...times('hole-punched', repeat(19, () => 60)), ok('relayed', 600)] }]);
-    const now = runOf([{ from: 'a', to: 'b', obs: [...times('hole-punched', repeat(4, () => 60)), ok('relayed', 600)] }]);
+    const base = runOf([
+      {
+        from: 'a',
+        to: 'b',
+        obs: [
+          ...times(
+            'hole-punched',
+            repeat(19, () => 60),
+          ),
+          ok('relayed', 600),
+        ],
+      },
+    ]);
+    const now = runOf([
+      {
+        from: 'a',
+        to: 'b',
+        obs: [
+          ...times(
+            'hole-punched',
+            repeat(4, () => 60),
+          ),
+          ok('relayed', 600),
+        ],
+      },
+    ]);
     expect(compareReports(base, now).regressions).toEqual([]);
   });
 
   it('flags a success-ratio drop, and a failure within noise only as a change', () => {
     const base = runOf([
-      { from: 'a', to: 'b', obs: times('direct', repeat(20, () => 30)) },
-      { from: 'a', to: 'c', obs: times('direct', repeat(20, () => 30)) },
+      {
+        from: 'a',
+        to: 'b',
+        obs: times(
+          'direct',
+          repeat(20, () => 30),
+        ),
+      },
+      {
+        from: 'a',
+        to: 'c',
+        obs: times(
+          'direct',
+          repeat(20, () => 30),
+        ),
+      },
     ]);
     const now = runOf([
       { from: 'a', to: 'b', obs: [...repeat(8, () => down()), ...times('direct', [30, 31])] },
@@ -101,7 +208,9 @@ describe('comparing a run with its baseline', () => {
 
   it('compares with a format-1 baseline without times, and lists cells on one side only', () => {
     const v1 = loadReport('test/fixtures/reports/nat-matrix-v1.json');
-    const cells: CellSpec[] = v1.cells.slice(0, 2).map((c) => ({ from: c.from, to: c.to, path: c.path, obs: times('direct', [40, 41, 42]) }));
+    const cells: CellSpec[] = v1.cells
+      .slice(0, 2)
+      .map((c) => ({ from: c.from, to: c.to, path: c.path, obs: times('direct', [40, 41, 42]) }));
     cells.push({ from: 'x', to: 'y', obs: times('direct', [1]) });
     const now = runOf(cells, {}, 'nat-matrix');
     now.cells[0]!.text = v1.cells[0]!.text;
@@ -125,7 +234,9 @@ describe('comparing a run with its baseline', () => {
       medians.map((m, i) => ({
         from: `a${Math.floor(i / 6)}`,
         to: `b${i % 6}`,
-        obs: repeat(n, () => ok(m === 600 ? 'relayed' : 'hole-punched', timeAround(rand, m) * factor + (slow.has(i) ? 100 : 0))),
+        obs: repeat(n, () =>
+          ok(m === 600 ? 'relayed' : 'hole-punched', timeAround(rand, m) * factor + (slow.has(i) ? 100 : 0)),
+        ),
       })),
     );
 
@@ -140,12 +251,12 @@ describe('comparing a run with its baseline', () => {
     expect(alarms).toBeLessThanOrEqual(2);
   });
 
-  it('catches punching delayed by 100 ms, naming the cells and no others', () => {
+  it('catches punching delayed by 100 ms in runs of 8 repeats, naming the cells and no others', () => {
     const rand = seeded(7);
     const slow = new Set([2, 7, 12, 17, 22, 27, 32]); // cells whose median is 65 ms
     for (let t = 0; t < 30; t++) {
       const base = simulate(rand, 20, 1, new Set());
-      const now = simulate(rand, 5, 1.15, slow);
+      const now = simulate(rand, 8, 1.15, slow);
       const flagged = new Set(compareReports(base, now).regressions.map((r) => r.cell.text));
       const expected = new Set([...slow].map((i) => `a${Math.floor(i / 6)} -> b${i % 6}: any`));
       expect(flagged).toEqual(expected);

@@ -25,10 +25,21 @@ describe('loading JSON reports', () => {
 
   it('round-trips a version-2 report with its samples and run information', () => {
     const report = computeVerdicts(
-      [{ expectation: expectation('a', 'b', 'direct'), repeats: [ok('hole-punched', 61.5), down('timeout'), ok('relayed', 600)] }],
+      [
+        {
+          expectation: expectation('a', 'b', 'direct'),
+          repeats: [ok('hole-punched', 61.5), down('timeout'), ok('relayed', 600)],
+        },
+      ],
       { topology: 't' },
     );
-    const json = toJsonReport(report, { startedAt: '2025-01-02T03:04:05.000Z', label: 'abc1234', backend: 'netns', natState: 'cold', repeat: { mode: 'fixed', count: 3 } });
+    const json = toJsonReport(report, {
+      startedAt: '2025-01-02T03:04:05.000Z',
+      label: 'abc1234',
+      backend: 'netns',
+      natState: 'cold',
+      repeat: { mode: 'fixed', count: 3 },
+    });
     expect(json.version).toBe(2);
     const r = reportFromJson(JSON.parse(JSON.stringify(json)), 'x.json');
     expect(r.run).toEqual(json.run);
@@ -58,9 +69,15 @@ describe('loading JSON reports', () => {
     };
     expect(fail(join(dir, 'missing.json'))).toMatch(/missing\.json: no such file$/);
     expect(fail(file('bad.json', '{"version": 1,'))).toMatch(/bad\.json: not JSON \(/);
-    expect(fail(file('array.json', '[]'))).toMatch(/array\.json: not a quicmesh-lab JSON report \(no "version" field\)/);
-    expect(fail(file('future.json', '{"version": 3}'))).toMatch(/future\.json: report format version 3 is not one this quicmesh-lab reads \(1 to 2\)/);
-    const v2 = toJsonReport(computeVerdicts([{ expectation: expectation('a', 'b'), repeats: [ok('direct', 1)] }]));
+    expect(fail(file('array.json', '[]'))).toMatch(
+      /array\.json: not a quicmesh-lab JSON report \(no "version" field\)/,
+    );
+    expect(fail(file('future.json', '{"version": 3}'))).toMatch(
+      /future\.json: report format version 3 is not one this quicmesh-lab reads \(1 to 2\)/,
+    );
+    const v2 = toJsonReport(
+      computeVerdicts([{ expectation: expectation('a', 'b'), repeats: [ok('direct', 1)] }]),
+    );
     (v2.expectations[0]!.samples[0] as { path: string }).path = 'teleported';
     expect(fail(file('field.json', JSON.stringify(v2)))).toMatch(
       /field\.json: not a valid version-2 report: expectations\[0\]\.samples\[0\]\.path: /,

@@ -20,10 +20,21 @@ const BASE = runOf(
 const NOW = runOf(
   [
     { from: 'a', to: 'b', path: 'hole-punched', obs: times('hole-punched', [160, 165, 158, 170, 162]) },
-    { from: 'a', to: 'c', path: 'direct', obs: [down('TimeoutError: no path <x> | y'), ...times('direct', [30, 31, 32, 30])] },
+    {
+      from: 'a',
+      to: 'c',
+      path: 'direct',
+      obs: [down('TimeoutError: no path <x> | y'), ...times('direct', [30, 31, 32, 30])],
+    },
     { from: 'd', to: 'b', path: 'relayed', obs: times('relayed', [600, 601, 599, 600, 602]) },
   ],
-  { startedAt: '2025-01-02T00:00:00.000Z', label: 'now4567', repeat: { mode: 'fixed', count: 5 }, natState: 'cold', backend: 'netns' },
+  {
+    startedAt: '2025-01-02T00:00:00.000Z',
+    label: 'now4567',
+    repeat: { mode: 'fixed', count: 5 },
+    natState: 'cold',
+    backend: 'netns',
+  },
 );
 
 describe('the markdown summary', () => {
@@ -34,9 +45,13 @@ describe('the markdown summary', () => {
     expect(lines[1]).toBe('### quicmesh-lab · mini — 🔴 1 regression(s), ❌ 1 of 3 expectation(s) failed');
     expect(md).toContain('5 repeat(s) per cell · NAT state cold · backend netns · label now4567');
     expect(md).toContain('| from \\ to | b | c |');
-    expect(md).toContain('| **a** | hole-punched 5/5 · 162 ms<br>🔴 ▲ slower 62 ms → 162 ms | ❌ direct 4/5 · 31 ms<br>⚪ ✗ fails now 20/20 → 4/5 (within noise) |');
+    expect(md).toContain(
+      '| **a** | hole-punched 5/5 · 162 ms<br>🔴 ▲ slower 62 ms → 162 ms | ❌ direct 4/5 · 31 ms<br>⚪ ✗ fails now 20/20 → 4/5 (within noise) |',
+    );
     expect(md).toContain('| **d** | relayed 5/5 · 600 ms | · |');
-    expect(md).toMatch(/#### Regressions \(1\)\n\n- \*\*a -&gt; b: hole-punched\*\* — slower: median 62 ms → 162 ms/);
+    expect(md).toMatch(
+      /#### Regressions \(1\)\n\n- \*\*a -&gt; b: hole-punched\*\* — slower: median 62 ms → 162 ms/,
+    );
     // error text from the lab cannot break the table or inject markup
     expect(md).toContain('not connected: TimeoutError: no path &lt;x&gt; \\| y');
     expect(md).toMatch(/#### Flaky cells[^\n]*\n\n- a -&gt; c: direct: 80% \(4\/5, interval 38%–96%\)/);

@@ -39,14 +39,18 @@ describe('report statistics', () => {
 
   it('keeps the Wilson interval inside [0, 1] around the observed ratio', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, share) => {
-        const k = Math.round(share * n);
-        const { low, high } = wilsonInterval(k, n);
-        expect(low).toBeGreaterThanOrEqual(0);
-        expect(high).toBeLessThanOrEqual(1);
-        expect(low).toBeLessThanOrEqual(k / n + 1e-12);
-        expect(high).toBeGreaterThanOrEqual(k / n - 1e-12);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 500 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (n, share) => {
+          const k = Math.round(share * n);
+          const { low, high } = wilsonInterval(k, n);
+          expect(low).toBeGreaterThanOrEqual(0);
+          expect(high).toBeLessThanOrEqual(1);
+          expect(low).toBeLessThanOrEqual(k / n + 1e-12);
+          expect(high).toBeGreaterThanOrEqual(k / n - 1e-12);
+        },
+      ),
       { seed: 15, numRuns: 300 },
     );
   });
@@ -87,7 +91,8 @@ describe('report statistics', () => {
   });
 
   it('agrees with its normal approximation, which it uses past the exact limit', () => {
-    const make = (n: number, shift: number) => Array.from({ length: n }, (_, i) => ((i * 7919) % 101) + shift);
+    const make = (n: number, shift: number) =>
+      Array.from({ length: n }, (_, i) => ((i * 7919) % 101) + shift);
     const pLarge = mannWhitneyGreaterP(make(80, 12), make(80, 0));
     expect(pLarge).toBeCloseTo(mannWhitneyGreaterP(make(80, 12), make(80, 0), { exact: false }), 12);
     expect(pLarge).toBeLessThan(0.01);

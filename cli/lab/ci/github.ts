@@ -35,7 +35,9 @@ else await github.rest.issues.createComment({ owner, repo, issue_number, body })
 
 /** The workflow as a plain object (yaml.stringify makes the file). */
 export function githubWorkflow(o: WorkflowOptions): Record<string, unknown> {
-  const include = o.docker ? o.topologies.map((topology) => ({ topology, backend: 'docker', experimental: true })) : [];
+  const include = o.docker
+    ? o.topologies.map((topology) => ({ topology, backend: 'docker', experimental: true }))
+    : [];
   return {
     name: 'quicmesh-lab',
     on: {
@@ -65,7 +67,8 @@ export function githubWorkflow(o: WorkflowOptions): Record<string, unknown> {
           REPEAT: o.repeat,
           OUT: '.quicmesh-lab/out',
           BASELINE_DIR: '.quicmesh-lab/baseline',
-          ON_DEFAULT_BRANCH: "${{ github.event_name != 'pull_request' && github.ref_name == github.event.repository.default_branch }}",
+          ON_DEFAULT_BRANCH:
+            "${{ github.event_name != 'pull_request' && github.ref_name == github.event.repository.default_branch }}",
         },
         steps: [
           { uses: 'actions/checkout@v4' },
@@ -115,13 +118,20 @@ export function githubWorkflow(o: WorkflowOptions): Record<string, unknown> {
             name: 'Upload the reports',
             if: 'always()',
             uses: 'actions/upload-artifact@v4',
-            with: { name: 'quicmesh-lab-${{ env.SLUG }}', path: '.quicmesh-lab/out/', 'if-no-files-found': 'warn' },
+            with: {
+              name: 'quicmesh-lab-${{ env.SLUG }}',
+              path: '.quicmesh-lab/out/',
+              'if-no-files-found': 'warn',
+            },
           },
           {
             name: 'Save the new baseline',
             if: "always() && env.ON_DEFAULT_BRANCH == 'true' && hashFiles('.quicmesh-lab/baseline/*.json') != ''",
             uses: 'actions/cache/save@v4',
-            with: { path: '.quicmesh-lab/baseline', key: 'quicmesh-lab-${{ env.SLUG }}-${{ github.run_id }}' },
+            with: {
+              path: '.quicmesh-lab/baseline',
+              key: 'quicmesh-lab-${{ env.SLUG }}-${{ github.run_id }}',
+            },
           },
           {
             name: "Fail with quicmesh-lab's exit code",

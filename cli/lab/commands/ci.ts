@@ -63,7 +63,9 @@ async function findTopologies(dir: string): Promise<string[]> {
     if (topology && topology.expectations.length > 0) found.push(`topologies/${name}`);
   }
   if (found.length === 0)
-    throw new ConfigError(`no valid topology with expectations in ${folder}/: name them with --topology FILE`);
+    throw new ConfigError(
+      `no valid topology with expectations in ${folder}/: name them with --topology FILE`,
+    );
   return found;
 }
 
@@ -73,7 +75,8 @@ async function checkTopology(dir: string, file: string): Promise<string> {
   const rel = relative(dir, path);
   if (rel.startsWith('..')) throw new ConfigError(`--topology ${file}: not inside --dir ${dir}`);
   const topology = await loadTopology(path);
-  if (topology.expectations.length === 0) throw new ConfigError(`--topology ${file}: the topology has no expectations`);
+  if (topology.expectations.length === 0)
+    throw new ConfigError(`--topology ${file}: the topology has no expectations`);
   return rel.split(sep).join('/');
 }
 
@@ -82,38 +85,69 @@ const initCommand: CommandModule<LabContext, CiInitArgs> = {
   describe: 'write a CI workflow that runs the topologies against the default branch baseline',
   builder: (yargs: Argv<LabContext>) =>
     yargs
-      .option('provider', { choices: ['github', 'gitlab'] as const, default: 'github' as const, describe: 'CI provider' })
+      .option('provider', {
+        choices: ['github', 'gitlab'] as const,
+        default: 'github' as const,
+        describe: 'CI provider',
+      })
       .option('dir', { type: 'string', default: '.', describe: 'root of the repository to write into' })
       .option('topology', {
         type: 'string',
         array: true,
-        describe: 'topology files to run (relative to --dir); default: those with expectations in topologies/',
+        describe:
+          'topology files to run (relative to --dir); default: those with expectations in topologies/',
       })
-      .option('repeat', { type: 'string', default: 'auto', describe: 'the --repeat of the runs (a number or auto)' })
-      .option('default-branch', { type: 'string', default: 'main', describe: 'the branch whose runs are the baseline (GitHub)' })
+      .option('repeat', {
+        type: 'string',
+        default: 'auto',
+        describe: 'the --repeat of the runs (a number or auto)',
+      })
+      .option('default-branch', {
+        type: 'string',
+        default: 'main',
+        describe: 'the branch whose runs are the baseline (GitHub)',
+      })
       .option('lab-bin', {
         type: 'string',
         default: 'node_modules/.bin/quicmesh-lab',
         describe: 'the quicmesh-lab script in the checked-out repository',
       })
-      .option('docker', { type: 'boolean', default: true, describe: 'add experimental jobs on the docker backend (--no-docker: none)' })
+      .option('docker', {
+        type: 'boolean',
+        default: true,
+        describe: 'add experimental jobs on the docker backend (--no-docker: none)',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing workflow file' }),
   handler: async (argv: ArgumentsCamelCase<CiInitArgs>) => {
     const { io } = argv;
     const dir = resolve(argv.dir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`--dir: ${argv.dir} is not a directory`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new ConfigError(`--dir: ${argv.dir} is not a directory`);
     parseRepeat(argv.repeat);
-    if (!/^[\w./-]+$/.test(argv['default-branch'])) throw new ConfigError(`--default-branch: not a branch name: ${argv['default-branch']}`);
-    if (!/^[\w./-]+$/.test(argv['lab-bin'])) throw new ConfigError(`--lab-bin: expected a relative path, got ${argv['lab-bin']}`);
+    if (!/^[\w./-]+$/.test(argv['default-branch']))
+      throw new ConfigError(`--default-branch: not a branch name: ${argv['default-branch']}`);
+    if (!/^[\w./-]+$/.test(argv['lab-bin']))
+      throw new ConfigError(`--lab-bin: expected a relative path, got ${argv['lab-bin']}`);
     const topologies = argv.topology?.length
       ? await Promise.all(argv.topology.map((t) => checkTopology(dir, String(t))))
       : await findTopologies(dir);
     const file = join(dir, CI_FILES[argv.provider]);
-    if (existsSync(file) && !argv.force) throw new ConfigError(`${file} exists: pass --force to overwrite it`);
-    const command = ['quicmesh-lab ci init', `--provider ${argv.provider}`, ...topologies.map((t) => `--topology ${t}`)].join(' ');
+    if (existsSync(file) && !argv.force)
+      throw new ConfigError(`${file} exists: pass --force to overwrite it`);
+    const command = [
+      'quicmesh-lab ci init',
+      `--provider ${argv.provider}`,
+      ...topologies.map((t) => `--topology ${t}`),
+    ].join(' ');
     const text = ciFileText(
       argv.provider,
-      { topologies, defaultBranch: argv['default-branch'], repeat: argv.repeat, labBin: argv['lab-bin'], docker: argv.docker },
+      {
+        topologies,
+        defaultBranch: argv['default-branch'],
+        repeat: argv.repeat,
+        labBin: argv['lab-bin'],
+        docker: argv.docker,
+      },
       command,
     );
     mkdirSync(dirname(file), { recursive: true });
@@ -127,7 +161,8 @@ const initCommand: CommandModule<LabContext, CiInitArgs> = {
 export const ciCommand: CommandModule<LabContext, LabContext> = {
   command: 'ci <command>',
   describe: 'continuous integration: ci init writes a workflow',
-  builder: (yargs: Argv<LabContext>) => yargs.command(initCommand).demandCommand(1, 'name a ci command (init)'),
+  builder: (yargs: Argv<LabContext>) =>
+    yargs.command(initCommand).demandCommand(1, 'name a ci command (init)'),
   handler: () => {},
 };
 

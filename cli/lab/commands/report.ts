@@ -50,13 +50,16 @@ export const reportCommand: CommandModule<LabContext, ReportArgs> = {
     const { io } = argv;
     const output = checkOutputPath(argv.output, 'output');
     const markdown = checkOutputPath(argv.markdown, 'markdown');
-    if (!output && !markdown) throw new ConfigError('nothing to write: give -o report.html and/or --markdown FILE');
+    if (!output && !markdown)
+      throw new ConfigError('nothing to write: give -o report.html and/or --markdown FILE');
     const options = compareOptionsOf(argv);
     const run = loadReport(argv.run);
     const baselines = (argv.baselines ?? []).map((file) => loadReport(String(file)));
     for (const b of baselines)
       if (b.topology !== run.topology)
-        throw new ConfigError(`${b.file}: a report of topology ${b.topology}, not ${run.topology} like ${run.file}`);
+        throw new ConfigError(
+          `${b.file}: a report of topology ${b.topology}, not ${run.topology} like ${run.file}`,
+        );
     const cmp = baselines[0] ? compareReports(baselines[0], run, options) : null;
     if (cmp) io.stdout(formatComparison(cmp));
     if (output) {

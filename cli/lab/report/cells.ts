@@ -53,7 +53,11 @@ export function changesByText(cmp: Comparison | null): Map<string, CellCompariso
 }
 
 /** Short label and symbol of a change, for a cell of a grid. */
-export function changeBadge(change: CellChange): { symbol: string; text: string; tone: 'bad' | 'good' | 'noise' } {
+export function changeBadge(change: CellChange): {
+  symbol: string;
+  text: string;
+  tone: 'bad' | 'good' | 'noise';
+} {
   const tone = change.regression ? 'bad' : change.kind === 'fails-now' ? 'noise' : 'good';
   switch (change.kind) {
     case 'slower':
@@ -69,7 +73,11 @@ export function changeBadge(change: CellChange): { symbol: string; text: string;
     case 'ratio-rise':
       return { symbol: '↗', text: `ratio ${change.before} → ${change.after}`, tone };
     case 'fails-now':
-      return { symbol: '✗', text: `fails now ${change.before} → ${change.after}${change.regression ? '' : ' (within noise)'}`, tone };
+      return {
+        symbol: '✗',
+        text: `fails now ${change.before} → ${change.after}${change.regression ? '' : ' (within noise)'}`,
+        tone,
+      };
     case 'passes-now':
       return { symbol: '✓', text: `passes now ${change.before} → ${change.after}`, tone };
   }
@@ -81,10 +89,13 @@ export function runLine(run: RunReport): string {
   const rp = run.run.repeat;
   if (rp?.mode === 'fixed') parts.push(`${rp.count} repeat(s) per cell`);
   else if (rp?.mode === 'auto')
-    parts.push(`repeat auto (${rp.min}–${rp.max} per cell, until the ${pct(run.confidence)} interval is ≤ ${rp.ciWidth} wide)`);
+    parts.push(
+      `repeat auto (${rp.min}–${rp.max} per cell, until the ${pct(run.confidence)} interval is ≤ ${rp.ciWidth} wide)`,
+    );
   else {
     const counts = [...new Set(run.cells.map((c) => c.repeats))].sort((a, b) => a - b);
-    if (counts.length) parts.push(`${counts.length === 1 ? counts[0] : `${counts[0]}–${counts.at(-1)}`} repeat(s) per cell`);
+    if (counts.length)
+      parts.push(`${counts.length === 1 ? counts[0] : `${counts[0]}–${counts.at(-1)}`} repeat(s) per cell`);
   }
   if (run.run.natState) parts.push(`NAT state ${run.run.natState}`);
   if (run.run.backend) parts.push(`backend ${run.run.backend}`);

@@ -107,7 +107,8 @@ function connectedTimes(cell: ReportCell): number[] | null {
 }
 
 const fmtMs = (v: number): string => `${Math.round(v * 10) / 10} ms`;
-export const fmtP = (p: number): string => (p < 1e-4 ? p.toExponential(1) : p < 0.01 ? p.toFixed(4) : p.toFixed(2));
+export const fmtP = (p: number): string =>
+  p < 1e-4 ? p.toExponential(1) : p < 0.01 ? p.toFixed(4) : p.toFixed(2);
 const ratio = (c: ReportCell): string => `${c.satisfied}/${c.repeats}`;
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
@@ -120,7 +121,14 @@ interface Pending {
   make: (significant: boolean, p: number, adjusted: number) => CellChange | null;
 }
 
-function ratioTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: CompareOptions, worse: Pending[], better: Pending[]): void {
+function ratioTests(
+  cell: CellComparison,
+  b: ReportCell,
+  c: ReportCell,
+  o: CompareOptions,
+  worse: Pending[],
+  better: Pending[],
+): void {
   const before = ratio(b);
   const after = ratio(c);
   const failsNow = b.pass && !c.pass;
@@ -179,15 +187,25 @@ function ratioTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: Compa
   });
 }
 
-function pathTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: CompareOptions, worse: Pending[], better: Pending[]): void {
+function pathTests(
+  cell: CellComparison,
+  b: ReportCell,
+  c: ReportCell,
+  o: CompareOptions,
+  worse: Pending[],
+  better: Pending[],
+): void {
   const usualBefore = usualPath(b.paths);
   const usualAfter = usualPath(c.paths);
   const xb = pathRanks(b.paths);
   const xc = pathRanks(c.paths);
   if (usualBefore === null || xc.length === 0) return;
-  const share = (ranks: number[], pred: (r: number) => boolean): number => ranks.filter(pred).length / ranks.length;
+  const share = (ranks: number[], pred: (r: number) => boolean): number =>
+    ranks.filter(pred).length / ranks.length;
   const line = (paths: PathCounts, usual: RankedPath | null): string =>
-    usual === null ? 'none connected' : `${usual} ${paths[usual]}/${RANKED.reduce((s, p) => s + paths[p], 0)}`;
+    usual === null
+      ? 'none connected'
+      : `${usual} ${paths[usual]}/${RANKED.reduce((s, p) => s + paths[p], 0)}`;
   const before = line(b.paths, usualBefore);
   const after = line(c.paths, usualAfter);
   const shiftWorse = share(xc, (r) => r > RANK[usualBefore]) - share(xb, (r) => r > RANK[usualBefore]);
@@ -235,7 +253,14 @@ export function timeTolerance(baselineMedianMs: number, o: CompareOptions): numb
   return Math.max(o.minSlowdownMs, o.minSlowdown * baselineMedianMs);
 }
 
-function timeTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: CompareOptions, worse: Pending[], better: Pending[]): void {
+function timeTests(
+  cell: CellComparison,
+  b: ReportCell,
+  c: ReportCell,
+  o: CompareOptions,
+  worse: Pending[],
+  better: Pending[],
+): void {
   const tb = connectedTimes(b);
   const tc = connectedTimes(c);
   if (tb === null || tc === null) {
@@ -261,7 +286,16 @@ function timeTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: Compar
     bigEnough: true,
     make: (significant, p, adjusted) =>
       significant
-        ? { kind: 'slower', regression: true, significant, p, adjustedP: adjusted, before, after, detail: detail('slower', p, adjusted) }
+        ? {
+            kind: 'slower',
+            regression: true,
+            significant,
+            p,
+            adjustedP: adjusted,
+            before,
+            after,
+            detail: detail('slower', p, adjusted),
+          }
         : null,
   });
   better.push({
@@ -273,7 +307,16 @@ function timeTests(cell: CellComparison, b: ReportCell, c: ReportCell, o: Compar
     bigEnough: true,
     make: (significant, p, adjusted) =>
       significant
-        ? { kind: 'faster', regression: false, significant, p, adjustedP: adjusted, before, after, detail: detail('faster', p, adjusted) }
+        ? {
+            kind: 'faster',
+            regression: false,
+            significant,
+            p,
+            adjustedP: adjusted,
+            before,
+            after,
+            detail: detail('faster', p, adjusted),
+          }
         : null,
   });
 }
@@ -297,7 +340,11 @@ function checkOptions(o: CompareOptions): void {
   if (!(o.minRatioChange >= 0 && o.minRatioChange <= 1)) bad('minRatioChange', o.minRatioChange);
 }
 
-export function compareReports(baseline: RunReport, current: RunReport, options: Partial<CompareOptions> = {}): Comparison {
+export function compareReports(
+  baseline: RunReport,
+  current: RunReport,
+  options: Partial<CompareOptions> = {},
+): Comparison {
   const o = { ...DEFAULT_COMPARE, ...options };
   checkOptions(o);
   const before = new Map(baseline.cells.map((c) => [c.text, c]));
@@ -313,7 +360,15 @@ export function compareReports(baseline: RunReport, current: RunReport, options:
   const seen = new Set(current.cells.map((c) => c.text));
   for (const b of baseline.cells)
     if (!seen.has(b.text))
-      cells.push({ text: b.text, from: b.from, to: b.to, current: null, baseline: b, changes: [], timeSkipped: null });
+      cells.push({
+        text: b.text,
+        from: b.from,
+        to: b.to,
+        current: null,
+        baseline: b,
+        changes: [],
+        timeSkipped: null,
+      });
 
   const worse: Pending[] = [];
   const better: Pending[] = [];
@@ -334,11 +389,14 @@ export function compareReports(baseline: RunReport, current: RunReport, options:
   const removed = cells.filter((c) => c.current === null).map((c) => c.text);
   if (added.length) notes.push(`not in the baseline (not compared): ${added.join('; ')}`);
   if (removed.length) notes.push(`in the baseline only: ${removed.join('; ')}`);
-  if (baseline.version === 1) notes.push('the baseline is a format-1 report without per-repeat times: times were not compared');
+  if (baseline.version === 1)
+    notes.push('the baseline is a format-1 report without per-repeat times: times were not compared');
   notes.push(
     `${worse.length} test(s) of "worse" at family-wise alpha ${o.alpha} (Holm); time tolerance max(${o.minSlowdownMs} ms, ${pct(o.minSlowdown)} of the baseline median); smallest ratio or path-share change ${pct(o.minRatioChange)}`,
   );
-  const regressions = cells.flatMap((cell) => cell.changes.filter((c) => c.regression).map((change) => ({ cell, change })));
+  const regressions = cells.flatMap((cell) =>
+    cell.changes.filter((c) => c.regression).map((change) => ({ cell, change })),
+  );
   return { baseline, current, options: o, cells, regressions, notes };
 }
 

@@ -8,8 +8,10 @@ export function checkOutputPath(file: string | undefined, flag: string): string 
   if (file === undefined) return undefined;
   if (file.trim() === '') throw new ConfigError(`--${flag}: expected a file path`);
   const dir = dirname(resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`--${flag}: directory ${dir} does not exist`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new ConfigError(`--${flag}: ${file} is a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ConfigError(`--${flag}: directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new ConfigError(`--${flag}: ${file} is a directory`);
   return file;
 }
 

@@ -7,7 +7,17 @@
  */
 import { basename } from 'node:path';
 import type { Comparison } from './compare.js';
-import { changeBadge, changesByText, fmtMs, gridKey, gridOf, medianMs, pct, runLine, shownPath } from './cells.js';
+import {
+  changeBadge,
+  changesByText,
+  fmtMs,
+  gridKey,
+  gridOf,
+  medianMs,
+  pct,
+  runLine,
+  shownPath,
+} from './cells.js';
 import type { ReportCell, RunReport } from './load.js';
 import { pathSatisfies } from '../verdicts/verdicts.js';
 import { distributionSvg, esc, PATH_COLOURS, pathStripSvg, runsSvg, sparklineSvg } from './svg.js';
@@ -87,16 +97,24 @@ function gridTable(run: RunReport, cmp: Comparison | null): string {
     return `<tr><th class="row">${esc(r)}</th>${tds.join('')}</tr>`;
   });
   const legend = ['direct', 'hole-punched', 'relayed', 'failed']
-    .map((k) => `<span><i style="background:${PATH_COLOURS[k]!.fill};border-color:${PATH_COLOURS[k]!.ink}"></i>${k}</span>`)
+    .map(
+      (k) =>
+        `<span><i style="background:${PATH_COLOURS[k]!.fill};border-color:${PATH_COLOURS[k]!.ink}"></i>${k}</span>`,
+    )
     .join('');
   return `<table class="grid" id="matrix">${head}${rows.join('')}</table><p class="legend">${legend}<span>bar: success ratio, whiskers: ${pct(run.confidence)} Wilson interval; red outline: expectation failed</span></p>`;
 }
 
 function headline(run: RunReport, cmp: Comparison | null): { text: string; good: boolean } {
   const parts: string[] = [];
-  if (cmp && cmp.regressions.length) parts.push(`${cmp.regressions.length} regression(s) against the baseline`);
+  if (cmp && cmp.regressions.length)
+    parts.push(`${cmp.regressions.length} regression(s) against the baseline`);
   if (!run.pass) parts.push(`${run.failed} of ${run.cells.length} expectation(s) failed`);
-  if (parts.length === 0) return { text: `${run.passed}/${run.cells.length} expectations passed${cmp ? ', no regressions' : ''}`, good: true };
+  if (parts.length === 0)
+    return {
+      text: `${run.passed}/${run.cells.length} expectations passed${cmp ? ', no regressions' : ''}`,
+      good: true,
+    };
   return { text: parts.join(', '), good: false };
 }
 
@@ -109,15 +127,22 @@ function changesSection(run: RunReport, cmp: Comparison | null): string {
         ? `<ul class="changes">${cmp.regressions.map(({ cell, change }) => `<li><b>${esc(cell.text)}</b> — ${esc(change.detail)}</li>`).join('')}</ul>`
         : '<p class="muted">none</p>',
     );
-    const others = cmp.cells.flatMap((cell) => cell.changes.filter((c) => !c.regression).map((change) => ({ cell, change })));
+    const others = cmp.cells.flatMap((cell) =>
+      cell.changes.filter((c) => !c.regression).map((change) => ({ cell, change })),
+    );
     if (others.length)
-      out.push(`<h2>Other changes (${others.length})</h2><ul class="changes">${others.map(({ cell, change }) => `<li>${esc(cell.text)} — ${esc(change.detail)}</li>`).join('')}</ul>`);
+      out.push(
+        `<h2>Other changes (${others.length})</h2><ul class="changes">${others.map(({ cell, change }) => `<li>${esc(cell.text)} — ${esc(change.detail)}</li>`).join('')}</ul>`,
+      );
   }
   const failing = run.cells.filter((c) => !c.pass);
   if (failing.length) {
     out.push(
       `<h2>Failing expectations (${failing.length})</h2><ul class="changes">${failing
-        .map((c) => `<li><b>${esc(c.text)}</b> (line ${c.line}): ${c.satisfied}/${c.repeats} — ${esc(c.reasons.map((r) => `${r.reason} ×${r.count}`).join('; '))}</li>`)
+        .map(
+          (c) =>
+            `<li><b>${esc(c.text)}</b> (line ${c.line}): ${c.satisfied}/${c.repeats} — ${esc(c.reasons.map((r) => `${r.reason} ×${r.count}`).join('; '))}</li>`,
+        )
         .join('')}</ul>`,
     );
   }
@@ -151,8 +176,12 @@ export function toHtml(runs: readonly RunReport[], cmp: Comparison | null = null
   const head = headline(run, cmp);
   const baseline = new Map((cmp?.baseline.cells ?? []).map((c) => [c.text, c]));
   const about = runLine(run);
-  const base = cmp ? `<p class="muted">compared with ${esc(runName(cmp.baseline))}${cmp.baseline.file ? ` (${esc(cmp.baseline.file)})` : ''}</p>` : '';
-  const notes = cmp ? `<h2>How changes are judged</h2><ul>${cmp.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  const base = cmp
+    ? `<p class="muted">compared with ${esc(runName(cmp.baseline))}${cmp.baseline.file ? ` (${esc(cmp.baseline.file)})` : ''}</p>`
+    : '';
+  const notes = cmp
+    ? `<h2>How changes are judged</h2><ul>${cmp.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`
+    : '';
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',

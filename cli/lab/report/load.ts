@@ -128,7 +128,8 @@ export function reportFromJson(data: unknown, file: string): RunReport {
       `${file}: report format version ${version} is not one this quicmesh-lab reads (1 to ${REPORT_VERSION})`,
     );
   const parsed = (version === 1 ? v1Report : v2Report).safeParse(data);
-  if (!parsed.success) throw new ConfigError(`${file}: not a valid version-${version} report: ${issueText(parsed.error)}`);
+  if (!parsed.success)
+    throw new ConfigError(`${file}: not a valid version-${version} report: ${issueText(parsed.error)}`);
   return version === 1 ? fromV1(parsed.data as V1, file) : fromV2(parsed.data as V2, file);
 }
 
@@ -179,7 +180,11 @@ function fromV2(r: V2, file: string): RunReport {
     pass: r.pass,
     passed: r.passed,
     failed: r.failed,
-    cells: r.expectations.map((e) => ({ ...cellOf(e, r.confidence), successInterval: e.successInterval, samples: e.samples })),
+    cells: r.expectations.map((e) => ({
+      ...cellOf(e, r.confidence),
+      successInterval: e.successInterval,
+      samples: e.samples,
+    })),
   };
 }
 

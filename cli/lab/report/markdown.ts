@@ -7,7 +7,17 @@
  * step can find and update its own earlier comment.
  */
 import type { Comparison } from './compare.js';
-import { changeBadge, changesByText, fmtMs, gridKey, gridOf, medianMs, pct, runLine, shownPath } from './cells.js';
+import {
+  changeBadge,
+  changesByText,
+  fmtMs,
+  gridKey,
+  gridOf,
+  medianMs,
+  pct,
+  runLine,
+  shownPath,
+} from './cells.js';
 import type { ReportCell, RunReport } from './load.js';
 
 /** Text safe inside a markdown table cell or list item. */
@@ -72,7 +82,10 @@ export function toMarkdown(run: RunReport, cmp: Comparison | null = null): strin
     out.push(`Compared with the baseline \`${md(b.file || 'in memory')}\`${when ? ` (${md(when)})` : ''}.`);
   }
   out.push('', ...matrix(run, cmp), '');
-  out.push('Cells: the path most repeats took, satisfied/repeats, median time to connect. 🔴 regression, 🟢 improvement, ⚪ within noise; ▲▼ time, ⇣⇡ path, ↘↗ success ratio, ✗✓ expectation.', '');
+  out.push(
+    'Cells: the path most repeats took, satisfied/repeats, median time to connect. 🔴 regression, 🟢 improvement, ⚪ within noise; ▲▼ time, ⇣⇡ path, ↘↗ success ratio, ✗✓ expectation.',
+    '',
+  );
 
   if (cmp && cmp.regressions.length > 0) {
     out.push(`#### Regressions (${cmp.regressions.length})`, '');
@@ -84,7 +97,9 @@ export function toMarkdown(run: RunReport, cmp: Comparison | null = null): strin
     out.push(`#### Failing expectations (${failing.length})`, '');
     for (const c of failing) {
       const reasons = c.reasons.map((r) => (r.count > 1 ? `${r.reason} ×${r.count}` : r.reason)).join('; ');
-      out.push(`- **${md(c.text)}** (line ${c.line}): ${c.satisfied}/${c.repeats} satisfied${reasons ? ` — ${md(reasons)}` : ''}`);
+      out.push(
+        `- **${md(c.text)}** (line ${c.line}): ${c.satisfied}/${c.repeats} satisfied${reasons ? ` — ${md(reasons)}` : ''}`,
+      );
     }
     out.push('');
   }
@@ -92,11 +107,15 @@ export function toMarkdown(run: RunReport, cmp: Comparison | null = null): strin
   if (flaky.length > 0) {
     out.push(`#### Flaky cells (success ratio, ${pct(run.confidence)} Wilson interval)`, '');
     for (const c of flaky)
-      out.push(`- ${md(c.text)}: ${pct(c.successRate)} (${c.satisfied}/${c.repeats}, interval ${pct(c.successInterval.low)}–${pct(c.successInterval.high)})`);
+      out.push(
+        `- ${md(c.text)}: ${pct(c.successRate)} (${c.satisfied}/${c.repeats}, interval ${pct(c.successInterval.low)}–${pct(c.successInterval.high)})`,
+      );
     out.push('');
   }
   if (cmp) {
-    const others = cmp.cells.flatMap((cell) => cell.changes.filter((c) => !c.regression).map((change) => ({ cell, change })));
+    const others = cmp.cells.flatMap((cell) =>
+      cell.changes.filter((c) => !c.regression).map((change) => ({ cell, change })),
+    );
     if (others.length > 0) {
       out.push('<details><summary>Other changes (' + others.length + ')</summary>', '');
       for (const { cell, change } of others) out.push(`- ${md(cell.text)} — ${md(change.detail)}`);
@@ -111,5 +130,8 @@ export function toMarkdown(run: RunReport, cmp: Comparison | null = null): strin
       '',
     );
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

@@ -12,7 +12,13 @@ import { ConfigError, QuicmeshError } from '../../../src/errors.js';
 import type { LabIO } from '../io.js';
 import type { JsonReport, RepeatPlan } from '../verdicts/json.js';
 import { DEFAULT_AUTO_REPEAT, parseRepeat } from '../verdicts/repeat-plan.js';
-import { compareReports, DEFAULT_COMPARE, formatComparison, type CompareOptions, type Comparison } from './compare.js';
+import {
+  compareReports,
+  DEFAULT_COMPARE,
+  formatComparison,
+  type CompareOptions,
+  type Comparison,
+} from './compare.js';
 import { checkOutputPath, writeFileWhole } from './files.js';
 import { loadReport, reportFromRun, type RunReport } from './load.js';
 import { toMarkdown } from './markdown.js';
@@ -72,9 +78,12 @@ export function regressionFlags<T>(yargs: Argv<T>) {
     .option('update-baseline', {
       type: 'boolean',
       default: false,
-      describe: 'write this run\'s JSON report to the --baseline file afterwards (created if missing)',
+      describe: "write this run's JSON report to the --baseline file afterwards (created if missing)",
     })
-    .option('markdown', { type: 'string', describe: 'write a markdown summary (PR comment, job summary) to this file' })
+    .option('markdown', {
+      type: 'string',
+      describe: 'write a markdown summary (PR comment, job summary) to this file',
+    })
     .option('label', { type: 'string', describe: 'name of this run in the reports (e.g. a commit)' })
     .option('min-repeat', {
       type: 'number',
@@ -89,7 +98,8 @@ export function regressionFlags<T>(yargs: Argv<T>) {
     .option('ci-width', {
       type: 'number',
       default: DEFAULT_AUTO_REPEAT.ciWidth,
-      describe: '--repeat auto: repeat a pair until the 95% interval of its success ratio is at most this wide',
+      describe:
+        '--repeat auto: repeat a pair until the 95% interval of its success ratio is at most this wide',
     });
 }
 
@@ -100,9 +110,12 @@ export function compareOptionsOf(argv: CompareFlags): CompareOptions {
     minSlowdown: argv['min-slowdown'],
     minRatioChange: argv['min-ratio-change'],
   };
-  if (!(o.alpha > 0 && o.alpha < 1)) throw new ConfigError(`--alpha: expected a number in (0, 1), got ${argv.alpha}`);
-  if (!(o.minSlowdownMs >= 0)) throw new ConfigError(`--min-slowdown-ms: expected a number ≥ 0, got ${argv['min-slowdown-ms']}`);
-  if (!(o.minSlowdown >= 0)) throw new ConfigError(`--min-slowdown: expected a number ≥ 0, got ${argv['min-slowdown']}`);
+  if (!(o.alpha > 0 && o.alpha < 1))
+    throw new ConfigError(`--alpha: expected a number in (0, 1), got ${argv.alpha}`);
+  if (!(o.minSlowdownMs >= 0))
+    throw new ConfigError(`--min-slowdown-ms: expected a number ≥ 0, got ${argv['min-slowdown-ms']}`);
+  if (!(o.minSlowdown >= 0))
+    throw new ConfigError(`--min-slowdown: expected a number ≥ 0, got ${argv['min-slowdown']}`);
   if (!(o.minRatioChange >= 0 && o.minRatioChange <= 1))
     throw new ConfigError(`--min-ratio-change: expected a number in [0, 1], got ${argv['min-ratio-change']}`);
   return o;
@@ -121,7 +134,11 @@ export interface RegressionSettings {
 
 /** Check the flags and read the baseline before anything is built; `topology` is the run's topology name. */
 export function prepareRegression(argv: RegressionFlags, topology: string): RegressionSettings {
-  const repeat = parseRepeat(argv.repeat, { min: argv['min-repeat'], max: argv['max-repeat'], ciWidth: argv['ci-width'] });
+  const repeat = parseRepeat(argv.repeat, {
+    min: argv['min-repeat'],
+    max: argv['max-repeat'],
+    ciWidth: argv['ci-width'],
+  });
   const compare = compareOptionsOf(argv);
   const markdownFile = checkOutputPath(argv.markdown, 'markdown') ?? null;
   const baselineFile = argv.baseline ?? null;
@@ -132,7 +149,9 @@ export function prepareRegression(argv: RegressionFlags, topology: string): Regr
   if (baselineFile !== null && (existsSync(baselineFile) || !argv['update-baseline'])) {
     baseline = loadReport(baselineFile);
     if (baseline.topology !== topology)
-      throw new ConfigError(`--baseline: ${baselineFile} is a report of topology ${baseline.topology}, not ${topology}`);
+      throw new ConfigError(
+        `--baseline: ${baselineFile} is a report of topology ${baseline.topology}, not ${topology}`,
+      );
   }
   return {
     repeat,

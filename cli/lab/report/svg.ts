@@ -44,7 +44,10 @@ const msOf = (c: ReportCell | null | undefined): number[] =>
  * One chart, one row per cell: this run's repeats as dots coloured by path (failed repeats as red
  * crosses at the right edge), the baseline's as grey dots just above, medians as ticks.
  */
-export function distributionSvg(cells: readonly ReportCell[], baseline: ReadonlyMap<string, ReportCell>): string {
+export function distributionSvg(
+  cells: readonly ReportCell[],
+  baseline: ReadonlyMap<string, ReportCell>,
+): string {
   const labelW = 300;
   const plotW = 560;
   const rowH = 22;
@@ -70,7 +73,8 @@ export function distributionSvg(cells: readonly ReportCell[], baseline: Readonly
     const base = baseline.get(c.text);
     for (const t of msOf(base)) out.push(`<circle cx="${r1(x(t))}" cy="${y + 6}" r="2.2" class="base"/>`);
     const bm = base ? medianMs(base) : null;
-    if (bm !== null) out.push(`<line x1="${r1(x(bm))}" y1="${y + 2}" x2="${r1(x(bm))}" y2="${y + 10}" class="bmed"/>`);
+    if (bm !== null)
+      out.push(`<line x1="${r1(x(bm))}" y1="${y + 2}" x2="${r1(x(bm))}" y2="${y + 10}" class="bmed"/>`);
     for (const s of c.samples ?? []) {
       if (s.path === 'failed' || s.ms === null) {
         const fx = labelW + plotW + 14;
@@ -78,10 +82,15 @@ export function distributionSvg(cells: readonly ReportCell[], baseline: Readonly
         continue;
       }
       const colour = PATH_COLOURS[s.path]!.ink;
-      out.push(`<circle cx="${r1(x(s.ms))}" cy="${y + 14}" r="3" fill="${colour}" fill-opacity="0.7"><title>${esc(`${s.path} ${s.ms} ms`)}</title></circle>`);
+      out.push(
+        `<circle cx="${r1(x(s.ms))}" cy="${y + 14}" r="3" fill="${colour}" fill-opacity="0.7"><title>${esc(`${s.path} ${s.ms} ms`)}</title></circle>`,
+      );
     }
     const m = medianMs(c);
-    if (m !== null) out.push(`<line x1="${r1(x(m))}" y1="${y + 8}" x2="${r1(x(m))}" y2="${y + 20}" stroke="${ink}" stroke-width="2"/>`);
+    if (m !== null)
+      out.push(
+        `<line x1="${r1(x(m))}" y1="${y + 8}" x2="${r1(x(m))}" y2="${y + 20}" stroke="${ink}" stroke-width="2"/>`,
+      );
   });
   out.push('</svg>');
   return out.join('');
@@ -97,13 +106,17 @@ export function sparklineSvg(values: readonly (number | null)[], labels: readonl
   const hi = Math.max(...known);
   const span = hi - lo || 1;
   const step = values.length > 1 ? (w - 8) / (values.length - 1) : 0;
-  const pts = values.map((v, i) => (v === null ? null : [r1(4 + i * step), r1(h - 4 - ((v - lo) / span) * (h - 8))] as const));
+  const pts = values.map((v, i) =>
+    v === null ? null : ([r1(4 + i * step), r1(h - 4 - ((v - lo) / span) * (h - 8))] as const),
+  );
   const path = pts
     .map((p, i) => (p === null ? '' : `${i === 0 || pts[i - 1] === null ? 'M' : 'L'}${p[0]} ${p[1]}`))
     .join('');
   const dots = pts
     .map((p, i) =>
-      p === null ? '' : `<circle cx="${p[0]}" cy="${p[1]}" r="2.5"><title>${esc(`${labels[i]}: ${Math.round(values[i]!)} ms`)}</title></circle>`,
+      p === null
+        ? ''
+        : `<circle cx="${p[0]}" cy="${p[1]}" r="2.5"><title>${esc(`${labels[i]}: ${Math.round(values[i]!)} ms`)}</title></circle>`,
     )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" class="spark" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}"><path d="${path}"/>${dots}</svg>`;
@@ -116,7 +129,8 @@ export function pathStripSvg(cells: readonly (ReportCell | null)[], labels: read
   const squares = cells
     .map((c, i) => {
       const x = i * (size + 3);
-      if (c === null) return `<rect x="${x}" y="1" width="${size}" height="${size}" class="none"><title>${esc(labels[i]!)}: not in this run</title></rect>`;
+      if (c === null)
+        return `<rect x="${x}" y="1" width="${size}" height="${size}" class="none"><title>${esc(labels[i]!)}: not in this run</title></rect>`;
       const colour = PATH_COLOURS[shownPath(c)]!;
       const stroke = c.pass ? colour.ink : '#b3261e';
       return `<rect x="${x}" y="1" width="${size}" height="${size}" fill="${colour.fill}" stroke="${stroke}" stroke-width="${c.pass ? 1 : 2.5}"><title>${esc(`${labels[i]}: ${shownPath(c)} ${c.satisfied}/${c.repeats}${c.pass ? '' : ' (failed)'}`)}</title></rect>`;
@@ -133,7 +147,9 @@ export function runsSvg(runs: readonly RunReport[], labels: readonly string[]): 
   const top = 10;
   const w = Math.max(200, runs.length * (barW + gap) + 40);
   const most = Math.max(1, ...runs.map((r) => r.cells.length));
-  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="runs" viewBox="0 0 ${w} ${h + 40}" width="${w}" height="${h + 40}">`];
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="runs" viewBox="0 0 ${w} ${h + 40}" width="${w}" height="${h + 40}">`,
+  ];
   runs.forEach((run, i) => {
     const x = 30 + i * (barW + gap);
     let y = top + h;

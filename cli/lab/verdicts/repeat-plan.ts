@@ -24,17 +24,23 @@ export interface AutoRepeatLimits {
 export const DEFAULT_AUTO_REPEAT: AutoRepeatLimits = { min: 5, max: 50, ciWidth: 0.2 };
 
 /** The `--repeat` value: a whole number ≥ 1, or "auto" with the limits given. */
-export function parseRepeat(value: string | number, limits: AutoRepeatLimits = DEFAULT_AUTO_REPEAT): RepeatPlan {
+export function parseRepeat(
+  value: string | number,
+  limits: AutoRepeatLimits = DEFAULT_AUTO_REPEAT,
+): RepeatPlan {
   if (String(value).trim() === 'auto') {
     const { min, max, ciWidth } = limits;
-    if (!Number.isInteger(min) || min < 1) throw new ConfigError(`--min-repeat: expected a whole number ≥ 1, got ${min}`);
+    if (!Number.isInteger(min) || min < 1)
+      throw new ConfigError(`--min-repeat: expected a whole number ≥ 1, got ${min}`);
     if (!Number.isInteger(max) || max < min)
       throw new ConfigError(`--max-repeat: expected a whole number ≥ --min-repeat (${min}), got ${max}`);
-    if (!(ciWidth > 0 && ciWidth <= 1)) throw new ConfigError(`--ci-width: expected a number in (0, 1], got ${ciWidth}`);
+    if (!(ciWidth > 0 && ciWidth <= 1))
+      throw new ConfigError(`--ci-width: expected a number in (0, 1], got ${ciWidth}`);
     return { mode: 'auto', min, max, ciWidth };
   }
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--repeat: expected a whole number ≥ 1 or "auto", got ${value}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`--repeat: expected a whole number ≥ 1 or "auto", got ${value}`);
   return { mode: 'fixed', count: n };
 }
 
@@ -42,7 +48,12 @@ export function parseRepeat(value: string | number, limits: AutoRepeatLimits = D
  * How many more repeats an expectation with `satisfied` of `n` needs: 0 when its interval is narrow enough
  * or the cap is reached; else the fewest that would make it narrow enough if the ratio stayed as it is.
  */
-export function repeatsNeeded(satisfied: number, n: number, limits: AutoRepeatLimits, confidence = 0.95): number {
+export function repeatsNeeded(
+  satisfied: number,
+  n: number,
+  limits: AutoRepeatLimits,
+  confidence = 0.95,
+): number {
   if (n >= limits.max) return 0;
   if (n < limits.min) return limits.min - n;
   const width = (k: number, m: number): number => {
@@ -55,7 +66,10 @@ export function repeatsNeeded(satisfied: number, n: number, limits: AutoRepeatLi
   return limits.max - n;
 }
 
-export type RunRepeats = (expectations: readonly Expectation[], repeat: number) => Promise<ExpectationResults[]>;
+export type RunRepeats = (
+  expectations: readonly Expectation[],
+  repeat: number,
+) => Promise<ExpectationResults[]>;
 
 /** Run the expectations as the plan says; `run` probes every pair of the expectations given `repeat` times. */
 export async function runWithPlan(

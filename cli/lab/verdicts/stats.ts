@@ -40,7 +40,8 @@ export interface Interval {
 
 /** Wilson score interval of k successes in n trials at `confidence` (two-sided); [0, 1] when n = 0. */
 export function wilsonInterval(k: number, n: number, confidence = 0.95): Interval {
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
   if (n === 0) return { low: 0, high: 1 };
   const z = normalQuantile(1 - (1 - confidence) / 2);
   const p = k / n;
@@ -80,7 +81,7 @@ export function fisherLowerP(k1: number, n1: number, k2: number, n2: number): nu
 export function midranks(values: readonly number[]): number[] {
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const rank = (i + j) / 2 + 1;
