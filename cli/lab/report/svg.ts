@@ -96,13 +96,14 @@ export function distributionSvg(
   return out.join('');
 }
 
-/** A small line of a cell's median time across runs (oldest left), with its last value marked. */
+/** A small line of a cell's median time across runs (oldest left), on a scale from 0 ms. */
 export function sparklineSvg(values: readonly (number | null)[], labels: readonly string[]): string {
   const w = 160;
   const h = 28;
   const known = values.filter((v): v is number => v !== null);
   if (known.length === 0) return '<span class="muted">–</span>';
-  const lo = Math.min(...known);
+  // from zero, so a 2 ms wobble stays flat and a doubling shows as one
+  const lo = 0;
   const hi = Math.max(...known);
   const span = hi - lo || 1;
   const step = values.length > 1 ? (w - 8) / (values.length - 1) : 0;
