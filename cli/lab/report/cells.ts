@@ -58,7 +58,7 @@ export function changeBadge(change: CellChange): {
   text: string;
   tone: 'bad' | 'good' | 'noise';
 } {
-  const tone = change.regression ? 'bad' : change.kind === 'fails-now' ? 'noise' : 'good';
+  const tone = change.regression ? 'bad' : change.significant ? 'good' : 'noise';
   switch (change.kind) {
     case 'slower':
       return { symbol: '▲', text: `slower ${change.before} → ${change.after}`, tone };
@@ -79,7 +79,11 @@ export function changeBadge(change: CellChange): {
         tone,
       };
     case 'passes-now':
-      return { symbol: '✓', text: `passes now ${change.before} → ${change.after}`, tone };
+      return {
+        symbol: '✓',
+        text: `passes now ${change.before} → ${change.after}${change.significant ? '' : ' (within noise)'}`,
+        tone,
+      };
   }
 }
 

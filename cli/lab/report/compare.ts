@@ -181,7 +181,7 @@ function ratioTests(
         adjustedP: adjusted,
         before,
         after,
-        detail: `${passesNow ? 'passes now' : 'success ratio rose'}: ${before} → ${after} (Fisher p=${fmtP(p)}, Holm ${fmtP(adjusted)})`,
+        detail: `${passesNow ? 'passes now' : 'success ratio rose'}${significant ? '' : ', within the noise of the baseline'}: ${before} → ${after} (Fisher p=${fmtP(p)}, Holm ${fmtP(adjusted)})`,
       };
     },
   });
