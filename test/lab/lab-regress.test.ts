@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -27,6 +26,7 @@ import { main } from '../../cli/quicmesh-lab.js';
 import { isRootWithTools } from './lab-fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
+const LAB = 'regress-qs';
 const HAS_SUDO = (() => {
   try {
     execFileSync('sh', ['-c', 'command -v sudo'], { stdio: 'ignore' });
@@ -56,7 +56,12 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'lab-regress-'));
       mkdirSync(join(dir, 'repo', 'topologies'), { recursive: true });
-      copyFileSync(join(ROOT, 'topologies/quickstart.yaml'), join(dir, 'repo/topologies/quickstart.yaml'));
+      // the quick-start topology under a lab name of its own: lab names are global on a machine
+      const topology = readFileSync(join(ROOT, 'topologies/quickstart.yaml'), 'utf8').replace(
+        /^name: quickstart$/m,
+        `name: ${LAB}`,
+      );
+      writeFileSync(join(dir, 'repo/topologies/quickstart.yaml'), topology);
       const io = captureIO();
       const code = await main(
         ['ci', 'init', '--dir', join(dir, 'repo'), '--lab-bin', 'bin/quicmesh-lab.js'],
@@ -67,7 +72,8 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))(
       steps = workflow.jobs['nat-regression'].steps;
     });
     afterAll(async () => {
-      if (namespacesOf('quickstart').length) await main(['down', 'quickstart'], captureIO());
+      // only if a run broke half-way: the verb removes its lab itself
+      if (namespacesOf(LAB).length) await main(['down', LAB], captureIO());
       rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
@@ -101,7 +107,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))(
       writeFileSync(files.GITHUB_ENV, '');
       writeFileSync(files.GITHUB_OUTPUT, '');
       const base = {
-        TOPOLOGY: 'topologies/quickstart.yaml',
+        TOPOLOGY: join(dir, 'repo/topologies/quickstart.yaml'),
         BACKEND: 'netns',
         OUT: join(dir, 'out'),
         BASELINE_DIR: join(dir, 'baseline'),
@@ -132,7 +138,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))(
       expect(same.step, same.output).toBe(0);
       expect(same.code, same.output).not.toBe('3');
       expect(same.output).toMatch(
-        /against baseline .*quickstart-netns\.json \(quickstart, [^)]*\): no regressions/,
+        /against baseline .*quickstart-netns\.json \(regress-qs, [^)]*\): no regressions/,
       );
       expect(readFileSync(join(dir, 'out', 'quickstart-netns.md'), 'utf8')).not.toContain('#### Regressions');
       expect(readdirSync(join(dir, 'baseline', 'history'))).toHaveLength(1); // a pull request leaves the history alone
@@ -156,7 +162,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack']))(
       expect(readFileSync(join(dir, 'out', 'quickstart-netns.html'), 'utf8')).toContain(
         'bob -&gt; alice-1: hole-punched</b> — slower',
       );
-      expect(namespacesOf('quickstart')).toEqual([]);
+      expect(namespacesOf(LAB)).toEqual([]);
     }, 600_000);
   },
 );
