@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, each in its own process so one's heap and
  * timers do not colour the next. Each prints its own table with the baseline measured in the same
  * run beside it. `--quick` shrinks every run (smoke test of the benchmarks themselves);
- * `--only=transport,storage,dht,gossip,nat,lab,startup` picks some.
+ * `--only=transport,storage,dht,gossip,nat,lab,startup,report` picks some.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,8 @@ const suites: { name: string; file: string; args: string[] }[] = [
   { name: 'lab', file: 'lab.ts', args: [...(quick ? ['--quick'] : []), ...process.argv.filter((a) => a === '--parity')] },
   // CLI start-up and the package's size (builds dist/ first when it is stale)
   { name: 'startup', file: 'startup.ts', args: quick ? ['--quick'] : [] },
+  // the HTML report's size and opening time in headless Chromium (prints a skip line without it)
+  { name: 'report', file: 'report-html.ts', args: [] },
 ];
 
 let failed = 0;

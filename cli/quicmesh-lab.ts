@@ -1,8 +1,9 @@
 /**
  * quicmesh-lab: the lab tool's root. One yargs CommandModule per verb (cli/lab/commands/*.ts), listed
  * in COMMANDS below as a lazyCommand (its command, description and import); add a verb by appending one.
- * Errors: a ConfigError (bad file, flag or option) exits 2, any other QuicmeshError exits 1, both as a
- * message without a stack; anything else is a bug and prints its stack (exit 1).
+ * Errors: a ConfigError (bad file, flag or option) exits 2, a RegressionError (`test --baseline`: every
+ * expectation held but a cell got worse) exits 3, any other QuicmeshError exits 1, all as a message
+ * without a stack; anything else is a bug and prints its stack (exit 1).
  * Every handler receives `io` (a LabIO) in its argv, for output tests can capture.
  */
 import {
@@ -17,6 +18,7 @@ import {
 import { lazyCommand, type LazyCommand } from './shared/lazy-command.js';
 import { TopologyError } from './topology/errors.js';
 import { processIO, type LabIO } from './lab/io.js';
+import { EXIT_REGRESSION, RegressionError } from './lab/report/regression-error.js';
 
 // Each verb's module is imported only when it runs (cli/shared/lazy-command.ts): `--help` and
 // `validate` do not load the lab runtime, the simulator or the TUI.
@@ -73,6 +75,16 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./lab/commands/image.js')).imageCommand,
   }),
   lazyCommand({
+    command: 'report <run> [baselines..]',
+    describe: 'render JSON reports as a self-contained HTML file and/or a markdown summary',
+    load: async () => (await import('./lab/commands/report.js')).reportCommand,
+  }),
+  lazyCommand({
+    command: 'ci <command>',
+    describe: 'continuous integration: ci init writes a workflow',
+    load: async () => (await import('./lab/commands/ci.js')).ciCommand,
+  }),
+  lazyCommand({
     command: 'validate <file>',
     describe: 'check a topology file and show what it resolves to',
     load: async () => (await import('./lab/commands/validate.js')).validateCommand,
@@ -84,11 +96,12 @@ export const COMMANDS: readonly LazyCommand[] = [
   }),
 ];
 
-export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, UsageError };
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_REGRESSION, UsageError };
 
 /** The exit code for an error, and what to print for it. A topology error already names file and line. */
 export function describeError(error: unknown): { code: number; text: string } {
   if (error instanceof TopologyError) return { code: EXIT_CONFIG, text: `${error.message}\n` };
+  if (error instanceof RegressionError) return { code: EXIT_REGRESSION, text: `quicmesh-lab: ${error.message}\n` };
   return describeCliError('quicmesh-lab', error);
 }
 

@@ -47,6 +47,18 @@ export interface NodeConfig {
   subscribe?: string[];
 }
 
+/**
+ * TEST ONLY: QUICMESH_TEST_PUNCH_DELAY_MS=N starts every hole punch N ms late — the known slowdown the lab's
+ * regression tests inject to check that `quicmesh-lab test --baseline` catches it. Unset in normal use.
+ */
+export function testPunchDelayMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.QUICMESH_TEST_PUNCH_DELAY_MS;
+  if (raw === undefined || raw === '') return 0;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`QUICMESH_TEST_PUNCH_DELAY_MS: expected ms ≥ 0, got ${raw}`);
+  return ms;
+}
+
 export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSignal): Promise<void> {
   const cleanups: Array<() => Promise<void> | void> = [];
   const cleanup = async (): Promise<void> => {
@@ -60,6 +72,8 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
   };
   try {
     const keypair = await loadIdentity(config.keyFile, logger);
+    const punchDelayMs = testPunchDelayMs();
+    if (punchDelayMs > 0) logger.warn('TEST ONLY: every hole punch starts late (QUICMESH_TEST_PUNCH_DELAY_MS)', { ms: punchDelayMs });
     const metrics = new PromMetrics({ defaultMetrics: true });
     const components: Components = { clock: new SystemClock(), rng: new CryptoRng(), logger, metrics };
     const transport = createNodeTransport({ keypair, host: config.listen.host, port: config.listen.port, components });
@@ -72,6 +86,7 @@ export async function runNode(config: NodeConfig, logger: Logger, stop: AbortSig
       relays: config.relayPeers ?? [],
       // the control endpoint's POST /stream needs a peer that answers
       answerStreamChecks: true,
+      ...(punchDelayMs > 0 ? { connect: { testPunchDelayMs: punchDelayMs } } : {}),
       ...(config.interface !== undefined ? { advertiseInterface: config.interface } : {}),
     });
     await node.start();

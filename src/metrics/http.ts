@@ -57,6 +57,10 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   const server = createServer((req, res) => {
     void route(opts, req, res);
   });
+  // Longer than any client keeps an idle connection (fetch: 4 s): a server that closes first races a client
+  // reusing the connection, and a POST (the lab's /connect) is not retried — seen as "fetch failed" under load.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new TransportError(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
     server.once('error', onError);

@@ -73,6 +73,11 @@ export interface SmartConnectorOptions {
   releaseGraceMs?: number;
   /** Deadline of one migration attempt, ms. Default 2 000. */
   migrateTimeoutMs?: number;
+  /**
+   * TEST ONLY: start every punch this many ms late (default 0), so regression tests can inject a known
+   * slowdown into hole-punched paths (the lab node reads it from QUICMESH_TEST_PUNCH_DELAY_MS).
+   */
+  testPunchDelayMs?: number;
 }
 
 export interface ConnectOptions {
@@ -144,6 +149,7 @@ export class SmartConnector {
       dialTimeoutMs: opts.dialTimeoutMs ?? 3_000,
       releaseGraceMs: opts.releaseGraceMs ?? 1_000,
       migrateTimeoutMs: opts.migrateTimeoutMs ?? 2_000,
+      testPunchDelayMs: opts.testPunchDelayMs ?? 0,
     };
     this.mDials = connectDialMetrics(deps.node.components.metrics);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
@@ -375,6 +381,17 @@ export class SmartConnector {
 
   private punch(run: Run, rendezvous: { id: NodeId; addr: string }): void {
     if (this.deps.punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
+    // TEST ONLY: a known slowdown for the lab's regression tests
+    if (this.o.testPunchDelayMs > 0) {
+      this.deps.node.components.clock.setTimer(this.o.testPunchDelayMs, () => {
+        if (!run.closed) this.punchNow(run, rendezvous);
+      });
+      return;
+    }
+    this.punchNow(run, rendezvous);
+  }
+
+  private punchNow(run: Run, rendezvous: { id: NodeId; addr: string }): void {
     const upgrading = this.deps.manager.plan(run.target.nodeId)?.connection?.kind === 'Relayed';
     this.startPunch({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId)
       .then(({ ready, result }) => {

@@ -314,7 +314,7 @@ describe('quicmesh-lab test: bad input exits 2 before building anything', () => 
   };
 
   it.each([
-    [['test', 'topologies/quickstart.yaml', '--repeat', '0'], /--repeat: expected a whole number ≥ 1, got 0/],
+    [['test', 'topologies/quickstart.yaml', '--repeat', '0'], /--repeat: expected a whole number ≥ 1 or "auto", got 0/],
     [['test', 'topologies/quickstart.yaml', '--repeat', '1.5'], /--repeat: expected a whole number/],
     [['test', 'topologies/quickstart.yaml', '--parallel', '0'], /--parallel: /],
     [

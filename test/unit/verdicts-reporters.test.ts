@@ -90,14 +90,25 @@ describe('verdict reporters', () => {
   it('produces the JSON report', () => {
     const json = toJsonReport(REPORT);
     expect(json).toMatchObject({
-      version: 1,
+      version: 2,
       topology: 'mini',
+      run: { startedAt: null, label: null, backend: null, natState: null, repeat: null },
+      confidence: 0.95,
       passThreshold: 1,
       pass: false,
       passed: 2,
       failed: 1,
     });
-    expect(json.expectations[2]).toEqual({
+    const { successInterval, samples, ...rest } = json.expectations[2]!;
+    expect(successInterval.low).toBeCloseTo(0.0524, 4);
+    expect(successInterval.high).toBeCloseTo(0.3604, 4);
+    expect(samples).toHaveLength(20);
+    expect(samples.slice(2, 4)).toEqual([
+      { path: 'hole-punched', ms: 60, ok: true },
+      { path: 'relayed', ms: 250, ok: false },
+    ]);
+    expect(samples[19]).toEqual({ path: 'failed', ms: null, ok: false });
+    expect(rest).toEqual({
       text: 'bob -> carol: hole-punched',
       source: 'bob -> carol: hole-punched',
       line: 22,

@@ -1,11 +1,13 @@
 /**
- * `quicmesh-lab test FILE [--repeat N] [--warm] [--junit OUT.xml] [--json OUT.json] [--keep] [--ready-timeout S]`:
+ * `quicmesh-lab test FILE [--repeat N|auto] [--warm] [--junit OUT.xml] [--json OUT.json] [--keep] [--ready-timeout S]
+ *  [--baseline OLD.json [--update-baseline]] [--markdown OUT.md]` (the regression flags: cli/lab/report/regression.ts):
  * the lab's regression run. Brings the topology up, waits for the mesh (every node answers /status, then
  * bootstrap settles), runs every expectation `repeat` times through the nodes' POST /connect — each probe
  * after the routers forgot the pair's NAT state, unless --warm — prints the
  * verdict matrix, writes the JUnit/JSON reports asked for, and tears the lab down — also when something
  * failed or Ctrl-C was pressed (unless --keep). Exit 0 when every expectation passed, 1 when one failed or
- * the run broke, 2 for a bad file or flag. Progress goes to stderr; the report to stdout.
+ * the run broke, 2 for a bad file or flag, 3 when every expectation passed but a cell regressed against the
+ * --baseline. Progress goes to stderr; the report to stdout.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -29,10 +31,17 @@ import {
   type VerdictReport,
 } from '../verdicts/index.js';
 import { abortOnStopSignals } from '../../shared/signals.js';
+import { runWithPlan } from '../verdicts/repeat-plan.js';
+import {
+  finishRegression,
+  prepareRegression,
+  regressionFlags,
+  RegressionError,
+  type RegressionFlags,
+} from '../report/regression.js';
 
-interface TestArgs extends LabContext {
+interface TestArgs extends LabContext, RegressionFlags {
   file: string;
-  repeat: number;
   warm: boolean;
   junit?: string;
   json?: string;
@@ -115,12 +124,13 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
   command: 'test <file>',
   describe: 'build a lab, check every expectation of the topology, tear it down',
   builder: (yargs: Argv<LabContext>) =>
-    yargs
+    regressionFlags(yargs)
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
       .option('repeat', {
-        type: 'number',
-        default: 1,
-        describe: 'connections per expectation (each a new one, from cold NAT state unless --warm)',
+        type: 'string',
+        default: '1',
+        describe:
+          'connections per expectation (each a new one, from cold NAT state unless --warm), or auto: until the success ratio is known to --ci-width',
       })
       .option('warm', {
         type: 'boolean',
@@ -156,7 +166,6 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv;
-    const repeat = positiveInt(argv.repeat, 'repeat');
     const parallel = positiveInt(argv.parallel, 'parallel');
     const readyTimeoutMs = positiveSeconds(argv['ready-timeout'], 'ready-timeout') * 1000;
     const connectTimeoutMs = positiveSeconds(argv['connect-timeout'], 'connect-timeout') * 1000;
@@ -166,6 +175,9 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     if (topology.expectations.length === 0) {
       throw new ConfigError(`${argv.file}: the topology has no expectations to test (add an "expect:" list)`);
     }
+    const regress = prepareRegression(argv, topology.name);
+    const repeat = regress.repeat.mode === 'fixed' ? regress.repeat.count : 'auto';
+    const startedAt = new Date().toISOString();
     const runtime = await chooseRuntime(argv.backend); // unknown backend: ConfigError before anything is built
 
     const progress = new Progress({ write: io.stderr, isTTY: false });
@@ -174,6 +186,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     const times: string[] = [];
     let lab: LabUp | undefined;
     let report: VerdictReport | undefined;
+    let regressions = 0;
     try {
       const up = progress.start(`up ${topology.name} (${topology.nodes.length} nodes)`);
       try {
@@ -224,8 +237,9 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`,
       );
       const tRun = performance.now();
-      const results = await runExpectations(topology.expectations, mesh.members, {
-        repeat,
+      const results = await runWithPlan(topology.expectations, regress.repeat, (expectations, n) =>
+        runExpectations(expectations, mesh.members, {
+        repeat: n,
         parallel,
         connectTimeoutMs,
         connect,
@@ -234,7 +248,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
           progress.info(
             `  [${done}/${total}] ${pair}: ${o.connected ? `${o.path ?? 'connected'} ${o.timeToConnectMs ?? '?'} ms` : `not connected${o.error ? ` (${o.error})` : ''}`}`,
           ),
-      }).catch((err: unknown) => {
+      })).catch((err: unknown) => {
         throw broke.signal.aborted ? broke.signal.reason : err;
       });
       runStep.done();
@@ -244,7 +258,15 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       report = computeVerdicts(results, { topology: topology.name });
       io.stdout(`${natLine}\n${formatReport(report)}`);
       if (junitFile) writeFileSync(junitFile, toJUnitXml(report));
-      if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(toJsonReport(report), null, 2)}\n`);
+      const json = toJsonReport(report, {
+        startedAt,
+        label: regress.label,
+        backend: runtime.name,
+        natState: mode,
+        repeat: regress.repeat,
+      });
+      if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
+      regressions = finishRegression(json, regress, io)?.regressions.length ?? 0;
     } finally {
       if (lab && argv.keep) {
         progress.info(`lab ${topology.name} kept up (down it with: quicmesh-lab down ${topology.name})`);
@@ -261,6 +283,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         `${report.failed} of ${report.verdicts.length} expectation(s) failed`,
       );
     }
+    if (regressions > 0) throw new RegressionError(`${regressions} regression(s) against the baseline ${regress.baselineFile}`);
   },
 };
 

@@ -1,28 +1,36 @@
 /**
- * The machine-readable verdict report (`quicmesh-lab test --json`). Fields:
+ * The machine-readable verdict report (`quicmesh-lab test --json`). Documented field by field, with the
+ * history of the format, in docs/report-format.md. Version 2 (this writer) added, to version 1:
  *
- *   version          1; bumped when a field changes meaning
- *   topology         topology name
- *   passThreshold    share of repeats (0..1] an expectation needs to pass
- *   pass             true when every expectation passed
- *   passed, failed   expectation counts
- *   expectations[]   one per expectation, in topology order:
- *     text           canonical pair text, e.g. "alice-1 -> bob: direct within 2000ms"
- *     source, line   the topology line it came from, as written, and its 1-based line number
- *     from, to       node names
- *     path           expected path kind: any | direct (not relayed) | hole-punched | relayed
- *     withinMs       time-to-connect bound in ms, or null
- *     repeats        number of repeats observed
- *     satisfied      repeats that met the expectation
- *     successRate    satisfied / repeats (0 with no repeats)
- *     pass           satisfied / repeats reached passThreshold
- *     timeToConnectMs { p50, p95 } nearest-rank percentiles over connected repeats, ms; null when none connected
- *     paths          { direct, hole-punched, relayed, failed, unknown } repeat counts (failed = did not connect,
- *                    unknown = connected without reporting a path)
- *     reasons[]      { reason, count } why repeats failed, most frequent first
+ *   run              { startedAt, label, backend, natState, repeat }: how the run was made
+ *   confidence       confidence level of the intervals (0.95)
+ *   expectations[].successInterval  { low, high }: Wilson interval of successRate over the repeats
+ *   expectations[].samples[]        { path, ms, ok } per repeat: the per-repeat times baselines compare
+ *
+ * cli/lab/report/load.ts reads both versions (a version-1 report still serves as a baseline).
  */
 import type { PathKind } from '../../topology/model.js';
-import type { PathCounts, VerdictReport } from './verdicts.js';
+import { wilsonInterval, type Interval } from './stats.js';
+import type { PathCounts, Sample, VerdictReport } from './verdicts.js';
+
+/** The report format version this writer produces. */
+export const REPORT_VERSION = 2;
+
+/** How `--repeat` chose the number of repeats. */
+export type RepeatPlan =
+  | { mode: 'fixed'; count: number }
+  | { mode: 'auto'; min: number; max: number; ciWidth: number };
+
+/** How the run was made; every field may be null (unknown), as in reports made outside `quicmesh-lab test`. */
+export interface RunInfo {
+  /** ISO 8601 time the run started. */
+  startedAt: string | null;
+  /** Free text naming the run (`--label`, e.g. a commit). */
+  label: string | null;
+  backend: string | null;
+  natState: 'cold' | 'warm' | 'unsupported' | null;
+  repeat: RepeatPlan | null;
+}
 
 export interface JsonExpectationReport {
   text: string;
@@ -39,11 +47,15 @@ export interface JsonExpectationReport {
   timeToConnectMs: { p50: number | null; p95: number | null };
   paths: PathCounts;
   reasons: { reason: string; count: number }[];
+  successInterval: Interval;
+  samples: Sample[];
 }
 
 export interface JsonReport {
-  version: 1;
+  version: typeof REPORT_VERSION;
   topology: string;
+  run: RunInfo;
+  confidence: number;
   passThreshold: number;
   pass: boolean;
   passed: number;
@@ -51,10 +63,14 @@ export interface JsonReport {
   expectations: JsonExpectationReport[];
 }
 
-export function toJsonReport(report: VerdictReport): JsonReport {
+const NO_RUN_INFO: RunInfo = { startedAt: null, label: null, backend: null, natState: null, repeat: null };
+
+export function toJsonReport(report: VerdictReport, run: Partial<RunInfo> = {}, confidence = 0.95): JsonReport {
   return {
-    version: 1,
+    version: REPORT_VERSION,
     topology: report.topology,
+    run: { ...NO_RUN_INFO, ...run },
+    confidence,
     passThreshold: report.passThreshold,
     pass: report.pass,
     passed: report.passed,
@@ -74,6 +90,8 @@ export function toJsonReport(report: VerdictReport): JsonReport {
       timeToConnectMs: { p50: v.p50Ms, p95: v.p95Ms },
       paths: { ...v.paths },
       reasons: v.reasons.map((r) => ({ ...r })),
+      successInterval: wilsonInterval(v.satisfied, v.repeats, confidence),
+      samples: v.samples.map((x) => ({ ...x })),
     })),
   };
 }

@@ -34,6 +34,13 @@ export interface VerdictOptions {
 /** Counts of what the repeats observed; `failed` = did not connect, `unknown` = connected, path not reported. */
 export type PathCounts = Record<ObservedPath | 'failed' | 'unknown', number>;
 
+/** One repeat as the reports keep it: what it took, how long (connected repeats), and whether it satisfied. */
+export interface Sample {
+  path: keyof PathCounts;
+  ms: number | null;
+  ok: boolean;
+}
+
 export interface ExpectationVerdict {
   expectation: Expectation;
   repeats: number;
@@ -47,6 +54,8 @@ export interface ExpectationVerdict {
   paths: PathCounts;
   /** Why repeats failed, most frequent first (ties in order of first occurrence). */
   reasons: { reason: string; count: number }[];
+  /** Every repeat, in the order they finished. */
+  samples: Sample[];
 }
 
 export interface VerdictReport {
@@ -97,15 +106,17 @@ function verdictOf(results: ExpectationResults, threshold: number): ExpectationV
   const paths: PathCounts = { direct: 0, 'hole-punched': 0, relayed: 0, failed: 0, unknown: 0 };
   const reasons = new Map<string, number>();
   const times: number[] = [];
+  const samples: Sample[] = [];
   let satisfied = 0;
   for (const observation of repeats) {
-    if (!observation.connected) paths.failed++;
-    else paths[observation.path ?? 'unknown']++;
-    if (observation.connected && observation.timeToConnectMs !== null)
-      times.push(observation.timeToConnectMs);
+    const path = observation.connected ? (observation.path ?? 'unknown') : 'failed';
+    paths[path]++;
+    const ms = observation.connected ? observation.timeToConnectMs : null;
+    if (ms !== null) times.push(ms);
     const reason = failureReason(expectation, observation);
     if (reason === null) satisfied++;
     else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    samples.push({ path, ms, ok: reason === null });
   }
   times.sort((a, b) => a - b);
   const needed = Math.ceil(threshold * repeats.length - 1e-9);
@@ -121,6 +132,7 @@ function verdictOf(results: ExpectationResults, threshold: number): ExpectationV
     paths,
     // a stable sort keeps first-occurrence order among equal counts
     reasons: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+    samples,
   };
 }
 
