@@ -68,6 +68,8 @@ export interface LabBackend {
   connectManagement(ctx: BuildContext, plan: LabPlan): Promise<void>;
   /** The node binary and the paths its process sees. */
   nodeRuntime(ctx: Pick<BuildContext, 'state'>): NodeRuntime;
+  /** Optional: make what the nodes need before they start (docker: their containers), while the lab is still being wired. */
+  stageNodes?(ctx: BuildContext, launches: NodeLaunch[]): Promise<void>;
   /** Start a host's node; resolves once the process (or container) runs. */
   startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord>;
   /** Stop a host's node (SIGTERM, then SIGKILL after `graceMs`); its machine and network stay. */

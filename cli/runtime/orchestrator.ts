@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
 import type { ResolvedTopology } from '../topology/model.js';
-import type { BuildContext, LabBackend } from './backend.js';
+import type { BuildContext, LabBackend, NodeLaunch } from './backend.js';
 import { requireRoot, requireTools } from './exec.js';
 import { getJson } from './http.js';
 import { readLogFile } from './log-file.js';
@@ -126,16 +126,26 @@ export class LabRuntime implements Runtime {
     // the hosts' machines are made while the routers are (containers take a while to start); awaited
     // before the hosts are wired, and before any rollback, so nothing is made behind a teardown's back
     let hostsMade: Promise<void> | null = null;
+    const inFlight: Array<Promise<void>> = [];
     try {
       await step('networks', `${plan.switches.length} switch namespace(s)`, () => createSwitches(plan));
       await step('routers', `${plan.routers.length} router(s), NAT rules`, async () => {
         hostsMade = this.backend.createMachines(ctx, 'host', plan.hosts);
         hostsMade.catch(() => {}); // its failure is reported by the hosts step
+        inFlight.push(hostsMade);
         await this.backend.createMachines(ctx, 'router', plan.routers);
         await wireMachines(plan, 'routers');
       });
+      let staged: Promise<void> | null = null;
+      const launches = startNodes && topo.nodes.length ? this.nodeLaunches(ctx, topo, opts.nodeCommand) : [];
       await step('hosts', `${plan.hosts.length} host(s)`, async () => {
         await hostsMade;
+        // what a node needs before it starts (its container) is made while the lab is wired further
+        if (launches.length && this.backend.stageNodes) {
+          staged = this.backend.stageNodes(ctx, launches);
+          staged.catch(() => {}); // its failure is reported by the nodes step
+          inFlight.push(staged);
+        }
         await wireMachines(plan, 'hosts');
       });
       const targets = planShaping(topo, plan);
@@ -155,16 +165,17 @@ export class LabRuntime implements Runtime {
       await step('management', plan.mgmt ? `${plan.mgmt.subnet} via ${plan.mgmt.gateway}` : 'none', async () => {
         if (plan.mgmt) await this.backend.connectManagement(ctx, plan);
       });
-      if (startNodes && topo.nodes.length) {
-        await step('nodes', `${topo.nodes.length} node(s)`, () =>
-          this.startNodes(ctx, topo, opts.nodeCommand, opts.readyTimeoutMs ?? 30_000),
-        );
+      if (launches.length) {
+        await step('nodes', `${launches.length} node(s)`, async () => {
+          await staged;
+          await this.startNodes(ctx, launches, opts.readyTimeoutMs ?? 30_000);
+        });
       }
       state.phase = 'up';
       ctx.save();
       return { name: lab, backend: this.name, nodes: state.nodes.map(toLabNode), shaping, timings };
     } catch (err) {
-      await (hostsMade as Promise<void> | null)?.catch(() => {});
+      await Promise.allSettled(inFlight);
       progress(`up failed: rolling back lab ${lab}`);
       await this.down(lab, { onProgress: progress }).catch((e: unknown) =>
         progress(`rollback incomplete (${e instanceof Error ? e.message : String(e)}): run quicmesh-lab down ${lab}`),
@@ -174,23 +185,31 @@ export class LabRuntime implements Runtime {
   }
 
   /** Start every host's node and wait until each answers /status (failing early, with its log, when one exits). */
-  private async startNodes(ctx: BuildContext, topo: ResolvedTopology, command: string[] | undefined, readyTimeoutMs: number): Promise<void> {
+  /** Every host's node launch (argv as its process sees it, data directory), recorded in the state. */
+  private nodeLaunches(ctx: BuildContext, topo: ResolvedTopology, command: string[] | undefined): NodeLaunch[] {
     const rt = this.backend.nodeRuntime(ctx);
     const prefix = command ?? rt.command;
+    return topo.nodes.map((node) => {
+      const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
+      if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
+      const dataDir = machineDataDir(ctx.lab, node.name);
+      const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
+      rec.launch = { argv, dataDir };
+      return { name: node.name, namespace: rec.namespace, argv, dataDir };
+    });
+  }
+
+  /** Start every node and wait until each answers /status (failing early, with its log, when one exits). */
+  private async startNodes(ctx: BuildContext, launches: NodeLaunch[], readyTimeoutMs: number): Promise<void> {
     const deadline = Date.now() + readyTimeoutMs;
     let ready = 0;
     await Promise.all(
-      topo.nodes.map(async (node) => {
-        const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
-        if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
-        const dataDir = machineDataDir(ctx.lab, node.name);
-        mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-        const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
-        rec.launch = { argv, dataDir };
-        rec.process = await this.backend.startNode(ctx, { name: node.name, namespace: rec.namespace, argv, dataDir });
+      launches.map(async (launch) => {
+        const rec = ctx.state.nodes.find((r) => r.name === launch.name && r.kind === 'host')!;
+        rec.process = await this.backend.startNode(ctx, launch);
         ctx.save();
         await this.waitReady(ctx.state, rec, deadline, readyTimeoutMs);
-        ctx.progress(`  node ${node.name} ready (${++ready}/${topo.nodes.length})`);
+        ctx.progress(`  node ${launch.name} ready (${++ready}/${launches.length})`);
       }),
     );
   }

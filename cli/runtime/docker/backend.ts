@@ -25,6 +25,7 @@ import {
   nodeContainerName,
   nodeSpec,
   podSpec,
+  createContainer,
   removeContainer,
   routerSpec,
   startContainer,
@@ -155,6 +156,19 @@ class DockerBackend implements LabBackend {
     return { command: [IN_IMAGE.node, IN_IMAGE.bundle], keyFile: () => `${IN_IMAGE.dataDir}/node.key` };
   }
 
+  async stageNodes(ctx: BuildContext, launches: NodeLaunch[]): Promise<void> {
+    const sec = section(ctx.state);
+    await inParallel(launches, PARALLEL, async (launch) => {
+      const pod = sec.containers.find((c) => c.role === 'pod' && c.machine === launch.name);
+      if (!pod?.id) throw new QuicmeshError(`node ${launch.name} has no pod container to run in`);
+      const entry = { name: nodeContainerName(ctx.lab, launch.name), machine: launch.name, role: 'node' as const, id: null as string | null };
+      sec.containers.push(entry);
+      ctx.save();
+      entry.id = await createContainer(nodeSpec(ctx.lab, launch.name, sec.images.node, pod.id, launch.argv, launch.dataDir));
+      ctx.save();
+    });
+  }
+
   async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {
     const sec = section(ctx.state);
     const pod = sec.containers.find((c) => c.role === 'pod' && c.machine === launch.name);
@@ -164,7 +178,7 @@ class DockerBackend implements LabBackend {
     let pid: number;
     const existing = sec.containers.find((c) => c.role === 'node' && c.machine === launch.name);
     if (existing?.id) {
-      // a stopped node starts again in its container: same key, same data, same namespace
+      // made ahead (stageNodes), or a stopped node starting again in its container: same key, data, namespace
       const container = docker().getContainer(existing.id);
       await container.start().catch((err: unknown) => {
         if (statusOf(err) !== 304) throw new QuicmeshError(`starting container ${name} failed: ${engineMessage(err)}`, { cause: err });

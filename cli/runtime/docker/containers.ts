@@ -56,14 +56,18 @@ export async function containerTail(name: string, lines = 15): Promise<string> {
   }
 }
 
-/** Create and start a container; returns its id and main process pid. A container that exits at once fails here. */
-export async function startContainer(opts: Docker.ContainerCreateOptions & { name: string }): Promise<{ id: string; pid: number }> {
-  let container: Docker.Container;
+/** Create a container (not started); returns its id. */
+export async function createContainer(opts: Docker.ContainerCreateOptions & { name: string }): Promise<string> {
   try {
-    container = await docker().createContainer(opts);
+    return (await docker().createContainer(opts)).id;
   } catch (err) {
     throw new QuicmeshError(`creating container ${opts.name} failed: ${engineMessage(err)}`, { cause: err });
   }
+}
+
+/** Create and start a container; returns its id and main process pid. A container that exits at once fails here. */
+export async function startContainer(opts: Docker.ContainerCreateOptions & { name: string }): Promise<{ id: string; pid: number }> {
+  const container = docker().getContainer(await createContainer(opts));
   try {
     await container.start();
   } catch (err) {
