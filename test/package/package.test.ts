@@ -83,8 +83,9 @@ describe('the npm package, installed into a fresh project', () => {
         /^dist\/cli\/(?!topology\/).*\.d\.ts$/.test(f),
     );
     expect(unwanted).toEqual([]);
-    // nothing that runs TypeScript came along
-    for (const pkg of ['tsx', 'typescript', 'esbuild'])
+    // nothing that runs TypeScript came along (esbuild does, as a dependency: the docker backend bundles the
+    // node for its image with it; it transpiles nothing at run time)
+    for (const pkg of ['tsx', 'typescript'])
       expect(existsSync(join(dir, 'node_modules', pkg))).toBe(false);
   });
 
