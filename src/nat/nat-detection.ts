@@ -23,6 +23,9 @@ import { sameHost, splitAddr, uniqueAddrs } from './addr.js';
 export type NatType = 'None' | 'FullCone' | 'RestrictedCone' | 'PortRestrictedCone' | 'Symmetric' | 'Unknown';
 export type NatBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
 
+/** Every NatType (the labels of the quicmesh_nat_type gauge). */
+export const NAT_TYPES: readonly NatType[] = ['None', 'FullCone', 'RestrictedCone', 'PortRestrictedCone', 'Symmetric', 'Unknown'];
+
 /** A node that answers WhatIsMyAddr (and, for filtering tests, NatTest). */
 export interface NatServer {
   /** Primary address ("host:port"). */

@@ -8,7 +8,7 @@
 import { fromHex } from '../core/bytes.js';
 import type { JsonResponse, JsonRoute } from '../metrics/http.js';
 import type { MeshNode } from './mesh-node.js';
-import { probePeer, type ProbeOptions, type ProbeResult } from './probe.js';
+import { probePeer, type ProbeOptions, type ProbeResult } from '../traversal/probe.js';
 import { hasStreams, runStreamCheck } from './stream-check.js';
 
 /** Longest connect deadline a caller may ask for, ms. */

@@ -11,24 +11,10 @@ import { bytesEqual, shortHex } from '../core/bytes.js';
 import type { Logger } from '../core/logger.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Counter, Metrics } from '../metrics/metrics.js';
-import type { PeerInfo } from '../transport/transport.js';
-import type {
-  ErrorReply,
-  Message,
-  MessageOf,
-  MessageType,
-  Request,
-  RequestOf,
-  RequestType,
-  Response,
-} from '../wire/messages.js';
+import type { NotifyHandler, PeerInfo, RequestHandler } from '../transport/transport.js';
+import type { ErrorReply, Message, MessageType, Request, RequestType, Response } from '../wire/messages.js';
 
-export type RequestHandler<T extends RequestType = RequestType> = (
-  peer: PeerInfo,
-  msg: RequestOf<T>,
-) => Promise<Response> | Response;
-
-export type NotifyHandler<T extends MessageType = MessageType> = (peer: PeerInfo, msg: MessageOf<T>) => void;
+export type { NotifyHandler, RequestHandler };
 
 /** Outcome label of a served request in `quicmesh_requests_served_total{result}`. */
 export type ServedResult = 'ok' | 'error' | 'internal' | 'unsupported' | 'identity_mismatch';

@@ -5,7 +5,7 @@
  *   (the latter without paths to migrate between).
  * - RelayedPathTransport: DATAGRAM frames (the relay data plane) and paths through relays, so a
  *   QUIC connection can run over a relay session. QuicTransport only; on other transports relay
- *   sessions carry request tunnels instead (src/node/relay-link.ts).
+ *   sessions carry request tunnels instead (src/traversal/relay-link.ts).
  */
 import type { NodeId } from '../core/types.js';
 import type { PeerInfo, RequestOptions, Target } from './transport.js';

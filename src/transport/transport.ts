@@ -8,7 +8,7 @@
  * `from.id` against it.
  */
 import type { NodeId } from '../core/types.js';
-import type { Message, Request, Response } from '../wire/messages.js';
+import type { Message, MessageOf, MessageType, Request, RequestOf, RequestType, Response } from '../wire/messages.js';
 
 /** A remote peer as authenticated by the transport. */
 export interface PeerInfo {
@@ -36,6 +36,15 @@ export interface Reply<R extends Response = Response> {
   from: PeerInfo;
   msg: R;
 }
+
+/** Serves one request type for an authenticated peer (what a node's dispatch and its services use). */
+export type RequestHandler<T extends RequestType = RequestType> = (
+  peer: PeerInfo,
+  msg: RequestOf<T>,
+) => Promise<Response> | Response;
+
+/** Receives one one-way message type from an authenticated peer. */
+export type NotifyHandler<T extends MessageType = MessageType> = (peer: PeerInfo, msg: MessageOf<T>) => void;
 
 export interface TransportHandlers {
   /** Serve one request; the returned response is sent back. Throwing sends an `Error` reply. */

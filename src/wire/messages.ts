@@ -117,6 +117,9 @@ export type Response =
   | PathReply
   | ErrorReply;
 
+/** Any response except an Error reply (a node's `request` throws those as RemoteError). */
+export type SuccessResponse = Exclude<Response, ErrorReply>;
+
 export type Message = Request | Response;
 export type MessageType = Message['type'];
 export type RequestType = Request['type'];

@@ -26,7 +26,7 @@ import {
   type RelayInfo,
 } from '../../src/nat/relay/relay-info.js';
 import { RelayServer } from '../../src/nat/relay/relay-server.js';
-import { RelayInfoPublisher } from '../../src/node/relay-info-publisher.js';
+import { RelayInfoPublisher } from '../../src/traversal/relay-info-publisher.js';
 import { bootstrapAll, buildNet, drive, type Net, type Peer } from './dht-harness.js';
 
 const N = 40;

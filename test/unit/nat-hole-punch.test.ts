@@ -7,7 +7,7 @@ import { candidateList, delays, HolePunchCoordinator, PUNCH_FAILURE, type PunchP
 import { NAT_PRESETS, NatBox, type NatPresetName } from '../../src/nat/nat-model.js';
 import { gatherCandidates, IceAgent, type CandidatePair, type IceEffect } from '../../src/nat/ice.js';
 import { classifyRaw, encodeNatTestReply, parseNatTestReply } from '../../src/nat/raw-packets.js';
-import { remoteCandidates } from '../../src/node/punch-driver.js';
+import { remoteCandidates } from '../../src/traversal/punch-driver.js';
 import { encodeMessage } from '../../src/wire/codec.js';
 import type { HolePunchReady } from '../../src/wire/messages.js';
 

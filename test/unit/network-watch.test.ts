@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { NetworkWatch } from '../../src/node/network-watch.js';
+import { NetworkWatch } from '../../src/traversal/network-watch.js';
 
 /** Let the watch's pending address lookups (promises) finish. */
 function settle(): Promise<void> {

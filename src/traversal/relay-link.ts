@@ -27,7 +27,7 @@ import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { relayClientMetrics, type RelayClientMetrics, type RelayDirection } from './traversal-metrics.js';
 
 export interface RelayLinkOptions {
@@ -79,7 +79,7 @@ export class RelayLink {
   private readonly reachabilityListeners = new Set<() => void>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RelayLinkOptions,
   ) {
     this.metrics = relayClientMetrics(node.components.metrics);
@@ -383,7 +383,7 @@ export class RelayTunnel {
 
   constructor(
     private readonly link: RelayLink,
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     readonly relay: { addr: string; nodeId: NodeId },
     readonly peer: NodeId,
     readonly sessionId: Uint8Array,

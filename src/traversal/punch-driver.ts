@@ -33,7 +33,7 @@ import { classifyRaw } from '../nat/raw-packets.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { HolePunchReady, IceCheck, PathReply } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { holePunchAttemptMetrics, type HolePunchAttemptMetrics } from './traversal-metrics.js';
 
 /** The raw-datagram surface of the node's socket (QuicTransport has it). */
@@ -98,7 +98,7 @@ export class PunchDriver {
   private readonly txOwner = new Map<string, Attempt>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     private readonly opts: PunchDriverOptions,
   ) {
     this.metrics = holePunchAttemptMetrics(node.components.metrics);

@@ -20,7 +20,7 @@ import { hasDatagrams } from '../transport/paths.js';
 import { RelayServer, type RelayEffect, type RelayServerOptions } from '../nat/relay/relay-server.js';
 import type { PeerInfo } from '../transport/transport.js';
 import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 
 export interface RelayServiceOptions extends Omit<RelayServerOptions, 'metrics'> {
   /** How often idle sessions and stale offers are swept, ms. Default 1 000. */
@@ -48,7 +48,7 @@ export class RelayService {
   private running = false;
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RelayServiceOptions = {},
   ) {
     const { sweepMs, ...serverOpts } = opts;
