@@ -4,24 +4,14 @@
  * replicas expanded, every address assigned — so backends never look at raw YAML.
  */
 
-/** RFC 4787 behaviours. */
-export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
-export type FilteringBehaviour = MappingBehaviour;
+import type { NatBehaviourSpec, NatPresetName, NatRule } from '../../src/nat/nat-presets.js';
 
-/** Preset names accepted in a topology file. `cgnat` is a NAT of carrier scale stacked behind another NAT. */
-export type NatPresetName =
-  | 'none'
-  | 'full-cone'
-  | 'restricted-cone'
-  | 'port-restricted-cone'
-  | 'symmetric'
-  | 'cgnat'
-  | `${'eim' | 'adm' | 'apdm'}-${'eif' | 'adf' | 'apdf'}`;
-
-export interface NatBehaviour {
-  mapping: MappingBehaviour;
-  filtering: FilteringBehaviour;
-}
+/** RFC 4787 behaviours (the preset table, src/nat/nat-presets.ts, says which each preset has). */
+export type MappingBehaviour = NatRule;
+export type FilteringBehaviour = NatRule;
+export type NatBehaviour = NatBehaviourSpec;
+/** Preset names accepted in a topology file: the rows of the preset table. */
+export type { NatPresetName };
 
 export type NetworkKind = 'public' | 'lan';
 

@@ -1,6 +1,7 @@
 /** NAT traversal cores: detection, raw packet formats, hole punching, ICE-lite, relays. All sans-IO. */
 export * from './addr.js';
 export * from './nat-detection.js';
+export * from './nat-presets.js';
 export * from './nat-model.js';
 export * from './raw-packets.js';
 export * from './nat-probe-packet.js';

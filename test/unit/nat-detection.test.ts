@@ -10,7 +10,8 @@ import {
   type NatProbeResult,
   type NatServer,
 } from '../../src/nat/nat-detection.js';
-import { NAT_PRESETS, NatBox, type NatBehaviourSpec } from '../../src/nat/nat-model.js';
+import { NatBox } from '../../src/nat/nat-model.js';
+import { NAT_PRESET_TABLE, type NatBehaviourSpec } from '../../src/nat/nat-presets.js';
 
 const INSIDE = '192.168.1.10:5000';
 const S1: NatServer = { addr: '198.51.100.1:3478', altPortAddr: '198.51.100.1:3479' };
@@ -79,7 +80,7 @@ describe('NAT detection through each preset', () => {
   ] as const;
   for (const [preset, natType, mapping, filtering] of table) {
     it(`${preset} → ${natType}`, async () => {
-      const { report } = await detectThrough(NAT_PRESETS[preset]);
+      const { report } = await detectThrough(NAT_PRESET_TABLE[preset].behaviour);
       expect(report).toMatchObject({ natType, mapping, filtering, hairpin: false });
       expect(report.publicAddrs.length).toBe(preset === 'symmetric' ? 3 : 1);
       expect(report.publicAddrs.every((a) => a.startsWith('203.0.113.5:'))).toBe(true);
@@ -99,12 +100,12 @@ describe('NAT detection through each preset', () => {
   });
 
   it('reports hairpinning when the NAT loops packets back', async () => {
-    const { report } = await detectThrough(NAT_PRESETS['full-cone'], true);
+    const { report } = await detectThrough(NAT_PRESET_TABLE['full-cone'].behaviour, true);
     expect(report.hairpin).toBe(true);
   });
 
   it('runs the filtering tests before sending anything to the alternate addresses', async () => {
-    const { driver } = await detectThrough(NAT_PRESETS['port-restricted-cone']);
+    const { driver } = await detectThrough(NAT_PRESET_TABLE['port-restricted-cone'].behaviour);
     const firstAlt = driver.sent.findIndex((d) => d === S1.altPortAddr || d === S2.addr);
     expect(driver.sent.slice(0, firstAlt).every((d) => d === S1.addr)).toBe(true);
     expect(firstAlt).toBeGreaterThanOrEqual(3);
@@ -121,7 +122,7 @@ describe('NAT detection through each preset', () => {
 
   it('a server without a partner address leaves EIF vs ADF undecided', async () => {
     const clock = new ManualClock();
-    const nat = new NatBox('203.0.113.5', NAT_PRESETS['full-cone']);
+    const nat = new NatBox('203.0.113.5', NAT_PRESET_TABLE['full-cone'].behaviour);
     const p = detectNatType(natDriver(nat, { partner: false }), [S1, S2], { clock, localAddrs: [INSIDE] });
     const report = await settle(p, clock);
     expect(report).toMatchObject({ natType: 'Unknown', mapping: 'endpoint-independent', filtering: 'unknown' });
@@ -222,7 +223,7 @@ describe('classifyNat truth table', () => {
 
 describe('NatBox model', () => {
   it('maps and filters by its behaviour', () => {
-    const sym = new NatBox('203.0.113.5', NAT_PRESETS.symmetric);
+    const sym = new NatBox('203.0.113.5', NAT_PRESET_TABLE['symmetric'].behaviour);
     const x = sym.outbound(INSIDE, S1.addr);
     const y = sym.outbound(INSIDE, S2.addr);
     expect(x).not.toBe(y);
@@ -233,11 +234,11 @@ describe('NatBox model', () => {
     expect(sym.inbound(S1.addr, '203.0.113.5:1')).toBeNull(); // no mapping: dropped
     expect(sym.inbound(S1.addr, '203.0.113.6:40000')).toBeNull(); // not our address
 
-    const rc = new NatBox('203.0.113.5', NAT_PRESETS['restricted-cone']);
+    const rc = new NatBox('203.0.113.5', NAT_PRESET_TABLE['restricted-cone'].behaviour);
     const m = rc.outbound(INSIDE, S1.addr);
     expect(rc.outbound(INSIDE, S2.addr)).toBe(m);
     expect(rc.inbound(S1.altPortAddr!, m)).toBe(INSIDE); // same host, other port: allowed
     expect(rc.inbound(PARTNER, m)).toBeNull();
-    expect(() => new NatBox('x', NAT_PRESETS['full-cone'], { firstPort: 0 })).toThrow(ConfigError);
+    expect(() => new NatBox('x', NAT_PRESET_TABLE['full-cone'].behaviour, { firstPort: 0 })).toThrow(ConfigError);
   });
 });

@@ -11,7 +11,8 @@ import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
 import { detectNatType, type NatReport, type NatServer } from '../../src/nat/nat-detection.js';
 import { MeshNatDriver } from '../../src/traversal/nat-driver.js';
-import { NAT_PRESETS, NatBox, type NatBehaviourSpec, type NatRule } from '../../src/nat/nat-model.js';
+import { NatBox } from '../../src/nat/nat-model.js';
+import { NAT_PRESET_TABLE, type NatBehaviourSpec, type NatRule } from '../../src/nat/nat-presets.js';
 import { ADDR_PROBE_BYTES, encodeAddrProbe } from '../../src/nat/nat-probe-packet.js';
 import { NatTestServer, type AltSocket } from '../../src/traversal/nat-test-server.js';
 import { parseNatTestReply } from '../../src/nat/raw-packets.js';
@@ -170,7 +171,7 @@ async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: bool
 }
 
 describe('MeshNatDriver + NatTestServer through a NAT model', () => {
-  const classic: Array<[keyof typeof NAT_PRESETS, NatReport['natType']]> = [
+  const classic: Array<['full-cone' | 'restricted-cone' | 'port-restricted-cone' | 'symmetric', NatReport['natType']]> = [
     ['full-cone', 'FullCone'],
     ['restricted-cone', 'RestrictedCone'],
     ['port-restricted-cone', 'PortRestrictedCone'],
@@ -178,10 +179,10 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
   ];
   for (const [preset, type] of classic) {
     it(`${preset} → ${type}`, async () => {
-      const { report } = await detect(NAT_PRESETS[preset]);
+      const { report } = await detect(NAT_PRESET_TABLE[preset].behaviour);
       expect(report.natType).toBe(type);
-      expect(report.mapping).toBe(NAT_PRESETS[preset].mapping);
-      expect(report.filtering).toBe(NAT_PRESETS[preset].filtering);
+      expect(report.mapping).toBe(NAT_PRESET_TABLE[preset].behaviour.mapping);
+      expect(report.filtering).toBe(NAT_PRESET_TABLE[preset].behaviour.filtering);
       expect(report.publicAddrs.every((a) => a.startsWith(`${PUBLIC_HOST}:`))).toBe(true);
       expect(report.publicAddrs).toHaveLength(preset === 'symmetric' ? 3 : 1);
     });
@@ -205,12 +206,12 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
   });
 
   it('hairpinning is reported when the NAT loops our probe back', async () => {
-    expect((await detect(NAT_PRESETS['full-cone'], { hairpin: true })).report.hairpin).toBe(true);
-    expect((await detect(NAT_PRESETS['full-cone'], { hairpin: false })).report.hairpin).toBe(false);
+    expect((await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { hairpin: true })).report.hairpin).toBe(true);
+    expect((await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { hairpin: false })).report.hairpin).toBe(false);
   });
 
   it('without a partner the address test is refused: filtering unknown, not guessed', async () => {
-    const { report } = await detect(NAT_PRESETS['restricted-cone'], { partner: false });
+    const { report } = await detect(NAT_PRESET_TABLE['restricted-cone'].behaviour, { partner: false });
     expect(report.probes).toContainEqual({ id: 'filter-other-address', received: null });
     expect(report.filtering).toBe('unknown');
     expect(report.mapping).toBe('endpoint-independent');
