@@ -1,5 +1,6 @@
 /**
- * What NAT traversal needs from a transport beyond the Transport interface:
+ * What NAT traversal needs from a transport beyond the Transport interface (capabilities a
+ * transport declares, see capabilities.ts):
  * - ConnectionControl: explicit connects, the state of the connection to a peer, events about
  *   connections, migration to another path. QuicTransport and the in-memory transport have it
  *   (the latter without paths to migrate between).
@@ -74,18 +75,4 @@ export interface ConnectionControl {
 
 export interface RelayedPathTransport extends DatagramTransport, ConnectionControl {
   openRelayedPath(carrier: PacketCarrier): RelayedPath;
-}
-
-export function hasDatagrams(t: unknown): t is DatagramTransport {
-  const o = t as Partial<DatagramTransport>;
-  return typeof o.sendDatagram === 'function' && typeof o.onDatagram === 'function';
-}
-
-export function hasConnectionControl(t: unknown): t is ConnectionControl {
-  const o = t as Partial<ConnectionControl>;
-  return typeof o.connect === 'function' && typeof o.pathInfo === 'function' && typeof o.onConnectionChange === 'function';
-}
-
-export function hasRelayedPaths(t: unknown): t is RelayedPathTransport {
-  return hasDatagrams(t) && hasConnectionControl(t) && typeof (t as Partial<RelayedPathTransport>).openRelayedPath === 'function';
 }

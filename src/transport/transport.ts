@@ -8,6 +8,7 @@
  * `from.id` against it.
  */
 import type { NodeId } from '../core/types.js';
+import type { CapabilitySet } from './capabilities.js';
 import type { Message, MessageOf, MessageType, Request, RequestOf, RequestType, Response } from '../wire/messages.js';
 
 /** A remote peer as authenticated by the transport. */
@@ -71,4 +72,7 @@ export interface Transport {
 
   /** Stop serving, close every connection and the socket; nothing is left running afterwards. */
   close(): Promise<void>;
+
+  /** What it can do beyond this interface; ask with `capability(transport, name)` (capabilities.ts). */
+  readonly capabilities?: CapabilitySet;
 }

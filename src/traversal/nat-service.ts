@@ -18,6 +18,7 @@ import { networkInterfaces } from 'node:os';
 import type { Components } from '../core/components.js';
 import { ConfigError } from '../errors.js';
 import type { TraversalNode } from './host.js';
+import { capability } from '../transport/capabilities.js';
 import type { Transport } from '../transport/transport.js';
 import { joinAddr, splitAddr } from '../nat/addr.js';
 import { detectNatType, NAT_TYPES, type NatReport, type NatServer, type NatType } from '../nat/nat-detection.js';
@@ -48,17 +49,6 @@ export interface NatDetectStatus {
   publicAddrs: string[];
   hairpin: boolean | null;
   detection: 'pending' | 'done' | 'failed';
-}
-
-/** A transport that can send and receive raw datagrams on its socket (QuicTransport). */
-interface RawTransport {
-  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
-  addRawListener(cb: (data: Buffer, from: { host: string; port: number }) => void): () => void;
-}
-
-function rawTransport(t: Transport): RawTransport | undefined {
-  const r = t as Partial<RawTransport>;
-  return typeof r.sendRawDatagram === 'function' && typeof r.addRawListener === 'function' ? (r as RawTransport) : undefined;
 }
 
 /** Our bound addresses as "host:port"; a wildcard bind expands to every interface address. */
@@ -96,7 +86,7 @@ export interface NatServices {
 export async function startNatServices(opts: NatServicesOptions): Promise<NatServices> {
   const { mesh, components } = opts;
   const log = components.logger.child('nat');
-  const raw = rawTransport(opts.transport);
+  const raw = capability(opts.transport, 'rawDatagrams');
   const stops: Array<() => Promise<void> | void> = [];
   const services: NatServices = {
     detection: Promise.resolve(null),
@@ -144,7 +134,7 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
     });
     const channel: RawChannel = {
       send: (b, h, p) => raw.sendRawDatagram(b, h, p),
-      listen: (cb) => raw.addRawListener((data, from) => cb(data, joinAddr(from.host, from.port))),
+      listen: (cb) => raw.onRawDatagram((data, from) => cb(data, joinAddr(from.host, from.port))),
     };
     const driver = new MeshNatDriver({ node: mesh, raw: channel, components, requestTimeoutMs: detect.timeoutMs });
     stops.push(() => driver.close());

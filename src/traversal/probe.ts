@@ -18,6 +18,7 @@ import { nodeIdOfRecord } from '../identity/endpoint-record.js';
 import { bytesEqual } from '../core/bytes.js';
 import { errorText } from '../errors.js';
 import type { Histogram } from '../metrics/metrics.js';
+import { capability } from '../transport/capabilities.js';
 import type { Target } from '../transport/transport.js';
 import type { TraversalNode } from './host.js';
 import type { RelayLink } from './relay-link.js';
@@ -134,7 +135,7 @@ export async function probePeer(node: TraversalNode, target: ProbeTarget, opts: 
 
 /** A node without NAT traversal attached (a bare MeshNode): one direct Ping. */
 async function plainProbe(node: TraversalNode, target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
-  if (opts.fresh) (node.transport as { disconnect?: (id: Uint8Array) => void }).disconnect?.(target.nodeId);
+  if (opts.fresh) capability(node.transport, 'connectionControl')?.disconnect(target.nodeId);
   const clock = node.components.clock;
   const ping = { type: 'Ping' as const, from: node.contact };
   const t0 = clock.now();

@@ -16,7 +16,7 @@ import type { NodeId } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { Counter } from '../metrics/metrics.js';
 import { decodeRelayFrame } from '../nat/relay/relay-datagram.js';
-import { hasDatagrams } from '../transport/paths.js';
+import { capability } from '../transport/capabilities.js';
 import { RelayServer, type RelayEffect, type RelayServerOptions } from '../nat/relay/relay-server.js';
 import type { PeerInfo } from '../transport/transport.js';
 import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
@@ -78,8 +78,8 @@ export class RelayService {
     this.node.handle('RelayForward', serve);
     this.node.handle('RelayClose', serve);
     this.stopPeers = this.node.onPeerSeen((peer) => this.notePeer(peer));
-    const transport = this.node.transport;
-    if (hasDatagrams(transport)) {
+    const transport = capability(this.node.transport, 'datagrams');
+    if (transport !== undefined) {
       this.stopFrames = transport.onDatagram((peer, data) => {
         let frame;
         try {
