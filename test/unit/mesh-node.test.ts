@@ -32,7 +32,7 @@ function fixture(): Fixture {
   const clock = new ManualClock(1_000);
   const net = new MemoryNetwork({ clock, rng: new SeededRng(3), latencyMs: () => 5, defaultTimeoutMs: 500 });
   const logs: string[] = [];
-  const logger = new LineLogger({ level: 'debug', write: (l) => logs.push(l), now: () => clock.now() });
+  const logger = new LineLogger({ level: 'debug', write: (l) => logs.push(l), clock });
   return {
     clock,
     net,
