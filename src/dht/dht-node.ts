@@ -80,8 +80,7 @@ import { DhtCoordinates } from './proximity.js';
 import { RoutingTable } from './routing-table.js';
 import { EndpointPublisher } from './endpoint-publisher.js';
 import { RelayDirectory, type DiscoverRelaysOptions, type RelayInfoPublishResult } from './relay-directory.js';
-import { validRecordFor } from './records.js';
-import { validRelayInfoFor } from './relay-records.js';
+import { ENDPOINT_RECORDS, RELAY_INFOS } from './signed-values.js';
 import { TimerGroup } from '../core/timer-group.js';
 import {
   MAINTENANCE_INTERVAL_MS,
@@ -685,7 +684,7 @@ function replyCoord(msg: Response): NetCoord | undefined {
 
 /** Content whose BLAKE3 is `key`, or a genuine signed value for it (endpoint record, RelayInfo). */
 function believable(key: Key, v: Uint8Array): boolean {
-  return verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined || validRelayInfoFor(key, v) !== undefined;
+  return verifyKeyValuePair(key, v) || ENDPOINT_RECORDS.validFor(key, v) !== undefined || RELAY_INFOS.validFor(key, v) !== undefined;
 }
 
 function positive(name: string, v: number): number {

@@ -257,6 +257,8 @@ describe('MemoryNetwork in virtual time', () => {
   it('guards addresses, options and lifecycle', async () => {
     const clock = new ManualClock();
     expect(() => new MemoryNetwork({ clock, rng: new SeededRng(1), lossRate: 1.5 })).toThrow(ConfigError);
+    // a network that loses every packet delivers nothing: refused, as the simulator's is
+    expect(() => new MemoryNetwork({ clock, rng: new SeededRng(1), lossRate: 1 })).toThrow(/lossRate must be in \[0, 1\), got 1/);
     const net = new MemoryNetwork({ clock, rng: new SeededRng(1) });
     expect(() => makeTransport(net, 'no-port')).toThrow(ConfigError);
     const first = makeTransport(net, '10.9.9.9:1');

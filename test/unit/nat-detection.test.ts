@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import {
@@ -49,25 +50,11 @@ function natDriver(nat: NatBox | null, opts: { partner?: boolean } = {}): NatPro
   };
 }
 
-/** Let promise callbacks run, then fire the next timer, until `p` settles. */
-async function settle<T>(p: Promise<T>, clock: ManualClock): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 1000 && !done; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (!done) clock.step();
-  }
-  return p;
-}
-
 async function detectThrough(behaviour: NatBehaviourSpec | null, hairpin = false) {
   const clock = new ManualClock();
   const nat = behaviour ? new NatBox('203.0.113.5', behaviour, { hairpin, rng: new SeededRng(7) }) : null;
   const driver = natDriver(nat);
-  const report = await settle(detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }), clock);
+  const report = await settle(clock, detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }));
   return { report, driver };
 }
 
@@ -115,7 +102,7 @@ describe('NAT detection through each preset', () => {
     const clock = new ManualClock();
     const driver: NatProbeDriver = { whatIsMyAddr: never, requestReplyFrom: never };
     const p = detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE], timeoutMs: 1000 });
-    const report = await settle(p, clock);
+    const report = await settle(clock, p);
     expect(report).toMatchObject({ natType: 'Unknown', mapping: 'unknown', filtering: 'unknown', publicAddrs: [] });
     expect(clock.now()).toBeGreaterThanOrEqual(1000);
   });
@@ -124,7 +111,7 @@ describe('NAT detection through each preset', () => {
     const clock = new ManualClock();
     const nat = new NatBox('203.0.113.5', NAT_PRESET_TABLE['full-cone'].behaviour);
     const p = detectNatType(natDriver(nat, { partner: false }), [S1, S2], { clock, localAddrs: [INSIDE] });
-    const report = await settle(p, clock);
+    const report = await settle(clock, p);
     expect(report).toMatchObject({ natType: 'Unknown', mapping: 'endpoint-independent', filtering: 'unknown' });
     expect(report.probes).toContainEqual({ id: 'filter-other-address', received: null });
   });
@@ -137,7 +124,7 @@ describe('NAT detection through each preset', () => {
         throw new Error('connection refused');
       },
     };
-    const report = await settle(detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }), clock);
+    const report = await settle(clock, detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }));
     expect(report.filtering).toBe('unknown');
     expect(report.mapping).toBe('endpoint-independent');
   });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
@@ -139,20 +140,6 @@ class World {
   }
 }
 
-/** Let promise callbacks run, then fire the next timer, until `p` settles. */
-async function settle<T>(p: Promise<T>, clock: ManualClock): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 10_000 && !done; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (!done) clock.step();
-  }
-  return p;
-}
-
 const SERVERS: NatServer[] = [{ addr: S1, altPortAddr: S1_ALT }, { addr: S2 }];
 
 async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: boolean; partner?: boolean } = {}) {
@@ -162,9 +149,9 @@ async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: bool
   world.server(S1, S1_ALT, partnered ? S2 : undefined);
   world.server(S2, S2_ALT, partnered ? S1 : undefined);
   const driver = world.driver();
-  const report: NatReport = await settle(detectNatType(driver, SERVERS, { clock: world.clock, localAddrs: [INSIDE], timeoutMs: 1000 }), world.clock);
+  const report: NatReport = await settle(world.clock, detectNatType(driver, SERVERS, { clock: world.clock, localAddrs: [INSIDE], timeoutMs: 1000 }));
   // every waiter is released once its window has passed
-  await settle(new Promise<void>((r) => world.clock.setTimer(10_000, r)), world.clock);
+  await settle(world.clock, new Promise<void>((r) => world.clock.setTimer(10_000, r)));
   expect(driver.pending).toBe(0);
   driver.close();
   return { report, world };

@@ -17,7 +17,7 @@ import { NatTestServer } from '../../src/traversal/nat-test-server.js';
 import { parseNatServers } from '../../src/nat/nat-servers.js';
 import { localAddrsOf, startNatServices } from '../../src/traversal/nat-service.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
-import { seededKeypairs, settle as settleFor } from '../support/virtual-time.js';
+import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { withCapabilities } from '../support/memory-nat.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 
@@ -27,8 +27,6 @@ const PARTNER = '198.51.100.3:4433';
 
 const keys = seededKeypairs(500);
 const keypair = () => keys.next();
-
-const settle = <T>(clock: ManualClock, p: Promise<T>): Promise<T> => settleFor(clock, p, 10000);
 
 type Listener = (data: Uint8Array, from: { host: string; port: number }) => void;
 
