@@ -57,10 +57,16 @@ export type NatPresetName = keyof typeof NAT_PRESET_TABLE;
 /** Every preset name, in table order. */
 export const NAT_PRESETS = Object.keys(NAT_PRESET_TABLE) as readonly NatPresetName[];
 
-const isCarrier = (name: NatPresetName): boolean => (NAT_PRESET_TABLE[name] as NatPreset).carrier === true;
+/** A carrier NAT: stacked in front of other routers, it may be told to behave as another preset. */
+export function isCarrierPreset(name: string): boolean {
+  return isNatPreset(name) && (NAT_PRESET_TABLE[name] as NatPreset).carrier === true;
+}
+
+/** The carrier presets (cgnat). */
+export const CARRIER_PRESETS = NAT_PRESETS.filter(isCarrierPreset);
 
 /** The presets a carrier router may behave as: every one that translates and is not itself a carrier. */
-export const CARRIER_BEHAVIOURS = NAT_PRESETS.filter((p) => NAT_PRESET_TABLE[p].behaviour !== null && !isCarrier(p));
+export const CARRIER_BEHAVIOURS = NAT_PRESETS.filter((p) => NAT_PRESET_TABLE[p].behaviour !== null && !isCarrierPreset(p));
 
 export function isNatPreset(name: string): name is NatPresetName {
   return Object.hasOwn(NAT_PRESET_TABLE, name);
@@ -72,7 +78,7 @@ export function isNatPreset(name: string): name is NatPresetName {
  */
 export function natPresetBehaviour(preset: string, carrierBehaviour?: string): NatBehaviourSpec | null {
   if (!isNatPreset(preset)) throw new ConfigError(`unknown NAT preset "${preset}" (known: ${NAT_PRESETS.join(', ')})`);
-  if (carrierBehaviour !== undefined && isCarrier(preset)) {
+  if (carrierBehaviour !== undefined && isCarrierPreset(preset)) {
     if (!(CARRIER_BEHAVIOURS as readonly string[]).includes(carrierBehaviour)) {
       throw new ConfigError(`a ${preset} router cannot behave as ${carrierBehaviour} (one of: ${CARRIER_BEHAVIOURS.join(', ')})`);
     }

@@ -11,7 +11,9 @@ import type { ResolvedTopology } from '../../cli/topology/model.js';
 import { ConfigError } from '../../src/errors.js';
 import {
   CARRIER_BEHAVIOURS,
+  CARRIER_PRESETS,
   expectedPath,
+  isCarrierPreset,
   NAT_PRESET_TABLE,
   NAT_PRESETS,
   natPresetBehaviour,
@@ -44,6 +46,8 @@ describe('NAT preset table', () => {
   it('lets a carrier NAT behave as any translating preset but itself, port-restricted cone by default', () => {
     expect(natPresetBehaviour('cgnat')).toEqual(natPresetBehaviour('port-restricted-cone'));
     expect(natPresetBehaviour('cgnat', 'apdm-adf')).toEqual({ mapping: APD, filtering: AD });
+    expect(CARRIER_PRESETS).toEqual(['cgnat']);
+    expect(isCarrierPreset('cgnat') && !isCarrierPreset('symmetric') && !isCarrierPreset('nope')).toBe(true);
     expect(CARRIER_BEHAVIOURS).toEqual(NAT_PRESETS.filter((p) => p !== 'none' && p !== 'cgnat'));
     expect(() => natPresetBehaviour('cgnat', 'none')).toThrow(/cannot behave as none/);
     expect(() => natPresetBehaviour('cgnat', 'cgnat')).toThrow(ConfigError);
