@@ -37,7 +37,7 @@ import { createSwitches, wireMachines } from './wiring/build.js';
 import { forgetNatState } from './wiring/forget.js';
 import { moveHost } from './wiring/move.js';
 import { applyShaping, detectNetem, shapingLabel } from './wiring/shaping.js';
-import { listNamespaces, teardownNamespaces } from './wiring/teardown.js';
+import { listNamespaces, stopRecorded, teardownNamespaces } from './wiring/teardown.js';
 
 /** The last `lines` lines of a node's log, or a note saying why there are none. */
 export async function logTail(backend: LabBackend, state: LabState, node: NodeRecord, lines = 15): Promise<string> {
@@ -247,6 +247,9 @@ export class LabRuntime implements Runtime {
       state.phase = 'tearing-down';
       writeState(state);
     }
+    // the processes the lab recorded go first, while their links still carry their goodbyes (a client's
+    // kept-alive connection to a node then sees it close, and is not reused against a later lab's node)
+    await stopRecorded(state?.processes ?? []);
     await this.backend.teardown(lab, state, progress);
     await teardownNamespaces(lab, state, progress);
     removeLabDir(lab);

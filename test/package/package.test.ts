@@ -263,8 +263,13 @@ console.log(topology.nodes.length);
       const ours = loaded
         .filter((u) => u.includes('/node_modules/quicmesh/'))
         .map((u) => u.split('/node_modules/quicmesh/')[1]);
-      // the topology model, its errors and the NAT preset table it names presets from
-      expect(ours.filter((p) => !p!.startsWith('dist/cli/topology/')).sort()).toEqual(['dist/src/errors.js', 'dist/src/nat/nat-presets.js']);
+      // the topology model, its errors, the NAT preset table it names presets from and the behaviour labels
+      // its graphs print
+      expect(ours.filter((p) => !p!.startsWith('dist/cli/topology/')).sort()).toEqual([
+        'dist/cli/nat/behaviour.js',
+        'dist/src/errors.js',
+        'dist/src/nat/nat-presets.js',
+      ]);
       const heavy = loaded.filter((u) =>
         /\/node_modules\/(yargs|ink|react|prom-client|@matrixai|dockerode)\//.test(u),
       );
