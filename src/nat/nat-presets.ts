@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js';
 /** An RFC 4787 mapping or filtering behaviour. */
 export type NatRule = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
 
+/** A NAT's RFC 4787 behaviour: its mapping rule and its filtering rule. */
 export interface NatBehaviourSpec {
   mapping: NatRule;
   filtering: NatRule;

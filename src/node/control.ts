@@ -15,6 +15,7 @@ import { runStreamCheck } from './stream-check.js';
 /** Longest connect deadline a caller may ask for, ms. */
 export const MAX_CONNECT_TIMEOUT_MS = 120_000;
 
+/** The body of `POST /connect`: the peer's address and NodeId, optionally its identity, and how to connect. */
 export interface ConnectRequest {
   /** "host:port" or "[v6]:port". */
   addr: string;
@@ -29,6 +30,7 @@ export interface ConnectRequest {
   upgradeAfterMs?: number;
 }
 
+/** The answer to `POST /connect`: probePeer's result. */
 export type ConnectResponse = ProbeResult;
 
 /** How the routes reach the node; `probe` is swappable (tests, NAT traversal). */

@@ -43,6 +43,7 @@ import { RelayService, type RelayServiceOptions } from '../traversal/relay-servi
 import { RendezvousService } from '../traversal/rendezvous-service.js';
 import { PunchDriver } from '../traversal/punch-driver.js';
 
+/** What createNode builds a node from: keypair, transport, components, bootstrap peers, and which services to run how. */
 export interface CreateNodeOptions {
   keypair: Keypair;
   transport: Transport;
@@ -91,6 +92,7 @@ export interface NatStatus extends NatAddresses {
   relayServer: boolean;
 }
 
+/** The services of a node made by createNode (`node.services`); which are present depends on the options and transport. */
 export interface NodeServices {
   dht: DhtNode;
   /** Absent when created with `pubsub: false`. */
@@ -111,6 +113,7 @@ export interface NodeServices {
   punch?: PunchDriver;
 }
 
+/** A node made by createNode: its MeshNode and services, with start, bootstrap, smartConnect and stop. */
 export interface NodeAssembly {
   meshNode: MeshNode;
   services: NodeServices;
@@ -130,6 +133,7 @@ export interface NodeAssembly {
 
 export type SmartConnectCallOptions = Parameters<SmartConnector['connect']>[1];
 
+/** Assemble a node: a MeshNode on the transport with the DHT, pubsub and NAT traversal services the options ask for. */
 export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const meshNode = new MeshNode({ keypair: opts.keypair, transport: opts.transport, components: opts.components });
   const dht = new DhtNode({ rpc: meshNode, components: opts.components, options: opts.dht });

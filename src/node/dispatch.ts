@@ -19,6 +19,7 @@ export type { NotifyHandler, RequestHandler };
 /** Outcome label of a served request in `quicmesh_requests_served_total{result}`. */
 export type ServedResult = 'ok' | 'error' | 'internal' | 'unsupported' | 'identity_mismatch';
 
+/** What a RequestRouter logs and counts with. */
 export interface RequestRouterOptions {
   logger: Logger;
   metrics: Metrics;
@@ -34,6 +35,7 @@ interface Entry<T extends RequestType> {
 type HandlerTable = { [T in RequestType]?: Entry<T> };
 type NotifyTable = { [T in MessageType]?: NotifyHandler<T> };
 
+/** Request dispatch apart from any socket: a handler per type, the sender's id checked against the verified peer. */
 export class RequestRouter {
   private readonly logger: Logger;
   private readonly handlers: HandlerTable = {};
@@ -155,6 +157,7 @@ export class RequestRouter {
   }
 }
 
+/** An Error reply carrying `code` and `message`. */
 export function errorReply(code: string, message: string): ErrorReply {
   return { type: 'Error', code, message };
 }

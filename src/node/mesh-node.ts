@@ -25,12 +25,14 @@ export interface MeshService {
   handle<T extends RequestType>(type: T, handler: RequestHandler<T>): void;
 }
 
+/** What a MeshNode is built from: keypair, transport and components. */
 export interface MeshNodeOptions {
   keypair: Keypair;
   transport: Transport;
   components: Components;
 }
 
+/** A node's status snapshot (`status()`, `GET /status`): identity, address, uptime, request counts, service sections. */
 export interface NodeStatus {
   /** Hex NodeId. */
   nodeId: string;
@@ -54,6 +56,7 @@ export type RequestResult = 'ok' | 'remote_error' | 'timeout' | 'aborted' | 'ide
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A node on a transport: serves requests per type (Ping and WhatIsMyAddr built in), sends them, reports status. */
 export class MeshNode implements MeshService {
   readonly keypair: Keypair;
   readonly nodeId: NodeId;

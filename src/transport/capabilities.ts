@@ -48,6 +48,7 @@ export interface DrainingDisconnect {
   disconnectAndDrain(nodeId: NodeId, timeoutMs?: number): Promise<boolean>;
 }
 
+/** Every optional transport capability, under the name `capability(transport, name)` asks for. */
 export interface TransportCapabilities {
   /** Explicit connects, path state and events, migration (src/transport/paths.ts). */
   connectionControl: ConnectionControl;
@@ -60,6 +61,7 @@ export interface TransportCapabilities {
   drainingDisconnect: DrainingDisconnect;
 }
 
+/** The name of a transport capability. */
 export type CapabilityName = keyof TransportCapabilities;
 
 /** What a transport declares it can do. */

@@ -17,6 +17,7 @@ import type {
 } from '../transport/transport.js';
 import type { Message, MessageType, Request, RequestType, Response, SuccessResponse } from '../wire/messages.js';
 
+/** What the NAT traversal drivers need of a node (a MeshNode fits): identity, transport, requests, handlers, status. */
 export interface TraversalNode {
   readonly keypair: Keypair;
   readonly nodeId: NodeId;

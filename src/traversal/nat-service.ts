@@ -26,6 +26,7 @@ import { MeshNatDriver, type RawChannel } from './nat-driver.js';
 import { NatTestServer, type AltSocket } from './nat-test-server.js';
 import { openAltSocket } from './udp-alt-socket.js';
 
+/** NAT test server settings (`--nat-server`): the second port and the partner server on another IP. */
 export interface NatServerConfig {
   /** The second UDP port; default the node's port + 1. */
   altPort?: number;
@@ -33,6 +34,7 @@ export interface NatServerConfig {
   partner?: string;
 }
 
+/** NAT detection settings (`--nat-detect`): the test servers, the per-probe timeout, how long to wait for the first. */
 export interface NatDetectConfig {
   servers: NatServer[];
   /** Per-probe timeout, ms (default STUN_TIMEOUT_MS). */
@@ -65,6 +67,7 @@ export function localAddrsOf(localAddr: string): string[] {
   return out;
 }
 
+/** What startNatServices runs on (node, transport, components) and what it starts: a test server, detection, or both. */
 export interface NatServicesOptions {
   mesh: TraversalNode;
   transport: Transport;
@@ -75,6 +78,7 @@ export interface NatServicesOptions {
   signal?: AbortSignal;
 }
 
+/** What startNatServices started: the detection report, the test server, and stop(). */
 export interface NatServices {
   /** The detection's report; null without --nat-detect or when it failed. Never rejects. */
   detection: Promise<NatReport | null>;

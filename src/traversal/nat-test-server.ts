@@ -43,6 +43,7 @@ export interface NatTestNode extends Pick<TraversalNode, 'contact' | 'request'> 
   handle(type: 'NatTest', handler: RequestHandler<'NatTest'>): void;
 }
 
+/** What a NatTestServer is built from: the node, its sockets (main, second port, reply), the partner, a deadline. */
 export interface NatTestServerOptions {
   node: NatTestNode;
   /** Send from the node's main socket (QuicTransport.sendRawDatagram). */
@@ -58,6 +59,7 @@ export interface NatTestServerOptions {
   forwardTimeoutMs?: number;
 }
 
+/** A NAT test server's status section: its addresses and partner, and counts of the tests answered or refused. */
 export interface NatTestServerStatus {
   altAddr: string | null;
   replyAddr: string | null;
@@ -69,6 +71,7 @@ export interface NatTestServerStatus {
   refused: number;
 }
 
+/** The server side of NAT type detection: answers filtering tests (NatTest) and address probes on a second port. */
 export class NatTestServer {
   private readonly counts = { portTests: 0, addressTests: 0, forwardedServed: 0, addrProbes: 0, refused: 0 };
   private readonly log;

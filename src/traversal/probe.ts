@@ -25,8 +25,10 @@ import type { RelayLink } from './relay-link.js';
 import { behindNat, type ConnectPath, type SmartConnector } from './smart-connector.js';
 import { timeToDirectMetric } from './traversal-metrics.js';
 
+/** How a probe connected: 'direct', 'hole-punched' or 'relayed'. */
 export type ProbePath = ConnectPath;
 
+/** Options of probePeer: a fresh connection, a deadline, relay first with a later upgrade, an abort signal. */
 export interface ProbeOptions {
   /** Close any connection to the peer first, so the probe measures a new one. */
   fresh?: boolean;
@@ -38,6 +40,7 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** What probePeer reports: connected or not, by which path and how fast, with the record lookup and RTT. */
 export interface ProbeResult {
   connected: boolean;
   path: ProbePath | null;
@@ -63,6 +66,7 @@ export interface Traversal {
   relay?: RelayLink;
 }
 
+/** The peer probePeer connects to: address and NodeId, and its identity to connect from its endpoint record. */
 export interface ProbeTarget extends Required<Target> {
   /** The peer's Ed25519 public key: its endpoint record is looked up first. */
   identity?: Identity;

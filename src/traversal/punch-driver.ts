@@ -45,6 +45,7 @@ export interface PunchResult {
   rttMs: number;
 }
 
+/** What a PunchDriver sends checks with, which rendezvous it trusts, our candidates, and the check timing. */
 export interface PunchDriverOptions {
   raw: RawDatagrams;
   /** Is this peer a rendezvous we trust to start punches (our relays)? */
@@ -78,6 +79,7 @@ const MAX_PAIRS = 16;
 /** How long a finished attempt keeps answering the peer's checks, ms. */
 const LINGER_MS = 2_000;
 
+/** Hole punching from the node's own socket: ICE-lite checks toward each peer a rendezvous pairs us with. */
 export class PunchDriver {
   private readonly attempts = new Map<string, Attempt>();
   private punches = 0;
@@ -352,6 +354,7 @@ export class PunchDriver {
   }
 }
 
+/** One candidate pair of a punch as status shows it: addresses, remote candidate type, check state, nomination. */
 export interface PairView {
   local: string;
   remote: string;

@@ -31,6 +31,7 @@ import type { Message, RelayConnect, RelayForward, Request, Response } from '../
 import type { TraversalNode } from './host.js';
 import { relayClientMetrics, type RelayClientMetrics, type RelayDirection } from './traversal-metrics.js';
 
+/** Settings of a RelayLink: the relays to stay linked to, the keep-alive period, the request deadline. */
 export interface RelayLinkOptions {
   /** "host:port" of the relays to keep a connection to. */
   relays: readonly string[];
@@ -40,6 +41,7 @@ export interface RelayLinkOptions {
   requestTimeoutMs?: number;
 }
 
+/** One configured relay as status shows it: address, NodeId once it answered, whether it is reachable. */
 export interface RelayPeerState {
   addr: string;
   /** Hex NodeId once the relay answered. */
@@ -62,6 +64,7 @@ interface Waiter<T> {
 const KIND_REQUEST = 1;
 const KIND_RESPONSE = 2;
 
+/** The client side of relaying (createNode's `relays`): links to our relays, session offers, relayed sessions and connections. */
 export class RelayLink {
   private readonly relays: KnownRelay[];
   private readonly keepAliveMs: number;

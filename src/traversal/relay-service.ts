@@ -22,11 +22,13 @@ import type { PeerInfo } from '../transport/transport.js';
 import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
 import type { TraversalNode } from './host.js';
 
+/** Settings of a node's relay service: the RelayServer's limits and timeouts, and the sweep period. */
 export interface RelayServiceOptions extends Omit<RelayServerOptions, 'metrics'> {
   /** How often idle sessions and stale offers are swept, ms. Default 1 000. */
   sweepMs?: number;
 }
 
+/** A relay's status section: sessions, load, bytes relayed, connected peers. */
 export interface RelayStatus {
   sessions: number;
   load: number;
@@ -37,6 +39,7 @@ export interface RelayStatus {
 /** forwarded; refused by the session checks; undeliverable (the other party's link is gone or full); malformed. */
 const FRAME_RESULTS = ['forwarded', 'refused', 'undeliverable', 'malformed'] as const;
 
+/** Serves relay sessions on a node (createNode's `relay`): a RelayServer over the node's messages and relay frames. */
 export class RelayService {
   readonly server: RelayServer;
   private timer: TimerHandle | undefined;

@@ -10,11 +10,13 @@ import { HolePunchCoordinator, type HolePunchCoordinatorOptions, type PunchEffec
 import type { PeerInfo } from '../transport/transport.js';
 import type { TraversalNode } from './host.js';
 
+/** Settings of a RendezvousService: the HolePunchCoordinator's window and limits, and the sweep period. */
 export interface RendezvousOptions extends Omit<HolePunchCoordinatorOptions, 'metrics'> {
   /** Sweep period for expired registrations, ms. Default 1 000. */
   sweepMs?: number;
 }
 
+/** Coordinates hole punches for other nodes (relays run it): a HolePunchCoordinator over the node's messages. */
 export class RendezvousService {
   readonly coordinator: HolePunchCoordinator;
   private readonly sweepMs: number;

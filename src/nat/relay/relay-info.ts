@@ -42,6 +42,7 @@ const SIGNATURE_DOMAIN = enc.encode('quicmesh/relay-info/v1');
 const KEY_DOMAIN = enc.encode('quicmesh/relay-info/v1');
 const DIRECTORY_DOMAIN = enc.encode('quicmesh/relay-directory/v1');
 
+/** What a relay offers: NAT tests (stun), relayed sessions (turn), ICE-lite, a per-session bandwidth limit, its region. */
 export interface RelayCapabilities {
   /** Answers WhatIsMyAddr (and NatTest). */
   stun: boolean;
@@ -53,6 +54,7 @@ export interface RelayCapabilities {
   region: string | null;
 }
 
+/** What a relay publishes about itself: key, addresses, load, acceptance, capabilities; clients fill in RTT and tier. */
 export interface RelayInfo {
   /** The relay's Ed25519 public key. */
   relayPeer: Identity;
