@@ -1,0 +1,94 @@
+/**
+ * `nat reset ROUTER`, on every backend: the router reboots as far as NAT goes — every conntrack entry and
+ * every element of its NAT table's sets and maps (mappings, held ports, pinholes, permissions; see
+ * cli/nat/rules.ts) forgotten at once. "At once": for the few milliseconds it takes, a table of its own
+ * drops every packet before conntrack sees it (as a rebooting router forwards nothing), so no packet can
+ * re-create an entry between the conntrack flush and the set flush; one nft transaction then flushes the
+ * sets and removes the blocker. The rules themselves, addresses and routes stay, as after a reboot.
+ */
+import { ConfigError } from '../../../src/errors.js';
+import { NAT_TABLE } from '../../nat/rules.js';
+import { checkLabName } from '../names.js';
+import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
+import type { NatResetResult } from '../runtime.js';
+import { mustState, withLabLock } from '../state.js';
+
+/** The blocker's table: a prerouting chain before conntrack (priority raw − 100) that drops everything. */
+export const RESET_TABLE = 'qm_reset';
+
+export const BLOCK_SCRIPT = [
+  `table ip ${RESET_TABLE} {`,
+  '\tchain prerouting { type filter hook prerouting priority raw - 100; policy drop; }',
+  '\tchain output { type filter hook output priority raw - 100; policy drop; }',
+  '}',
+  '',
+].join('\n');
+
+interface NftItem {
+  set?: { name: string; elem?: unknown[] };
+  map?: { name: string; elem?: unknown[] };
+}
+
+/** The sets and maps of the NAT table and how many elements each holds, from `nft -j list table`. */
+export function natTableSets(json: string): Array<{ kind: 'set' | 'map'; name: string; elements: number }> {
+  const doc = JSON.parse(json) as { nftables?: NftItem[] };
+  const out: Array<{ kind: 'set' | 'map'; name: string; elements: number }> = [];
+  for (const item of doc.nftables ?? []) {
+    if (item.set) out.push({ kind: 'set', name: item.set.name, elements: item.set.elem?.length ?? 0 });
+    else if (item.map) out.push({ kind: 'map', name: item.map.name, elements: item.map.elem?.length ?? 0 });
+  }
+  return out;
+}
+
+/** The transaction that empties every set and map of the NAT table and lifts the blocker. */
+export function flushScript(sets: ReadonlyArray<{ kind: 'set' | 'map'; name: string }>): string {
+  return [
+    ...sets.map((s) => `flush ${s.kind} ip ${NAT_TABLE} ${s.name}`),
+    `delete table ip ${RESET_TABLE}`,
+    '',
+  ].join('\n');
+}
+
+/** conntrack -F says how many entries it deleted ("… 12 flow entries have been deleted."). */
+export function flushedCount(stderr: string): number {
+  const m = /(\d+) flow entries have been deleted/.exec(stderr);
+  return m ? Number(m[1]) : 0;
+}
+
+export async function resetNat(lab: string, routerName: string): Promise<NatResetResult> {
+  const t0 = performance.now();
+  requireRoot();
+  checkLabName(lab);
+  requireTools(['conntrack', 'nft']);
+  const state = mustState(lab);
+  if (state.phase !== 'up') throw new ConfigError(`lab ${lab} is not up (phase: ${state.phase})`);
+  const router = state.nodes.find((n) => n.name === routerName);
+  if (!router || router.kind !== 'router') {
+    const routers = state.nodes.filter((n) => n.kind === 'router').map((n) => n.name);
+    throw new ConfigError(
+      `lab ${lab} has no router "${routerName}" (routers: ${routers.join(', ') || 'none'})`,
+    );
+  }
+  const ns = router.namespace;
+  return withLabLock(
+    lab,
+    `nat-${routerName}`,
+    async () => {
+      const sets = natTableSets(
+        (await run(nsArgv(ns, ['nft', '-j', 'list', 'table', 'ip', NAT_TABLE]))).stdout,
+      );
+      await run(nsArgv(ns, ['nft', '-f', '-']), { input: BLOCK_SCRIPT });
+      let conntrack = 0;
+      try {
+        conntrack = flushedCount((await run(nsArgv(ns, ['conntrack', '-F']))).stderr);
+        // elements added between the listing and the block are flushed all the same
+        await run(nsArgv(ns, ['nft', '-f', '-']), { input: flushScript(sets) });
+      } finally {
+        await tryRun(nsArgv(ns, ['nft', 'delete', 'table', 'ip', RESET_TABLE]));
+      }
+      const elements = sets.reduce((a, s) => a + s.elements, 0);
+      return { router: routerName, conntrack, elements, ms: Math.round(performance.now() - t0) };
+    },
+    { wait: 30_000 },
+  );
+}
