@@ -49,10 +49,10 @@ export function flushScript(sets: ReadonlyArray<{ kind: 'set' | 'map'; name: str
   ].join('\n');
 }
 
-/** conntrack -F says how many entries it deleted ("… 12 flow entries have been deleted."). */
-export function flushedCount(stderr: string): number {
-  const m = /(\d+) flow entries have been deleted/.exec(stderr);
-  return m ? Number(m[1]) : 0;
+/** `conntrack -C` prints the number of entries. */
+export function countOf(stdout: string): number {
+  const n = Number(stdout.trim());
+  return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
 export async function resetNat(lab: string, routerName: string): Promise<NatResetResult> {
@@ -80,7 +80,9 @@ export async function resetNat(lab: string, routerName: string): Promise<NatRese
       await run(nsArgv(ns, ['nft', '-f', '-']), { input: BLOCK_SCRIPT });
       let conntrack = 0;
       try {
-        conntrack = flushedCount((await run(nsArgv(ns, ['conntrack', '-F']))).stderr);
+        // counted while blocked: nothing comes or goes between the count and the flush
+        conntrack = countOf((await run(nsArgv(ns, ['conntrack', '-C']))).stdout);
+        await run(nsArgv(ns, ['conntrack', '-F']));
         // elements added between the listing and the block are flushed all the same
         await run(nsArgv(ns, ['nft', '-f', '-']), { input: flushScript(sets) });
       } finally {
