@@ -12,7 +12,19 @@ import { expandNodeRef, type NodeNames } from './names.js';
 import type { ScenarioStepConfig, TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 
-export const SCENARIO_ACTIONS = ['stop', 'start', 'restart', 'churn', 'link', 'link-down', 'link-up', 'partition', 'heal', 'nat-reset', 'move'] as const;
+export const SCENARIO_ACTIONS = [
+  'stop',
+  'start',
+  'restart',
+  'churn',
+  'link',
+  'link-down',
+  'link-up',
+  'partition',
+  'heal',
+  'nat-reset',
+  'move',
+] as const;
 export const SCENARIO_CHECKS = ['expect', 'stream', 'all-pairs'] as const;
 const STEP_KEYS: readonly string[] = [...SCENARIO_ACTIONS, ...SCENARIO_CHECKS];
 
@@ -66,10 +78,13 @@ export function resolveScenario(
       else if (untilMs <= atMs) report(at('until'), `the stream must end after it starts (at ${raw.at})`);
     } else {
       if (raw['max-stall'] !== undefined) report(at('max-stall'), 'max-stall belongs to a stream step');
-      if (everyMs !== null && untilMs === null) report(at('every'), 'every needs until: the last time the step may run');
-      if (everyMs === null && untilMs !== null) report(at('until'), 'until goes with every (or ends a stream)');
+      if (everyMs !== null && untilMs === null)
+        report(at('every'), 'every needs until: the last time the step may run');
+      if (everyMs === null && untilMs !== null)
+        report(at('until'), 'until goes with every (or ends a stream)');
       if (everyMs !== null && everyMs <= 0) report(at('every'), 'every must be longer than 0');
-      if (untilMs !== null && everyMs !== null && untilMs < atMs) report(at('until'), `until is before at (${raw.at})`);
+      if (untilMs !== null && everyMs !== null && untilMs < atMs)
+        report(at('until'), `until is before at (${raw.at})`);
     }
 
     /** Node or group names → nodes; unknown ones reported at `path`. */
@@ -77,19 +92,23 @@ export function resolveScenario(
       const out: string[] = [];
       for (const ref of list(refs)) {
         const found = expandNodeRef(names, ref);
-        if (!found.length) report(path, `unknown node or group "${ref}" (groups: ${[...names.replicas.keys()].join(', ')})`);
+        if (!found.length)
+          report(path, `unknown node or group "${ref}" (groups: ${[...names.replicas.keys()].join(', ')})`);
         for (const n of found) if (!out.includes(n)) out.push(n);
       }
       return out;
     };
     const node = (ref: string, path: PathSegment[]): string => {
       const group = names.replicas.get(ref);
-      if (group && !names.groupOf.has(ref)) report(path, `"${ref}" is a group: name one node (${group.join(', ')})`);
-      else if (!names.groupOf.has(ref)) report(path, `unknown node "${ref}" (nodes: ${[...names.groupOf.keys()].join(', ')})`);
+      if (group && !names.groupOf.has(ref))
+        report(path, `"${ref}" is a group: name one node (${group.join(', ')})`);
+      else if (!names.groupOf.has(ref))
+        report(path, `unknown node "${ref}" (nodes: ${[...names.groupOf.keys()].join(', ')})`);
       return ref;
     };
     const network = (name: string, path: PathSegment[]): string => {
-      if (!networks.includes(name)) report(path, `unknown network "${name}" (networks: ${networks.join(', ')})`);
+      if (!networks.includes(name))
+        report(path, `unknown network "${name}" (networks: ${networks.join(', ')})`);
       return name;
     };
 
@@ -113,12 +132,26 @@ export function resolveScenario(
         const every = ms(c.every);
         const forMs = ms(c.for);
         const down = c.down === undefined ? 0 : ms(c.down);
-        if (!(fraction > 0 && fraction <= 100)) report(at('churn', 'fraction'), 'the fraction must be more than 0% and at most 100%');
+        if (!(fraction > 0 && fraction <= 100))
+          report(at('churn', 'fraction'), 'the fraction must be more than 0% and at most 100%');
         if (!(every > 0)) report(at('churn', 'every'), 'every must be longer than 0');
         if (!(forMs > 0)) report(at('churn', 'for'), 'for must be longer than 0');
-        if (down >= every) report(at('churn', 'down'), `a churned node must be back before the next round: down (${c.down}) must be shorter than every (${c.every})`);
-        if (everyMs !== null) report(at('every'), 'a churn repeats by itself (churn.every): leave out the step\'s every');
-        action = { kind: 'churn', nodes: ns, fraction, everyMs: every, forMs, downMs: down, seed: c.seed ?? 1 };
+        if (down >= every)
+          report(
+            at('churn', 'down'),
+            `a churned node must be back before the next round: down (${c.down}) must be shorter than every (${c.every})`,
+          );
+        if (everyMs !== null)
+          report(at('every'), "a churn repeats by itself (churn.every): leave out the step's every");
+        action = {
+          kind: 'churn',
+          nodes: ns,
+          fraction,
+          everyMs: every,
+          forMs,
+          downMs: down,
+          seed: c.seed ?? 1,
+        };
         text = `churn ${c.fraction} of ${list(c.nodes).join(', ')} (${ns.length} node(s)) every ${formatMs(every)} for ${formatMs(forMs)}${down ? `, down ${formatMs(down)}` : ', restarted at once'}`;
         break;
       }
@@ -133,8 +166,10 @@ export function resolveScenario(
         if (l.jitter !== undefined) a.jitterMs = ms(l.jitter);
         if (l.loss !== undefined) a.lossPct = parsePercent(l.loss) ?? Number.NaN;
         if (l.rate !== undefined) a.rateKbit = Math.round(parseRateKbit(l.rate) ?? Number.NaN);
-        if ([l.delay, l.jitter, l.loss, l.rate].every((v) => v === undefined)) report(at('link'), 'nothing to set: give delay, jitter, loss or rate');
-        if (a.delayMs !== undefined && a.jitterMs !== undefined && a.jitterMs > a.delayMs) report(at('link', 'jitter'), `jitter (${l.jitter}) exceeds delay (${l.delay})`);
+        if ([l.delay, l.jitter, l.loss, l.rate].every((v) => v === undefined))
+          report(at('link'), 'nothing to set: give delay, jitter, loss or rate');
+        if (a.delayMs !== undefined && a.jitterMs !== undefined && a.jitterMs > a.delayMs)
+          report(at('link', 'jitter'), `jitter (${l.jitter}) exceeds delay (${l.delay})`);
         if (a.lossPct !== undefined && a.lossPct > 100) report(at('link', 'loss'), 'loss is at most 100%');
         action = a;
         const fields = [
@@ -175,7 +210,8 @@ export function resolveScenario(
         break;
       case 'nat-reset': {
         const r = raw['nat-reset']!;
-        if (!routers.includes(r)) report(at('nat-reset'), `unknown router "${r}" (routers: ${routers.join(', ') || 'none'})`);
+        if (!routers.includes(r))
+          report(at('nat-reset'), `unknown router "${r}" (routers: ${routers.join(', ') || 'none'})`);
         action = { kind: 'nat-reset', router: r };
         text = `nat reset ${r}`;
         break;
@@ -202,7 +238,8 @@ export function resolveScenario(
         const froms = nodes(from, at('expect'));
         const tos = nodes(to, at('expect'));
         const pairs = froms.flatMap((f) => tos.filter((t) => t !== f).map((t) => ({ from: f, to: t })));
-        if (froms.length && tos.length && !pairs.length) report(at('expect'), `expects nothing: ${from} and ${to} are the same node`);
+        if (froms.length && tos.length && !pairs.length)
+          report(at('expect'), `expects nothing: ${from} and ${to} are the same node`);
         check = { kind: 'expect', source, pairs, path, withinMs };
         text = `expect ${expectationText(parsed.line)}`;
         break;
@@ -224,7 +261,8 @@ export function resolveScenario(
       case 'all-pairs': {
         const v = raw['all-pairs']!;
         const o = v === true ? {} : v;
-        const among = o.among === undefined ? [...names.groupOf.keys()] : nodes(o.among, at('all-pairs', 'among'));
+        const among =
+          o.among === undefined ? [...names.groupOf.keys()] : nodes(o.among, at('all-pairs', 'among'));
         if (among.length < 2) report(at('all-pairs', 'among'), 'needs at least two nodes to pair');
         const path = (o.path ?? 'any') as PathKind | 'expected';
         const withinMs = o.within === undefined ? null : ms(o.within);

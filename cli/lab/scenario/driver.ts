@@ -14,7 +14,15 @@ import type { TimelineAction } from './timeline.js';
 export interface LabDriverOptions {
   runtime: Pick<
     Runtime,
-    'stopNode' | 'startNode' | 'restartNode' | 'setLink' | 'setLinkState' | 'partition' | 'heal' | 'resetNat' | 'moveHost'
+    | 'stopNode'
+    | 'startNode'
+    | 'restartNode'
+    | 'setLink'
+    | 'setLinkState'
+    | 'partition'
+    | 'heal'
+    | 'resetNat'
+    | 'moveHost'
   >;
   lab: string;
   /** The lab's nodes as the mesh-ready wait found them (control URLs, NodeIds, identities). */
@@ -100,24 +108,47 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
       }
       case 'nat-reset': {
         const r = await runtime.resetNat(lab, a.router);
-        return { summary: `${r.conntrack} conntrack entries and ${r.elements} NAT table elements forgotten in ${s(r.ms)}`, detail: r };
+        return {
+          summary: `${r.conntrack} conntrack entries and ${r.elements} NAT table elements forgotten in ${s(r.ms)}`,
+          detail: r,
+        };
       }
       case 'move': {
         const r = await runtime.moveHost(lab, a.node, a.network, a.address ? { address: a.address } : {});
-        return { summary: `${r.from.network} ${r.from.address} → ${r.to.network} ${r.to.address} in ${s(r.ms)}`, detail: r };
+        return {
+          summary: `${r.from.network} ${r.from.address} → ${r.to.network} ${r.to.address} in ${s(r.ms)}`,
+          detail: r,
+        };
       }
     }
   };
 
-  const probe = async (from: string, to: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> => {
+  const probe = async (
+    from: string,
+    to: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ProbeOutcome> => {
     const a = member(from);
     const b = member(to);
     let body: Record<string, unknown>;
     try {
       // the node's own deadline bounds the connect; the lookup before it has its own (DHT) timeouts
-      body = await postJson(fetchImpl, a.connectUrl, connectBody(b, true, timeoutMs), timeoutMs + 15_000, signal);
+      body = await postJson(
+        fetchImpl,
+        a.connectUrl,
+        connectBody(b, true, timeoutMs),
+        timeoutMs + 15_000,
+        signal,
+      );
     } catch (err) {
-      return { connected: false, path: null, resolveMs: null, timeToConnectMs: null, error: `control endpoint of ${from}: ${err instanceof Error ? err.message : String(err)}` };
+      return {
+        connected: false,
+        path: null,
+        resolveMs: null,
+        timeToConnectMs: null,
+        error: `control endpoint of ${from}: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
     const o = observationOf(body);
     return {
@@ -129,15 +160,31 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
     };
   };
 
-  const stream = async (from: string, to: string, durationMs: number, signal: AbortSignal): Promise<StreamOutcome> => {
+  const stream = async (
+    from: string,
+    to: string,
+    durationMs: number,
+    signal: AbortSignal,
+  ): Promise<StreamOutcome> => {
     const a = member(from);
     const b = member(to);
-    const fail = (error: string): StreamOutcome => ({ intact: false, sentBytes: 0, peerBytes: null, maxGapMs: null, error });
+    const fail = (error: string): StreamOutcome => ({
+      intact: false,
+      sentBytes: 0,
+      peerBytes: null,
+      maxGapMs: null,
+      error,
+    });
     // a connection first (from the record: lookup, dial, punch or relay); the stream then opens on it
-    const conn: Record<string, unknown> = await postJson(fetchImpl, a.connectUrl, connectBody(b, false, 10_000), 30_000, signal).catch(
-      (err: unknown) => ({ error: String(err) }),
-    );
-    if (conn.connected !== true) return fail(`no connection for the stream: ${String(conn.error ?? 'not connected')}`);
+    const conn: Record<string, unknown> = await postJson(
+      fetchImpl,
+      a.connectUrl,
+      connectBody(b, false, 10_000),
+      30_000,
+      signal,
+    ).catch((err: unknown) => ({ error: String(err) }));
+    if (conn.connected !== true)
+      return fail(`no connection for the stream: ${String(conn.error ?? 'not connected')}`);
     const started = Date.now();
     let r: Record<string, unknown>;
     try {

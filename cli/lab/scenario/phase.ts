@@ -39,7 +39,9 @@ export interface ScenarioEntrySummary {
 export interface ScenarioReport {
   repeats: number;
   pass: boolean;
-  entries: Array<Pick<TimelineEntry, 'seq' | 'atMs' | 'step' | 'line' | 'text'> & { kind: 'action' | 'check' }>;
+  entries: Array<
+    Pick<TimelineEntry, 'seq' | 'atMs' | 'step' | 'line' | 'text'> & { kind: 'action' | 'check' }
+  >;
   runs: ScenarioRun[];
   summary: ScenarioEntrySummary[];
 }
@@ -71,7 +73,10 @@ function percentile(xs: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-export function summarize(entries: readonly TimelineEntry[], runs: readonly ScenarioRun[]): ScenarioEntrySummary[] {
+export function summarize(
+  entries: readonly TimelineEntry[],
+  runs: readonly ScenarioRun[],
+): ScenarioEntrySummary[] {
   return entries.map((e, i) => {
     const results = runs.map((r) => r.results[i]!).filter(Boolean);
     const times = results.map((r) => r.metricMs).filter((x): x is number => x !== null);
@@ -93,7 +98,12 @@ export function summarize(entries: readonly TimelineEntry[], runs: readonly Scen
  * Put a lab back as its topology describes it: partitions healed, cut links up, shaping as declared,
  * moved nodes home at their addresses, stopped nodes started. Returns what it did, for the progress line.
  */
-export async function restoreLab(runtime: LabRuntime, lab: string, topology: ResolvedTopology, readyTimeoutMs: number): Promise<string[]> {
+export async function restoreLab(
+  runtime: LabRuntime,
+  lab: string,
+  topology: ResolvedTopology,
+  readyTimeoutMs: number,
+): Promise<string[]> {
   const state = readState(lab);
   if (!state) throw new Error(`lab ${lab} is gone`);
   const done: string[] = [];
@@ -112,8 +122,14 @@ export async function restoreLab(runtime: LabRuntime, lab: string, topology: Res
   const key = (l: { network: string; node: string | null }) => `${l.network}\n${l.node ?? ''}`;
   const declared = new Map(topology.links.map((l) => [key(l), l]));
   for (const now of state.links ?? []) {
-    const want = declared.get(key(now)) ?? (now.node ? (declared.get(key({ network: now.network, node: null })) ?? zero) : zero);
-    const same = now.delayMs === want.delayMs && now.jitterMs === want.jitterMs && now.lossPct === want.lossPct && now.rateKbit === want.rateKbit;
+    const want =
+      declared.get(key(now)) ??
+      (now.node ? (declared.get(key({ network: now.network, node: null })) ?? zero) : zero);
+    const same =
+      now.delayMs === want.delayMs &&
+      now.jitterMs === want.jitterMs &&
+      now.lossPct === want.lossPct &&
+      now.rateKbit === want.rateKbit;
     if (same) continue;
     await runtime.setLink(lab, {
       network: now.network,
@@ -131,7 +147,9 @@ export async function restoreLab(runtime: LabRuntime, lab: string, topology: Res
     await runtime.moveHost(lab, n.name, n.network, { address: n.address });
     done.push(`move ${n.name} home`);
   }
-  const stopped = (readState(lab)?.nodes ?? []).filter((n) => n.kind === 'host' && n.process && !n.process.running);
+  const stopped = (readState(lab)?.nodes ?? []).filter(
+    (n) => n.kind === 'host' && n.process && !n.process.running,
+  );
   await Promise.all(stopped.map((n) => runtime.startNode(lab, n.name, { readyTimeoutMs })));
   if (stopped.length) done.push(`started ${stopped.map((n) => n.name).join(', ')}`);
   return done;
@@ -147,11 +165,18 @@ export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<Scen
     if (opts.signal.aborted) break;
     if (repeat > 1) {
       const done = await restoreLab(opts.runtime, opts.lab, opts.topology, opts.readyTimeoutMs);
-      opts.say(`scenario run ${repeat}/${opts.repeats}: lab put back (${done.join(', ') || 'nothing to undo'}), waiting for the mesh`);
+      opts.say(
+        `scenario run ${repeat}/${opts.repeats}: lab put back (${done.join(', ') || 'nothing to undo'}), waiting for the mesh`,
+      );
       members = await opts.awaitMesh();
     }
     opts.say(`scenario run ${repeat}/${opts.repeats}: ${entries.length} timeline entries`);
-    const driver = labDriver({ runtime: opts.runtime, lab: opts.lab, members, readyTimeoutMs: opts.readyTimeoutMs });
+    const driver = labDriver({
+      runtime: opts.runtime,
+      lab: opts.lab,
+      members,
+      readyTimeoutMs: opts.readyTimeoutMs,
+    });
     const run = await runTimeline(entries, {
       clock,
       driver,
@@ -162,8 +187,13 @@ export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<Scen
       seed: repeat,
       signal: opts.signal,
       onEntry: (r) => {
-        const late = r.startedMs !== null && r.startedMs - r.atMs > 250 ? ` (started ${formatMs(Math.round(r.startedMs - r.atMs))} late)` : '';
-        opts.say(`  [${((r.startedMs ?? 0) / 1000).toFixed(2)} s] ${r.ok ? 'ok  ' : 'FAIL'} ${r.text}: ${r.summary}${late}`);
+        const late =
+          r.startedMs !== null && r.startedMs - r.atMs > 250
+            ? ` (started ${formatMs(Math.round(r.startedMs - r.atMs))} late)`
+            : '';
+        opts.say(
+          `  [${((r.startedMs ?? 0) / 1000).toFixed(2)} s] ${r.ok ? 'ok  ' : 'FAIL'} ${r.text}: ${r.summary}${late}`,
+        );
       },
     });
     runs.push({ repeat, ok: run.ok, durationMs: run.durationMs, results: run.entries });
@@ -171,7 +201,14 @@ export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<Scen
   return {
     repeats: opts.repeats,
     pass: runs.length === opts.repeats && runs.every((r) => r.ok),
-    entries: entries.map((e) => ({ seq: e.seq, atMs: e.atMs, step: e.step, line: e.line, text: e.text, kind: e.action ? 'action' : 'check' })),
+    entries: entries.map((e) => ({
+      seq: e.seq,
+      atMs: e.atMs,
+      step: e.step,
+      line: e.line,
+      text: e.text,
+      kind: e.action ? 'action' : 'check',
+    })),
     runs,
     summary: summarize(entries, runs),
   };
@@ -191,11 +228,18 @@ export function formatScenarioReport(report: ScenarioReport): string {
   ]);
   const title = ['AT', 'KIND', 'STEP', 'RUNS', 'P50', 'MAX'];
   const widths = title.map((t, i) => Math.max(t.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const failures: string[] = [];
   for (const run of report.runs)
     for (const r of run.results)
-      if (!r.ok) failures.push(`  run ${run.repeat}, ${((r.startedMs ?? r.atMs) / 1000).toFixed(2)} s, ${r.text}: ${r.summary}`);
+      if (!r.ok)
+        failures.push(
+          `  run ${run.repeat}, ${((r.startedMs ?? r.atMs) / 1000).toFixed(2)} s, ${r.text}: ${r.summary}`,
+        );
   return [
     head,
     `  P50/MAX: checks — expect and all-pairs: slowest lookup+connect; stream: longest stall; actions: how long they took`,

@@ -127,7 +127,11 @@ function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** `fn` over `items`, at most `limit` at once, results in order; never rejects (fn must not). */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -157,14 +161,20 @@ interface Life {
   changes: number[];
 }
 
-export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTimelineOptions): Promise<TimelineRun> {
+export async function runTimeline(
+  entries: readonly TimelineEntry[],
+  opts: RunTimelineOptions,
+): Promise<TimelineRun> {
   const { clock, driver } = opts;
   const signal = opts.signal ?? new AbortController().signal;
   const t0 = clock.now();
   const rel = (): number => round(clock.now() - t0);
-  const life = new Map<string, Life>(opts.nodes.map((n) => [n, { running: true, since: -Infinity, changes: [] }]));
+  const life = new Map<string, Life>(
+    opts.nodes.map((n) => [n, { running: true, since: -Infinity, changes: [] }]),
+  );
   const lifeOf = (n: string): Life => life.get(n) ?? { running: false, since: Infinity, changes: [] };
-  const changedDuring = (n: string, a: number, b: number): boolean => lifeOf(n).changes.some((t) => t >= a && t <= b);
+  const changedDuring = (n: string, a: number, b: number): boolean =>
+    lifeOf(n).changes.some((t) => t >= a && t <= b);
   const results: EntryResult[] = entries.map((e) => ({
     seq: e.seq,
     step: e.step,
@@ -180,23 +190,53 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
   }));
 
   /** One probe, judged against `expected` and `withinMs`. */
-  const probe = async (from: string, to: string, expected: PathKind, withinMs: number | null): Promise<PairResult> => {
-    const base = { from, to, expected, connected: false, path: null, resolveMs: null, timeToConnectMs: null, totalMs: null };
+  const probe = async (
+    from: string,
+    to: string,
+    expected: PathKind,
+    withinMs: number | null,
+  ): Promise<PairResult> => {
+    const base = {
+      from,
+      to,
+      expected,
+      connected: false,
+      path: null,
+      resolveMs: null,
+      timeToConnectMs: null,
+      totalMs: null,
+    };
     const stopped = [from, to].filter((n) => !lifeOf(n).running);
-    if (stopped.length) return { ...base, ok: false, error: `${stopped.join(' and ')} ${stopped.length > 1 ? 'are' : 'is'} stopped` };
+    if (stopped.length)
+      return {
+        ...base,
+        ok: false,
+        error: `${stopped.join(' and ')} ${stopped.length > 1 ? 'are' : 'is'} stopped`,
+      };
     let o: ProbeOutcome;
     try {
       o = await driver.probe(from, to, withinMs ?? opts.connectTimeoutMs, signal);
     } catch (err) {
       return { ...base, ok: false, error: message(err) };
     }
-    const totalMs = o.connected && o.timeToConnectMs !== null ? round((o.resolveMs ?? 0) + o.timeToConnectMs) : null;
+    const totalMs =
+      o.connected && o.timeToConnectMs !== null ? round((o.resolveMs ?? 0) + o.timeToConnectMs) : null;
     const pathOk = o.connected && pathSatisfies(expected, o.path);
     const inTime = withinMs === null || (totalMs !== null && totalMs <= withinMs);
     let error = o.error;
     if (o.connected && !pathOk) error = `connected ${o.path ?? 'on an unknown path'}, expected ${expected}`;
-    else if (o.connected && !inTime) error = `connected in ${formatMs(totalMs ?? 0)} (lookup ${formatMs(round(o.resolveMs ?? 0))}), over ${formatMs(withinMs!)}`;
-    return { ...base, connected: o.connected, path: o.path, resolveMs: o.resolveMs, timeToConnectMs: o.timeToConnectMs, totalMs, ok: pathOk && inTime, ...(error ? { error } : {}) };
+    else if (o.connected && !inTime)
+      error = `connected in ${formatMs(totalMs ?? 0)} (lookup ${formatMs(round(o.resolveMs ?? 0))}), over ${formatMs(withinMs!)}`;
+    return {
+      ...base,
+      connected: o.connected,
+      path: o.path,
+      resolveMs: o.resolveMs,
+      timeToConnectMs: o.timeToConnectMs,
+      totalMs,
+      ok: pathOk && inTime,
+      ...(error ? { error } : {}),
+    };
   };
 
   const slowest = (pairs: readonly PairResult[]): number | null => {
@@ -217,7 +257,9 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
 
   const runCheck = async (check: ScenarioCheck, r: EntryResult, entry: TimelineEntry): Promise<void> => {
     if (check.kind === 'expect') {
-      const pairs = await mapLimit(check.pairs, opts.parallel, (p) => probe(p.from, p.to, check.path, check.withinMs));
+      const pairs = await mapLimit(check.pairs, opts.parallel, (p) =>
+        probe(p.from, p.to, check.path, check.withinMs),
+      );
       const ok = pairs.filter((p) => p.ok).length;
       r.pairs = pairs;
       r.ok = ok === pairs.length;
@@ -227,7 +269,14 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
       const durationMs = check.untilMs - entry.atMs;
       const stopped = [check.from, check.to].filter((n) => !lifeOf(n).running);
       let s: StreamOutcome;
-      if (stopped.length) s = { intact: false, sentBytes: 0, peerBytes: null, maxGapMs: null, error: `${stopped.join(' and ')} stopped` };
+      if (stopped.length)
+        s = {
+          intact: false,
+          sentBytes: 0,
+          peerBytes: null,
+          maxGapMs: null,
+          error: `${stopped.join(' and ')} stopped`,
+        };
       else {
         try {
           s = await driver.stream(check.from, check.to, durationMs, signal);
@@ -239,7 +288,10 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
       r.metricMs = s.maxGapMs;
       const stallOk = check.maxStallMs === null || (s.maxGapMs !== null && s.maxGapMs <= check.maxStallMs);
       r.ok = s.intact && stallOk;
-      const lost = s.peerBytes === null ? 'no account from the receiver' : `${s.peerBytes} of ${s.sentBytes} bytes arrived`;
+      const lost =
+        s.peerBytes === null
+          ? 'no account from the receiver'
+          : `${s.peerBytes} of ${s.sentBytes} bytes arrived`;
       r.summary = s.intact
         ? `intact: ${s.sentBytes} bytes, longest stall ${formatMs(s.maxGapMs ?? 0)}${stallOk ? '' : ` (over ${formatMs(check.maxStallMs!)})`}`
         : `broken: ${s.error ?? lost}`;
@@ -247,13 +299,36 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
       const now = rel();
       const live = check.among.filter((n) => lifeOf(n).running && now - lifeOf(n).since >= check.settleMs);
       let all = live.flatMap((a) => live.filter((b) => b !== a).map((b) => ({ from: a, to: b })));
-      if (check.sample !== null && check.sample < all.length) all = pick(all, check.sample, seededRandom((opts.seed ?? 1) * 7919 + entry.seq));
-      const pairs = await mapLimit(all, opts.parallel, async (p) => {
+      if (check.sample !== null && check.sample < all.length)
+        all = pick(all, check.sample, seededRandom((opts.seed ?? 1) * 7919 + entry.seq));
+      const pairs = await mapLimit(all, opts.parallel, async (p): Promise<PairResult> => {
         const start = rel();
         const expected = check.path === 'expected' ? opts.expectedPath(p.from, p.to) : check.path;
+        // a node stopped or started since the check began is not live now: its pairs are left out
+        const notLive = [p.from, p.to].filter(
+          (n) => !lifeOf(n).running || start - lifeOf(n).since < check.settleMs,
+        );
+        if (notLive.length) {
+          const none = {
+            connected: false,
+            path: null,
+            resolveMs: null,
+            timeToConnectMs: null,
+            totalMs: null,
+          };
+          return {
+            ...p,
+            ...none,
+            expected,
+            ok: false,
+            skipped: `${notLive.join(' and ')} not live when its turn came`,
+          };
+        }
         const res = await probe(p.from, p.to, expected, check.withinMs);
         const moved = [p.from, p.to].filter((n) => changedDuring(n, start, rel()));
-        return moved.length && !res.ok ? { ...res, skipped: `${moved.join(' and ')} stopped, started or moved during the probe` } : res;
+        return moved.length && !res.ok
+          ? { ...res, skipped: `${moved.join(' and ')} stopped, started or moved during the probe` }
+          : res;
       });
       const judged = pairs.filter((p) => !p.skipped);
       const ok = judged.filter((p) => p.ok).length;
@@ -263,7 +338,9 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
       const left = check.among.length - live.length;
       r.summary =
         `${ok}/${judged.length} pairs connected (${paths(judged) || 'none'})` +
-        (pairs.length > judged.length ? `, ${pairs.length - judged.length} skipped (a node changed during the probe)` : '') +
+        (pairs.length > judged.length
+          ? `, ${pairs.length - judged.length} skipped (a node stopped or started meanwhile)`
+          : '') +
         (left ? `, ${left} node(s) not live` : '') +
         (r.ok ? '' : judged.length ? `; ${failures(judged)}` : '; no live pair to probe');
     }
@@ -315,11 +392,13 @@ export async function runTimeline(entries: readonly TimelineEntry[], opts: RunTi
       await runAction(e.action, r);
       finish();
     } else if (e.check) {
-      background.push(runCheck(e.check, r, e).then(finish, (err: unknown) => {
-        r.ok = false;
-        r.summary = `failed: ${message(err)}`;
-        finish();
-      }));
+      background.push(
+        runCheck(e.check, r, e).then(finish, (err: unknown) => {
+          r.ok = false;
+          r.summary = `failed: ${message(err)}`;
+          finish();
+        }),
+      );
     }
   }
   await Promise.all(background);

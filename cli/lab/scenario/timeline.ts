@@ -40,7 +40,8 @@ export function seededRandom(seed: number): () => number {
 export function pick<T>(from: readonly T[], count: number, rand: () => number): T[] {
   const pool = [...from.keys()];
   const chosen: number[] = [];
-  while (chosen.length < count && pool.length) chosen.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
+  while (chosen.length < count && pool.length)
+    chosen.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
   return chosen.sort((a, b) => a - b).map((i) => from[i]!);
 }
 
@@ -97,10 +98,25 @@ export function planTimeline(steps: readonly ScenarioStep[]): TimelineEntry[] {
       const head = `churn round ${k + 1}/${rounds}:`;
       const base = { step: step.index, line: step.line };
       if (c.downMs === 0) {
-        push({ ...base, atMs: t, text: `${head} restart ${chosen.join(', ')}`, action: { kind: 'restart', nodes: chosen } });
+        push({
+          ...base,
+          atMs: t,
+          text: `${head} restart ${chosen.join(', ')}`,
+          action: { kind: 'restart', nodes: chosen },
+        });
       } else {
-        push({ ...base, atMs: t, text: `${head} stop ${chosen.join(', ')}`, action: { kind: 'stop', nodes: chosen } });
-        push({ ...base, atMs: t + c.downMs, text: `${head} start ${chosen.join(', ')}`, action: { kind: 'start', nodes: chosen } });
+        push({
+          ...base,
+          atMs: t,
+          text: `${head} stop ${chosen.join(', ')}`,
+          action: { kind: 'stop', nodes: chosen },
+        });
+        push({
+          ...base,
+          atMs: t + c.downMs,
+          text: `${head} start ${chosen.join(', ')}`,
+          action: { kind: 'start', nodes: chosen },
+        });
       }
     }
   }
