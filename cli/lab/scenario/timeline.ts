@@ -6,7 +6,6 @@
  * exactly what `test` will do. run.ts executes it.
  */
 import type { ScenarioAction, ScenarioCheck, ScenarioStep } from '../../topology/model.js';
-import { formatMs } from '../../topology/scenario.js';
 
 /** An action the lab performs: a churn is planned into plain stop/start/restart entries. */
 export type TimelineAction = Exclude<ScenarioAction, { kind: 'churn' }>;
