@@ -4,26 +4,16 @@
  * replicas expanded, every address assigned — so backends never look at raw YAML.
  */
 
-/** RFC 4787 behaviours. */
-export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
+import type { NatBehaviourSpec, NatPresetName, NatRule } from '../../src/nat/nat-presets.js';
+
+/** RFC 4787 behaviours (the preset table, src/nat/nat-presets.ts, says which each preset has). */
+export type MappingBehaviour = NatRule;
 /** RFC 4787 filtering behaviour of a NAT. */
-export type FilteringBehaviour = MappingBehaviour;
-
-/** Preset names accepted in a topology file. `cgnat` is a NAT of carrier scale stacked behind another NAT. */
-export type NatPresetName =
-  | 'none'
-  | 'full-cone'
-  | 'restricted-cone'
-  | 'port-restricted-cone'
-  | 'symmetric'
-  | 'cgnat'
-  | `${'eim' | 'adm' | 'apdm'}-${'eif' | 'adf' | 'apdf'}`;
-
+export type FilteringBehaviour = NatRule;
 /** A NAT's RFC 4787 mapping and filtering behaviour. */
-export interface NatBehaviour {
-  mapping: MappingBehaviour;
-  filtering: FilteringBehaviour;
-}
+export type NatBehaviour = NatBehaviourSpec;
+/** Preset names accepted in a topology file: the rows of the preset table. */
+export type { NatPresetName };
 
 /** A public (routed, no NAT) or a LAN (behind one router) network. */
 export type NetworkKind = 'public' | 'lan';

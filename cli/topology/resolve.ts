@@ -13,14 +13,13 @@ import { expandNodeRef, nodeNames, replicaNames } from './names.js';
 import { hostAddress, parseCidr, type Cidr } from './ipv4.js';
 import type {
   Expectation,
-  NatPresetName,
   ResolvedLink,
   ResolvedNetwork,
   ResolvedNode,
   ResolvedRouter,
   ResolvedTopology,
 } from './model.js';
-import { natBehaviourOf } from './presets.js';
+import { natPresetBehaviour } from '../../src/nat/nat-presets.js';
 import type { LinkConfig, TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, expectationText, parseExpectLine } from './expect.js';
@@ -72,7 +71,7 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
   const routers: ResolvedRouter[] = routerEntries.map(([name, r]) => ({
     name,
     preset: r.nat,
-    nat: natBehaviourOf(r.nat, r.behaviour as NatPresetName | undefined),
+    nat: natPresetBehaviour(r.nat, r.behaviour),
     wan: { network: r.wan, address: allocate(r.wan) },
     lan: { network: r.lan, address: hostAddress(subnets.get(r.lan) as Cidr, 1) },
     hairpin: r.hairpin ?? routerDefaults?.hairpin ?? false,

@@ -5,7 +5,7 @@
  * (references, subnets, NAT stacking) is checked afterwards by check.ts.
  */
 import { z } from 'zod';
-import { NAT_PRESETS, CGNAT_BEHAVIOURS } from './presets.js';
+import { NAT_PRESETS, CARRIER_BEHAVIOURS } from '../../src/nat/nat-presets.js';
 import {
   DURATION_HINT,
   DURATION_PATTERN,
@@ -85,7 +85,7 @@ export const RouterSchema = z
     hairpin: z.boolean().optional().describe('let LAN hosts reach each other through the public mapping'),
     mappingTimeout: Duration.optional().describe('UDP mapping lifetime (whole seconds), e.g. "30s"'),
     behaviour: z
-      .enum(CGNAT_BEHAVIOURS)
+      .enum(CARRIER_BEHAVIOURS)
       .optional()
       .describe('for nat: cgnat only: the behaviour of the carrier NAT (default port-restricted-cone)'),
   })

@@ -19,9 +19,14 @@ import type { Clock } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { sameHost, splitAddr, uniqueAddrs } from './addr.js';
+import type { NatRule } from './nat-presets.js';
 
 export type NatType = 'None' | 'FullCone' | 'RestrictedCone' | 'PortRestrictedCone' | 'Symmetric' | 'Unknown';
-export type NatBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
+/** A measured RFC 4787 behaviour, or 'unknown' when the probes could not tell. */
+export type NatBehaviour = NatRule | 'unknown';
+
+/** Every NatType (the labels of the quicmesh_nat_type gauge). */
+export const NAT_TYPES: readonly NatType[] = ['None', 'FullCone', 'RestrictedCone', 'PortRestrictedCone', 'Symmetric', 'Unknown'];
 
 /** A node that answers WhatIsMyAddr (and, for filtering tests, NatTest). */
 export interface NatServer {

@@ -27,21 +27,21 @@ import { exportDhtTelemetry } from './dht-telemetry.js';
 import { PubsubPeerFeed, type PubsubPeerFeedOptions } from './pubsub-peers.js';
 import { GossipSub } from '../pubsub/gossipsub.js';
 import type { GossipConfig } from '../pubsub/config.js';
-import { attachTraversal } from './probe.js';
+import { attachTraversal } from '../traversal/probe.js';
 import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
-import { hasConnectionControl } from '../transport/paths.js';
-import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from './smart-connector.js';
+import { capability } from '../transport/capabilities.js';
+import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from '../traversal/smart-connector.js';
 import { nodeIdOfRecord, verifyEndpointRecord, type EndpointRecord } from '../identity/endpoint-record.js';
 import { IdentityError, TransportError } from '../errors.js';
-import { NodeAddresses, type NatAddresses } from './node-addresses.js';
-import { RelayInfoPublisher } from './relay-info-publisher.js';
-import { RelayRanking } from './relay-ranking.js';
-import { answerStreamChecks, hasStreams } from './stream-check.js';
-import { RelayLink } from './relay-link.js';
-import { RelayService, type RelayServiceOptions } from './relay-service.js';
-import { RendezvousService } from './rendezvous-service.js';
-import { hasRawDatagrams, PunchDriver } from './punch-driver.js';
+import { NodeAddresses, type NatAddresses } from '../traversal/node-addresses.js';
+import { RelayInfoPublisher } from '../traversal/relay-info-publisher.js';
+import { RelayRanking } from '../traversal/relay-ranking.js';
+import { answerStreamChecks } from './stream-check.js';
+import { RelayLink } from '../traversal/relay-link.js';
+import { RelayService, type RelayServiceOptions } from '../traversal/relay-service.js';
+import { RendezvousService } from '../traversal/rendezvous-service.js';
+import { PunchDriver } from '../traversal/punch-driver.js';
 
 export interface CreateNodeOptions {
   keypair: Keypair;
@@ -145,9 +145,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   if (opts.relays !== undefined && opts.relays.length > 0) {
     const link = new RelayLink(meshNode, { relays: opts.relays });
     services.relayLink = link;
-    if (opts.holePunch !== false && hasRawDatagrams(opts.transport)) {
+    const raw = capability(opts.transport, 'rawDatagrams');
+    if (opts.holePunch !== false && raw !== undefined) {
       services.punch = new PunchDriver(meshNode, {
-        raw: opts.transport,
+        raw,
         isRendezvous: (id) => link.isRelayPeer(id),
         // ICE candidates: our address (host) and our NAT's mapping as a bootstrap peer saw it
         localCandidates: () => ({ host: meshNode.contact.addr, reflexive: addresses.nat.reflexiveAddr }),
@@ -167,7 +168,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const ownAddrs = (): string[] => addresses.ownAddrs();
   const relayServer = opts.relay !== undefined && opts.relay !== false;
   const transport = opts.transport;
-  if (opts.answerStreamChecks && hasStreams(transport)) answerStreamChecks(transport, opts.components.clock);
+  const streams = capability(transport, 'streams');
+  if (opts.answerStreamChecks && streams !== undefined) answerStreamChecks(streams, opts.components.clock);
   const relaySvc = services.relayService;
   if (relaySvc !== undefined) {
     const publisher = new RelayInfoPublisher({
@@ -179,7 +181,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     services.relayInfo = publisher;
     meshNode.addStatusProvider('relayInfo', () => publisher.status());
   }
-  if (hasConnectionControl(transport)) {
+  const control = capability(transport, 'connectionControl');
+  if (control !== undefined) {
     const c = opts.connect ?? {};
     const manager = new ConnectionManager({
       rng: opts.components.rng,
@@ -191,11 +194,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
     });
     const relayClient = new RelayClient({ clock: opts.components.clock });
-    services.relayRanking = new RelayRanking({ dht, client: relayClient, transport, components: opts.components });
+    services.relayRanking = new RelayRanking({ dht, client: relayClient, transport: control, components: opts.components });
     services.connector = new SmartConnector(
       {
         node: meshNode,
-        transport,
+        transport: control,
         manager,
         relayLink: services.relayLink,
         punch: services.punch,

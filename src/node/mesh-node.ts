@@ -12,12 +12,11 @@ import type { Contact, NodeId } from '../core/types.js';
 import { AbortError, IdentityError, RemoteError, TimeoutError, TransportError, errorMessage } from '../errors.js';
 import type { Keypair } from '../identity/keypair.js';
 import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
-import type { PeerInfo, Reply, RequestOptions, Target, Transport } from '../transport/transport.js';
-import type { ErrorReply, Message, MessageType, Request, RequestType, Response } from '../wire/messages.js';
-import { RequestRouter, type NotifyHandler, type RequestHandler } from './dispatch.js';
+import type { NotifyHandler, PeerInfo, Reply, RequestHandler, RequestOptions, Target, Transport } from '../transport/transport.js';
+import type { Message, MessageType, Request, RequestType, Response, SuccessResponse } from '../wire/messages.js';
+import { RequestRouter } from './dispatch.js';
 
-/** Any response except an Error reply (those are thrown as RemoteError by `MeshNode.request`). */
-export type SuccessResponse = Exclude<Response, ErrorReply>;
+export type { SuccessResponse };
 
 /** What a service needs from the node: the names the DHT and other services rely on. */
 export interface MeshService {

@@ -107,6 +107,9 @@ class NetnsBackend implements LabBackend {
   async nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness> {
     const pid = node.process?.pid ?? null;
     if (pid !== null && exited.has(pid)) return { running: false, exitCode: exited.get(pid) ?? null };
+    // our own child runs until its exit event: /proc is no witness while `ip netns exec` execs the node
+    // (its cmdline reads empty for a moment)
+    if (pid !== null && exiting.has(pid)) return { running: true, exitCode: null };
     if (liveNodePid(state, node) !== null) return { running: true, exitCode: null };
     // ended: our own child's code comes with its exit event, at most a moment later
     const code = pid !== null ? exiting.get(pid) : undefined;

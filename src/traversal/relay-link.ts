@@ -22,12 +22,13 @@ import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../nat/relay/relay-datagram.js';
-import { hasConnectionControl, hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
+import { capability } from '../transport/capabilities.js';
+import type { RelayedPathTransport, RelayedPath } from '../transport/paths.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { relayClientMetrics, type RelayClientMetrics, type RelayDirection } from './traversal-metrics.js';
 
 export interface RelayLinkOptions {
@@ -79,14 +80,14 @@ export class RelayLink {
   private readonly reachabilityListeners = new Set<() => void>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RelayLinkOptions,
   ) {
     this.metrics = relayClientMetrics(node.components.metrics);
     this.relays = opts.relays.map((addr) => ({ addr, nodeId: null, reachable: false }));
     this.keepAliveMs = opts.keepAliveMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 3_000;
-    this.paths = hasRelayedPaths(node.transport) ? node.transport : undefined;
+    this.paths = capability(node.transport, 'relayedPaths');
     node.onNotify('RelayConnect', (peer, msg) => this.onOffer(peer.nodeId, msg));
     node.onNotify('RelayConnected', (_peer, msg) => this.settleOpening(toHex(msg.sessionId), null));
     node.onNotify('RelayForward', (peer, msg) => this.onForward(peer.nodeId, msg));
@@ -104,8 +105,8 @@ export class RelayLink {
     this.stopFrames = this.paths?.onDatagram((peer, data) => this.onFrame(peer, data));
     // A link that closed (idle timeout, a peer's disconnect, a NAT that forgot us) is dialled again
     // at once: it is how the relay reaches us.
-    const t = this.node.transport;
-    if (hasConnectionControl(t)) {
+    const t = capability(this.node.transport, 'connectionControl');
+    if (t !== undefined) {
       this.stopChanges = t.onConnectionChange((c) => {
         if (c.kind !== 'closed' || !this.running || t.pathInfo(c.nodeId) !== undefined) return;
         const relay = this.isRelay(c.nodeId);
@@ -383,7 +384,7 @@ export class RelayTunnel {
 
   constructor(
     private readonly link: RelayLink,
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     readonly relay: { addr: string; nodeId: NodeId },
     readonly peer: NodeId,
     readonly sessionId: Uint8Array,

@@ -33,7 +33,7 @@ import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
 import type { Request, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import type { PunchDriver } from './punch-driver.js';
 import type { RelayLink, RelayTunnel } from './relay-link.js';
 
@@ -119,7 +119,7 @@ interface Run {
 }
 
 export interface SmartConnectorDeps {
-  node: MeshNode;
+  node: TraversalNode;
   transport: ConnectionControl;
   manager: ConnectionManager;
   relayLink?: RelayLink;

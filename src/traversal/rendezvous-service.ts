@@ -8,7 +8,7 @@
 import type { TimerHandle } from '../core/clock.js';
 import { HolePunchCoordinator, type HolePunchCoordinatorOptions, type PunchEffect } from '../nat/hole-punch.js';
 import type { PeerInfo } from '../transport/transport.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 
 export interface RendezvousOptions extends Omit<HolePunchCoordinatorOptions, 'metrics'> {
   /** Sweep period for expired registrations, ms. Default 1 000. */
@@ -24,7 +24,7 @@ export class RendezvousService {
   private running = false;
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RendezvousOptions = {},
   ) {
     const { sweepMs, ...coord } = opts;

@@ -20,15 +20,13 @@
  * Sockets are injected: `sendRaw` is the node's main (QUIC) socket, `altSocket` the second one.
  */
 import type { Components } from '../core/components.js';
-import type { Contact } from '../core/types.js';
 import { DecodeError } from '../errors.js';
-import type { RequestHandler } from '../node/dispatch.js';
-import type { SuccessResponse } from '../node/mesh-node.js';
-import type { PeerInfo, Reply, RequestOptions, Target } from '../transport/transport.js';
-import type { NatTest, NatTestAck, Request } from '../wire/messages.js';
-import { joinAddr, sameHost, splitAddr } from './addr.js';
-import { isAddrProbe, parseAddrProbe } from './nat-probe-packet.js';
-import { encodeNatTestReply } from './raw-packets.js';
+import type { PeerInfo, RequestHandler } from '../transport/transport.js';
+import type { NatTest, NatTestAck } from '../wire/messages.js';
+import type { TraversalNode } from './host.js';
+import { joinAddr, sameHost, splitAddr } from '../nat/addr.js';
+import { isAddrProbe, parseAddrProbe } from '../nat/nat-probe-packet.js';
+import { encodeNatTestReply } from '../nat/raw-packets.js';
 
 /** A plain UDP socket beside the node's QUIC one (see udp-alt-socket.ts). */
 export interface AltSocket {
@@ -41,9 +39,7 @@ export interface AltSocket {
 }
 
 /** What the server needs of the node (a MeshNode fits). */
-export interface NatTestNode {
-  readonly contact: Contact;
-  request(target: Target, msg: Request, opts?: RequestOptions): Promise<Reply<SuccessResponse>>;
+export interface NatTestNode extends Pick<TraversalNode, 'contact' | 'request'> {
   handle(type: 'NatTest', handler: RequestHandler<'NatTest'>): void;
 }
 

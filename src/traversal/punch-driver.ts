@@ -30,22 +30,12 @@ import type { NodeId } from '../core/types.js';
 import { RemoteError, TransportError } from '../errors.js';
 import { candidatePriority, gatherCandidates, IceAgent, type CandidatePair, type IceCandidate, type IceEffect } from '../nat/ice.js';
 import { classifyRaw } from '../nat/raw-packets.js';
+import type { RawDatagrams } from '../transport/capabilities.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { HolePunchReady, IceCheck, PathReply } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { holePunchAttemptMetrics, type HolePunchAttemptMetrics } from './traversal-metrics.js';
-
-/** The raw-datagram surface of the node's socket (QuicTransport has it). */
-export interface RawDatagrams {
-  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
-  onRawDatagram(cb: (data: Uint8Array, from: { host: string; port: number }) => void): void;
-}
-
-export function hasRawDatagrams(t: unknown): t is RawDatagrams {
-  const o = t as Partial<RawDatagrams>;
-  return typeof o.sendRawDatagram === 'function' && typeof o.onRawDatagram === 'function';
-}
 
 /** Where a punch got through. */
 export interface PunchResult {
@@ -98,7 +88,7 @@ export class PunchDriver {
   private readonly txOwner = new Map<string, Attempt>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     private readonly opts: PunchDriverOptions,
   ) {
     this.metrics = holePunchAttemptMetrics(node.components.metrics);
