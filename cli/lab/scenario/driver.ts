@@ -126,9 +126,9 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
   const probe = async (
     from: string,
     to: string,
-    timeoutMs: number,
+    { timeoutMs, fresh }: { timeoutMs: number; fresh: boolean },
     signal: AbortSignal,
-  ): Promise<ProbeOutcome> => {
+): Promise<ProbeOutcome> => {
     const a = member(from);
     const b = member(to);
     let body: Record<string, unknown>;
@@ -137,7 +137,7 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
       body = await postJson(
         fetchImpl,
         a.connectUrl,
-        connectBody(b, true, timeoutMs),
+        connectBody(b, fresh, timeoutMs),
         timeoutMs + 15_000,
         signal,
       );

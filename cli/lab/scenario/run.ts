@@ -44,7 +44,8 @@ export interface ActionOutcome {
 /** What the runner asks of the lab. `act` throws when the action failed. */
 export interface ScenarioDriver {
   act(action: TimelineAction, signal: AbortSignal): Promise<ActionOutcome>;
-  probe(from: string, to: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome>;
+  /** A connect from `from` to `to`; `fresh`: close what connects them first, so a new connection is measured. */
+  probe(from: string, to: string, opts: { timeoutMs: number; fresh: boolean }, signal: AbortSignal): Promise<ProbeOutcome>;
   stream(from: string, to: string, durationMs: number, signal: AbortSignal): Promise<StreamOutcome>;
 }
 
@@ -175,6 +176,10 @@ export async function runTimeline(
   const lifeOf = (n: string): Life => life.get(n) ?? { running: false, since: Infinity, changes: [] };
   const changedDuring = (n: string, a: number, b: number): boolean =>
     lifeOf(n).changes.some((t) => t >= a && t <= b);
+  /** Streams in flight, by their two nodes (either way). */
+  const streams = new Map<string, number>();
+  const pairKey = (a: string, b: string): string => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
+  const streaming = (a: string, b: string): boolean => (streams.get(pairKey(a, b)) ?? 0) > 0;
   const results: EntryResult[] = entries.map((e) => ({
     seq: e.seq,
     step: e.step,
@@ -215,7 +220,8 @@ export async function runTimeline(
       };
     let o: ProbeOutcome;
     try {
-      o = await driver.probe(from, to, withinMs ?? opts.connectTimeoutMs, signal);
+      // a new connection is measured, unless the scenario streams between the two: that one must not be cut
+      o = await driver.probe(from, to, { timeoutMs: withinMs ?? opts.connectTimeoutMs, fresh: !streaming(from, to) }, signal);
     } catch (err) {
       return { ...base, ok: false, error: message(err) };
     }
@@ -278,10 +284,14 @@ export async function runTimeline(
           error: `${stopped.join(' and ')} stopped`,
         };
       else {
+        const key = pairKey(check.from, check.to);
+        streams.set(key, (streams.get(key) ?? 0) + 1);
         try {
           s = await driver.stream(check.from, check.to, durationMs, signal);
         } catch (err) {
           s = { intact: false, sentBytes: 0, peerBytes: null, maxGapMs: null, error: message(err) };
+        } finally {
+          streams.set(key, streams.get(key)! - 1);
         }
       }
       r.stream = s;

@@ -4,7 +4,7 @@
  * cli/nat/rules.ts) forgotten at once. "At once": for the few milliseconds it takes, a table of its own
  * drops every packet before conntrack sees it (as a rebooting router forwards nothing), so no packet can
  * re-create an entry between the conntrack flush and the set flush; one nft transaction then flushes the
- * sets and removes the blocker. The rules themselves, addresses and routes stay, as after a reboot.
+ * sets and removes the blocker. The count of conntrack entries is taken just before. The rules themselves, addresses and routes stay, as after a reboot.
  */
 import { ConfigError } from '../../../src/errors.js';
 import { NAT_TABLE } from '../../nat/rules.js';
@@ -28,6 +28,9 @@ interface NftItem {
   set?: { name: string; elem?: unknown[] };
   map?: { name: string; elem?: unknown[] };
 }
+
+/** Block, flush conntrack, then flush the sets and unblock in one transaction ($1: the block, $2: the flush). */
+export const RESET_SHELL = 'printf "%s" "$1" | nft -f - && conntrack -F 2>/dev/null && printf "%s" "$2" | nft -f -';
 
 /** The sets and maps of the NAT table and how many elements each holds, from `nft -j list table`. */
 export function natTableSets(json: string): Array<{ kind: 'set' | 'map'; name: string; elements: number }> {
@@ -77,14 +80,11 @@ export async function resetNat(lab: string, routerName: string): Promise<NatRese
       const sets = natTableSets(
         (await run(nsArgv(ns, ['nft', '-j', 'list', 'table', 'ip', NAT_TABLE]))).stdout,
       );
-      await run(nsArgv(ns, ['nft', '-f', '-']), { input: BLOCK_SCRIPT });
-      let conntrack = 0;
+      const conntrack = countOf((await run(nsArgv(ns, ['conntrack', '-C']))).stdout);
       try {
-        // counted while blocked: nothing comes or goes between the count and the flush
-        conntrack = countOf((await run(nsArgv(ns, ['conntrack', '-C']))).stdout);
-        await run(nsArgv(ns, ['conntrack', '-F']));
-        // elements added between the listing and the block are flushed all the same
-        await run(nsArgv(ns, ['nft', '-f', '-']), { input: flushScript(sets) });
+        // one shell in the namespace: the router forwards nothing only for as long as conntrack -F and
+        // one nft transaction take, not for the start-up of three processes from here
+        await run(nsArgv(ns, ['sh', '-c', RESET_SHELL, 'sh', BLOCK_SCRIPT, flushScript(sets)]));
       } finally {
         await tryRun(nsArgv(ns, ['nft', 'delete', 'table', 'ip', RESET_TABLE]));
       }
