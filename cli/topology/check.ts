@@ -19,6 +19,7 @@ import {
 import type { TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, parseExpectLine } from './expect.js';
+import { resolveScenario } from './scenario.js';
 import { CARRIER_PRESETS, isCarrierPreset } from '../../src/nat/nat-presets.js';
 
 export interface CheckIssue {
@@ -45,6 +46,7 @@ export function checkTopology(file: TopologyFile): CheckIssue[] {
   checkCapacity(file, subnets, report);
   checkLinks(file, names, report);
   checkExpectations(file, names, report);
+  for (const issue of resolveScenario(file, names).issues) report(issue.path, issue.message); // scenario (issue 13)
   return issues;
 }
 

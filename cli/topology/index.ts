@@ -21,6 +21,9 @@ export type {
   ResolvedRouter,
   ResolvedTopology,
   RouterSide,
+  ScenarioAction,
+  ScenarioCheck,
+  ScenarioStep,
 } from './model.js';
 export {
   GRAPH_FORMATS,

@@ -23,6 +23,7 @@ import { natPresetBehaviour } from '../../src/nat/nat-presets.js';
 import type { LinkConfig, TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, expectationText, parseExpectLine } from './expect.js';
+import { resolveScenario } from './scenario.js';
 
 export const DEFAULT_PORT = 4433;
 export const DEFAULT_MAPPING_TIMEOUT = '30s';
@@ -108,6 +109,7 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
     nodes,
     links: resolveLinks(file),
     expectations: resolveExpectations(file, lineOf),
+    ...(file.scenario?.length ? { scenario: resolveScenario(file, nodeNames(file), lineOf).steps } : {}),
   };
 }
 

@@ -9,7 +9,7 @@
 import { SystemClock, type Clock, type TimerHandle } from '../../src/core/clock.js';
 import { ConfigError, TimeoutError, TransportError } from '../../src/errors.js';
 import { EventLog, diffNode } from './events.js';
-import { initialView, readMetrics, readStatus, requestRows, type NodeTarget, type NodeView } from './node-view.js';
+import { initialView, readMetrics, readStatus, requestRows, type NodeProcessInfo, type NodeTarget, type NodeView } from './node-view.js';
 import { parsePromText } from './prom-text.js';
 import { Listeners, type LabSnapshot, type LabStore } from './store.js';
 
@@ -37,6 +37,11 @@ export interface LabPollerOptions {
   timeoutMs?: number;
   /** Events kept (default 200). */
   maxEvents?: number;
+  /**
+   * The nodes' processes as their lab records them, read once per poll (the TUI reads the lab's state):
+   * a node its lab stopped is shown as stopped and not polled.
+   */
+  processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
 
 export const DEFAULT_INTERVAL_MS = 1000;
@@ -56,6 +61,7 @@ export class LabPoller implements LabStore {
   private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private readonly aborts = new Set<AbortController>();
+  private readonly processes: (() => ReadonlyMap<string, NodeProcessInfo> | null) | undefined;
 
   constructor(opts: LabPollerOptions) {
     this.intervalMs = positiveInt('interval', opts.intervalMs ?? DEFAULT_INTERVAL_MS);
@@ -69,6 +75,7 @@ export class LabPoller implements LabStore {
     this.clock = opts.clock ?? new SystemClock();
     this.lab = opts.lab ?? '';
     this.log = new EventLog(opts.maxEvents ?? 200);
+    this.processes = opts.processes;
     this.views = opts.targets.map(initialView);
     this.snapshot = this.makeSnapshot();
   }
@@ -104,7 +111,13 @@ export class LabPoller implements LabStore {
   /** One poll of every node; resolves after subscribers were notified. Joins a poll already running. */
   pollOnce(): Promise<void> {
     if (this.inFlight) return this.inFlight;
-    const run = Promise.all(this.views.map((v) => this.pollNode(v))).then((next) => {
+    let procs: ReadonlyMap<string, NodeProcessInfo> | null = null;
+    try {
+      procs = this.processes?.() ?? null;
+    } catch {
+      procs = null; // the lab's state is unreadable for a moment: poll every node as usual
+    }
+    const run = Promise.all(this.views.map((v) => this.pollNode(v, procs?.get(v.target.name) ?? null))).then((next) => {
       const now = this.clock.now();
       next.forEach((view, i) => {
         diffNode(this.views[i]!, view, (kind, text) => this.log.add(now, view.target.name, kind, text));
@@ -130,7 +143,13 @@ export class LabPoller implements LabStore {
     });
   }
 
-  private async pollNode(prev: NodeView): Promise<NodeView> {
+  private async pollNode(prev: NodeView, process: NodeProcessInfo | null): Promise<NodeView> {
+    if (process && !process.running) return { ...prev, state: 'stopped', lastError: null, process };
+    const polled = await this.pollStatus(prev);
+    return { ...polled, process };
+  }
+
+  private async pollStatus(prev: NodeView): Promise<NodeView> {
     const base = prev.target.baseUrl;
     const [status, metrics] = await Promise.allSettled([this.get(base, '/status'), this.get(base, '/metrics')]);
     const now = this.clock.now();
@@ -163,6 +182,7 @@ export class LabPoller implements LabStore {
       status: statusView,
       metrics: metricsView,
       requests: requestRows(statusView, prev.state === 'up' ? prev.status : null, dt),
+      process: prev.process,
     };
   }
 

@@ -7,7 +7,7 @@
 import { render } from 'ink';
 import { SystemClock, type Clock } from '../../src/core/clock.js';
 import { App } from './app.js';
-import type { NodeTarget } from './node-view.js';
+import type { NodeProcessInfo, NodeTarget } from './node-view.js';
 import { LabPoller, type FetchLike } from './poller.js';
 
 export interface RunTuiOptions {
@@ -20,6 +20,8 @@ export interface RunTuiOptions {
   clock?: Clock;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  /** The nodes' processes as the lab records them now (stopped nodes are shown as such). */
+  processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
 
 export async function runTui(opts: RunTuiOptions): Promise<void> {
@@ -31,6 +33,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     timeoutMs: opts.timeoutMs,
     fetch: opts.fetch,
     clock,
+    ...(opts.processes ? { processes: opts.processes } : {}),
   });
   poller.start();
   const instance = render(<App store={poller} clock={clock} eventLines={opts.eventLines} />, {
