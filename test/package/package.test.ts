@@ -83,6 +83,8 @@ describe('the npm package, installed into a fresh project', () => {
         /^dist\/cli\/(?!topology\/).*\.d\.ts$/.test(f),
     );
     expect(unwanted).toEqual([]);
+    // declarations are rolled up per entry point: no internal module's types to import by path
+    expect(files.filter((f) => f.endsWith('.d.ts')).sort()).toEqual(['dist/cli/topology/index.d.ts', 'dist/src/index.d.ts']);
     // nothing that runs TypeScript came along (esbuild does, as a dependency: the docker backend bundles the
     // node for its image with it; it transpiles nothing at run time)
     for (const pkg of ['tsx', 'typescript'])
