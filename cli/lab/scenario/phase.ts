@@ -5,12 +5,12 @@
  * the same place. Reports every entry of every run with its time, and per entry how many runs passed and
  * the time it is judged by (p50 and max over the runs).
  */
-import { SystemClock } from '../../../src/core/clock.js';
 import type { LabRuntime } from '../../runtime/index.js';
 import { readState } from '../../runtime/state.js';
 import type { PathKind, ResolvedTopology } from '../../topology/model.js';
 import { formatMs } from '../../topology/scenario.js';
 import type { MeshMember } from '../mesh-ready.js';
+import { ScenarioClock } from './clock.js';
 import { labDriver } from './driver.js';
 import { runTimeline, type EntryResult } from './run.js';
 import { planTimeline, type TimelineEntry } from './timeline.js';
@@ -157,7 +157,7 @@ export async function restoreLab(
 
 export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<ScenarioReport> {
   const entries = planTimeline(opts.topology.scenario ?? []);
-  const clock = new SystemClock();
+  const clock = new ScenarioClock();
   const expectedPath = expectedPathOf(opts.topology);
   const runs: ScenarioRun[] = [];
   let members = opts.members;
