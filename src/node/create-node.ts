@@ -216,7 +216,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   }
   attachTraversal(meshNode, {
     connector: services.connector,
-    resolve: (identity) => dht.resolvePeer(identity),
+    // with nobody left to ask (cut off until just now), join again first instead of failing the lookup
+    resolve: async (identity) => {
+      await rejoin.joinNow();
+      return dht.resolvePeer(identity);
+    },
     relay: services.relayLink,
   });
   const connector = services.connector;

@@ -23,7 +23,7 @@ export const DEFAULT_REJOIN_INTERVAL_MS = 1_000;
 
 export class RejoinKeeper {
   private timer: TimerHandle | undefined;
-  private running = false;
+  private running: Promise<boolean> | null = null;
   private stopped = true;
   private attemptCount = 0;
   private readonly intervalMs: number;
@@ -44,6 +44,20 @@ export class RejoinKeeper {
     this.schedule();
   }
 
+  /**
+   * Someone needs the network now (a lookup): while the table is empty, wait for the attempt in
+   * flight, or start one at once instead of at the next look. Resolves whether the node is joined.
+   */
+  async joinNow(): Promise<boolean> {
+    if (this.stopped || !this.opts.isolated()) return !this.opts.isolated();
+    if (this.running !== null) await this.running;
+    if (!this.opts.isolated()) return true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.attempt();
+    return !this.opts.isolated();
+  }
+
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
@@ -57,18 +71,20 @@ export class RejoinKeeper {
 
   private tick(): void {
     this.timer = undefined;
-    if (this.stopped || this.running) return;
+    if (this.stopped || this.running !== null) return;
     if (!this.opts.isolated()) return this.schedule();
-    this.running = true;
-    this.attemptCount++;
-    void this.opts.rejoin().then(
-      () => this.after(),
-      () => this.after(),
-    );
+    void this.attempt();
   }
 
-  private after(): void {
-    this.running = false;
-    this.schedule();
+  /** One attempt; the next look is scheduled when it ends. */
+  private attempt(): Promise<boolean> {
+    this.attemptCount++;
+    const run = this.opts.rejoin().catch(() => false);
+    this.running = run;
+    void run.then(() => {
+      this.running = null;
+      if (this.timer === undefined) this.schedule();
+    });
+    return run;
   }
 }

@@ -4,6 +4,7 @@
  * bootstrap again — and its lookups work again. On the memory transport and a ManualClock.
  */
 import { describe, expect, it } from 'vitest';
+import { probePeer } from '../../src/traversal/probe.js';
 import { natLab } from '../support/memory-nat.js';
 import { settle, settleUntil } from '../support/virtual-time.js';
 
@@ -37,5 +38,30 @@ describe('a node whose routing table emptied', () => {
     const found = await settle(l.clock, a.services.dht.resolvePeer(b.meshNode.keypair.identity));
     expect(found).not.toBeNull();
     await Promise.all([a, b, boot].map((n) => n.stop()));
+  });
+
+  it('a lookup right after the heal joins again first instead of finding nobody to ask', async () => {
+    const l = natLab(93200);
+    const boot = l.make();
+    await boot.start();
+    const bootAddr = boot.meshNode.contact.addr;
+    const a = l.make({ bootstrap: [bootAddr] });
+    await a.start();
+    await settle(l.clock, a.bootstrap());
+    const size = () => a.services.dht.telemetrySnapshot().routingTableSize;
+    // a cut off: nothing reaches it, so its requests all fail
+    l.net.setReachable(a.meshNode.contact.addr, false);
+    await settle(l.clock, a.services.dht.iterativeFindNode(boot.meshNode.nodeId));
+    await settleUntil(l.clock, "a's routing table to empty", () => size() === 0);
+    // meanwhile c joins and publishes its record, which a cannot hold
+    const c = l.make({ bootstrap: [bootAddr] });
+    await c.start();
+    await settle(l.clock, c.bootstrap());
+    l.net.setReachable(a.meshNode.contact.addr, true);
+    const target = { addr: c.meshNode.contact.addr, nodeId: c.meshNode.nodeId, identity: c.meshNode.keypair.identity };
+    const r = await settle(l.clock, probePeer(a.meshNode, target, { timeoutMs: 3_000 }));
+    expect(r.recordFound).toBe(true);
+    expect(r.connected).toBe(true);
+    await Promise.all([a, c, boot].map((n) => n.stop()));
   });
 });

@@ -63,6 +63,22 @@ describe('RejoinKeeper', () => {
     expect(maxInFlight()).toBe(1);
   });
 
+  it('joins at once when a lookup needs the network, sharing an attempt in flight', async () => {
+    const { clock, k, attemptsAt, empty } = keeper(500, 0);
+    k.start();
+    await runTo(clock, 100);
+    empty();
+    const joined = k.joinNow();
+    await runTo(clock, 400);
+    const again = k.joinNow(); // while the first attempt runs: waits for it
+    await runTo(clock, 1_000);
+    expect(await joined).toBe(true);
+    expect(await again).toBe(true);
+    expect(attemptsAt).toEqual([100]);
+    expect(await k.joinNow()).toBe(true); // joined: nothing to do
+    expect(attemptsAt).toEqual([100]);
+  });
+
   it('stops looking when stopped', async () => {
     const { clock, k, attemptsAt, empty } = keeper(100, Infinity);
     k.start();
