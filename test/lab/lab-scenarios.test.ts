@@ -81,7 +81,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBacken
       expect(e.pairs!.every((p) => p.ok && p.resolveMs !== null)).toBe(true);
   }, 180_000);
 
-  it('partition-heal: each side works inside while cut off; after heal, both find each other within 5 s', async () => {
+  it('partition-heal: the west side works inside while the east is cut off; after heal, both find each other within 5 s', async () => {
     const { entry } = await scenario('topologies/partition-heal.yaml', 'partition-heal');
     expect(entry('partition')[0]!.ok).toBe(true);
     for (const e of entry('every live pair')) expect(e.pairs!.length).toBeGreaterThanOrEqual(12);
