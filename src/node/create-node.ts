@@ -22,6 +22,7 @@ import type { Keypair } from '../identity/keypair.js';
 import { MAX_RELAY_INFO_ADDRS } from '../nat/relay/relay-info.js';
 import type { Transport } from '../transport/transport.js';
 import { pingBootstrapPeers, type BootstrapResult } from './bootstrap.js';
+import { RejoinKeeper } from './rejoin.js';
 import { MeshNode } from './mesh-node.js';
 import { exportDhtTelemetry } from './dht-telemetry.js';
 import { PubsubPeerFeed, type PubsubPeerFeedOptions } from './pubsub-peers.js';
@@ -33,7 +34,7 @@ import { RelayClient } from '../nat/relay/relay-client.js';
 import { capability } from '../transport/capabilities.js';
 import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from '../traversal/smart-connector.js';
 import { nodeIdOfRecord, verifyEndpointRecord, type EndpointRecord } from '../identity/endpoint-record.js';
-import { IdentityError, TransportError } from '../errors.js';
+import { IdentityError, TransportError, errorText } from '../errors.js';
 import { NodeAddresses, type NatAddresses } from '../traversal/node-addresses.js';
 import { RelayInfoPublisher } from '../traversal/relay-info-publisher.js';
 import { RelayRanking } from '../traversal/relay-ranking.js';
@@ -215,7 +216,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   }
   attachTraversal(meshNode, {
     connector: services.connector,
-    resolve: (identity) => dht.resolvePeer(identity),
+    // with nobody left to ask (cut off until just now), join again first instead of failing the lookup
+    resolve: async (identity) => {
+      await rejoin.joinNow();
+      return dht.resolvePeer(identity);
+    },
     relay: services.relayLink,
   });
   const connector = services.connector;
@@ -271,6 +276,28 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
 
   let stopTelemetry: (() => void) | undefined;
 
+  // Joins again when every DHT contact was evicted (cut off from the network): ping the bootstrap
+  // peers, join through those that answered, republish our record (our NAT may have mapped us anew).
+  const rejoin = new RejoinKeeper({
+    clock: opts.components.clock,
+    isolated: () => dht.telemetrySnapshot().routingTableSize === 0,
+    rejoin: async () => {
+      try {
+        const results = await pingBootstrapPeers(meshNode, bootstrapAddrs);
+        const seeds: Contact[] = results.filter((r) => r.ok && r.nodeId !== undefined).map((r) => ({ id: fromHex(r.nodeId!), addr: r.addr }));
+        if (seeds.length === 0) return false;
+        await dht.bootstrap(seeds);
+        await addresses.publishRecord();
+        opts.components.logger.info('joined the network again', { seeds: seeds.length });
+        feed?.refresh();
+        return true;
+      } catch (err) {
+        opts.components.logger.debug('join again failed', { error: errorText(err) });
+        return false;
+      }
+    },
+  });
+
   return {
     meshNode,
     services,
@@ -310,9 +337,12 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       }
       // The join filled the routing table: hand its contacts to pubsub now, not at the next tick.
       feed?.refresh();
+      // From now on, a routing table emptied by a partition is refilled through the same peers.
+      if (joined && bootstrapAddrs.length > 0) rejoin.start();
       return results;
     },
     async stop() {
+      rejoin.stop();
       stopTelemetry?.();
       feed?.stop();
       services.pubsub?.stop();

@@ -8,6 +8,10 @@
  * network, a renumbering) it re-learns both addresses, pings its relays from the new address (so
  * rendezvous see it), punches again toward every connected peer (so their connections follow us,
  * SmartConnector.refreshPaths) and republishes its record (a higher sequence).
+ * Behind a NAT it also watches the mapping (every `mappingCheckMs`, WhatIsMyAddr to the bootstrap peer
+ * that told us): a router that rebooted maps us anew without any local sign, and the connections our
+ * peers opened to us (QUIC: only the opener migrates) would die at the old mapping. On a change it does
+ * the same renewal — relays pinged, punches toward every peer so they migrate, record republished.
  */
 import { fromHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -29,6 +33,8 @@ export interface NatAddresses {
   observedBy: string | null;
   /** Network changes noticed since start. */
   networkChanges: number;
+  /** Changes of our NAT's mapping noticed since start (a router reboot), our own address unchanged. */
+  mappingChanges: number;
   /** Our endpoint record is in the DHT. */
   recordPublished: boolean;
 }
@@ -45,7 +51,12 @@ export interface NodeAddressesDeps {
   publishRecord?: boolean;
   /** Advertise this interface's address instead of the one toward our peers. */
   advertiseInterface?: string;
+  /** Period of the NAT mapping check while behind a NAT, ms; 0 turns it off. Default DEFAULT_MAPPING_CHECK_MS. */
+  mappingCheckMs?: number;
 }
+
+/** Default period of the NAT mapping check, ms: a router reboot is noticed within about this long. */
+export const DEFAULT_MAPPING_CHECK_MS = 2_000;
 
 const WILDCARD = /^(0\.0\.0\.0|\[::\]):/;
 /** Republish period of a record some other node holds, ms (well inside its 24 h lifetime). */
@@ -54,12 +65,13 @@ const REPUBLISH_MS = 30 * 60_000;
 const REPUBLISH_LONELY_MS = 5_000;
 
 export class NodeAddresses {
-  readonly nat: NatAddresses = { reflexiveAddr: null, observedBy: null, networkChanges: 0, recordPublished: false };
+  readonly nat: NatAddresses = { reflexiveAddr: null, observedBy: null, networkChanges: 0, mappingChanges: 0, recordPublished: false };
   private seed: { addr: string; nodeId: string } | undefined;
   private watch: NetworkWatch | undefined;
   private joined = false;
   private stopped = false;
   private republishTimer: TimerHandle | undefined;
+  private mappingTimer: TimerHandle | undefined;
 
   constructor(private readonly d: NodeAddressesDeps) {
     // the record lists the relays we are reachable through: publish again when that changes
@@ -98,25 +110,64 @@ export class NodeAddresses {
   stop(): void {
     this.watch?.stop();
     this.republishTimer?.cancel();
+    this.mappingTimer?.cancel();
     this.stopped = true;
   }
 
   /** Ask `seed` (a bootstrap peer that answered) for our reflexive address. */
   async learnReflexive(seed: { addr: string; nodeId: string }, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     this.seed = seed;
+    const addr = await this.askReflexive(seed, opts);
+    if (addr !== null) {
+      this.nat.reflexiveAddr = addr;
+      this.nat.observedBy = seed.addr;
+    }
+    this.scheduleMappingCheck();
+  }
+
+  private async askReflexive(seed: { addr: string; nodeId: string }, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string | null> {
     try {
       const reply = await this.d.meshNode.request(
         { addr: seed.addr, nodeId: fromHex(seed.nodeId) },
         { type: 'WhatIsMyAddr', from: this.d.meshNode.contact },
         opts,
       );
-      if (reply.msg.type === 'YourAddr') {
-        this.nat.reflexiveAddr = reply.msg.addr;
-        this.nat.observedBy = seed.addr;
-      }
+      return reply.msg.type === 'YourAddr' ? reply.msg.addr : null;
     } catch (err) {
       this.d.components.logger.debug('WhatIsMyAddr failed', { error: String(err) });
+      return null;
     }
+  }
+
+  /** Behind a NAT (a peer sees us at another address than our own): look at the mapping again soon. */
+  private scheduleMappingCheck(): void {
+    const period = this.d.mappingCheckMs ?? DEFAULT_MAPPING_CHECK_MS;
+    if (this.stopped || period <= 0 || this.mappingTimer !== undefined) return;
+    this.mappingTimer = this.d.components.clock.setTimer(period, () => void this.checkMapping(period));
+  }
+
+  private async checkMapping(period: number): Promise<void> {
+    const seed = this.seed;
+    const before = this.nat.reflexiveAddr;
+    const behindNat = before !== null && before !== this.d.meshNode.contact.addr;
+    if (seed !== undefined && behindNat && !this.stopped) {
+      const now = await this.askReflexive(seed, { timeoutMs: period });
+      // a network change re-learns on its own meanwhile; only a change the mapping alone made counts here
+      if (now !== null && now !== before && this.nat.reflexiveAddr === before && !this.stopped) await this.mappingChanged(now);
+    }
+    this.mappingTimer = undefined;
+    this.scheduleMappingCheck();
+  }
+
+  /** Our NAT maps us anew (a router reboot): renew as after a network change, our own address unchanged. */
+  private async mappingChanged(addr: string): Promise<void> {
+    this.nat.reflexiveAddr = addr;
+    this.nat.mappingChanges++;
+    const log = this.d.components.logger;
+    log.info('NAT mapping changed', { reflexive: addr });
+    await this.d.relayLink?.keepAlive();
+    this.d.connector()?.refreshPaths();
+    if (this.joined) await this.publishRecord();
   }
 
   /** Publish our endpoint record (each time with a higher sequence); false when there is nothing to publish. */

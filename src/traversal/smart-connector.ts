@@ -100,6 +100,8 @@ export interface ConnectOptions {
 }
 
 interface Waiter {
+  /** When this connect began: its time to connect counts from here (a joiner's too). */
+  since: number;
   resolve(o: ConnectOutcome): void;
   reject(e: Error): void;
 }
@@ -188,8 +190,9 @@ export class SmartConnector {
     if (opts.signal?.aborted) return Promise.reject(new AbortError('connect aborted'));
     let run = this.runs.get(key);
     const plan = this.deps.manager.plan(target.nodeId);
+    // already connected: this connect took no time (the connection's age is no time to connect)
     if (run !== undefined && plan?.phase === 'connected' && plan.connection !== null) {
-      return Promise.resolve(this.outcome(run, plan.connection));
+      return Promise.resolve(this.outcome(plan.connection, this.now));
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
       this.forget(key, new TransportError('restarted'));
@@ -215,6 +218,7 @@ export class SmartConnector {
       this.apply(run, started.effects);
     }
     const r = run;
+    const since = this.now;
     return new Promise<ConnectOutcome>((resolve, reject) => {
       let timer: TimerHandle | undefined;
       const done = (): void => {
@@ -231,6 +235,7 @@ export class SmartConnector {
       };
       const onAbort = (): void => giveUp(new AbortError('connect aborted'));
       const waiter: Waiter = {
+        since,
         resolve: (o) => {
           done();
           resolve(o);
@@ -340,7 +345,7 @@ export class SmartConnector {
           void this.probeDirect(run, e.addrs);
           break;
         case 'connected':
-          for (const w of [...run.waiters]) w.resolve(this.outcome(run, e.connection));
+          for (const w of [...run.waiters]) w.resolve(this.outcome(e.connection, w.since));
           if (e.connection.kind === 'Relayed' && run.upgradeAfterMs !== null) this.scheduleUpgrade(run, run.upgradeAfterMs);
           break;
         case 'upgraded':
@@ -539,9 +544,9 @@ export class SmartConnector {
 
   // --- bookkeeping -----------------------------------------------------------------------------
 
-  private outcome(run: Run, connection: SmartConnection): ConnectOutcome {
+  private outcome(connection: SmartConnection, since: number): ConnectOutcome {
     const path: ConnectPath = connection.kind === 'Direct' ? connection.via : 'relayed';
-    return { connection, path, timeToConnectMs: this.now - run.startedAt };
+    return { connection, path, timeToConnectMs: this.now - since };
   }
 
   private fail(run: Run, err: Error): void {

@@ -19,6 +19,7 @@ import {
 } from '../../cli/lab/scenario/timeline.js';
 import {
   runTimeline,
+  pathNoWorse,
   type ProbeOutcome,
   type ScenarioDriver,
   type StreamOutcome,
@@ -421,6 +422,17 @@ describe('the runner', () => {
     expect(lab.log.filter((l) => l.includes('probe') && l.includes('peer-5'))).toEqual([]);
   });
 
+  it('all-pairs on the expected path takes a better path than the NATs promise, never a worse one', () => {
+    expect(pathNoWorse('hole-punched', 'direct')).toBe(true);
+    expect(pathNoWorse('hole-punched', 'hole-punched')).toBe(true);
+    expect(pathNoWorse('hole-punched', 'relayed')).toBe(false);
+    expect(pathNoWorse('direct', 'hole-punched')).toBe(true);
+    expect(pathNoWorse('direct', 'relayed')).toBe(false);
+    expect(pathNoWorse('relayed', 'hole-punched')).toBe(true);
+    expect(pathNoWorse('relayed', null)).toBe(false);
+    expect(pathNoWorse('any', null)).toBe(true);
+  });
+
   it('summarizes runs per entry: runs passed, p50 and max of the time it is judged by', () => {
     const { entries } = runner(`  - { at: 0s, nat-reset: router-a }`);
     const result = (ok: boolean, ms: number) => ({
@@ -449,8 +461,35 @@ describe('the runner', () => {
         runs: 4,
         p50Ms: 20,
         maxMs: 50,
+        probes: null,
       },
     ]);
+  });
+
+  it("counts a check's probes over the runs: held of judged, and those left out", () => {
+    const { entries } = runner(`  - { at: 0s, all-pairs: true }`);
+    const pair = (ok: boolean, skipped?: string) => ({
+      from: 'a',
+      to: 'b',
+      ok,
+      connected: ok,
+      path: ok ? ('direct' as const) : null,
+      resolveMs: null,
+      timeToConnectMs: null,
+      totalMs: ok ? 10 : null,
+      expected: 'any' as const,
+      ...(skipped ? { skipped } : {}),
+    });
+    const run = (repeat: number, pairs: ReturnType<typeof pair>[]) => ({
+      repeat,
+      ok: true,
+      durationMs: 1,
+      results: [
+        { ...entries[0]!, kind: 'check' as const, startedMs: 0, endedMs: 1, ok: true, summary: 'x', metricMs: 10, pairs },
+      ],
+    });
+    const [s] = summarize(entries, [run(1, [pair(true), pair(true)]), run(2, [pair(true), pair(false), pair(false, 'stopped')])]);
+    expect(s!.probes).toEqual({ ok: 3, judged: 4, skipped: 1 });
   });
 });
 
@@ -508,6 +547,7 @@ describe('the reports', () => {
       runs: 2,
       p50Ms: 1200,
       maxMs: 2400,
+      probes: null,
     },
     {
       seq: 1,
@@ -519,6 +559,7 @@ describe('the reports', () => {
       runs: 2,
       p50Ms: 39,
       maxMs: 39,
+      probes: { ok: 5, judged: 6, skipped: 1 },
     },
   ];
   const verdicts = computeVerdicts([], { topology: 'scen' });
@@ -526,8 +567,8 @@ describe('the reports', () => {
   it('the printed report lists every entry with its time, runs passed, p50 and max, then the failures', () => {
     const text = formatScenarioReport(report);
     expect(text).toContain('scenario: 2 timeline entries × 2 run(s): 1 entry failed');
-    expect(text).toMatch(/0\.0 s\s+check\s+stream alice-1 -> boot until 12 s\s+1\/2\s+1\.2 s\s+2\.4 s/);
-    expect(text).toMatch(/4\.0 s\s+action\s+nat reset router-a\s+2\/2\s+39 ms\s+39 ms/);
+    expect(text).toMatch(/0\.0 s\s+check\s+stream alice-1 -> boot until 12 s\s+1\/2\s+-\s+1\.2 s\s+2\.4 s/);
+    expect(text).toMatch(/4\.0 s\s+action\s+nat reset router-a\s+2\/2\s+5\/6\s+39 ms\s+39 ms/);
     expect(text).toContain('failures:\n  run 2, 0.00 s, stream alice-1 -> boot until 12 s: broken: <reset>');
   });
 

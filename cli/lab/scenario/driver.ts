@@ -33,6 +33,14 @@ export interface LabDriverOptions {
 
 const s = (ms: number): string => formatMs(Math.round(ms));
 
+/** An error's message with its cause's (fetch says only "fetch failed"; the cause says ECONNRESET or which). */
+export function errorWithCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+  return why && !err.message.includes(why) ? `${err.message} (${why})` : err.message;
+}
+
 async function postJson(
   fetchImpl: typeof fetch,
   url: string,
@@ -147,7 +155,7 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
         path: null,
         resolveMs: null,
         timeToConnectMs: null,
-        error: `control endpoint of ${from}: ${err instanceof Error ? err.message : String(err)}`,
+        error: `control endpoint of ${from}: ${errorWithCause(err)}`,
       };
     }
     const o = observationOf(body);
@@ -182,7 +190,7 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
       connectBody(b, false, 10_000),
       30_000,
       signal,
-    ).catch((err: unknown) => ({ error: String(err) }));
+    ).catch((err: unknown) => ({ error: errorWithCause(err) }));
     if (conn.connected !== true)
       return fail(`no connection for the stream: ${String(conn.error ?? 'not connected')}`);
     const started = Date.now();
@@ -196,7 +204,7 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
         signal,
       );
     } catch (err) {
-      return fail(`control endpoint of ${from}: ${err instanceof Error ? err.message : String(err)}`);
+      return fail(`control endpoint of ${from}: ${errorWithCause(err)}`);
     }
     const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     return {

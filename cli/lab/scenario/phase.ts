@@ -5,12 +5,12 @@
  * the same place. Reports every entry of every run with its time, and per entry how many runs passed and
  * the time it is judged by (p50 and max over the runs).
  */
-import { SystemClock } from '../../../src/core/clock.js';
 import type { LabRuntime } from '../../runtime/index.js';
 import { readState } from '../../runtime/state.js';
 import type { PathKind, ResolvedTopology } from '../../topology/model.js';
 import { formatMs } from '../../topology/scenario.js';
 import type { MeshMember } from '../mesh-ready.js';
+import { ScenarioClock } from './clock.js';
 import { labDriver } from './driver.js';
 import { runTimeline, type EntryResult } from './run.js';
 import { planTimeline, type TimelineEntry } from './timeline.js';
@@ -33,6 +33,12 @@ export interface ScenarioEntrySummary {
   /** The time the entry is judged by (see EntryResult.metricMs), over the runs that measured one. */
   p50Ms: number | null;
   maxMs: number | null;
+  /**
+   * A check's probes over all runs (expect, all-pairs): how many held (connected, on the path asked, in
+   * time) of those judged, and how many were left out (a node stopped or started meanwhile); null for
+   * streams and actions.
+   */
+  probes: { ok: number; judged: number; skipped: number } | null;
 }
 
 /** The timeline part of the reports (JSON `timeline`, JUnit suite "scenario"). */
@@ -73,6 +79,13 @@ function percentile(xs: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
+function probeCount(results: readonly EntryResult[]): ScenarioEntrySummary['probes'] {
+  const pairs = results.flatMap((r) => r.pairs ?? []);
+  if (!results.some((r) => r.pairs)) return null;
+  const judged = pairs.filter((p) => !p.skipped);
+  return { ok: judged.filter((p) => p.ok).length, judged: judged.length, skipped: pairs.length - judged.length };
+}
+
 export function summarize(
   entries: readonly TimelineEntry[],
   runs: readonly ScenarioRun[],
@@ -90,6 +103,7 @@ export function summarize(
       runs: results.length,
       p50Ms: times.length ? percentile(times, 0.5) : null,
       maxMs: times.length ? Math.max(...times) : null,
+      probes: probeCount(results),
     };
   });
 }
@@ -157,7 +171,7 @@ export async function restoreLab(
 
 export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<ScenarioReport> {
   const entries = planTimeline(opts.topology.scenario ?? []);
-  const clock = new SystemClock();
+  const clock = new ScenarioClock();
   const expectedPath = expectedPathOf(opts.topology);
   const runs: ScenarioRun[] = [];
   let members = opts.members;
@@ -223,10 +237,11 @@ export function formatScenarioReport(report: ScenarioReport): string {
     s.kind,
     s.text,
     `${s.passed}/${s.runs}`,
+    s.probes === null ? '-' : `${s.probes.ok}/${s.probes.judged}`,
     s.p50Ms === null ? '-' : formatMs(Math.round(s.p50Ms)),
     s.maxMs === null ? '-' : formatMs(Math.round(s.maxMs)),
   ]);
-  const title = ['AT', 'KIND', 'STEP', 'RUNS', 'P50', 'MAX'];
+  const title = ['AT', 'KIND', 'STEP', 'RUNS', 'PROBES', 'P50', 'MAX'];
   const widths = title.map((t, i) => Math.max(t.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
     r
@@ -242,7 +257,7 @@ export function formatScenarioReport(report: ScenarioReport): string {
         );
   return [
     head,
-    `  P50/MAX: checks — expect and all-pairs: slowest lookup+connect; stream: longest stall; actions: how long they took`,
+    `  PROBES: probes that held of those judged, over all runs; P50/MAX over the runs — expect and all-pairs: slowest lookup+connect; stream: longest stall; actions: how long they took`,
     `  ${line(title)}`,
     ...rows.map((r) => `  ${line(r)}`),
     ...(failures.length ? ['failures:', ...failures] : []),

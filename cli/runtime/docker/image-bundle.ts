@@ -2,7 +2,9 @@
  * The node binary as one self-contained ESM file for the node image: cli/quicmesh.ts with every package
  * bundled in (esbuild), only quiche's native addon left to load from node_modules beside it. esbuild runs
  * only when an input changed: the inputs of the last build (its metafile) and their content hash are kept,
- * so an unchanged tree costs a hash of ~300 small files instead of a build.
+ * so an unchanged tree costs a hash of ~300 small files instead of a build. Each clone (worktree) has its
+ * own: the record names the files of the clone that built it, so a shared one would hand a clone another
+ * clone's node as long as that clone's files did not change.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,8 +36,13 @@ function hashInputs(files: string[], esbuildVersion: string): string | null {
   return h.digest('hex');
 }
 
+/** Where the bundle of the clone at `repo` is kept, under the state root `root`. */
+export function bundleDir(root: string, repo: string): string {
+  return join(root, '.images', 'bundle', createHash('sha256').update(resolve(repo)).digest('hex').slice(0, 16));
+}
+
 export async function buildImageBundle(): Promise<{ file: string; rebuilt: boolean }> {
-  const dir = join(stateRoot(), '.images', 'bundle');
+  const dir = bundleDir(stateRoot(), REPO);
   const file = join(dir, 'quicmesh-node.mjs');
   const recordFile = join(dir, 'inputs.json');
   let esbuild: EsbuildApi;
