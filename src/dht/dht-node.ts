@@ -382,7 +382,8 @@ export class DhtNode {
     };
     await Promise.all(Array.from({ length: Math.min(k, candidates.length) }, worker));
     const accepted = acks.filter((a) => a.error === undefined && a.rejection === null).length;
-    return { key, acks, accepted, local, spilled, lookup };
+    const wanted = Math.min(k, candidates.length);
+    return { key, acks, accepted, wanted, short: accepted < wanted, local, spilled, lookup };
   }
 
   /** Content-addressed store: the key is BLAKE3(value). */

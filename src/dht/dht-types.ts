@@ -118,6 +118,13 @@ export interface StoreResult {
   acks: StoreAck[];
   /** Replicas accepted by remote nodes. */
   accepted: number;
+  /** Replicas asked for: k, or fewer when the lookup found fewer other nodes. */
+  wanted: number;
+  /**
+   * True when fewer than `wanted` remote nodes accepted the value (refused or unreachable even
+   * after the retries; `acks` says why). The value may still be found, but is less protected.
+   */
+  short: boolean;
   /** null: we keep a copy too; a rejection: our own store refused; undefined: not among the closest. */
   local: StoreRejection | null | undefined;
   /** True when the replicas were steered to slower tiers because of local pressure. */
