@@ -38,6 +38,8 @@ export interface StoreSimOptions {
   /** Flood rate per victim, as a multiple of the per-peer limit (20 stores a minute). */
   floodFactor: number;
   floodMinutes: number;
+  /** Writers pace their stores inside the per-peer limit (DhtNode's default); false: send at once. */
+  pacing: boolean;
 }
 
 export interface StoreSimResult {
@@ -68,6 +70,7 @@ const DEFAULTS: StoreSimOptions = {
   victims: 5,
   floodFactor: 100,
   floodMinutes: 10,
+  pacing: true,
 };
 
 const PHASE_LIMIT_MS = 3_600_000;
@@ -76,6 +79,7 @@ const VALUE_BYTES = 1024;
 export async function runStoreSimulation(partial: Partial<StoreSimOptions> = {}): Promise<StoreSimResult> {
   const o: StoreSimOptions = { ...DEFAULTS, ...partial };
   for (const [name, v] of Object.entries(o)) {
+    if (name === 'pacing') continue;
     if (!Number.isInteger(v) || v < 0) throw new ConfigError(`store sim: ${name} must be an integer >= 0, got ${String(v)}`);
   }
   if (o.nodes < 3 + o.flooders) throw new ConfigError(`store sim: nodes must be >= flooders + 3, got ${o.nodes}`);
@@ -95,6 +99,7 @@ export async function runStoreSimulation(partial: Partial<StoreSimOptions> = {})
     tiering: false,
     joinRefresh: 0,
     stack: 'lean',
+    ...(o.pacing ? {} : { storePacing: false as const }),
   });
   const peers: SimPeer[] = [];
   for (let i = 0; i < o.nodes; i++) peers.push(await host.addPeer(idRng.bytes(32), nodeRngs.fork()));
