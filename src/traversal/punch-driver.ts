@@ -300,11 +300,16 @@ export class PunchDriver {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
     const a = this.attempts.get(key);
-    if (a === undefined) {
-      // No attempt (yet) for this peer: answer anyway; our answer opens our NAT toward it. Keep the
-      // check for an attempt that may start soon (the rendezvous's answer may still be on its way).
-      this.sendMessage(from, { type: 'PathReply', nonce: msg.txId, observedAddr: from });
+    // No running attempt for this peer (none, or a finished one lingering): keep the check for an
+    // attempt that may start soon — the rendezvous's answer may still be on its way, and a new
+    // punch to a peer we punched a moment ago replaces the lingering attempt, which would
+    // otherwise be the only one to have learnt where this check came from.
+    if (a === undefined || a.settled !== undefined) {
       this.keepEarly(key, { from, at: this.node.components.clock.now(), txId, priority: msg.priority, useCandidate: msg.useCandidate });
+    }
+    if (a === undefined) {
+      // Answer anyway: our answer opens our NAT toward the peer.
+      this.sendMessage(from, { type: 'PathReply', nonce: msg.txId, observedAddr: from });
       return;
     }
     const effects = a.agent.onRequest(from, this.localBase, { txId, priority: msg.priority, useCandidate: msg.useCandidate });

@@ -25,12 +25,14 @@ const A = '100.70.0.3:4433'; // on the outer NAT's LAN
 const A_PUBLIC = '203.0.113.1:5000'; // A's mapping on the outer NAT (what the rendezvous saw)
 const B = '192.168.1.2:4433'; // behind the home NAT
 const B_MAPPED = '100.70.0.2:40000'; // the home (+ carrier) NAT's one mapping for B (endpoint-independent)
+const B_MAPPED_LATER = '100.70.0.2:40001'; // its mapping after the routers forgot the pair's state (a cold repeat)
 const B_PUBLIC = '203.0.113.1:6000'; // B's mapping on the outer NAT: no hairpin, unreachable from A
 
 /** The stack's wire: 1 ms inside the stack; B's packets leave through its mapping, which lets in only endpoints B sent to. */
 function stackWire(clock: ManualClock) {
   const handlers = new Map<string, (data: Uint8Array, from: { host: string; port: number }) => void>();
   const permitted = new Set<string>();
+  let mapped = B_MAPPED;
   const split = (a: string) => ({ host: a.slice(0, a.lastIndexOf(':')), port: Number(a.slice(a.lastIndexOf(':') + 1)) });
   const raw = (self: string): RawDatagrams => ({
     sendRawDatagram: (bytes, host, port) => {
@@ -38,11 +40,11 @@ function stackWire(clock: ManualClock) {
       let from = self;
       if (self === B) {
         permitted.add(to);
-        from = B_MAPPED;
+        from = mapped;
       }
       let deliverTo: string | undefined;
       if (to === A) deliverTo = A;
-      else if (to === B_MAPPED && permitted.has(from)) deliverTo = B;
+      else if (to === mapped && permitted.has(from)) deliverTo = B;
       if (deliverTo === undefined) return; // private elsewhere, or the outer NAT's public side (no hairpin)
       const copy = Uint8Array.from(bytes);
       clock.setTimer(1, () => handlers.get(deliverTo!)?.(copy, split(from)));
@@ -52,7 +54,12 @@ function stackWire(clock: ManualClock) {
       return () => handlers.delete(self);
     },
   });
-  return { raw };
+  /** The routers forget the pair's NAT state: B gets a new mapping, nothing is permitted any more. */
+  const forget = (): void => {
+    mapped = B_MAPPED_LATER;
+    permitted.clear();
+  };
+  return { raw, forget };
 }
 
 function fakeNode(id: number, addr: string, clock: ManualClock): TraversalNode {
@@ -95,6 +102,34 @@ describe('a punch between two depths of one NAT stack', () => {
       b.stop();
     });
   }
+
+  it('a new punch right after one that succeeded learns the peer from a check its lingering predecessor took', async () => {
+    const clock = new ManualClock(0);
+    const wire = stackWire(clock);
+    const nodeA = fakeNode(1, A, clock);
+    const nodeB = fakeNode(2, B, clock);
+    const a = new PunchDriver(nodeA, { raw: wire.raw(A), isRendezvous: () => true, localCandidates: () => ({ host: A, reflexive: A_PUBLIC }) });
+    const b = new PunchDriver(nodeB, { raw: wire.raw(B), isRendezvous: () => true, localCandidates: () => ({ host: B, reflexive: B_PUBLIC }) });
+    const readyForB: HolePunchReady = { type: 'HolePunchReady', peer: nodeA.contact, peerAddrs: [A_PUBLIC, A], delayMs: 0 };
+    const readyForA: HolePunchReady = { type: 'HolePunchReady', peer: nodeB.contact, peerAddrs: [B_PUBLIC, B], delayMs: 0 };
+    // A first punch, B's check early as above: both succeed, and A's attempt lingers (answering).
+    const first = b.punch(readyForB, 'controlled');
+    first.catch(() => {});
+    await settle(clock, new Promise<void>((resolve) => clock.setTimer(5, resolve)));
+    expect((await settle(clock, a.punch(readyForA, 'controlling'))).addr).toBe(B_MAPPED);
+    // A cold repeat 300 ms later: the routers forgot the pair, B punches again first (new mapping).
+    await settle(clock, new Promise<void>((resolve) => clock.setTimer(300, resolve)));
+    wire.forget();
+    const second = b.punch(readyForB, 'controlled');
+    second.catch(() => {});
+    await settle(clock, new Promise<void>((resolve) => clock.setTimer(5, resolve)));
+    const t0 = clock.now();
+    const again = await settle(clock, a.punch(readyForA, 'controlling'));
+    expect(again.addr).toBe(B_MAPPED_LATER);
+    expect(clock.now() - t0).toBeLessThan(100);
+    a.stop();
+    b.stop();
+  });
 
   it('a check from a peer nobody punches to is answered and forgotten after a while (bounded)', async () => {
     const clock = new ManualClock(0);
