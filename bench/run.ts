@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, each in its own process so one's heap and
  * timers do not colour the next. Each prints its own table with the baseline measured in the same
  * run beside it. `--quick` shrinks every run (smoke test of the benchmarks themselves);
- * `--only=transport,storage,dht,gossip,nat,lab,startup,report` picks some.
+ * `--only=transport,storage,dht,store,gossip,nat,lab,startup,report` picks some.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,8 @@ const suites: { name: string; file: string; args: string[] }[] = [
     file: 'dht-sim.ts',
     args: quick ? ['goals', '--nodes', '1000', '--lookups', '1000'] : ['goals', '--nodes', '10000', '--lookups', '10000'],
   },
+  // the store rate limit: honest burst, flooder, resolvability (issue 17)
+  { name: 'store', file: 'store-sim.ts', args: [] },
   { name: 'gossip', file: 'gossip-sim.ts', args: quick ? ['--nodes', '300'] : [] },
   // a real NAT lab: needs root (prints a skip line otherwise)
   { name: 'nat', file: 'nat-lab.ts', args: quick ? ['--quick'] : [] },

@@ -49,6 +49,8 @@ export const PER_PEER_STORAGE_QUOTA = 1024 * 1024;
 export const PER_PEER_ENTRY_LIMIT = 100;
 /** Store requests per peer per minute. */
 export const PER_PEER_RATE_LIMIT = 20;
+/** Stores a peer may make at once before the per-minute pace applies (one minute's worth). */
+export const PER_PEER_STORE_BURST = PER_PEER_RATE_LIMIT;
 
 // --- Transport -------------------------------------------------------------------------------
 /** The ALPN protocol name every quicmesh QUIC connection negotiates. */

@@ -69,6 +69,7 @@ export {
   type LookupOverrides,
   type StoreAck,
   type StoreResult,
+  type StorePacing,
   type PublishResult,
   type BootstrapOptions as DhtBootstrapOptions,
   type BootstrapResult as DhtBootstrapResult,

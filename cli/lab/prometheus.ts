@@ -6,6 +6,7 @@
  * The process is recorded in the lab state, so `down` stops it; a sweep by the lab's data-dir mark
  * also finds one whose state record was lost (a crash between spawn and the state write).
  */
+import { formatNatPath } from '../nat/stack.js';
 import { spawn } from 'node:child_process';
 import {
   accessSync,
@@ -38,7 +39,11 @@ export interface PrometheusConfigOptions {
 /** One scrape target: the node's metrics address and its labels. */
 export interface ScrapeTarget {
   address: string;
-  labels: { node: string; network: string; nat: string; role: string; lab: string };
+  /**
+   * `nat`: the node's own router preset (or "public"); `nat_effective`: what the NATs between the
+   * node and the internet add up to ("none" without NAT); `nat_path`: those routers, innermost first.
+   */
+  labels: { node: string; network: string; nat: string; nat_effective: string; nat_path: string; role: string; lab: string };
 }
 
 /** The lab's hosts that serve metrics, as scrape targets (routers and hosts without a status URL are left out). Pure. */
@@ -47,7 +52,15 @@ export function scrapeTargets(state: Pick<LabState, 'lab' | 'nodes'>): ScrapeTar
     .filter((n) => n.kind === 'host' && n.statusUrl)
     .map((n) => ({
       address: new URL(n.statusUrl!).host,
-      labels: { node: n.name, network: n.network, nat: n.nat, role: n.role ?? 'plain', lab: state.lab },
+      labels: {
+        node: n.name,
+        network: n.network,
+        nat: n.nat,
+        nat_effective: n.natStack?.effective ?? (n.nat === 'public' ? 'none' : n.nat),
+        nat_path: n.natStack ? formatNatPath(n.natStack) : n.nat === 'public' ? '' : n.nat,
+        role: n.role ?? 'plain',
+        lab: state.lab,
+      },
     }));
 }
 

@@ -5,6 +5,7 @@
  * so a reboot forgets the lab as it forgets namespaces and containers); verbs never build file paths of
  * their own. The state is written before any resource is created and lists everything `up` plans to make.
  */
+import type { NatStack } from '../nat/stack.js';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
@@ -50,6 +51,8 @@ export interface NodeRecord extends LabNode {
    * Routers only: preset and both sides, for verbs that act on NAT state (`forgetNatState`). Absent in
    * older state files, which carry the same in `network` ("wan → lan") and `addresses`.
    */
+  /** Hosts: the NATs between the node and the internet and what they add up to; absent in older state files. */
+  natStack?: NatStack;
   router?: { preset: string; wan: { network: string; address: string }; lan: { network: string; address: string }; hairpin?: boolean };
   /** Which machine (engine or host) it is placed on; "local" on a one-host lab. */
   placement?: string;
@@ -91,6 +94,8 @@ export interface NetworkRecord {
   gateway: string | null;
   /** What `status` shows as a host's NAT here: the LAN router's preset, or "public". */
   nat: string;
+  /** The NATs between this network and the internet and what they add up to (cli/nat/stack.ts); absent in older state files. */
+  natStack?: NatStack;
   /** Routes a host here needs besides its subnet: LANs of routers without NAT whose WAN is this network. */
   routes: Array<{ subnet: string; via: string }>;
 }

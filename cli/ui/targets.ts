@@ -3,6 +3,7 @@
  * management status URLs), or from an explicit `--nodes name=http://host:port,...` list that points
  * at any quicmesh nodes with a status server.
  */
+import { formatNatStack } from '../nat/stack.js';
 import { ConfigError } from '../../src/errors.js';
 import type { LabState } from '../runtime/state.js';
 import type { NodeTarget } from './node-view.js';
@@ -56,7 +57,8 @@ export function targetsFromLabState(state: LabState): { targets: NodeTarget[]; u
       unwatchable.push(n.name);
       continue;
     }
-    targets.push({ name: n.name, baseUrl: baseUrlOf(n.statusUrl), network: n.network, nat: n.nat });
+    const nat = n.natStack ? formatNatStack(n.natStack) : n.nat;
+    targets.push({ name: n.name, baseUrl: baseUrlOf(n.statusUrl), network: n.network, nat });
   }
   return { targets, unwatchable };
 }

@@ -11,6 +11,9 @@ export interface DhtMetrics {
   lookups: Counter;
   rounds: Histogram;
   duration: Histogram;
+  puts: Counter;
+  storeRefusals: Counter;
+  storeRetries: Counter;
 }
 
 export function createDhtMetrics(metrics: Metrics): DhtMetrics {
@@ -21,5 +24,8 @@ export function createDhtMetrics(metrics: Metrics): DhtMetrics {
     lookups: metrics.counter('quicmesh_dht_lookups_total', 'Iterative lookups, by kind and result', ['kind', 'result']),
     rounds: metrics.histogram('quicmesh_dht_lookup_rounds', 'Rounds (causal depth) of finished lookups', [], ROUND_BUCKETS),
     duration: metrics.histogram('quicmesh_dht_lookup_duration_seconds', 'Duration of finished lookups', [], DURATION_BUCKETS),
+    puts: metrics.counter('quicmesh_dht_puts_total', 'Finished stores (puts, records), by kind and whether every replica asked for accepted', ['kind', 'result']),
+    storeRefusals: metrics.counter('quicmesh_dht_store_refusals_total', 'Store requests a remote node refused or that failed, by reason', ['reason']),
+    storeRetries: metrics.counter('quicmesh_dht_store_retries_total', 'Store requests re-sent to the same node after a RateLimited refusal'),
   };
 }

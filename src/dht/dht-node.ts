@@ -51,6 +51,10 @@
  *   what we store and we send the k replicas preferably to slower-tier nodes among the 2k closest
  *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
  *   refused with 'Pressure' (or lost to an error) is re-sent to the next unused candidate.
+ * - store pacing: every node takes a burst then 20 stores a minute from one peer; our Store
+ *   requests to each node are paced inside that limit and a RateLimited one is retried at the next
+ *   slot (store-pacer.ts), so a burst of puts is stored on every replica, later. A put that still
+ *   reaches fewer replicas than `wanted` says so (`short`, and quicmesh_dht_puts_total).
  */
 import type { Components } from '../core/components.js';
 import type { Contact, Identity, Key, NodeId } from '../core/types.js';
@@ -82,6 +86,8 @@ import { RelayDirectory, type DiscoverRelaysOptions, type RelayInfoPublishResult
 import { ENDPOINT_RECORDS, RELAY_INFOS } from './signed-values.js';
 import { TimerGroup } from '../core/timer-group.js';
 import { ContactKeeper } from './contact-keeper.js';
+import { StorePacer } from './store-pacer.js';
+import { toHex } from '../core/bytes.js';
 import {
   MAINTENANCE_INTERVAL_MS,
   MAX_REFRESH_LOOKUPS_PER_TICK,
@@ -141,6 +147,8 @@ export class DhtNode {
   private attached = false;
   private stopped = false;
   private readonly m: DhtMetrics;
+  /** Paces our Store requests inside each remote node's limit (undefined: storePacing false). */
+  private readonly pacer: StorePacer | undefined;
 
   constructor(init: DhtNodeInit) {
     this.timers = new TimerGroup(init.components.clock, (err) =>
@@ -184,6 +192,7 @@ export class DhtNode {
     this.maintenanceIntervalMs = positive('maintenanceIntervalMs', o.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
     this.spillPressure = o.spillPressure ?? PRESSURE_THRESHOLD;
     this.storage = o.storage ?? new ProtectedStore(o.storageLimits, clock);
+    this.pacer = o.storePacing === false ? undefined : new StorePacer(clock, o.storePacing);
     this.tiering = o.tiering ?? new LatencyTiering(o.tieringOptions ?? {}, clock, rng);
     this.coordinates = tierAware ? new DhtCoordinates(rng) : undefined;
     // Measured tier first; else the tier of the RTT the coordinates predict (tiering on): from
@@ -281,6 +290,7 @@ export class DhtNode {
   stop(): void {
     this.stopped = true;
     this.timers.cancelAll();
+    this.pacer?.stop();
     for (const run of [...this.runs]) run.cancel();
   }
 
@@ -374,15 +384,36 @@ export class DhtNode {
     const worker = async (): Promise<void> => {
       while (cursor < candidates.length && !this.stopped) {
         const contact = candidates[cursor++]!;
-        const ack = await this.contacts.sendStore(contact, msg);
+        const ack = await this.sendPacedStore(contact, msg);
         acks.push(ack);
+        if (ack.error !== undefined || ack.rejection !== null) this.m.storeRefusals.inc({ reason: ack.error !== undefined ? 'error' : ack.rejection! });
         // Only a full node or a lost request is worth another replica elsewhere.
         if (ack.error === undefined && ack.rejection !== 'Pressure') return;
       }
     };
     await Promise.all(Array.from({ length: Math.min(k, candidates.length) }, worker));
     const accepted = acks.filter((a) => a.error === undefined && a.rejection === null).length;
-    return { key, acks, accepted, local, spilled, lookup };
+    const wanted = Math.min(k, candidates.length);
+    const short = accepted < wanted;
+    this.m.puts.inc({ kind, result: !short ? 'complete' : accepted > 0 ? 'short' : 'none' });
+    return { key, acks, accepted, wanted, short, local, spilled, lookup };
+  }
+
+  /**
+   * One replica: wait for our slot in `contact`'s per-peer limit (store-pacer.ts), send, and on a
+   * RateLimited refusal wait for the next slot and send again (a few times).
+   */
+  private async sendPacedStore(contact: Contact, msg: Request): Promise<StoreAck> {
+    const pacer = this.pacer;
+    if (!pacer) return this.contacts.sendStore(contact, msg);
+    const peer = toHex(contact.id);
+    for (let attempt = 0; ; attempt++) {
+      await pacer.acquire(peer);
+      if (this.stopped) return { contact, rejection: null, error: 'stopped' };
+      const ack = await this.contacts.sendStore(contact, msg);
+      if (ack.rejection !== 'RateLimited' || ack.error !== undefined || attempt >= pacer.pacing.retries) return ack;
+      this.m.storeRetries.inc();
+    }
   }
 
   /** Content-addressed store: the key is BLAKE3(value). */

@@ -4,6 +4,7 @@
  */
 import type { Contact, NodeId, Key } from '../core/types.js';
 import type { EndpointRecord } from '../identity/endpoint-record.js';
+import type { StorePacing } from './store-pacer.js';
 import type { StorageLimits } from '../storage/protected-store.js';
 import type { LatencyTieringOptions } from '../tiering/latency-tiering.js';
 import type { StoreRejection } from '../wire/messages.js';
@@ -66,6 +67,12 @@ export interface DhtNodeOptions {
   /** Own storage pressure (0..1) from which stores spill to slower tiers; default PRESSURE_THRESHOLD. */
   spillPressure?: number;
   storageLimits?: Partial<StorageLimits>;
+  /**
+   * Pace our Store requests to each remote node inside its per-peer limit, and retry a store it
+   * refused as RateLimited when the pace allows (default: on, at the spec's limit, see
+   * store-pacer.ts). `false`: send at once and report refusals only.
+   */
+  storePacing?: false | Partial<StorePacing>;
   tieringOptions?: LatencyTieringOptions;
   /**
    * Add contacts named in FindNode/FindValue replies to free routing-table slots (default true).
@@ -118,6 +125,13 @@ export interface StoreResult {
   acks: StoreAck[];
   /** Replicas accepted by remote nodes. */
   accepted: number;
+  /** Replicas asked for: k, or fewer when the lookup found fewer other nodes. */
+  wanted: number;
+  /**
+   * True when fewer than `wanted` remote nodes accepted the value (refused or unreachable even
+   * after the retries; `acks` says why). The value may still be found, but is less protected.
+   */
+  short: boolean;
   /** null: we keep a copy too; a rejection: our own store refused; undefined: not among the closest. */
   local: StoreRejection | null | undefined;
   /** True when the replicas were steered to slower tiers because of local pressure. */

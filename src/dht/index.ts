@@ -11,3 +11,4 @@ export * from './signed-values.js';
 export * from './relay-directory.js';
 export * from './dht-types.js';
 export * from './dht-node.js';
+export * from './store-pacer.js';

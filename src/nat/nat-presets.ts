@@ -121,3 +121,46 @@ function firstCheckPasses(from: NatBehaviourSpec | null, to: NatBehaviourSpec | 
   if (!keepsMapping(to)) return false;
   return to!.filtering === AD || keepsMapping(from);
 }
+
+/** RFC 4787 rules from least to most dependent on the remote endpoint. */
+const RULE_ORDER: readonly NatRule[] = [EI, AD, APD];
+const stricter = (a: NatRule, b: NatRule): NatRule => (RULE_ORDER.indexOf(a) >= RULE_ORDER.indexOf(b) ? a : b);
+
+/**
+ * The behaviour a stack of NATs adds up to toward the public internet: `layers` are the NATs a
+ * packet crosses on its way out (innermost first; null = a router that does not translate).
+ *
+ * Composition rule: each of mapping and filtering is the STRICTEST of the layers' (EI < AD < APD).
+ *   - Mapping: every layer sees the same final destination. A layer whose mapping depends on it
+ *     gives different sources to the layers above, which then map them apart too; a layer that
+ *     keeps one mapping hands the layers above one source. So the public mapping depends on the
+ *     destination as much as the most dependent layer does (full-cone behind symmetric, or
+ *     symmetric behind full-cone: symmetric).
+ *   - Filtering: an inbound packet must pass every layer, and every layer has seen the inside send
+ *     to the same remote endpoint, so the strictest filter decides.
+ * No translating layer at all: null (no NAT).
+ */
+export function composeNatStack(layers: ReadonlyArray<NatBehaviourSpec | null>): NatBehaviourSpec | null {
+  let out: NatBehaviourSpec | null = null;
+  for (const layer of layers) {
+    if (layer === null) continue;
+    out = out === null ? { ...layer } : { mapping: stricter(out.mapping, layer.mapping), filtering: stricter(out.filtering, layer.filtering) };
+  }
+  return out;
+}
+
+/**
+ * The preset name of a behaviour: the first non-carrier row of the table with it (so the classic
+ * names — full-cone, restricted-cone, port-restricted-cone, symmetric — win over the RFC ones);
+ * 'none' for no NAT.
+ */
+export function presetNameOf(b: NatBehaviourSpec | null): NatPresetName {
+  if (b === null) return 'none';
+  for (const name of NAT_PRESETS) {
+    const row = NAT_PRESET_TABLE[name] as NatPreset;
+    if (row.carrier || row.behaviour === null) continue;
+    if (row.behaviour.mapping === b.mapping && row.behaviour.filtering === b.filtering) return name;
+  }
+  /* c8 ignore next -- the table has every mapping × filtering pair */
+  throw new ConfigError(`no NAT preset behaves as ${b.mapping} mapping / ${b.filtering} filtering`);
+}

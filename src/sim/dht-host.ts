@@ -41,6 +41,8 @@ export interface SimDhtHostOptions {
   /** Bucket-refresh lookups each joining node runs after its self-lookup (0: self-lookup only). */
   joinRefresh: number;
   stack: SimStack;
+  /** `false`: nodes send their stores at once instead of pacing them inside the per-peer limit. */
+  storePacing?: false;
 }
 
 /** One simulated node as the scenario sees it. */
@@ -160,7 +162,12 @@ export class SimDhtHost {
     peer.dht = new DhtNode({
       rpc: counted,
       components,
-      options: { k: this.opts.k, alpha: this.opts.alpha, tierAware: this.opts.tiering },
+      options: {
+        k: this.opts.k,
+        alpha: this.opts.alpha,
+        tierAware: this.opts.tiering,
+        ...(this.opts.storePacing === false ? { storePacing: false as const } : {}),
+      },
     });
     peer.dht.attach();
     this.peers.push(peer);

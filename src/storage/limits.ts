@@ -9,6 +9,7 @@ import {
   MAX_VALUE_SIZE,
   PER_PEER_ENTRY_LIMIT,
   PER_PEER_RATE_LIMIT,
+  PER_PEER_STORE_BURST,
   PER_PEER_STORAGE_QUOTA,
   PRESSURE_THRESHOLD,
 } from '../constants.js';
@@ -22,8 +23,10 @@ export interface StorageLimits {
   perPeerQuotaBytes: number;
   /** Entries held on behalf of one remote peer. */
   perPeerEntryLimit: number;
-  /** Store attempts per peer in any 60 s window (refused attempts count too). */
+  /** Stores accepted per peer per minute, on average (refused attempts do not count). */
   perPeerRatePerMinute: number;
+  /** Stores a peer may make at once before that pace applies (token bucket size; default: perPeerRatePerMinute). */
+  perPeerBurst: number;
   /** Hard limit on entries held. */
   maxEntries: number;
   /** Hard limit on value bytes held. */
@@ -50,6 +53,7 @@ export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
   perPeerQuotaBytes: PER_PEER_STORAGE_QUOTA,
   perPeerEntryLimit: PER_PEER_ENTRY_LIMIT,
   perPeerRatePerMinute: PER_PEER_RATE_LIMIT,
+  perPeerBurst: PER_PEER_STORE_BURST,
   maxEntries: LOCAL_STORE_MAX_ENTRIES,
   maxBytes: DEFAULT_MAX_STORE_BYTES,
   ttlMs: DEFAULT_TTL_MS,
@@ -63,6 +67,7 @@ const INTEGER_FIELDS: ReadonlyArray<keyof StorageLimits> = [
   'perPeerQuotaBytes',
   'perPeerEntryLimit',
   'perPeerRatePerMinute',
+  'perPeerBurst',
   'maxEntries',
   'maxBytes',
 ];
@@ -81,6 +86,8 @@ export function resolveStorageLimits(options: Partial<StorageLimits> | undefined
     }
     limits[name] = value;
   }
+  // The burst defaults to one minute's worth of whatever rate was chosen.
+  if (options?.perPeerBurst === undefined) limits.perPeerBurst = Math.max(1, Math.ceil(limits.perPeerRatePerMinute));
   if (limits.pressureThreshold > 1) {
     throw new ConfigError(`storage: pressureThreshold must be in (0, 1], got ${limits.pressureThreshold}`);
   }

@@ -3,8 +3,10 @@
  * it never schedules anything; the DHT calls sweepExpired() every expirationCheckIntervalMs.
  *
  * A store is checked in this order (cheap checks first, so a flood costs little CPU):
- *   1. RateLimited   — more than perPeerRatePerMinute attempts by this peer in the last 60 s
- *                      (refused attempts count, so hammering keeps a peer refused);
+ *   1. RateLimited   — the peer has used its token bucket: perPeerBurst stores at once, then
+ *                      perPeerRatePerMinute a minute. Only accepted stores take a token: a refused
+ *                      attempt does not extend the refusal (an honest writer retrying is served at
+ *                      the limit's pace; a flooder still gets no more than that pace);
  *   2. ValueTooLarge — value longer than maxValueSize;
  *   3. InvalidKey    — key not 32 bytes, or (verifyContent) key != BLAKE3(value);
  *   4. QuotaExceeded — the peer would hold more than perPeerQuotaBytes or perPeerEntryLimit;
@@ -47,7 +49,7 @@ import type { StoreRejection } from '../wire/messages.js';
 import { IndexedMaxHeap, type HeapItem } from './indexed-heap.js';
 import { resolveStorageLimits, PEER_RATE_WINDOW_MS, type StorageLimits } from './limits.js';
 import { LruMap } from './lru.js';
-import { AttemptWindow, RequestRateMeter } from './rate.js';
+import { RequestRateMeter, StoreRateBucket } from './rate.js';
 
 export type { StorageLimits } from './limits.js';
 
@@ -106,7 +108,7 @@ interface PeerState extends HeapItem {
   entries: number;
   /** This peer's entries, least recently used first. */
   lru: LruMap<string, Entry>;
-  attempts: AttemptWindow;
+  attempts: StoreRateBucket;
 }
 
 /** Request-rate pressure is measured over this window. */
@@ -328,7 +330,7 @@ export class ProtectedStore {
         bytes: 0,
         entries: 0,
         lru: new LruMap(),
-        attempts: new AttemptWindow(this.limits.perPeerRatePerMinute, PEER_RATE_WINDOW_MS),
+        attempts: new StoreRateBucket(this.limits.perPeerRatePerMinute, PEER_RATE_WINDOW_MS, this.limits.perPeerBurst),
         heapIndex: -1,
       };
       this.peers.set(id, peer);
@@ -336,10 +338,9 @@ export class ProtectedStore {
     return peer;
   }
 
-  /** Forget a peer that holds nothing and whose rate window has passed (bounds the peer map). */
+  /** Forget a peer that holds nothing and whose token bucket is full again (bounds the peer map). */
   private dropIfIdle(peer: PeerState, now: number): void {
-    if (peer.entries === 0 && now - peer.attempts.lastAttempt() >= PEER_RATE_WINDOW_MS)
-      this.peers.delete(peer.id);
+    if (peer.entries === 0 && peer.attempts.idle(now)) this.peers.delete(peer.id);
   }
 
   private live(key: Key, now: number): Entry | undefined {

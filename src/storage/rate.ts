@@ -1,47 +1,55 @@
 /**
  * Rate bookkeeping for the protected store, driven by injected timestamps (no clock reads here).
  *
- * - AttemptWindow: the exact per-peer "at most N stores per minute" rule. It keeps the times of the
- *   last N attempts in a ring; a new attempt is allowed iff the N-th most recent one is at least a
- *   window old. Every attempt is recorded, refused or not, so a peer that keeps hammering stays
- *   refused until it pauses for a whole window. O(1) per attempt, N numbers of memory.
+ * - StoreRateBucket: the per-peer "N stores per minute" rule as a token bucket (kept as one
+ *   number, GCRA style): a peer may store `burst` values at once, then one every window/N. Only
+ *   accepted stores take a token: a refused attempt costs the peer nothing, so a peer that was
+ *   refused is served again as soon as the pace allows (an honest writer that retries is not
+ *   locked out), while a flooder still gets no more than burst + N per window.
  * - RequestRateMeter: an approximate global request rate (sliding window from two fixed windows),
  *   used as the request-rate term of storage pressure. O(1), constant memory.
  */
 
-export class AttemptWindow {
-  /** Grows on demand up to `limit`, so a generous limit costs memory only when actually used. */
-  private times: Float64Array;
-  private next = 0;
-  private recorded = 0;
+export class StoreRateBucket {
+  /** Time at which the bucket is full again (the "theoretical arrival time" of GCRA). */
+  private fullAt = -Infinity;
+  /** ms per token. */
+  readonly intervalMs: number;
 
   constructor(
-    readonly limit: number,
+    readonly perWindow: number,
     readonly windowMs: number,
+    readonly burst: number,
   ) {
-    this.times = new Float64Array(Math.min(limit, 4));
+    this.intervalMs = windowMs / perWindow;
   }
 
-  /** Record an attempt at `now`; true when it is within the limit. */
+  /** Take a token at `now` when one is free; true when the store is within the limit. */
   tryAcquire(now: number): boolean {
-    const allowed = this.recorded < this.limit || now - this.times[this.next]! >= this.windowMs;
-    if (this.recorded === this.times.length && this.recorded < this.limit) {
-      // Not wrapped yet (next === recorded): grow in place order.
-      const bigger = new Float64Array(Math.min(this.limit, this.times.length * 2));
-      bigger.set(this.times);
-      this.times = bigger;
-      this.next = this.recorded;
-    }
-    this.times[this.next] = now;
-    this.next = (this.next + 1) % this.times.length;
-    if (this.recorded < this.limit) this.recorded++;
-    return allowed;
+    if (this.waitMs(now) > 0) return false;
+    this.fullAt = Math.max(this.fullAt, now) + this.intervalMs;
+    return true;
   }
 
-  /** Time of the most recent attempt, or -Infinity when none. */
-  lastAttempt(): number {
-    if (this.recorded === 0) return -Infinity;
-    return this.times[(this.next + this.times.length - 1) % this.times.length]!;
+  /**
+   * Book the next token, even one in the future: returns the ms to wait before using it (0: now).
+   * A writer pacing itself reserves, so concurrent senders get successive slots.
+   */
+  reserve(now: number): number {
+    const wait = this.waitMs(now);
+    this.fullAt = Math.max(this.fullAt, now) + this.intervalMs;
+    return wait;
+  }
+
+  /** ms until a token is free (0: now). */
+  waitMs(now: number): number {
+    const start = Math.max(this.fullAt, now);
+    return Math.max(0, start + this.intervalMs - now - this.burst * this.intervalMs);
+  }
+
+  /** True when the bucket is full again at `now` (the peer's rate state may be forgotten). */
+  idle(now: number): boolean {
+    return this.fullAt <= now;
   }
 }
 

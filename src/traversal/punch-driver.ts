@@ -16,6 +16,13 @@
  * The attempt resolves with the remote address of the first pair whose check succeeded (a path that
  * works both ways: we do not wait for the nomination round trip, which completes meanwhile). Checks from a peer we have no
  * attempt for are still answered (an ICE-lite agent always answers), which opens our NAT toward it.
+ * - early checks: such a check is also kept for a short while (EARLY_CHECK_TTL_MS, at most
+ *   MAX_EARLY_CHECKS) and replayed into the agent when our attempt for that peer starts (RFC 8445
+ *   §7.3.1.4). Two nodes inside one NAT stack reach each other in ~1 ms but hear the rendezvous
+ *   (on the internet) in ~10 ms, so the peer's first check often arrives before the rendezvous's
+ *   answer. Its source is the peer's peer-reflexive address — often the only one of its addresses
+ *   we can reach — and the peer, its check answered, sends no more: without the replay we never
+ *   learn it, every pair fails, and the connection ends up relayed.
  *
  * Both sides start from a HolePunchReady: the initiator as the reply to its HolePunchStart sent to
  * a rendezvous (a relay it keeps a link to, or the peer's), the other side as a one-way message from
@@ -78,6 +85,19 @@ interface Attempt {
 const MAX_PAIRS = 16;
 /** How long a finished attempt keeps answering the peer's checks, ms. */
 const LINGER_MS = 2_000;
+/** How long a check from a peer we have no attempt for is kept for the attempt that may follow, ms. */
+export const EARLY_CHECK_TTL_MS = 3_000;
+/** Early checks kept at most (any peers): a flood of checks from strangers costs bounded memory. */
+export const MAX_EARLY_CHECKS = 64;
+
+/** A check from a peer before our attempt toward it existed. */
+interface EarlyCheck {
+  from: string;
+  at: number;
+  txId: string;
+  priority: number;
+  useCandidate: boolean;
+}
 
 /** Hole punching from the node's own socket: ICE-lite checks toward each peer a rendezvous pairs us with. */
 export class PunchDriver {
@@ -88,6 +108,9 @@ export class PunchDriver {
   private readonly punchedListeners = new Set<(peer: NodeId, result: PunchResult) => void>();
   /** Which attempt sent each check still unanswered (replies carry only the transaction id). */
   private readonly txOwner = new Map<string, Attempt>();
+  /** Checks from peers we had no attempt for, by hex NodeId, oldest first (see the module comment). */
+  private readonly earlyChecks = new Map<string, EarlyCheck[]>();
+  private earlyCount = 0;
 
   constructor(
     private readonly node: TraversalNode,
@@ -148,11 +171,13 @@ export class PunchDriver {
     return () => this.punchedListeners.delete(listener);
   }
 
-  status(): { active: number; punches: number; successes: number; pairs: { peer: string; checks: PairView[] }[] } {
+  status(): { active: number; punches: number; successes: number; earlyChecks: number; pairs: { peer: string; checks: PairView[] }[] } {
+    this.dropStaleEarly(this.node.components.clock.now());
     return {
       active: [...this.attempts.values()].filter((a) => a.settled === undefined).length,
       punches: this.punches,
       successes: this.successes,
+      earlyChecks: this.earlyCount,
       pairs: [...this.attempts].map(([peer, a]) => ({ peer, checks: a.agent.checklist().map(pairView) })),
     };
   }
@@ -201,6 +226,7 @@ export class PunchDriver {
         reject,
       };
       this.attempts.set(key, attempt);
+      this.replayEarly(key, attempt);
       this.pump(key, attempt);
     });
   }
@@ -274,8 +300,15 @@ export class PunchDriver {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
     const a = this.attempts.get(key);
+    // No running attempt for this peer (none, or a finished one lingering): keep the check for an
+    // attempt that may start soon — the rendezvous's answer may still be on its way, and a new
+    // punch to a peer we punched a moment ago replaces the lingering attempt, which would
+    // otherwise be the only one to have learnt where this check came from.
+    if (a === undefined || a.settled !== undefined) {
+      this.keepEarly(key, { from, at: this.node.components.clock.now(), txId, priority: msg.priority, useCandidate: msg.useCandidate });
+    }
     if (a === undefined) {
-      // No attempt (yet) for this peer: answer anyway; our answer opens our NAT toward it.
+      // Answer anyway: our answer opens our NAT toward the peer.
       this.sendMessage(from, { type: 'PathReply', nonce: msg.txId, observedAddr: from });
       return;
     }
@@ -298,6 +331,39 @@ export class PunchDriver {
     const works = a.agent.checklist().find((p) => p.state === 'Succeeded');
     if (works !== undefined) this.succeed(key, a, works);
     if (a.agent.state === 'running') this.pump(key, a); // nomination may be due now
+  }
+
+  private keepEarly(key: string, check: EarlyCheck): void {
+    this.dropStaleEarly(check.at);
+    const list = this.earlyChecks.get(key) ?? [];
+    if (list.some((c) => c.from === check.from)) return; // one per source address is all the agent needs
+    if (this.earlyCount >= MAX_EARLY_CHECKS) return;
+    list.push(check);
+    this.earlyChecks.set(key, list);
+    this.earlyCount++;
+  }
+
+  private dropStaleEarly(now: number): void {
+    for (const [key, list] of this.earlyChecks) {
+      const fresh = list.filter((c) => now - c.at < EARLY_CHECK_TTL_MS);
+      this.earlyCount -= list.length - fresh.length;
+      if (fresh.length === 0) this.earlyChecks.delete(key);
+      else if (fresh.length < list.length) this.earlyChecks.set(key, fresh);
+    }
+  }
+
+  /** Hand the new attempt the checks its peer sent before it existed: it learns their sources and checks back. */
+  private replayEarly(key: string, a: Attempt): void {
+    this.dropStaleEarly(this.node.components.clock.now());
+    const list = this.earlyChecks.get(key);
+    if (list === undefined) return;
+    this.earlyChecks.delete(key);
+    this.earlyCount -= list.length;
+    for (const c of list) {
+      // Answered already; what matters is the peer-reflexive candidate and the triggered check back.
+      const effects = a.agent.onRequest(c.from, this.localBase, { txId: c.txId, priority: c.priority, useCandidate: c.useCandidate });
+      this.apply(key, a, effects.filter((e) => e.kind !== 'respond'));
+    }
   }
 
   /** Forget the attempt's unanswered checks. */

@@ -53,7 +53,7 @@ function fakeDht(clock = new ManualClock(1_000)) {
     clock,
     store: (key, value) => {
       stored.push({ key, value });
-      return Promise.resolve({ key, acks: [], accepted: 3, local: undefined, spilled: false, lookup: result(key, undefined) } as StoreResult);
+      return Promise.resolve({ key, acks: [], accepted: 3, wanted: 3, short: false, local: undefined, spilled: false, lookup: result(key, undefined) } as StoreResult);
     },
     findValue: async (key, validate) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);

@@ -95,16 +95,16 @@ describe('prometheusConfig', () => {
     expect(job.static_configs).toEqual([
       {
         targets: ['172.31.7.2:9464'],
-        labels: { node: 'boot', network: 'pub', nat: 'public', role: 'bootstrap', lab: 'demo' },
+        labels: { node: 'boot', network: 'pub', nat: 'public', nat_effective: 'none', nat_path: '', role: 'bootstrap', lab: 'demo' },
       },
       {
         targets: ['172.31.7.3:9464'],
-        labels: { node: 'alice-1', network: 'lan', nat: 'symmetric', role: 'plain', lab: 'demo' },
+        labels: { node: 'alice-1', network: 'lan', nat: 'symmetric', nat_effective: 'symmetric', nat_path: 'symmetric', role: 'plain', lab: 'demo' },
       },
       // a state file written before roles were recorded: the topology default
       {
         targets: ['172.31.7.4:9464'],
-        labels: { node: 'old', network: 'pub', nat: 'public', role: 'plain', lab: 'demo' },
+        labels: { node: 'old', network: 'pub', nat: 'public', nat_effective: 'none', nat_path: '', role: 'plain', lab: 'demo' },
       },
     ]);
   });

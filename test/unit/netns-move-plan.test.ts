@@ -73,6 +73,7 @@ describe('network records', () => {
       namespace: nsName('recs', 'n', 'pub'),
       gateway: null,
       nat: 'public',
+      natStack: { path: [], effective: 'none', effectiveLabel: 'no NAT' },
       routes: [{ subnet: '10.0.4.0/24', via: '203.0.113.50' }],
     });
     expect(plan.networks.find((n) => n.name === 'lan2')).toMatchObject({
@@ -195,7 +196,12 @@ describe('planMove', () => {
       'route replace default via 10.0.3.1',
     ]);
     expect(plan.abort).toEqual([`link del ${TEMP_IF}`]);
-    expect(plan.record).toEqual({ network: 'lan3', addresses: ['10.0.3.2/24'], nat: 'full-cone' });
+    expect(plan.record).toEqual({
+      network: 'lan3',
+      addresses: ['10.0.3.2/24'],
+      nat: 'full-cone',
+      natStack: { path: [{ router: 'r3', preset: 'full-cone', behaviour: 'EIM/EIF' }], effective: 'full-cone', effectiveLabel: 'EIM/EIF' },
+    });
     expect(plan.shaping).toEqual({ from: null, to: null });
   });
 

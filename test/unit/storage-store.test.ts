@@ -6,7 +6,8 @@ import { DEFAULT_TTL_MS, MAX_VALUE_SIZE, PER_PEER_RATE_LIMIT } from '../../src/c
 import { ConfigError } from '../../src/errors.js';
 import { hashContent } from '../../src/identity/node-id.js';
 import { ProtectedStore, type StorageLimits } from '../../src/storage/protected-store.js';
-import { AttemptWindow } from '../../src/storage/rate.js';
+import { StoreRateBucket } from '../../src/storage/rate.js';
+import fc from 'fast-check';
 
 const rng = new SeededRng(7);
 const peerA = rng.bytes(32);
@@ -112,34 +113,57 @@ describe('ProtectedStore rejections', () => {
     expect(store.stats().rejections.QuotaExceeded).toBe(1);
   });
 
-  it('RateLimited after perPeerRatePerMinute stores; refused attempts count; the window slides', () => {
+  it('RateLimited after the burst; a refused attempt does not extend the refusal (a retrying peer gets the pace)', () => {
     const { clock, store } = setup();
     const put = (peer: Uint8Array) =>
       store.put(peer, randomKey(), new Uint8Array(1), { verifyContent: false });
     for (let i = 0; i < PER_PEER_RATE_LIMIT; i++) expect(put(peerA)).toBeNull();
     expect(put(peerA)).toBe('RateLimited');
     expect(put(peerB)).toBeNull(); // other peers are not affected
-    // A peer that keeps hammering (one attempt a second) stays refused.
+    // A peer retrying once a second is served at the limit's pace: one store every 3 s, 20 a minute.
+    let accepted = 0;
     for (let s = 0; s < 180; s++) {
       clock.advance(1_000);
-      expect(put(peerA)).toBe('RateLimited');
+      if (put(peerA) === null) accepted++;
     }
-    // After a quiet minute it may store again.
+    expect(accepted).toBe(3 * PER_PEER_RATE_LIMIT);
+    // After a quiet minute it may store a whole burst again, and no more.
     clock.advance(60_000);
     for (let i = 0; i < PER_PEER_RATE_LIMIT; i++) expect(put(peerA)).toBeNull();
     expect(put(peerA)).toBe('RateLimited');
-    expect(store.stats().rejections.RateLimited).toBe(182);
+    expect(store.stats().rejections.RateLimited).toBe(2 + 180 - 60);
   });
 
-  it('resets the rate window exactly one minute after the burst', () => {
-    const { clock, store } = setup({ perPeerRatePerMinute: 5 });
+  it('a peer storing at 10x or 100x the limit for 10 minutes is cut off; honest data stays', () => {
+    for (const factor of [10, 100]) {
+      const { clock, store } = setup();
+      const honest = Array.from({ length: 20 }, () => rng.bytes(64));
+      for (const v of honest) expect(store.put(peerB, hashContent(v), v, { verifyContent: true })).toBeNull();
+      const gap = 60_000 / (PER_PEER_RATE_LIMIT * factor);
+      let attempts = 0;
+      let accepted = 0;
+      for (let t = 0; t < 10 * 60_000; t += gap) {
+        clock.advance(gap);
+        attempts++;
+        if (store.put(peerA, randomKey(), new Uint8Array(512), { verifyContent: false }) === null) accepted++;
+      }
+      // Burst + pace, capped by the entry quota.
+      expect(accepted).toBe(Math.min(100, PER_PEER_RATE_LIMIT * 11));
+      if (factor === 100) expect(1 - accepted / attempts).toBeGreaterThanOrEqual(0.99);
+      for (const v of honest) expect(store.get(hashContent(v))).toEqual(v);
+    }
+  });
+
+  it('a burst allowance of its own: perPeerBurst stores at once, then perPeerRatePerMinute', () => {
+    const { clock, store } = setup({ perPeerRatePerMinute: 6, perPeerBurst: 3 });
     const put = () => store.put(peerA, randomKey(), new Uint8Array(1), { verifyContent: false });
-    for (let i = 0; i < 5; i++) expect(put()).toBeNull();
-    clock.advance(59_999);
+    for (let i = 0; i < 3; i++) expect(put()).toBeNull();
+    expect(put()).toBe('RateLimited');
+    clock.advance(9_999);
     expect(put()).toBe('RateLimited');
     clock.advance(1);
-    // 60 s after the burst: four burst attempts plus the refused one are still in the window.
-    expect(put()).toBeNull();
+    expect(put()).toBeNull(); // one token every 10 s
+    expect(put()).toBe('RateLimited');
   });
 
   it('checks the rate before anything else (a flood costs no hashing)', () => {
@@ -316,21 +340,45 @@ describe('ProtectedStore pressure and eviction', () => {
   });
 });
 
-describe('AttemptWindow', () => {
-  it('is exact for any limit while growing its ring on demand', () => {
-    for (const limit of [1, 3, 4, 5, 9, 37]) {
-      const w = new AttemptWindow(limit, 1_000);
-      const times: number[] = [];
-      const r = new SeededRng(limit);
-      let now = 0;
-      for (let i = 0; i < 400; i++) {
-        now += r.int(120);
-        // Reference: allowed iff fewer than `limit` attempts in (now - window, now].
-        const recent = times.filter((t) => now - t < 1_000).length;
-        expect(w.tryAcquire(now)).toBe(recent < limit);
-        times.push(now);
-        expect(w.lastAttempt()).toBe(now);
-      }
-    }
+describe('StoreRateBucket', () => {
+  const limits = fc.record({ perWindow: fc.integer({ min: 1, max: 50 }), burst: fc.integer({ min: 1, max: 50 }) });
+  const gaps = fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 300 });
+  const run = (b: StoreRateBucket, times: number[]) => times.map((t) => b.tryAcquire(t));
+  const timesOf = (g: number[]) => g.reduce<number[]>((acc, d) => [...acc, (acc.at(-1) ?? 0) + d], []);
+
+  it('never accepts more than burst + the pace in any interval (flood bound)', () => {
+    fc.assert(
+      fc.property(limits, gaps, ({ perWindow, burst }, g) => {
+        const times = timesOf(g);
+        const ok = run(new StoreRateBucket(perWindow, 60_000, burst), times);
+        const acceptedAt = times.filter((_, i) => ok[i]);
+        for (let i = 0; i < acceptedAt.length; i++) {
+          for (let j = i; j < acceptedAt.length; j++) {
+            const span = acceptedAt[j]! - acceptedAt[i]!;
+            expect(j - i + 1).toBeLessThanOrEqual(burst + Math.floor((span * perWindow) / 60_000 + 1e-9));
+          }
+        }
+      }),
+      { seed: 17, numRuns: 200 },
+    );
+  });
+
+  it('refused attempts change nothing: the accepted ones alone are all accepted again', () => {
+    fc.assert(
+      fc.property(limits, gaps, ({ perWindow, burst }, g) => {
+        const times = timesOf(g);
+        const ok = run(new StoreRateBucket(perWindow, 60_000, burst), times);
+        const again = run(new StoreRateBucket(perWindow, 60_000, burst), times.filter((_, i) => ok[i]));
+        expect(again.every(Boolean)).toBe(true);
+      }),
+      { seed: 18, numRuns: 200 },
+    );
+  });
+
+  it('reserve books successive slots for concurrent senders', () => {
+    const b = new StoreRateBucket(20, 60_000, 2);
+    expect([b.reserve(0), b.reserve(0), b.reserve(0), b.reserve(0)]).toEqual([0, 0, 3_000, 6_000]);
+    expect(b.idle(6_000)).toBe(false);
+    expect(b.idle(12_000)).toBe(true);
   });
 });

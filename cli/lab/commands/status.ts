@@ -4,7 +4,8 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { LabStatus } from '../../runtime/index.js';
-import { readState } from '../../runtime/state.js';
+import { readState, type LabState } from '../../runtime/state.js';
+import { formatNatStack, type NatStack } from '../../nat/stack.js';
 import { describeShape } from '../../runtime/plan/move-plan.js';
 import { prometheusStatusLine } from '../prometheus.js';
 import { targetLab } from '../lab-target.js';
@@ -48,16 +49,26 @@ export function formatFaults(st: LabStatus): string[] {
   return out;
 }
 
-/** The status table (exported for tests). Peer count accepts a number or a list. */
-export function formatStatus(st: LabStatus): string {
+/** Each host's NAT stack from the lab state (older states have none). */
+export function natStacksOf(state: Pick<LabState, 'nodes'> | null): Map<string, NatStack> {
+  return new Map((state?.nodes ?? []).flatMap((n) => (n.natStack ? [[n.name, n.natStack] as const] : [])));
+}
+
+/**
+ * The status table (exported for tests). Peer count accepts a number or a list. The NAT column of
+ * a host behind stacked NATs shows what the stack adds up to and the routers on the way out
+ * ("symmetric = home:full-cone > cg:symmetric"; cli/nat/stack.ts).
+ */
+export function formatStatus(st: LabStatus, natStacks: ReadonlyMap<string, NatStack> = new Map()): string {
   const rows = st.nodes.map((n) => {
+    const stack = natStacks.get(n.name);
     const s = n.live?.status;
     const id = field(s, 'nodeId', 'id');
     const peers = field(s, 'peers', 'peersSeen', 'peerCount', 'connections');
     return [
       n.name,
       n.network,
-      n.nat,
+      stack ? formatNatStack(stack) : n.nat,
       n.addresses.join(' '),
       typeof id === 'string' ? `${id.slice(0, 12)}…` : '-',
       Array.isArray(peers) ? String(peers.length) : peers === undefined ? '-' : String(peers),
@@ -85,8 +96,11 @@ export const statusCommand: CommandModule<LabContext, StatusArgs> = {
     const st = await runtime.status(lab);
     const state = readState(lab);
     const prom = prometheusStatusLine(state);
-    if (argv.json) io.stdout(`${JSON.stringify({ ...st, prometheus: state?.prometheus?.url ?? null }, null, 2)}\n`);
-    else io.stdout(formatStatus(st) + (prom ? `${prom}\n` : ''));
+    const stacks = natStacksOf(state);
+    if (argv.json) {
+      const nodes = st.nodes.map((n) => (stacks.has(n.name) ? { ...n, natStack: stacks.get(n.name) } : n));
+      io.stdout(`${JSON.stringify({ ...st, nodes, prometheus: state?.prometheus?.url ?? null }, null, 2)}\n`);
+    } else io.stdout(formatStatus(st, stacks) + (prom ? `${prom}\n` : ''));
   },
 };
 

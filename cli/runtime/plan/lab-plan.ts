@@ -11,6 +11,7 @@
  * A machine namespace is made by the backend (`ip netns add` on netns; a container's namespace, given that
  * name, on docker); everything else is wired the same way on both, so both give the same verdicts.
  */
+import { natStackOf } from '../../nat/stack.js';
 import { ConfigError } from '../../../src/errors.js';
 import type { ResolvedNetwork, ResolvedTopology } from '../../topology/model.js';
 import { behaviourLabel, routerBehaviour } from '../../nat/behaviour.js';
@@ -175,6 +176,7 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): LabPl
       network: h.network,
       addresses: [`${h.address}/${prefixLen(n)}`],
       nat: routerByLan.get(h.network)?.preset ?? 'public',
+      natStack: natStackOf(topo.routers, h.network),
       role: h.role,
       group: h.group,
       mgmtAddress,
@@ -222,6 +224,7 @@ export function networkRecords(topo: ResolvedTopology): NetworkRecord[] {
       namespace: nsName(topo.name, 'n', n.name),
       gateway: router?.lan.address ?? null,
       nat: router?.preset ?? 'public',
+      natStack: natStackOf(topo.routers, n.name),
       routes,
     };
   });

@@ -42,7 +42,7 @@ export interface MovePlan {
   /** Shaping on the host's interface before and after (a renumber keeps it as it is). */
   shaping: { from: ResolvedLink | null; to: ResolvedLink | null };
   /** The node's record after the move. */
-  record: Pick<NodeRecord, 'network' | 'addresses' | 'nat'>;
+  record: Pick<NodeRecord, 'network' | 'addresses' | 'nat' | 'natStack'>;
 }
 
 function cidrOf(net: NetworkRecord): Cidr {
@@ -220,7 +220,7 @@ export function planMove(state: LabState, req: MoveRequest): MovePlan {
     from: { network: from.name, address: fromAddress },
     to: { network: to.name, address, gateway: to.gateway },
     switchNs: to.namespace,
-    record: { network: to.name, addresses: [`${address}/${prefix}`], nat: to.nat },
+    record: { network: to.name, addresses: [`${address}/${prefix}`], nat: to.nat, natStack: to.natStack },
   };
   if (from.name === to.name) {
     const keep = shapeFor(links, node.name, to.name);
