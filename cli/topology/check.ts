@@ -19,6 +19,7 @@ import {
 import type { TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, parseExpectLine } from './expect.js';
+import { checkKinds } from './kinds.js';
 
 export interface CheckIssue {
   path: PathSegment[];
@@ -44,6 +45,7 @@ export function checkTopology(file: TopologyFile): CheckIssue[] {
   checkCapacity(file, subnets, report);
   checkLinks(file, names, report);
   checkExpectations(file, names, report);
+  checkKinds(file, names, report); // node kinds (issue 14)
   return issues;
 }
 
