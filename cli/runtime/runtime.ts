@@ -34,6 +34,8 @@ export interface LabNode {
   logFile: string | null;
   /** A host's node process: pid or container, whether it runs, how often it was restarted. */
   process?: { pid: number | null; container?: string; running: boolean; restarts: number };
+  /** A command node's kind (node kinds, issue 14): "command" or its program's name; absent for a quicmesh node. */
+  program?: string;
 }
 
 export interface LabHandle {
@@ -65,6 +67,8 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** True when `signal` aborted it and it was killed (node kinds, issue 14: a probe past its timeout). */
+  killed?: boolean;
 }
 
 export type MoveStep = 'attach' | 'commit' | 'shaping';
@@ -97,6 +101,8 @@ export interface ExecOptions {
   inherit?: boolean;
   /** Each chunk of output as it comes (besides the buffered result). */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /** Kill the command (SIGKILL) when this aborts; the result then says `killed`. */
+  signal?: AbortSignal;
 }
 
 /** A command started with `exec --detach`. */

@@ -57,7 +57,7 @@ export const PROGRAM_FIELDS = {
     .optional()
     .describe(
       'argv run in the FROM node for each expectation; exit 0 = connected; an optional last line ' +
-        '{"path": "direct|hole-punched|relayed", "ms": N}; templates {{to.address}} {{to.port}} {{to.name}} {{to.id}} besides the others',
+        '{"path": "direct|hole-punched|relayed", "ms": N}; templates {{to.address}} {{to.port}} {{to.name}} {{to.id}} {{timeout}} besides the others',
     ),
   image: z.string().min(1).optional().describe('docker backend: a local image to run the program in (nothing is pulled)'),
 };
@@ -87,3 +87,10 @@ export const StackFileSchema = z
 export type ReadyConfig = z.infer<typeof ReadySchema>;
 export type KindConfig = z.infer<typeof KindSchema>;
 export type StackFile = z.infer<typeof StackFileSchema>;
+
+/** The JSON Schema of a stack file, as committed in schema/stack.schema.json. */
+export function stackSchemaText(): string {
+  const generated = z.toJSONSchema(StackFileSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  const { $schema, ...rest } = generated;
+  return `${JSON.stringify({ $schema, title: 'quicmesh-lab stack', ...rest }, null, 2)}\n`;
+}

@@ -14,6 +14,8 @@ const NODE_FIELDS = ['address', 'port'] as const;
 const PROBE_NODE_FIELDS = ['address', 'port', 'id'] as const;
 const TO_FIELDS = ['name', 'address', 'port', 'role', 'network', 'id'] as const;
 const PLAIN = ['bootstrap', 'relay', 'lab', 'data', 'dir'] as const;
+/** Probe scope only: the connect timeout in ms (the lab kills a probe still running then). */
+const PROBE_PLAIN = ['timeout'] as const;
 
 /** What a scope offers, for messages. */
 export function knownTemplates(scope: TemplateScope): string {
@@ -22,6 +24,7 @@ export function knownTemplates(scope: TemplateScope): string {
     ...(scope === 'probe' ? TO_FIELDS.map((f) => `to.${f}`) : []),
     ...(scope === 'probe' ? PROBE_NODE_FIELDS : NODE_FIELDS).map((f) => `node.<name>.${f}`),
     ...PLAIN,
+    ...(scope === 'probe' ? PROBE_PLAIN : []),
   ];
   return names.map((n) => `{{${n}}}`).join(' ');
 }
@@ -40,7 +43,10 @@ export function usesIds(texts: readonly string[]): boolean {
 export function templateProblem(name: string, scope: TemplateScope, nodes: ReadonlySet<string>): string | null {
   const parts = name.split('.');
   const unknown = `unknown template variable {{${name}}} (known: ${knownTemplates(scope)})`;
-  if (parts.length === 1) return (PLAIN as readonly string[]).includes(name) ? null : unknown;
+  if (parts.length === 1) {
+    if ((PROBE_PLAIN as readonly string[]).includes(name)) return scope === 'probe' ? null : `{{${name}}} is only known in a probe`;
+    return (PLAIN as readonly string[]).includes(name) ? null : unknown;
+  }
   if (parts[0] === 'self' && parts.length === 2) return (SELF_FIELDS as readonly string[]).includes(parts[1]!) ? null : unknown;
   if (parts[0] === 'to' && parts.length === 2) {
     if (scope !== 'probe') return `{{${name}}} is only known in a probe (the node a probe connects to)`;

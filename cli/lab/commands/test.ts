@@ -13,15 +13,16 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { AbortError, ConfigError, QuicmeshError } from '../../../src/errors.js';
-import { loadTopology } from '../../topology/parse.js';
 import { chooseRuntime, logTail, runtimeNames } from '../../runtime/index.js';
 import { getJson } from '../../runtime/http.js';
 import { readState } from '../../runtime/state.js';
-import { bringUpTopology, type LabUp } from '../bring-up.js';
+import { bringUpTopology, loadTopologyWithStack, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
-import { waitForMesh } from '../mesh-ready.js';
+import { waitForMesh, type MeshMember } from '../mesh-ready.js';
 import { Progress } from '../progress.js';
-import { disconnectPair, forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
+import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
+import type { LabMember } from '../command-probe.js';
+import { kindProbes, quicmeshPart } from '../kind-members.js';
 import {
   computeVerdicts,
   formatReport,
@@ -50,6 +51,7 @@ interface TestArgs extends LabContext, RegressionFlags {
   'connect-timeout': number;
   parallel: number;
   backend: string;
+  stack?: string;
 }
 
 /** Some expectation did not hold: exit 1 after the report is printed. */
@@ -163,6 +165,11 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         type: 'string',
         default: 'auto',
         describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}`,
+      })
+      // node kinds (issue 14)
+      .option('stack', {
+        type: 'string',
+        describe: 'a stack file: run its program (start command and probe) in every node that does not choose its kind',
       }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv;
@@ -171,7 +178,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     const connectTimeoutMs = positiveSeconds(argv['connect-timeout'], 'connect-timeout') * 1000;
     const junitFile = outputPath(argv.junit, 'junit');
     const jsonFile = outputPath(argv.json, 'json');
-    const topology = await loadTopology(argv.file);
+    const topology = await loadTopologyWithStack(argv.file, argv.stack);
     if (topology.expectations.length === 0) {
       throw new ConfigError(`${argv.file}: the topology has no expectations to test (add an "expect:" list)`);
     }
@@ -203,14 +210,18 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       times.push(`up ${seconds(lab.elapsedMs)}`);
       if (interrupt.signal.aborted) throw interrupt.signal.reason;
 
-      const mesh = await progress.step('waiting for the mesh', () =>
-        waitForMesh(topology, lab!.handle, {
-          timeoutMs: readyTimeoutMs,
-          fetchStatus: (url) => getJson(url, 1500),
-          onProgress: (line) => progress.info(`  ${line}`),
-          signal: interrupt.signal,
-        }),
-      );
+      // node kinds (issue 14): only quicmesh nodes form a mesh to wait for (command nodes were ready at up)
+      const meshNodes = quicmeshPart(topology);
+      const mesh = meshNodes.nodes.length
+        ? await progress.step('waiting for the mesh', () =>
+            waitForMesh(meshNodes, lab!.handle, {
+              timeoutMs: readyTimeoutMs,
+              fetchStatus: (url) => getJson(url, 1500),
+              onProgress: (line) => progress.info(`  ${line}`),
+              signal: interrupt.signal,
+            }),
+          )
+        : { members: new Map<string, MeshMember>(), settledMs: 0 };
       times.push(`mesh ${seconds(mesh.settledMs)}`);
 
       const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
@@ -219,7 +230,13 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       const natLine = natStateLine(mode, runtime.name);
       // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
       const broke = new AbortController();
-      let connect: ConnectFn = httpConnect();
+      // node kinds (issue 14): command nodes are probed by their `probe:` command; a probe that is bad input stops the run
+      const probes = await kindProbes(lab.runtime, topology, mesh.members, httpConnect(), {
+        readyTimeoutMs,
+        signal: interrupt.signal,
+        onBadInput: (err) => broke.abort(err),
+      });
+      let connect: ConnectFn<LabMember> = probes.connect;
       const relays = new Set(topology.nodes.filter((n) => n.role === 'relay').map((n) => n.name));
       if (mode === 'cold')
         connect = forgetFirst(
@@ -228,7 +245,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
             // A relay's links are the traversal machinery every other probe leans on: left alone.
             if (relays.has(a.name) || relays.has(b.name)) return;
             // first the nodes drop their connections to each other (their closes still pass), then the routers forget
-            await disconnectPair(a, b);
+            await probes.disconnect(a, b);
             await runtime.forgetNatState(handle.name, a.name, b.name);
           },
           (err) => broke.abort(err),
@@ -238,7 +255,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       );
       const tRun = performance.now();
       const results = await runWithPlan(topology.expectations, regress.repeat, (expectations, n) =>
-        runExpectations(expectations, mesh.members, {
+        runExpectations(expectations, probes.members, {
         repeat: n,
         parallel,
         connectTimeoutMs,

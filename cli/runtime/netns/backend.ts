@@ -4,15 +4,16 @@
  * the root namespace. No daemon, root only. Everything else is the shared wiring (../wiring).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/errors.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
-import { tryRun } from '../exec.js';
+import { findTool, tryRun } from '../exec.js';
 import { readLogFile } from '../log-file.js';
 import { rootIfPrefix } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
+import type { ResolvedTopology } from '../../topology/model.js';
 import { registerBackend } from '../registry.js';
 import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
 import { type LabState, type NodeProcessRecord, type NodeRecord, fileStore, labDir } from '../state.js';
@@ -40,6 +41,15 @@ function liveNodePid(state: LabState, node: NodeRecord): number | null {
   return !rec || cmdline(pid).includes(rec.cmdlineMark) ? pid : null;
 }
 
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function logFileOf(lab: string, node: string): string {
   return join(labDir(lab), 'logs', `${node}.log`);
 }
@@ -47,7 +57,14 @@ export function logFileOf(lab: string, node: string): string {
 class NetnsBackend implements LabBackend {
   readonly name = 'netns';
 
-  async prepare(_topo: unknown, plan: LabPlan): Promise<BackendSection> {
+  async prepare(topo: ResolvedTopology, plan: LabPlan): Promise<BackendSection> {
+    // node kinds (issue 14): programs run on the host's filesystem here, there is no image to run them in
+    const imaged = topo.nodes.find((n) => n.program?.image);
+    if (imaged) {
+      throw new ConfigError(
+        `node ${imaged.name}: image: ${imaged.program!.image} needs the docker backend (the netns backend runs programs from the host's filesystem; use --backend docker or drop image:)`,
+      );
+    }
     return { netns: { rootLinks: plan.mgmt ? netnsMgmtLines(plan.lab, plan.mgmt).rootLinks : [] } };
   }
 
@@ -63,14 +80,23 @@ class NetnsBackend implements LabBackend {
   }
 
   nodeRuntime(): NodeRuntime {
-    return { command: [process.execPath, QUICMESH_BIN], keyFile: (dir) => join(dir, 'node.key') };
+    return { command: [process.execPath, QUICMESH_BIN], keyFile: (dir) => join(dir, 'node.key'), dataDir: (dir) => dir };
   }
 
   async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {
+    // a program that does not exist would only show as `ip netns exec` failing in the log: say it here
+    const program = launch.argv[0]!;
+    if (!(program.includes('/') ? isExecutable(program) : findTool(program))) {
+      throw new ConfigError(`node ${launch.name}: its command "${program}" was not found${program.includes('/') ? '' : " on the host's PATH (netns nodes run the host's programs)"}`);
+    }
     const logFile = logFileOf(ctx.lab, launch.name);
     mkdirSync(dirname(logFile), { recursive: true });
     const fd = openSync(logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', launch.namespace, ...launch.argv], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('ip', ['netns', 'exec', launch.namespace, ...launch.argv], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(launch.env ? { env: { ...process.env, ...launch.env } } : {}),
+    });
     closeSync(fd);
     child.unref();
     if (child.pid === undefined) throw new Error(`node ${launch.name}: could not start ${launch.argv[0]}`);
@@ -127,8 +153,18 @@ class NetnsBackend implements LabBackend {
         stderr += d;
         opts.onOutput?.('stderr', d);
       });
+      let killed = false;
+      const kill = (): void => {
+        killed = true;
+        child.kill('SIGKILL'); // `ip netns exec` execs the command: this pid is the command
+      };
+      if (opts.signal?.aborted) kill();
+      else opts.signal?.addEventListener('abort', kill, { once: true });
       child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.once('close', (code) => {
+        opts.signal?.removeEventListener('abort', kill);
+        resolve({ code: code ?? (killed ? 137 : 1), stdout, stderr, ...(killed ? { killed } : {}) });
+      });
     });
   }
 
