@@ -23,6 +23,8 @@ import { Progress } from '../progress.js';
 import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
 import type { LabMember } from '../command-probe.js';
 import { kindProbes, quicmeshPart } from '../kind-members.js';
+import { compareStacks, parseStacks } from '../stack-compare.js';
+import { loadTopology } from '../../topology/parse.js';
 import {
   computeVerdicts,
   formatReport,
@@ -52,6 +54,7 @@ interface TestArgs extends LabContext, RegressionFlags {
   parallel: number;
   backend: string;
   stack?: string;
+  stacks?: string;
 }
 
 /** Some expectation did not hold: exit 1 after the report is printed. */
@@ -170,9 +173,15 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       .option('stack', {
         type: 'string',
         describe: 'a stack file: run its program (start command and probe) in every node that does not choose its kind',
+      })
+      .option('stacks', {
+        type: 'string',
+        describe: 'compare stacks: quicmesh and/or stack files, comma-separated; the test runs once per stack and prints one table',
       }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv;
+    // node kinds (issue 14): --stacks runs this handler once per stack, then prints them side by side
+    if (argv.stacks !== undefined) return runStacks(argv);
     const parallel = positiveInt(argv.parallel, 'parallel');
     const readyTimeoutMs = positiveSeconds(argv['ready-timeout'], 'ready-timeout') * 1000;
     const connectTimeoutMs = positiveSeconds(argv['connect-timeout'], 'connect-timeout') * 1000;
@@ -303,5 +312,19 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     if (regressions > 0) throw new RegressionError(`${regressions} regression(s) against the baseline ${regress.baselineFile}`);
   },
 };
+
+/** `--stacks`: the test once per stack (stack-compare.ts); the first stack's outcome is the exit code. */
+async function runStacks(argv: ArgumentsCamelCase<TestArgs>): Promise<void> {
+  if (argv.stack !== undefined) throw new ConfigError('--stack and --stacks exclude each other (name the stack in --stacks)');
+  if (argv.baseline !== undefined) throw new ConfigError('--baseline compares one stack with its past: use it without --stacks');
+  outputPath(argv.json, 'json');
+  outputPath(argv.junit, 'junit');
+  const stacks = await parseStacks(argv.stacks!);
+  await loadTopology(argv.file); // a bad file: one error before any lab is built
+  const failure = await compareStacks(stacks, { io: argv.io, ...(argv.json ? { json: argv.json } : {}), ...(argv.junit ? { junit: argv.junit } : {}) }, (stack, files) =>
+    (testCommand.handler as (a: ArgumentsCamelCase<TestArgs>) => Promise<void>)({ ...argv, stacks: undefined, stack, ...files }),
+  );
+  if (failure) throw failure;
+}
 
 export default testCommand;
