@@ -53,7 +53,9 @@ const shorten = (text: string, max = 80): string => (text.length > max ? `${text
 export function missingProgram(text: string): string | null {
   const m =
     /exec of "([^"]+)" failed: No such file or directory/.exec(text) ??
-    /exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(text);
+    /exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(
+      text,
+    );
   return m ? m[1]! : null;
 }
 
@@ -61,16 +63,30 @@ export function missingProgram(text: string): string | null {
  * What one probe's exec result means. Pure. `pair` names the probe in errors ("a-full -> b-port");
  * throws ProbeError for bad input.
  */
-export function probeObservation(result: ExecResult, pair: { from: string; to: string }, timeoutMs: number): Observation {
+export function probeObservation(
+  result: ExecResult,
+  pair: { from: string; to: string },
+  timeoutMs: number,
+): Observation {
   const where = `probe in node ${pair.from} (-> ${pair.to})`;
   if (result.killed) {
-    return { connected: false, path: null, timeToConnectMs: null, error: `probe timed out after ${timeoutMs} ms and was killed` };
+    return {
+      connected: false,
+      path: null,
+      timeToConnectMs: null,
+      error: `probe timed out after ${timeoutMs} ms and was killed`,
+    };
   }
   const missing = missingProgram(`${result.stderr}\n${result.stdout}`);
   if (result.code !== 0 && missing) throw new ProbeError(`${where}: its command "${missing}" was not found`);
   if (result.code !== 0) {
     const why = lastLine(result.stderr) || lastLine(result.stdout);
-    return { connected: false, path: null, timeToConnectMs: null, error: `probe exited with code ${result.code}${why ? `: ${shorten(why)}` : ''}` };
+    return {
+      connected: false,
+      path: null,
+      timeToConnectMs: null,
+      error: `probe exited with code ${result.code}${why ? `: ${shorten(why)}` : ''}`,
+    };
   }
   const line = lastLine(result.stdout);
   if (!line.startsWith('{')) return { connected: true, path: null, timeToConnectMs: null };
@@ -79,10 +95,14 @@ export function probeObservation(result: ExecResult, pair: { from: string; to: s
   try {
     parsed = JSON.parse(line);
   } catch {
-    throw new ProbeError(`${where} printed an unreadable result line ${JSON.stringify(shorten(line))}: not JSON (${expected})`);
+    throw new ProbeError(
+      `${where} printed an unreadable result line ${JSON.stringify(shorten(line))}: not JSON (${expected})`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ProbeError(`${where} printed an unreadable result line ${JSON.stringify(shorten(line))} (${expected})`);
+    throw new ProbeError(
+      `${where} printed an unreadable result line ${JSON.stringify(shorten(line))} (${expected})`,
+    );
   }
   const { path, ms } = parsed as { path?: unknown; ms?: unknown };
   if (path !== undefined && !PATHS.includes(path as ObservedPath)) {
@@ -153,7 +173,12 @@ export function commandConnect(
   const state = readState(lab);
   const rt = state ? runtime.backend.nodeRuntime({ state }) : null;
   return async (from, to, opts) => {
-    const fail = (error: string): Observation => ({ connected: false, path: null, timeToConnectMs: null, error });
+    const fail = (error: string): Observation => ({
+      connected: false,
+      path: null,
+      timeToConnectMs: null,
+      error,
+    });
     if (!isCommandMember(from)) return fail(`internal: ${from.name} is not a command node`);
     const target = topology.nodes.find((n) => n.name === to.name)!;
     const dataDir = rt ? rt.dataDir(machineDataDir(lab, from.name)) : machineDataDir(lab, from.name);
@@ -163,12 +188,17 @@ export function commandConnect(
     } catch (err) {
       return fail(err instanceof Error ? err.message : String(err));
     }
-    const killer = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])]);
+    const killer = AbortSignal.any([
+      AbortSignal.timeout(opts.timeoutMs),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
     let result: ExecResult;
     try {
       result = await runtime.exec(lab, from.name, argv, { signal: killer });
     } catch (err) {
-      return fail(`probe could not run in ${from.name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      return fail(
+        `probe could not run in ${from.name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      );
     }
     try {
       return probeObservation(result, { from: from.name, to: to.name }, opts.timeoutMs);

@@ -6,7 +6,14 @@
  */
 import type { LabRuntime } from '../runtime/index.js';
 import type { ResolvedTopology } from '../topology/model.js';
-import { commandConnect, isCommandMember, probeIdsNeeded, readIds, type LabMember, type ProbeError } from './command-probe.js';
+import {
+  commandConnect,
+  isCommandMember,
+  probeIdsNeeded,
+  readIds,
+  type LabMember,
+  type ProbeError,
+} from './command-probe.js';
 import type { MeshMember } from './mesh-ready.js';
 import { disconnectPair, type ConnectFn } from './run-expectations.js';
 
@@ -38,14 +45,18 @@ export async function kindProbes(
   const ids = new Map<string, string>([...mesh].map(([name, m]) => [name, m.nodeId]));
   if (probeIdsNeeded(topology)) {
     const commandNodes = topology.nodes.filter((n) => n.program).map((n) => n.name);
-    for (const [name, id] of await readIds(runtime, topology.name, commandNodes, { timeoutMs: opts.readyTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+    for (const [name, id] of await readIds(runtime, topology.name, commandNodes, {
+      timeoutMs: opts.readyTimeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    })) {
       ids.set(name, id);
     }
   }
   const command = commandConnect(runtime, topology, ids, opts.onBadInput);
   return {
     members,
-    connect: (from, to, o) => (isCommandMember(from) ? command(from, to, o) : quicmeshConnect(from, to as MeshMember, o)),
+    connect: (from, to, o) =>
+      isCommandMember(from) ? command(from, to, o) : quicmeshConnect(from, to as MeshMember, o),
     disconnect: async (a, b) => {
       if (!isCommandMember(a) && !isCommandMember(b)) await disconnectPair(a, b);
     },

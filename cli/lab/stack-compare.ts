@@ -30,11 +30,18 @@ export async function parseStacks(value: string): Promise<Array<{ name: string; 
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (items.length < 2) throw new ConfigError(`--stacks: name at least two stacks to compare (quicmesh or stack files), got "${value}"`);
+  if (items.length < 2)
+    throw new ConfigError(
+      `--stacks: name at least two stacks to compare (quicmesh or stack files), got "${value}"`,
+    );
   const out: Array<{ name: string; file: string | undefined }> = [];
   for (const item of items) {
-    const entry = item === QUICMESH_STACK ? { name: QUICMESH_STACK, file: undefined } : { name: (await loadStack(item)).stack.name, file: item };
-    if (out.some((o) => o.name === entry.name)) throw new ConfigError(`--stacks: stack "${entry.name}" is named twice`);
+    const entry =
+      item === QUICMESH_STACK
+        ? { name: QUICMESH_STACK, file: undefined }
+        : { name: (await loadStack(item)).stack.name, file: item };
+    if (out.some((o) => o.name === entry.name))
+      throw new ConfigError(`--stacks: stack "${entry.name}" is named twice`);
     out.push(entry);
   }
   return out;
@@ -89,10 +96,16 @@ export function lead(cells: Array<JsonExpectationReport | undefined>): { ms: num
 /** The side-by-side table (plain text) and a summary of where the first stack is behind. */
 export function formatComparison(runs: readonly StackRun[]): string {
   const keys: string[] = [];
-  const byStack = runs.map((r) => new Map((r.report?.expectations ?? []).map((e) => [`${e.from} -> ${e.to}`, e])));
-  for (const r of runs) for (const e of r.report?.expectations ?? []) if (!keys.includes(`${e.from} -> ${e.to}`)) keys.push(`${e.from} -> ${e.to}`);
+  const byStack = runs.map(
+    (r) => new Map((r.report?.expectations ?? []).map((e) => [`${e.from} -> ${e.to}`, e])),
+  );
+  for (const r of runs)
+    for (const e of r.report?.expectations ?? [])
+      if (!keys.includes(`${e.from} -> ${e.to}`)) keys.push(`${e.from} -> ${e.to}`);
   const expected = new Map<string, string>();
-  for (const r of runs) for (const e of r.report?.expectations ?? []) if (!expected.has(`${e.from} -> ${e.to}`)) expected.set(`${e.from} -> ${e.to}`, e.path);
+  for (const r of runs)
+    for (const e of r.report?.expectations ?? [])
+      if (!expected.has(`${e.from} -> ${e.to}`)) expected.set(`${e.from} -> ${e.to}`, e.path);
   const head = ['cell', 'expected', ...runs.map((r) => r.name), `${runs[0]!.name} ahead by (p50)`];
   const behind: string[] = [];
   const rows = keys.map((k) => {
@@ -104,8 +117,17 @@ export function formatComparison(runs: readonly StackRun[]): string {
   });
   const table = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  const text = table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-  const notes = runs.filter((r) => !r.report).map((r) => `${r.name}: no report (${r.error?.message.split('\n')[0] ?? 'unknown error'})`);
+  const text = table
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+  const notes = runs
+    .filter((r) => !r.report)
+    .map((r) => `${r.name}: no report (${r.error?.message.split('\n')[0] ?? 'unknown error'})`);
   const leads = rows.map((r) => r[r.length - 1]!).filter((t) => t !== '-');
   const summary = [
     `cells: path connected/repeats p50 time-to-connect per stack; "ahead by" compares ${runs[0]!.name} with the fastest other stack that connected every repeat`,

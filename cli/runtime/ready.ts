@@ -40,7 +40,12 @@ export async function checkReadyOnce(
     switch (ready.check) {
       case 'udp':
       case 'tcp': {
-        const { stdout } = await inNs(['ss', '-Hln', ready.check === 'udp' ? '-u' : '-t', `sport = :${ready.port}`]);
+        const { stdout } = await inNs([
+          'ss',
+          '-Hln',
+          ready.check === 'udp' ? '-u' : '-t',
+          `sport = :${ready.port}`,
+        ]);
         return stdout.trim() !== '';
       }
       case 'http':

@@ -22,11 +22,15 @@ const TEMPLATE_HINT =
 
 const Argv = (what: string) =>
   z
-    .array(z.string({ error: 'expected a string (one argument)' }), { error: 'expected a list of arguments, e.g. [node, server.js]' })
+    .array(z.string({ error: 'expected a string (one argument)' }), {
+      error: 'expected a list of arguments, e.g. [node, server.js]',
+    })
     .min(1, { error: `${what} needs at least the program` });
 
 const PortOrTemplate = z
-  .union([z.int().min(1).max(65535), z.string()], { error: 'expected a port number or a template such as "{{self.port}}"' })
+  .union([z.int().min(1).max(65535), z.string()], {
+    error: 'expected a port number or a template such as "{{self.port}}"',
+  })
   .describe('port number, or a template such as "{{self.port}}"');
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -36,9 +40,14 @@ export const ReadySchema = z
   .strictObject({
     udp: PortOrTemplate.optional().describe('ready once a UDP socket is bound to this port in the node'),
     tcp: PortOrTemplate.optional().describe('ready once a TCP socket listens on this port in the node'),
-    http: z.string().optional().describe('ready once GET on this URL answers 2xx, fetched inside the node (127.0.0.1 is the node itself)'),
+    http: z
+      .string()
+      .optional()
+      .describe(
+        'ready once GET on this URL answers 2xx, fetched inside the node (127.0.0.1 is the node itself)',
+      ),
     command: Argv('ready.command').optional().describe('ready once this command, run in the node, exits 0'),
-    timeout: Duration.optional().describe('how long to wait (default: the lab\'s ready timeout)'),
+    timeout: Duration.optional().describe("how long to wait (default: the lab's ready timeout)"),
   })
   .refine((r) => [r.udp, r.tcp, r.http, r.command].filter((x) => x !== undefined).length === 1, {
     error: 'give exactly one of udp, tcp, http, command',
@@ -49,7 +58,10 @@ export const ReadySchema = z
 export const PROGRAM_FIELDS = {
   command: Argv('command').optional().describe(`argv of the program (kind: command); ${TEMPLATE_HINT}`),
   env: z
-    .record(z.string().regex(ENV_NAME, { error: 'expected an environment variable name' }), z.string({ error: 'expected a string' }))
+    .record(
+      z.string().regex(ENV_NAME, { error: 'expected an environment variable name' }),
+      z.string({ error: 'expected a string' }),
+    )
     .optional()
     .describe('environment variables for the program (values may use templates)'),
   ready: ReadySchema.optional(),
@@ -59,7 +71,11 @@ export const PROGRAM_FIELDS = {
       'argv run in the FROM node for each expectation; exit 0 = connected; an optional last line ' +
         '{"path": "direct|hole-punched|relayed", "ms": N}; templates {{to.address}} {{to.port}} {{to.name}} {{to.id}} {{timeout}} besides the others',
     ),
-  image: z.string().min(1).optional().describe('docker backend: a local image to run the program in (nothing is pulled)'),
+  image: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('docker backend: a local image to run the program in (nothing is pulled)'),
 };
 
 /** `kind:` on a group or in defaults.node. */
@@ -69,7 +85,10 @@ export const KindField = z
 
 /** A named program (an entry of `kinds:`). */
 export const KindSchema = z
-  .strictObject({ ...PROGRAM_FIELDS, command: Argv('command').describe(`argv of the program; ${TEMPLATE_HINT}`) })
+  .strictObject({
+    ...PROGRAM_FIELDS,
+    command: Argv('command').describe(`argv of the program; ${TEMPLATE_HINT}`),
+  })
   .describe('a program a node group may run (kind: <name>)');
 
 /** A stack file: one program, applied to every group of a topology that does not choose its kind itself. */
@@ -77,8 +96,10 @@ export const StackFileSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'expected a name of lowercase letters, digits and "-", starting with a letter' })
-      .describe('the stack\'s name (reports, kind name)'),
+      .regex(/^[a-z][a-z0-9-]{0,30}$/, {
+        error: 'expected a name of lowercase letters, digits and "-", starting with a letter',
+      })
+      .describe("the stack's name (reports, kind name)"),
     description: z.string().optional(),
     ...KindSchema.shape,
   })

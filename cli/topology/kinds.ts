@@ -39,9 +39,11 @@ function fieldOf<K extends ProgramKey>(
   kind: string,
   key: K,
 ): { value: KindConfig[K]; path: PathSegment[] } | null {
-  if (group[key] !== undefined) return { value: group[key] as KindConfig[K], path: ['nodes', groupName, key] };
+  if (group[key] !== undefined)
+    return { value: group[key] as KindConfig[K], path: ['nodes', groupName, key] };
   const defaults = file.defaults?.node;
-  if (defaults?.[key] !== undefined) return { value: defaults[key] as KindConfig[K], path: ['defaults', 'node', key] };
+  if (defaults?.[key] !== undefined)
+    return { value: defaults[key] as KindConfig[K], path: ['defaults', 'node', key] };
   const entry = (BUILTIN_KINDS as readonly string[]).includes(kind) ? undefined : file.kinds?.[kind];
   if (entry?.[key] !== undefined) return { value: entry[key], path: ['kinds', kind, key] };
   return null;
@@ -69,7 +71,8 @@ export function checkKinds(file: TopologyFile, names: NodeNames, reportAll: Repo
   const reportedDefaults = new Set<string>();
   for (const [groupName, group] of Object.entries(file.nodes)) {
     const kind = groupKind(file, group);
-    const kindPath: PathSegment[] = group.kind !== undefined ? ['nodes', groupName, 'kind'] : ['defaults', 'node', 'kind'];
+    const kindPath: PathSegment[] =
+      group.kind !== undefined ? ['nodes', groupName, 'kind'] : ['defaults', 'node', 'kind'];
     if (kind !== 'quicmesh' && kind !== 'command' && !own.includes(kind)) {
       report(kindPath, `unknown kind "${kind}" (known: ${known})`);
       continue;
@@ -81,12 +84,18 @@ export function checkKinds(file: TopologyFile, names: NodeNames, reportAll: Repo
         const inherited = at.path[0] === 'defaults';
         if (inherited && reportedDefaults.has(key)) continue;
         if (inherited) reportedDefaults.add(key);
-        report(at.path, `only a command node takes ${key} (${inherited ? `group ${groupName}` : 'this group'} runs kind quicmesh; set kind: command)`);
+        report(
+          at.path,
+          `only a command node takes ${key} (${inherited ? `group ${groupName}` : 'this group'} runs kind quicmesh; set kind: command)`,
+        );
       }
       continue;
     }
     if (!fieldOf(file, groupName, group, kind, 'command')) {
-      report(['nodes', groupName], `a node of kind ${kind} needs a command (the program to start, e.g. command: [node, server.js])`);
+      report(
+        ['nodes', groupName],
+        `a node of kind ${kind} needs a command (the program to start, e.g. command: [node, server.js])`,
+      );
     }
     for (const key of ['command', 'env', 'ready', 'probe'] as const) {
       const at = fieldOf(file, groupName, group, kind, key);
@@ -110,7 +119,8 @@ function checkProgramTemplates(
   if (key === 'command' || key === 'probe') {
     (value as string[]).forEach((arg, i) => check(arg, [...path, i], key === 'probe' ? 'probe' : 'start'));
   } else if (key === 'env') {
-    for (const [name, v] of Object.entries(value as Record<string, string>)) check(v, [...path, name], 'start');
+    for (const [name, v] of Object.entries(value as Record<string, string>))
+      check(v, [...path, name], 'start');
   } else {
     const ready = value as ReadyConfig;
     for (const k of ['udp', 'tcp'] as const) {
@@ -140,7 +150,10 @@ function checkKindExpectations(file: TopologyFile, names: NodeNames, report: Rep
       const fromKind = kindOfNode(a);
       if (fromKind !== 'quicmesh') {
         if (!hasProbe(a)) {
-          report(['expect', i], `node ${a} runs kind ${fromKind}, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])`);
+          report(
+            ['expect', i],
+            `node ${a} runs kind ${fromKind}, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])`,
+          );
           return;
         }
         continue;
@@ -148,7 +161,10 @@ function checkKindExpectations(file: TopologyFile, names: NodeNames, report: Rep
       for (const b of expandNodeRef(names, parsed.line.to)) {
         const toKind = kindOfNode(b);
         if (toKind !== 'quicmesh') {
-          report(['expect', i], `${a} is a quicmesh node and ${b} runs kind ${toKind}: a quicmesh node only probes quicmesh nodes`);
+          report(
+            ['expect', i],
+            `${a} is a quicmesh node and ${b} runs kind ${toKind}: a quicmesh node only probes quicmesh nodes`,
+          );
           return;
         }
       }
@@ -177,7 +193,8 @@ export function resolveProgram(
 ): ResolvedProgram | null {
   const kind = groupKind(file, group);
   if (kind === 'quicmesh') return null;
-  const get = <K extends ProgramKey>(key: K): KindConfig[K] | undefined => fieldOf(file, groupName, group, kind, key)?.value;
+  const get = <K extends ProgramKey>(key: K): KindConfig[K] | undefined =>
+    fieldOf(file, groupName, group, kind, key)?.value;
   const ready = get('ready');
   return {
     kind,
@@ -204,7 +221,12 @@ export function applyStack(file: TopologyFile, stack: StackFile): TopologyFile {
     }
     const { args: _args, replicas, ...rest } = group;
     const plainReplicas = replicas
-      ? Object.fromEntries(Object.entries(replicas).map(([r, o]) => [r, { ...(o.port !== undefined ? { port: o.port } : {}) }]))
+      ? Object.fromEntries(
+          Object.entries(replicas).map(([r, o]) => [
+            r,
+            { ...(o.port !== undefined ? { port: o.port } : {}) },
+          ]),
+        )
       : undefined;
     nodes[groupName] = { ...rest, kind: name, ...(plainReplicas ? { replicas: plainReplicas } : {}) };
   }
@@ -212,7 +234,9 @@ export function applyStack(file: TopologyFile, stack: StackFile): TopologyFile {
   const { args: _dargs, ...defaultsRest } = defaultsNode ?? {};
   return {
     ...file,
-    ...(file.defaults ? { defaults: { ...file.defaults, ...(defaultsNode ? { node: defaultsRest } : {}) } } : {}),
+    ...(file.defaults
+      ? { defaults: { ...file.defaults, ...(defaultsNode ? { node: defaultsRest } : {}) } }
+      : {}),
     kinds: { ...(file.kinds ?? {}), [name]: program },
     nodes,
   };

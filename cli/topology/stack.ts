@@ -32,7 +32,10 @@ export async function loadStack(file: string): Promise<LoadedStack> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read stack ${file}: ${code === 'ENOENT' ? 'no such file' : String(error)}`, { cause: error });
+    throw new ConfigError(
+      `cannot read stack ${file}: ${code === 'ENOENT' ? 'no such file' : String(error)}`,
+      { cause: error },
+    );
   }
   return parseStack(text, file);
 }
@@ -44,7 +47,14 @@ export function parseStack(text: string, file: string): LoadedStack {
   const lineOf = (path: readonly PathSegment[]): number => lineOfPath(doc, path, lineAt);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new TopologyError([{ file, line: e.linePos?.[0].line ?? 1, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` }]);
+    throw new TopologyError([
+      {
+        file,
+        line: e.linePos?.[0].line ?? 1,
+        path: '',
+        message: `invalid YAML: ${e.message.split('\n')[0]}`,
+      },
+    ]);
   }
   const data: unknown = doc.toJS();
   const parsed = StackFileSchema.safeParse(data);
@@ -52,9 +62,15 @@ export function parseStack(text: string, file: string): LoadedStack {
     throw new TopologyError(
       parsed.error.issues.flatMap((issue: z.core.$ZodIssue): TopologyIssue[] => {
         const path = issue.path.map((s) => (typeof s === 'number' ? s : String(s)));
-        const at = (p: PathSegment[], message: string): TopologyIssue => ({ file, line: lineOf(p), path: formatPath(p), message });
+        const at = (p: PathSegment[], message: string): TopologyIssue => ({
+          file,
+          line: lineOf(p),
+          path: formatPath(p),
+          message,
+        });
         if (issue.code === 'unrecognized_keys') {
-          const allowed = path.length === 0 ? ` (allowed: ${Object.keys(StackFileSchema.shape).join(', ')})` : '';
+          const allowed =
+            path.length === 0 ? ` (allowed: ${Object.keys(StackFileSchema.shape).join(', ')})` : '';
           return issue.keys.map((k) => at([...path, k], `unknown key "${k}"${allowed}`));
         }
         if (issue.code === 'invalid_type' && valueAt(data, path) === undefined) return [at(path, 'required')];
@@ -63,7 +79,14 @@ export function parseStack(text: string, file: string): LoadedStack {
     );
   }
   if (parsed.data.name === QUICMESH_STACK || parsed.data.name === 'command') {
-    throw new TopologyError([{ file, line: lineOf(['name']), path: 'name', message: `"${parsed.data.name}" is a built-in kind; name your stack otherwise` }]);
+    throw new TopologyError([
+      {
+        file,
+        line: lineOf(['name']),
+        path: 'name',
+        message: `"${parsed.data.name}" is a built-in kind; name your stack otherwise`,
+      },
+    ]);
   }
   return { file, stack: parsed.data, dir: dirname(resolve(file)), lineOf };
 }
@@ -91,7 +114,8 @@ function segments(path: string): PathSegment[] {
 /** An issue found in the topology with the stack applied: one about the stack's fields points into the stack file. */
 export function stackIssue(stack: LoadedStack, issue: TopologyIssue): TopologyIssue {
   const prefix = `kinds.${stack.stack.name}`;
-  if (issue.path !== prefix && !issue.path.startsWith(`${prefix}.`) && !issue.path.startsWith(`${prefix}[`)) return issue;
+  if (issue.path !== prefix && !issue.path.startsWith(`${prefix}.`) && !issue.path.startsWith(`${prefix}[`))
+    return issue;
   const path = segments(issue.path.slice(prefix.length));
   return { file: stack.file, line: stack.lineOf(path), path: formatPath(path), message: issue.message };
 }

@@ -40,22 +40,32 @@ export function usesIds(texts: readonly string[]): boolean {
 }
 
 /** Why a variable is not valid in a scope (null when it is). `nodes`: the topology's node names. */
-export function templateProblem(name: string, scope: TemplateScope, nodes: ReadonlySet<string>): string | null {
+export function templateProblem(
+  name: string,
+  scope: TemplateScope,
+  nodes: ReadonlySet<string>,
+): string | null {
   const parts = name.split('.');
   const unknown = `unknown template variable {{${name}}} (known: ${knownTemplates(scope)})`;
   if (parts.length === 1) {
-    if ((PROBE_PLAIN as readonly string[]).includes(name)) return scope === 'probe' ? null : `{{${name}}} is only known in a probe`;
+    if ((PROBE_PLAIN as readonly string[]).includes(name))
+      return scope === 'probe' ? null : `{{${name}}} is only known in a probe`;
     return (PLAIN as readonly string[]).includes(name) ? null : unknown;
   }
-  if (parts[0] === 'self' && parts.length === 2) return (SELF_FIELDS as readonly string[]).includes(parts[1]!) ? null : unknown;
+  if (parts[0] === 'self' && parts.length === 2)
+    return (SELF_FIELDS as readonly string[]).includes(parts[1]!) ? null : unknown;
   if (parts[0] === 'to' && parts.length === 2) {
     if (scope !== 'probe') return `{{${name}}} is only known in a probe (the node a probe connects to)`;
     return (TO_FIELDS as readonly string[]).includes(parts[1]!) ? null : unknown;
   }
   if (parts[0] === 'node' && parts.length === 3) {
-    if (!nodes.has(parts[1]!)) return `{{${name}}}: no node named "${parts[1]}" (nodes: ${[...nodes].join(', ')})`;
-    if (parts[2] === 'id' && scope !== 'probe') return `{{${name}}}: ids are only known in a probe (a node prints its id once started)`;
-    return ((scope === 'probe' ? PROBE_NODE_FIELDS : NODE_FIELDS) as readonly string[]).includes(parts[2]!) ? null : unknown;
+    if (!nodes.has(parts[1]!))
+      return `{{${name}}}: no node named "${parts[1]}" (nodes: ${[...nodes].join(', ')})`;
+    if (parts[2] === 'id' && scope !== 'probe')
+      return `{{${name}}}: ids are only known in a probe (a node prints its id once started)`;
+    return ((scope === 'probe' ? PROBE_NODE_FIELDS : NODE_FIELDS) as readonly string[]).includes(parts[2]!)
+      ? null
+      : unknown;
   }
   return unknown;
 }

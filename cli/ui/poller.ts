@@ -37,7 +37,12 @@ export interface LabPollerOptions {
   timeoutMs?: number;
   /** Events kept (default 200). */
   maxEvents?: number;
+  /** Whether a command node's program runs (targets with `program`, which answer no /status). */
+  liveness?: Liveness;
 }
+
+/** Node kinds (issue 14): is a command node's process running? `error` says why not. */
+export type Liveness = (target: NodeTarget) => Promise<{ running: boolean; error?: string | null }>;
 
 export const DEFAULT_INTERVAL_MS = 1000;
 
@@ -56,6 +61,7 @@ export class LabPoller implements LabStore {
   private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private readonly aborts = new Set<AbortController>();
+  private readonly liveness: Liveness | undefined;
 
   constructor(opts: LabPollerOptions) {
     this.intervalMs = positiveInt('interval', opts.intervalMs ?? DEFAULT_INTERVAL_MS);
@@ -69,6 +75,7 @@ export class LabPoller implements LabStore {
     this.clock = opts.clock ?? new SystemClock();
     this.lab = opts.lab ?? '';
     this.log = new EventLog(opts.maxEvents ?? 200);
+    this.liveness = opts.liveness;
     this.views = opts.targets.map(initialView);
     this.snapshot = this.makeSnapshot();
   }
@@ -131,6 +138,7 @@ export class LabPoller implements LabStore {
   }
 
   private async pollNode(prev: NodeView): Promise<NodeView> {
+    if (prev.target.program !== undefined) return this.pollProgram(prev);
     const base = prev.target.baseUrl;
     const [status, metrics] = await Promise.allSettled([this.get(base, '/status'), this.get(base, '/metrics')]);
     const now = this.clock.now();
@@ -164,6 +172,18 @@ export class LabPoller implements LabStore {
       metrics: metricsView,
       requests: requestRows(statusView, prev.state === 'up' ? prev.status : null, dt),
     };
+  }
+
+  /** A command node: up while its process runs (it has no /status or /metrics to read). */
+  private async pollProgram(prev: NodeView): Promise<NodeView> {
+    if (!this.liveness) return { ...prev, state: 'down', lastError: 'a command node: no way to ask whether it runs' };
+    try {
+      const live = await this.liveness(prev.target);
+      if (!live.running) return { ...prev, state: 'down', lastError: live.error ?? 'not running' };
+      return { ...prev, state: 'up', lastError: null, lastOkAt: this.clock.now() };
+    } catch (err) {
+      return { ...prev, state: 'down', lastError: message(err) };
+    }
   }
 
   /** GET base+path as text within the timeout (the body read included); errors name the path. */

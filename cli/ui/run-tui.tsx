@@ -8,7 +8,7 @@ import { render } from 'ink';
 import { SystemClock, type Clock } from '../../src/core/clock.js';
 import { App } from './app.js';
 import type { NodeTarget } from './node-view.js';
-import { LabPoller, type FetchLike } from './poller.js';
+import { LabPoller, type FetchLike, type Liveness } from './poller.js';
 
 export interface RunTuiOptions {
   lab: string;
@@ -20,6 +20,8 @@ export interface RunTuiOptions {
   clock?: Clock;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  /** Whether a command node runs (node kinds); see LabPollerOptions.liveness. */
+  liveness?: Liveness;
 }
 
 export async function runTui(opts: RunTuiOptions): Promise<void> {
@@ -31,6 +33,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     timeoutMs: opts.timeoutMs,
     fetch: opts.fetch,
     clock,
+    ...(opts.liveness ? { liveness: opts.liveness } : {}),
   });
   poller.start();
   const instance = render(<App store={poller} clock={clock} eventLines={opts.eventLines} />, {

@@ -35,13 +35,18 @@ const split = (hp) => {
 const control = Number(opt('control', '7001'));
 
 /** An address behind some NAT in the lab's terms: RFC 1918 or shared address space (RFC 6598). */
-const behindNat = (ip) => /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(ip);
+const behindNat = (ip) =>
+  /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(ip);
 
 async function probe() {
   const timeout = Number(opt('timeout', '5000'));
   // answer before the lab kills this probe at its timeout: leave room for this process's own start (≈1 s
   // for Node.js on a busy machine)
-  const q = new URLSearchParams({ peer: opt('peer'), addr: opt('addr'), timeout: String(Math.max(100, Math.round(timeout * 0.6))) });
+  const q = new URLSearchParams({
+    peer: opt('peer'),
+    addr: opt('addr'),
+    timeout: String(Math.max(100, Math.round(timeout * 0.6))),
+  });
   try {
     const res = await fetch(`http://127.0.0.1:${control}/connect?${q}`);
     const body = await res.json();
@@ -80,7 +85,13 @@ async function main() {
     // close the connection that holds a reservation to dial the peer back on a new one
     services: isRelay
       ? { identify: identify(), ping: ping(), relay: circuitRelayServer() }
-      : { identify: identify(), identifyPush: identifyPush(), autoNAT: autoNAT(), dcutr: dcutr(), ping: ping() },
+      : {
+          identify: identify(),
+          identifyPush: identifyPush(),
+          autoNAT: autoNAT(),
+          dcutr: dcutr(),
+          ping: ping(),
+        },
   });
   console.log(`ID ${node.peerId}`);
   console.log(`role ${role}, listening on ${node.getMultiaddrs().map(String).join(' ')}`);
@@ -111,7 +122,8 @@ async function main() {
     const circuit = node.getMultiaddrs().filter((a) => a.toString().includes('/p2p-circuit'));
     if (circuit.length) console.log(`reachable via ${circuit.map(String).join(' ')}`);
   });
-  const reserved = () => isRelay || relays.length === 0 || node.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit'));
+  const reserved = () =>
+    isRelay || relays.length === 0 || node.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit'));
 
   /** A fresh connection to `peer`: resolves { path, ms } or rejects. */
   const connect = async (peerText, addr, timeoutMs) => {

@@ -52,7 +52,9 @@ function rendezvous() {
       send({ t: 'intro', s: m.s, peer: key(from), name: m.from }, target);
     }
   });
-  sock.bind(Number(opt('port', '4433')), '0.0.0.0', () => console.log(`rendezvous on udp ${opt('port', '4433')}`));
+  sock.bind(Number(opt('port', '4433')), '0.0.0.0', () =>
+    console.log(`rendezvous on udp ${opt('port', '4433')}`),
+  );
   createServer((req, res) => res.end('ready\n')).listen(Number(opt('control', '7000')), '127.0.0.1');
 }
 
@@ -135,7 +137,10 @@ function peer() {
       const direct = split(addr);
       openSession(s, timeoutMs, (src, error) => {
         if (!src) return reject(new Error(error));
-        resolve({ path: key(src) === key(direct) ? 'direct' : 'hole-punched', ms: Math.round((performance.now() - t0) * 10) / 10 });
+        resolve({
+          path: key(src) === key(direct) ? 'direct' : 'hole-punched',
+          ms: Math.round((performance.now() - t0) * 10) / 10,
+        });
       });
       punch(s, direct); // its own address works when it is reachable (public, same LAN)
       send({ t: 'intro', s, to, from: name }, server);
@@ -156,7 +161,11 @@ function peer() {
     };
     if (url.pathname === '/ready') return reply(registered ? 200 : 503, { registered });
     if (url.pathname !== '/connect') return reply(404, { error: 'no such endpoint' });
-    connect(url.searchParams.get('to'), url.searchParams.get('addr'), Number(url.searchParams.get('timeout') ?? 5000)).then(
+    connect(
+      url.searchParams.get('to'),
+      url.searchParams.get('addr'),
+      Number(url.searchParams.get('timeout') ?? 5000),
+    ).then(
       (r) => reply(200, r),
       (e) => reply(504, { error: e.message }),
     );
@@ -168,7 +177,11 @@ async function probe() {
   const timeout = Number(opt('timeout', '5000'));
   // answer before the lab kills this probe at its timeout: leave room for this process's own start (≈1 s
   // for Node.js on a busy machine)
-  const q = new URLSearchParams({ to: opt('to'), addr: opt('addr'), timeout: String(Math.max(100, Math.round(timeout * 0.6))) });
+  const q = new URLSearchParams({
+    to: opt('to'),
+    addr: opt('addr'),
+    timeout: String(Math.max(100, Math.round(timeout * 0.6))),
+  });
   try {
     const res = await fetch(`http://127.0.0.1:${control}/connect?${q}`);
     const body = await res.json();

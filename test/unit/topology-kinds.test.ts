@@ -51,7 +51,11 @@ nodes:
       image: null,
       dir: resolve('dir'),
     });
-    expect(b!.program).toMatchObject({ kind: 'command', ready: { check: 'tcp', port: '8080', timeoutMs: null }, probe: null });
+    expect(b!.program).toMatchObject({
+      kind: 'command',
+      ready: { check: 'tcp', port: '8080', timeoutMs: null },
+      probe: null,
+    });
   });
 
   it('reports unknown kinds, program fields on quicmesh nodes, template mistakes and probe-less expectations with their lines', () => {
@@ -92,7 +96,9 @@ expect:
       'k.yaml:9 nodes.boot.probe: only a command node takes probe (this group runs kind quicmesh; set kind: command)',
       'k.yaml:10 nodes.a.kind: unknown kind "udpx" (known: quicmesh, command)',
       'k.yaml:11 nodes.b: a node of kind command needs a command (the program to start, e.g. command: [node, server.js])',
-      expect.stringMatching(/^k\.yaml:12 nodes\.c\.command\[1\]: unknown template variable \{\{self\.nme\}\} \(known: \{\{self\.name\}\} /),
+      expect.stringMatching(
+        /^k\.yaml:12 nodes\.c\.command\[1\]: unknown template variable \{\{self\.nme\}\} \(known: \{\{self\.name\}\} /,
+      ),
       'k.yaml:12 nodes.c.command[2]: {{node.zz.address}}: no node named "zz" (nodes: boot, a, b, c, d)',
       'k.yaml:13 nodes.d.command[1]: {{to.id}} is only known in a probe (the node a probe connects to)',
       'k.yaml:15 expect[0]: node d runs kind command, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])',
@@ -112,9 +118,16 @@ probe: [node, "{{dir}}/probe.mjs", "{{to.name}}"]
     expect(problems(text, { stack })).toEqual([
       'stacks/udp.yaml:2 command[3]: {{node.rendezvous.address}}: no node named "rendezvous" (nodes: boot, relay, a-none, a-full, a-restricted, a-port, a-symmetric, a-cgnat, b-none, b-full, b-restricted, b-port, b-symmetric, b-cgnat)',
     ]);
-    const good = parseStack('name: udp\ncommand: [node, "{{dir}}/punch.mjs"]\nprobe: [node, probe.mjs]\n', 'stacks/udp.yaml');
+    const good = parseStack(
+      'name: udp\ncommand: [node, "{{dir}}/punch.mjs"]\nprobe: [node, probe.mjs]\n',
+      'stacks/udp.yaml',
+    );
     const topo = parseTopology(text, 'nat-matrix.yaml', { stack: good });
-    expect(topo.nodes.every((n) => n.program?.kind === 'udp' && n.program.dir === resolve(dirname('stacks/udp.yaml')))).toBe(true);
+    expect(
+      topo.nodes.every(
+        (n) => n.program?.kind === 'udp' && n.program.dir === resolve(dirname('stacks/udp.yaml')),
+      ),
+    ).toBe(true);
     expect(topo.expectations).toHaveLength(36);
   });
 
@@ -131,14 +144,22 @@ probe: [node, "{{dir}}/probe.mjs", "{{to.name}}"]
       's.yaml:3 probes: unknown key "probes" (allowed: name, description, command, env, ready, probe, image)',
     );
     expect(error('name: x\nprobe: [b]\n')).toBe('s.yaml:1 command: required');
-    expect(error('name: quicmesh\ncommand: [a]\n')).toBe('s.yaml:1 name: "quicmesh" is a built-in kind; name your stack otherwise');
+    expect(error('name: quicmesh\ncommand: [a]\n')).toBe(
+      's.yaml:1 name: "quicmesh" is a built-in kind; name your stack otherwise',
+    );
   });
 });
 
 describe('templates', () => {
   const nodes = new Set(['boot', 'a']);
   it('knows its variables per scope', () => {
-    expect(checkTemplate('{{self.address}}:{{ self.port }} {{bootstrap}} {{node.boot.port}} {{data}}', 'start', nodes)).toBeNull();
+    expect(
+      checkTemplate(
+        '{{self.address}}:{{ self.port }} {{bootstrap}} {{node.boot.port}} {{data}}',
+        'start',
+        nodes,
+      ),
+    ).toBeNull();
     expect(checkTemplate('{{to.id}} {{node.a.id}} {{to.network}}', 'probe', nodes)).toBeNull();
     expect(checkTemplate('{{node.a.id}}', 'start', nodes)).toMatch(/ids are only known in a probe/);
     expect(checkTemplate('{{node.c.address}}', 'probe', nodes)).toMatch(/no node named "c"/);

@@ -10,6 +10,7 @@ import type { NodeTarget } from '../../ui/node-view.js';
 import { DEFAULT_INTERVAL_MS } from '../../ui/poller.js';
 import { parseNodesFlag, targetsFromLabState } from '../../ui/targets.js';
 import type { LabContext } from '../io.js';
+import { labLiveness } from '../lab-liveness.js';
 import { listStateLabs, readState } from '../../runtime/state.js';
 
 interface TuiArgs extends LabContext {
@@ -84,6 +85,7 @@ export const tuiCommand: CommandModule<LabContext, TuiArgs> = {
       intervalMs: argv.interval,
       timeoutMs: argv.timeout,
       eventLines: argv.events,
+      ...(plan.lab ? { liveness: labLiveness(plan.lab) } : {}),
     });
   },
 };

@@ -6,6 +6,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runtimeNames, type LabHandle } from '../../runtime/index.js';
 import { bringUpFile } from '../bring-up.js';
 import type { LabContext } from '../io.js';
+import { labLiveness } from '../lab-liveness.js';
 import { planTui } from './tui.js';
 import { PROMETHEUS_DEFAULT_PORT, preflightPrometheus, startPrometheusForUp } from '../prometheus.js';
 
@@ -73,7 +74,7 @@ export const upCommand: CommandModule<LabContext, UpArgs> = {
       }
       const plan = planTui({ name: handle.name });
       const { runTui } = await import('../../ui/run-tui.js'); // ink/react load only when used
-      await runTui({ lab: plan.lab, targets: plan.targets });
+      await runTui({ lab: plan.lab, targets: plan.targets, liveness: labLiveness(plan.lab) });
     }
   },
 };

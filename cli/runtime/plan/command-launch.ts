@@ -60,10 +60,12 @@ export function templateValues(
       if (name === 'lab') return topo.name;
       if (name === 'data') return opts.dataDir;
       if (name === 'dir') return self.program?.dir;
-      if (name === 'timeout') return opts.timeoutMs === undefined ? undefined : String(Math.round(opts.timeoutMs));
+      if (name === 'timeout')
+        return opts.timeoutMs === undefined ? undefined : String(Math.round(opts.timeoutMs));
       return undefined;
     }
-    if (parts[0] === 'self' && parts.length === 2) return parts[1] === 'id' ? undefined : field(self, parts[1]!);
+    if (parts[0] === 'self' && parts.length === 2)
+      return parts[1] === 'id' ? undefined : field(self, parts[1]!);
     if (parts[0] === 'to' && parts.length === 2 && opts.to) return field(opts.to, parts[1]!);
     if (parts[0] === 'node' && parts.length === 3) {
       const node = topo.nodes.find((n) => n.name === parts[1]);
@@ -73,7 +75,12 @@ export function templateValues(
   };
 }
 
-function expandAll(node: string, what: string, texts: readonly string[], value: (name: string) => string | undefined): string[] {
+function expandAll(
+  node: string,
+  what: string,
+  texts: readonly string[],
+  value: (name: string) => string | undefined,
+): string[] {
   try {
     return texts.map((t) => expandTemplate(t, value));
   } catch (err) {
@@ -83,7 +90,11 @@ function expandAll(node: string, what: string, texts: readonly string[], value: 
 }
 
 /** The launch of a command node (throws for a quicmesh node). */
-export function commandLaunch(topo: ResolvedTopology, node: ResolvedNode, opts: { dataDir: string }): CommandLaunch {
+export function commandLaunch(
+  topo: ResolvedTopology,
+  node: ResolvedNode,
+  opts: { dataDir: string },
+): CommandLaunch {
   const program = node.program;
   if (!program) throw new Error(`internal: node ${node.name} is a quicmesh node`);
   const value = templateValues(topo, node, opts);
@@ -99,8 +110,10 @@ export function commandLaunch(topo: ResolvedTopology, node: ResolvedNode, opts: 
       throw new ConfigError(`node ${node.name}: ready.${r.check} is "${port}", not a port number`);
     }
     ready = { ...r, port };
-  } else if (r?.check === 'http') ready = { ...r, url: expandAll(node.name, 'ready.http', [r.url], value)[0]! };
-  else if (r?.check === 'command') ready = { ...r, argv: expandAll(node.name, 'ready.command', r.argv, value) };
+  } else if (r?.check === 'http')
+    ready = { ...r, url: expandAll(node.name, 'ready.http', [r.url], value)[0]! };
+  else if (r?.check === 'command')
+    ready = { ...r, argv: expandAll(node.name, 'ready.command', r.argv, value) };
   return { argv, env, ready, image: program.image, mounts: [program.dir] };
 }
 
@@ -111,6 +124,7 @@ export function probeArgv(
   to: ResolvedNode,
   opts: { dataDir: string; ids: ReadonlyMap<string, string>; timeoutMs: number },
 ): string[] {
-  if (!from.program?.probe) throw new ConfigError(`node ${from.name} (kind ${from.program?.kind ?? 'quicmesh'}) has no probe`);
+  if (!from.program?.probe)
+    throw new ConfigError(`node ${from.name} (kind ${from.program?.kind ?? 'quicmesh'}) has no probe`);
   return expandAll(from.name, 'probe', from.program.probe, templateValues(topo, from, { ...opts, to }));
 }
