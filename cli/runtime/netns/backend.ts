@@ -38,7 +38,17 @@ function liveNodePid(state: LabState, node: NodeRecord): number | null {
   const rec = state.processes.find((p) => p.role === nodeRole(node.name));
   const pid = node.process?.pid ?? rec?.pid ?? null;
   if (pid === null || exited.has(pid) || !alive(pid)) return null;
-  return !rec || cmdline(pid).includes(rec.cmdlineMark) ? pid : null;
+  // a program may exec another (a command node's `sh -c '… exec prog'`): then it is still ours if it runs in the node's namespace
+  return !rec || cmdline(pid).includes(rec.cmdlineMark) || inNamespace(pid, node.namespace) ? pid : null;
+}
+
+/** Whether a process runs in a named network namespace (same namespace inode). */
+function inNamespace(pid: number, ns: string): boolean {
+  try {
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${ns}`).ino;
+  } catch {
+    return false;
+  }
 }
 
 function isExecutable(path: string): boolean {
