@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { ConfigError, QuicmeshError } from '../../src/errors.js';
+import { AbortError, ConfigError, QuicmeshError } from '../../src/errors.js';
 import type { LabIO } from './io.js';
 import { QUICMESH_STACK, loadStack } from '../topology/stack.js';
 import type { JsonExpectationReport, JsonReport } from './verdicts/json.js';
@@ -157,6 +157,7 @@ export async function compareStacks(
       try {
         await runOne(s.file, { json, ...(junit ? { junit } : {}) });
       } catch (err) {
+        if (err instanceof AbortError) throw err; // Ctrl-C: no more stacks
         error = err instanceof Error ? err : new QuicmeshError(String(err));
       }
       let report: JsonReport | null = null;

@@ -192,12 +192,14 @@ export class LabRuntime implements Runtime {
   private nodeLaunches(ctx: BuildContext, topo: ResolvedTopology, command: string[] | undefined): NodeLaunch[] {
     const rt = this.backend.nodeRuntime(ctx);
     const prefix = command ?? rt.command;
+    // quicmesh nodes bootstrap from, and relay through, quicmesh nodes only (node kinds: others run other programs)
+    const mesh: ResolvedTopology = { ...topo, nodes: topo.nodes.filter((n) => !n.program) };
     return topo.nodes.map((node) => {
       const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
       if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
       const dataDir = machineDataDir(ctx.lab, node.name);
       if (node.program) return commandNodeLaunch(topo, node, rec, rt, dataDir);
-      const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
+      const argv = nodeArgv(mesh, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
       rec.launch = { argv, dataDir };
       return { name: node.name, namespace: rec.namespace, argv, dataDir };
     });
