@@ -54,6 +54,42 @@ export const COMMANDS: readonly LazyCommand[] = [
       'attach a running node to another network, or renumber it on its own (its process keeps running)',
     load: async () => (await import('./lab/commands/move.js')).moveCommand,
   }),
+  // faults on a running lab (issue 13): node processes, links, partitions, NAT reboots
+  lazyCommand({
+    command: 'stop <node>',
+    describe: "stop a node's process (its machine, links and key stay)",
+    load: async () => (await import('./lab/commands/node-process.js')).stopCommand,
+  }),
+  lazyCommand({
+    command: 'start <node>',
+    describe: 'start a stopped node again, with the same key (same NodeId)',
+    load: async () => (await import('./lab/commands/node-process.js')).startCommand,
+  }),
+  lazyCommand({
+    command: 'restart <node>',
+    describe: "stop a node's process and start it again, with the same key",
+    load: async () => (await import('./lab/commands/node-process.js')).restartCommand,
+  }),
+  lazyCommand({
+    command: 'link <action> <network>',
+    describe: "change a network's links on a running lab: link set (shaping), link down, link up",
+    load: async () => (await import('./lab/commands/link.js')).linkCommand,
+  }),
+  lazyCommand({
+    command: 'partition <nodes..>',
+    describe: 'drop all traffic between nodes (or groups) and others (--from), both ways, until heal',
+    load: async () => (await import('./lab/commands/partition.js')).partitionCommand,
+  }),
+  lazyCommand({
+    command: 'heal',
+    describe: 'remove every partition of a lab',
+    load: async () => (await import('./lab/commands/partition.js')).healCommand,
+  }),
+  lazyCommand({
+    command: 'nat <action> <router>',
+    describe: "act on a router's NAT: nat reset ROUTER forgets every mapping, pinhole and permission (a reboot)",
+    load: async () => (await import('./lab/commands/nat.js')).natCommand,
+  }),
   lazyCommand({
     command: 'test <file>',
     describe: 'build a lab, check every expectation of the topology, tear it down',

@@ -4,9 +4,12 @@
  * Start with {@link createNode}: a node on a {@link QuicTransport} (or the in-memory
  * {@link MemoryNetwork}) with its services — the DHT ({@link DhtNode}), pubsub ({@link GossipSub}),
  * NAT traversal and relays. Every protocol module takes injected {@link Components} (clock, rng,
- * logger, metrics). The sans-IO cores the drivers are built on (NAT detection, relays, hole punching,
- * ICE-lite, path selection, GossipSub routing, protected storage, latency tiering) are exported too,
- * for other drivers. What is not listed here is internal and may change without notice.
+ * logger, metrics). The NAT traversal drivers a node runs ({@link SmartConnector}, {@link RelayService},
+ * {@link RelayLink}, {@link RendezvousService}, {@link PunchDriver}) are exported as `node.services`
+ * hands them out, and {@link startNatServices} adds NAT type detection to a node. The sans-IO cores
+ * the drivers are built on (NAT detection, relays, hole punching, ICE-lite, path selection, GossipSub
+ * routing, protected storage, latency tiering) are exported too, for other drivers. What is not
+ * listed here is internal and may change without notice.
  * The lab's topology model is a separate entry point: `quicmesh/topology`.
  * @module quicmesh
  */
@@ -50,9 +53,11 @@ export {
 } from './transport/quic/index.js';
 export type { CongestionControl } from './transport/quic/config.js';
 export type { HostPort } from './transport/quic/addr.js';
+export * from './transport/capabilities.js';
 
 // node: the composition root and its services
 export * from './node/index.js';
+export type { SmartConnectOptions } from './node/create-node.js';
 
 // DHT
 export {
@@ -124,6 +129,8 @@ export {
   classifyNat,
   type NatType,
   type NatBehaviour,
+  type NatRule,
+  type NatBehaviourSpec,
   type NatReport,
   type NatServer,
   type NatProbe,
@@ -163,6 +170,44 @@ export {
   type CheckState,
   type IceEffect,
 } from './nat/index.js';
+
+// NAT traversal drivers: the services createNode runs (node.services), and NAT detection on a node
+export {
+  type TraversalNode,
+  SmartConnector,
+  type SmartConnectorDeps,
+  type SmartConnectorOptions,
+  type ConnectTarget,
+  type ConnectOptions as SmartConnectCallOptions,
+  type ConnectOutcome,
+  type ConnectPath,
+  RelayService,
+  type RelayServiceOptions,
+  type RelayStatus,
+  RelayLink,
+  RelayTunnel,
+  type RelayLinkOptions,
+  type RelayPeerState,
+  RelayRanking,
+  type RelayRankingOptions,
+  RendezvousService,
+  type RendezvousOptions,
+  PunchDriver,
+  type PunchDriverOptions,
+  type PunchResult,
+  type PairView,
+  type ProbeTarget,
+  startNatServices,
+  type NatServicesOptions,
+  type NatServerConfig,
+  type NatDetectConfig,
+  type NatServices,
+  NatTestServer,
+  type NatTestServerOptions,
+  type NatTestServerStatus,
+  type NatTestNode,
+  type AltSocket,
+} from './traversal/index.js';
 
 // connection cores (sans-IO)
 export {

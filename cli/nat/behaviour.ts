@@ -1,49 +1,17 @@
 /**
- * NAT presets named by behaviour (RFC 4787 §4.1 mapping, §5 filtering) and the classic names
- * that map onto them. Pure: no I/O. The resolver usually fills `router.nat`; this module is the
- * one place that says what a preset name means, so rules and docs agree.
+ * What a lab router's NAT does: its preset's behaviour from the preset table
+ * (src/nat/nat-presets.ts, the one place that says what a preset name means) unless the resolver
+ * set another (a carrier NAT's `behaviour:`), and the short RFC 4787 label reports show. Pure.
  */
 import { ConfigError } from '../../src/errors.js';
-import type { MappingBehaviour, NatBehaviour, NatPresetName, ResolvedRouter } from '../topology/model.js';
+import { NAT_PRESETS, natPresetBehaviour } from '../../src/nat/nat-presets.js';
+import type { MappingBehaviour, NatBehaviour, ResolvedRouter } from '../topology/model.js';
 
-const SHORT: Record<string, MappingBehaviour> = {
-  eim: 'endpoint-independent',
-  adm: 'address-dependent',
-  apdm: 'address-and-port-dependent',
-  eif: 'endpoint-independent',
-  adf: 'address-dependent',
-  apdf: 'address-and-port-dependent',
-};
+export { NAT_PRESETS };
 
-const CLASSIC: Record<string, NatBehaviour | null> = {
-  none: null,
-  'full-cone': { mapping: 'endpoint-independent', filtering: 'endpoint-independent' },
-  'restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-dependent' },
-  'port-restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent' },
-  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
-  // RFC 6888 REQ-1: a carrier-grade NAT must have endpoint-independent mapping; filtering as port-restricted.
-  cgnat: { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent' },
-};
-
-/** Every preset name the lab accepts, classic names first, then the nine RFC 4787 combinations. */
-export const NAT_PRESETS: readonly NatPresetName[] = [
-  'none',
-  'full-cone',
-  'restricted-cone',
-  'port-restricted-cone',
-  'symmetric',
-  'cgnat',
-  ...(['eim', 'adm', 'apdm'] as const).flatMap((m) =>
-    (['eif', 'adf', 'apdf'] as const).map((f) => `${m}-${f}` as NatPresetName),
-  ),
-];
-
-/** The behaviour a preset name stands for (null = no NAT, plain forwarding). */
+/** The behaviour a preset name stands for (null = no NAT, plain forwarding); ConfigError for an unknown name. */
 export function presetBehaviour(preset: string): NatBehaviour | null {
-  if (preset in CLASSIC) return CLASSIC[preset] ?? null;
-  const m = /^(eim|adm|apdm)-(eif|adf|apdf)$/.exec(preset);
-  if (m) return { mapping: SHORT[m[1]!]!, filtering: SHORT[m[2]!]! };
-  throw new ConfigError(`unknown NAT preset "${preset}" (known: ${NAT_PRESETS.join(', ')})`);
+  return natPresetBehaviour(preset);
 }
 
 /** The behaviour a router really gets: `router.nat` when the resolver set it, else its preset's. */

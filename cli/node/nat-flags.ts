@@ -1,10 +1,11 @@
 /**
  * The `quicmesh node` NAT detection flags: --nat-server [--nat-alt-port N] [--nat-partner HOST:PORT]
  * make the node a NAT test server; --nat-detect HOST:PORT[/ALT][,HOST:PORT] makes it classify its
- * own NAT against such servers (src/nat/nat-service.ts).
+ * own NAT against such servers (src/traversal/nat-service.ts).
  */
 import { ConfigError } from '../../src/errors.js';
-import { parseNatServers, type NatDetectConfig, type NatServerConfig } from '../../src/nat/nat-service.js';
+import { parseNatServers } from '../../src/nat/nat-servers.js';
+import type { NatDetectConfig, NatServerConfig } from '../../src/traversal/nat-service.js';
 import { formatHostPort, parseHostPort } from './host-port.js';
 
 export interface NatArgs {

@@ -18,7 +18,7 @@ import { startStatusServer, type StatusServer } from '../../src/metrics/http.js'
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { controlRoutes } from '../../src/node/control.js';
 import { createNode, type NodeAssembly } from '../../src/node/create-node.js';
-import { startNatServices, type NatDetectConfig, type NatServerConfig } from '../../src/nat/nat-service.js';
+import { startNatServices, type NatDetectConfig, type NatServerConfig } from '../../src/traversal/nat-service.js';
 import type { NodeStatus } from '../../src/node/mesh-node.js';
 import type { HostPort } from './host-port.js';
 import { loadOrCreateKey } from './key-file.js';

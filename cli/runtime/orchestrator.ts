@@ -29,18 +29,42 @@ import type {
   LabNode,
   LabStatus,
   LogOptions,
+  HealResult,
+  LinkChange,
+  LinkSetResult,
+  LinkStateResult,
   MoveOptions,
   MoveResult,
+  NatResetResult,
+  NodeProcessResult,
   NodeStatus,
+  PartitionResult,
   Runtime,
   UpOptions,
 } from './runtime.js';
-import { type LabState, type NodeRecord, STATE_VERSION, labDir, listStateLabs, machineDataDir, mustState, readState, removeLabDir, writeState } from './state.js';
+import {
+  type LabState,
+  type NodeRecord,
+  STATE_VERSION,
+  fileStore,
+  labDir,
+  listStateLabs,
+  machineDataDir,
+  mergeNodeChanges,
+  mustState,
+  readState,
+  removeLabDir,
+  withLabLock,
+  writeState,
+} from './state.js';
 import { createSwitches, wireMachines } from './wiring/build.js';
 import { forgetNatState } from './wiring/forget.js';
+import { setLink, setLinkState } from './wiring/link.js';
 import { moveHost } from './wiring/move.js';
+import { resetNat } from './wiring/nat-reset.js';
+import { heal, partition } from './wiring/partition.js';
 import { applyShaping, detectNetem, shapingLabel } from './wiring/shaping.js';
-import { listNamespaces, teardownNamespaces } from './wiring/teardown.js';
+import { listNamespaces, stopRecorded, teardownNamespaces } from './wiring/teardown.js';
 
 /** The last `lines` lines of a node's log, or a note saying why there are none. */
 export async function logTail(backend: LabBackend, state: LabState, node: NodeRecord, lines = 15): Promise<string> {
@@ -225,11 +249,15 @@ export class LabRuntime implements Runtime {
   }
 
   /**
-   * Wait until a node is ready — a quicmesh node answers /status, a command node passes its `ready:` check —
-   * failing at once, with the end of its log, when its process ended.
+   * Wait until a node is ready — a quicmesh node answers /status (its answer), a command node passes its
+   * `ready:` check (an empty answer: it has no /status) — failing at once, with the end of its log, when its
+   * process ended.
    */
-  async waitReady(state: LabState, rec: NodeRecord, deadline: number, timeoutMs: number): Promise<void> {
-    if (isCommandNode(rec)) return this.waitCommandReady(state, rec, deadline, timeoutMs);
+  async waitReady(state: LabState, rec: NodeRecord, deadline: number, timeoutMs: number): Promise<Record<string, unknown>> {
+    if (isCommandNode(rec)) {
+      await this.waitCommandReady(state, rec, deadline, timeoutMs);
+      return {};
+    }
     const url = rec.statusUrl!;
     for (;;) {
       const live = await this.backend.nodeLiveness(state, rec);
@@ -237,7 +265,8 @@ export class LabRuntime implements Runtime {
         const tail = await logTail(this.backend, state, rec);
         throw new QuicmeshError(`node ${rec.name} exited (code ${live.exitCode ?? '?'}) before answering /status; its log ends:\n${tail}`);
       }
-      if (await getJson(url, 500)) return;
+      const body = await getJson(url, 500);
+      if (body) return body;
       if (Date.now() > deadline) {
         const tail = await logTail(this.backend, state, rec);
         throw new TimeoutError(`node ${rec.name} did not answer ${url} within ${timeoutMs} ms; its log ends:\n${tail}`);
@@ -290,6 +319,9 @@ export class LabRuntime implements Runtime {
       state.phase = 'tearing-down';
       writeState(state);
     }
+    // the processes the lab recorded go first, while their links still carry their goodbyes (a client's
+    // kept-alive connection to a node then sees it close, and is not reused against a later lab's node)
+    await stopRecorded(state?.processes ?? []);
     await this.backend.teardown(lab, state, progress);
     await teardownNamespaces(lab, state, progress);
     removeLabDir(lab);
@@ -312,7 +344,15 @@ export class LabRuntime implements Runtime {
         };
       }),
     );
-    return { name: lab, backend: state.backend, phase: state.phase, nodes };
+    return {
+      name: lab,
+      backend: state.backend,
+      phase: state.phase,
+      nodes,
+      links: state.links ?? [],
+      linkCuts: state.linkCuts ?? [],
+      partitions: (state.partitions ?? []).map((p) => ({ id: p.id, sides: p.sides })),
+    };
   }
 
   /** node kinds (issue 14): a command node has no /status; its live state is whether its process runs. */
@@ -374,6 +414,120 @@ export class LabRuntime implements Runtime {
   forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult> {
     return forgetNatState(lab, nodeA, nodeB);
   }
+
+  setLink(lab: string, change: LinkChange): Promise<LinkSetResult> {
+    return setLink(lab, change);
+  }
+
+  setLinkState(lab: string, network: string, node: string | null, up: boolean): Promise<LinkStateResult> {
+    return setLinkState(lab, network, node, up);
+  }
+
+  partition(lab: string, sideA: string[], sideB: string[]): Promise<PartitionResult> {
+    return partition(lab, sideA, sideB);
+  }
+
+  heal(lab: string): Promise<HealResult> {
+    return heal(lab);
+  }
+
+  resetNat(lab: string, router: string): Promise<NatResetResult> {
+    return resetNat(lab, router);
+  }
+
+  async stopNode(lab: string, node: string, opts: { graceMs?: number } = {}): Promise<NodeProcessResult> {
+    return this.onNode(lab, node, async (ctx, rec, t0) => {
+      if (!rec.process?.running) throw new ConfigError(`node ${node} is already stopped (start it with: quicmesh-lab start ${node})`);
+      await this.backend.stopNode(ctx, rec, opts);
+      return processResult(rec, t0);
+    });
+  }
+
+  async startNode(lab: string, node: string, opts: { readyTimeoutMs?: number } = {}): Promise<NodeProcessResult> {
+    return this.onNode(lab, node, async (ctx, rec, t0) => {
+      if (rec.process?.running && (await this.backend.nodeLiveness(ctx.state, rec)).running) {
+        throw new ConfigError(`node ${node} is already running (${describeProcess(rec.process)})`);
+      }
+      return this.start(ctx, rec, t0, opts.readyTimeoutMs ?? 30_000);
+    });
+  }
+
+  async restartNode(lab: string, node: string, opts: { graceMs?: number; readyTimeoutMs?: number } = {}): Promise<NodeProcessResult> {
+    return this.onNode(lab, node, async (ctx, rec, t0) => {
+      if (rec.process?.running) await this.backend.stopNode(ctx, rec, opts);
+      return this.start(ctx, rec, t0, opts.readyTimeoutMs ?? 30_000);
+    });
+  }
+
+  /**
+   * Start a host's node as its launch record says (a command node: the same argv, env, image, mounts and data
+   * directory), and wait until it is ready (/status, or the command node's `ready:`).
+   */
+  private async start(ctx: BuildContext, rec: NodeRecord, t0: number, readyTimeoutMs: number): Promise<NodeProcessResult> {
+    if (!rec.launch) {
+      throw new ConfigError(`node ${rec.name} has no launch record (the lab was started without nodes, or by an older quicmesh-lab)`);
+    }
+    try {
+      rec.process = await this.backend.startNode(ctx, launchOf(rec));
+    } catch (err) {
+      throw isCommandNode(rec) ? cannotStart(rec, err) : err;
+    }
+    const tStarted = performance.now();
+    const body = await this.waitReady(ctx.state, rec, Date.now() + readyTimeoutMs, readyTimeoutMs);
+    const nodeId = typeof body.nodeId === 'string' ? body.nodeId : null;
+    return { ...processResult(rec, t0), nodeId, readyMs: Math.round(performance.now() - tStarted) };
+  }
+
+  /**
+   * Act on one host's node: one verb per node at a time (a lock of its own, so verbs on other nodes run
+   * meanwhile), on a state read now; what changed is merged into the lab's current state at the end,
+   * also when the action failed half-way.
+   */
+  private async onNode(
+    lab: string,
+    node: string,
+    fn: (ctx: BuildContext, rec: NodeRecord, t0: number) => Promise<NodeProcessResult>,
+  ): Promise<NodeProcessResult> {
+    requireRoot();
+    checkLabName(lab);
+    const t0 = performance.now();
+    return withLabLock(
+      lab,
+      `node-${node}`,
+      async () => {
+        const state = mustState(lab);
+        if (state.phase !== 'up') throw new ConfigError(`lab ${lab} is not up (phase: ${state.phase})`);
+        const rec = findNode(state, node);
+        if (rec.kind !== 'host') throw new ConfigError(`"${node}" is a router: only nodes are stopped and started (nat reset reboots a router)`);
+        if (!rec.process) throw new ConfigError(`node ${node} was never started (the lab was brought up with --no-nodes)`);
+        const ctx: BuildContext = { lab, state, save: () => {}, progress: () => {} };
+        try {
+          return await fn(ctx, rec, t0);
+        } finally {
+          await fileStore.update(lab, (current) => mergeNodeChanges(current, state, node));
+        }
+      },
+      { wait: 60_000, busy: `node ${node} of lab ${lab} is being stopped or started by another command; try again` },
+    );
+  }
+}
+
+function processResult(rec: NodeRecord, t0: number): NodeProcessResult {
+  const p = rec.process!;
+  return {
+    node: rec.name,
+    running: p.running,
+    pid: p.pid,
+    ...(p.container ? { container: p.container } : {}),
+    restarts: p.restarts,
+    ...(isCommandNode(rec) ? { program: rec.launch!.kind! } : {}),
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+/** "pid 1234" or "container qm-lab_alice", for messages. */
+export function describeProcess(p: { pid: number | null; container?: string }): string {
+  return p.container ? `container ${p.container}` : `pid ${p.pid ?? '?'}`;
 }
 
 // ---- node kinds (issue 14) ----

@@ -4,7 +4,7 @@
  * registry.ts finds the runtime for a backend name or for a lab. Every resource a backend makes carries the
  * lab's name, so labs never step on each other.
  */
-import type { ResolvedTopology } from '../topology/model.js';
+import type { ResolvedLink, ResolvedTopology } from '../topology/model.js';
 
 export interface UpOptions {
   /** Start the quicmesh node processes (default true). False builds the bare network. */
@@ -61,6 +61,12 @@ export interface LabStatus {
   backend: string;
   phase: string;
   nodes: Array<LabNode & { live: NodeStatus | null }>;
+  /** The lab's link shaping now (as `up` made it, changed by `link set`). */
+  links?: ResolvedLink[];
+  /** Links cut with `link down`. */
+  linkCuts?: Array<{ network: string; node: string | null }>;
+  /** Partitions in force: their sides. */
+  partitions?: Array<{ id: number; sides: [string[], string[]] }>;
 }
 
 export interface ExecResult {
@@ -94,6 +100,82 @@ export interface MoveResult {
 export interface ForgetResult {
   routers: number;
   entries: number;
+}
+
+/** What `stop`, `start` or `restart` did to a node's process. */
+export interface NodeProcessResult {
+  node: string;
+  running: boolean;
+  /** Host pid of the node process (netns) or of its container's main process (docker); null once stopped. */
+  pid: number | null;
+  /** Docker: the node container. */
+  container?: string;
+  /** Starts after the first one. */
+  restarts: number;
+  /** A command node (node kinds): the program's kind; absent for a quicmesh node. */
+  program?: string;
+  /** start/restart: the NodeId its /status gives (the same key gives the same NodeId); null for a command node. */
+  nodeId?: string | null;
+  /** start/restart: from the start of the process until it was ready (its first answer on /status, or its `ready:`), ms. */
+  readyMs?: number;
+  ms: number;
+}
+
+/** `link set`: the fields given replace the link's current ones; the others stay as they are. */
+export interface LinkChange {
+  network: string;
+  /** Only this node's interface on the network. */
+  node?: string;
+  delayMs?: number;
+  jitterMs?: number;
+  lossPct?: number;
+  rateKbit?: number;
+}
+
+export interface LinkSetResult {
+  network: string;
+  node: string | null;
+  /** The link's shaping now. */
+  link: ResolvedLink;
+  /** Interfaces whose shaping changed. */
+  interfaces: number;
+  /** How it is shaped: tc netem, or the fallback stages. */
+  mode: string;
+  ms: number;
+}
+
+export interface LinkStateResult {
+  network: string;
+  node: string | null;
+  state: 'up' | 'down';
+  /** Switch ports set up or down. */
+  ports: number;
+  ms: number;
+}
+
+export interface PartitionResult {
+  id: number;
+  sides: [string[], string[]];
+  /** Machines that got drop rules. */
+  machines: number;
+  ms: number;
+}
+
+export interface HealResult {
+  /** Partitions removed. */
+  partitions: number;
+  machines: number;
+  ms: number;
+}
+
+/** `nat reset`: what the router forgot. */
+export interface NatResetResult {
+  router: string;
+  /** Conntrack entries flushed. */
+  conntrack: number;
+  /** Elements of the NAT table's sets and maps (mappings, pinholes, permissions) flushed. */
+  elements: number;
+  ms: number;
 }
 
 export interface ExecOptions {
@@ -145,4 +227,20 @@ export interface Runtime {
    * share with other traffic stay.
    */
   forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult>;
+  /** Stop a node's process (its container on docker); its machine, links and key stay. */
+  stopNode(lab: string, node: string, opts?: { graceMs?: number }): Promise<NodeProcessResult>;
+  /** Start a stopped node again as it was started first (same key, so the same NodeId; a command node: the same argv, env and data directory); resolves once it is ready (/status, or its `ready:`). */
+  startNode(lab: string, node: string, opts?: { readyTimeoutMs?: number }): Promise<NodeProcessResult>;
+  /** Stop, then start. */
+  restartNode(lab: string, node: string, opts?: { graceMs?: number; readyTimeoutMs?: number }): Promise<NodeProcessResult>;
+  /** Change the shaping of a network's interfaces (or one node's) on a running lab. */
+  setLink(lab: string, change: LinkChange): Promise<LinkSetResult>;
+  /** Cut (`up` false) or restore a network's switch ports, or one node's port on it. */
+  setLinkState(lab: string, network: string, node: string | null, up: boolean): Promise<LinkStateResult>;
+  /** Drop all traffic between two sides (node names) in both directions until `heal`. */
+  partition(lab: string, sideA: string[], sideB: string[]): Promise<PartitionResult>;
+  /** Remove every partition. */
+  heal(lab: string): Promise<HealResult>;
+  /** Reboot a router's NAT: every conntrack entry and NAT table element of it forgotten at once. */
+  resetNat(lab: string, router: string): Promise<NatResetResult>;
 }

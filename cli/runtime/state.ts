@@ -50,13 +50,15 @@ export interface NodeRecord extends LabNode {
    * Routers only: preset and both sides, for verbs that act on NAT state (`forgetNatState`). Absent in
    * older state files, which carry the same in `network` ("wan → lan") and `addresses`.
    */
-  router?: { preset: string; wan: { network: string; address: string }; lan: { network: string; address: string } };
+  router?: { preset: string; wan: { network: string; address: string }; lan: { network: string; address: string }; hairpin?: boolean };
   /** Which machine (engine or host) it is placed on; "local" on a one-host lab. */
   placement?: string;
   /** Hosts whose node was started: its process now. */
   process?: NodeProcessRecord;
   /** How the node was started (argv as its process sees it, its data directory on the host): a restart repeats it. */
   launch?: NodeLaunchRecord;
+  /** Hosts: the topology group it came from (a replica `alice-2` of group `alice`); absent in older state files. */
+  group?: string;
 }
 
 /** How a node was started; the command-kind fields (issue 14) are absent for a quicmesh node. */
@@ -70,6 +72,22 @@ export interface NodeLaunchRecord {
   mounts?: string[];
   /** How the lab knows it is up, templates filled in; absent: /status (quicmesh) or once it runs (command). */
   ready?: ResolvedReady | null;
+}
+
+/** A link cut with `link down`: the switch-side port(s) of a network, or of one node on it, are down. */
+export interface LinkCut {
+  network: string;
+  /** null: every port of the network's switch. */
+  node: string | null;
+}
+
+/** A partition made with `partition`: the two sides (node names) and the drop rules installed for it. */
+export interface PartitionRecord {
+  /** 1, 2, …: the order partitions were made in. */
+  id: number;
+  sides: [string[], string[]];
+  /** Per machine namespace, the addresses its table drops traffic to and from. */
+  rules: Array<{ namespace: string; machine: string; drop: string[] }>;
 }
 
 /**
@@ -134,9 +152,13 @@ export interface LabState {
   nodes: NodeRecord[];
   processes: ProcessRecord[];
   shaping: string | null;
-  /** The lab's networks and link shaping, for `move`. */
+  /** The lab's networks and link shaping, for `move`; `link set` keeps the shaping current. */
   networks?: NetworkRecord[];
   links?: ResolvedLink[];
+  /** Links cut with `link down` and not brought up again. */
+  linkCuts?: LinkCut[];
+  /** Partitions made with `partition` and not healed. */
+  partitions?: PartitionRecord[];
   /** The lab's Prometheus server (`up --prometheus`), when one was started; see cli/lab/prometheus.ts. */
   prometheus?: PrometheusRecord | null;
   netns?: NetnsSection;
@@ -257,6 +279,27 @@ export async function withLabLock<T>(lab: string, name: string, fn: () => Promis
     return await fn();
   } finally {
     rmSync(file, { force: true });
+  }
+}
+
+/**
+ * Copy what a node's stop or start changed (its process record, log file, recorded host process and
+ * node container) from `from` into `into`: verbs that act on one node work on a state read before the
+ * backend call and merge it into the current one afterwards, so concurrent verbs on other nodes keep
+ * their changes.
+ */
+export function mergeNodeChanges(into: LabState, from: LabState, name: string): void {
+  const src = from.nodes.find((n) => n.name === name);
+  const dst = into.nodes.find((n) => n.name === name);
+  if (src && dst) {
+    if (src.process) dst.process = { ...src.process };
+    dst.logFile = src.logFile;
+  }
+  const role = `node:${name}`;
+  into.processes = [...into.processes.filter((p) => p.role !== role), ...from.processes.filter((p) => p.role === role)];
+  if (into.docker && from.docker) {
+    const mine = (c: DockerSection['containers'][number]) => c.machine === name && c.role === 'node';
+    into.docker.containers = [...into.docker.containers.filter((c) => !mine(c)), ...from.docker.containers.filter(mine)];
   }
 }
 

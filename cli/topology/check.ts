@@ -20,6 +20,8 @@ import type { TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, parseExpectLine } from './expect.js';
 import { checkKinds } from './kinds.js';
+import { resolveScenario } from './scenario.js';
+import { CARRIER_PRESETS, isCarrierPreset } from '../../src/nat/nat-presets.js';
 
 export interface CheckIssue {
   path: PathSegment[];
@@ -46,6 +48,7 @@ export function checkTopology(file: TopologyFile): CheckIssue[] {
   checkLinks(file, names, report);
   checkExpectations(file, names, report);
   checkKinds(file, names, report); // node kinds (issue 14)
+  for (const issue of resolveScenario(file, names).issues) report(issue.path, issue.message); // scenario (issue 13)
   return issues;
 }
 
@@ -144,22 +147,22 @@ function checkRouters(file: TopologyFile, subnets: Map<string, Cidr>, report: Re
         routerOfLan.set(router.lan, name);
       }
     }
-    if (router.behaviour !== undefined && router.nat !== 'cgnat') {
-      report(at('behaviour'), `only a cgnat router takes a behaviour (this one is nat: ${router.nat})`);
+    if (router.behaviour !== undefined && !isCarrierPreset(router.nat)) {
+      report(at('behaviour'), `only a ${CARRIER_PRESETS.join(' or ')} router takes a behaviour (this one is nat: ${router.nat})`);
     }
     checkTimeout(router.mappingTimeout, at('mappingTimeout'), report);
-    if (router.nat === 'cgnat' && router.wan !== router.lan) {
+    if (isCarrierPreset(router.nat) && router.wan !== router.lan) {
       const lanCidr = subnets.get(router.lan);
       if (lanCidr && !cidrWithin(lanCidr, CGNAT_SPACE)) {
         report(
           at('lan'),
-          `a cgnat router's LAN must lie in ${formatCidr(CGNAT_SPACE)} (shared address space), not ${formatCidr(lanCidr)}`,
+          `a ${router.nat} router's LAN must lie in ${formatCidr(CGNAT_SPACE)} (shared address space), not ${formatCidr(lanCidr)}`,
         );
       }
       if (!routers.some(([other, r]) => other !== name && r.wan === router.lan)) {
         report(
           at('nat'),
-          `a cgnat router must sit upstream of another router, but no router has wan: ${router.lan}`,
+          `a ${router.nat} router must sit upstream of another router, but no router has wan: ${router.lan}`,
         );
       }
     }

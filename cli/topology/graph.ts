@@ -4,6 +4,8 @@
  * Groups with more than `collapseAbove` replicas are drawn as one box with their address range.
  */
 import type { ResolvedLink, ResolvedNode, ResolvedRouter, ResolvedTopology } from './model.js';
+import { behaviourLabel } from '../nat/behaviour.js';
+import { isCarrierPreset } from '../../src/nat/nat-presets.js';
 
 /** A graph format: mermaid or dot. */
 export type GraphFormat = 'mermaid' | 'dot';
@@ -33,10 +35,10 @@ function shapingText(link: ResolvedLink | undefined): string | null {
 }
 
 function routerLabel(router: ResolvedRouter): string[] {
+  // a carrier NAT (cgnat) may behave as another preset: show which, e.g. "cgnat (EIM+APDF)"
   const preset =
-    router.preset === 'cgnat' && router.nat
-      ? `cgnat (${router.nat.mapping === 'endpoint-independent' ? 'EIM' : router.nat.mapping === 'address-dependent' ? 'ADM' : 'APDM'}` +
-        `+${router.nat.filtering === 'endpoint-independent' ? 'EIF' : router.nat.filtering === 'address-dependent' ? 'ADF' : 'APDF'})`
+    isCarrierPreset(router.preset) && router.nat
+      ? `${router.preset} (${behaviourLabel(router.nat).replace('/', '+')})`
       : router.preset;
   return [router.name, router.hairpin ? `${preset}, hairpin` : preset];
 }

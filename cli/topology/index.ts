@@ -21,6 +21,9 @@ export type {
   ResolvedRouter,
   ResolvedTopology,
   RouterSide,
+  ScenarioAction,
+  ScenarioCheck,
+  ScenarioStep,
 } from './model.js';
 export {
   GRAPH_FORMATS,
@@ -30,7 +33,7 @@ export {
   type GraphFormat,
   type GraphOptions,
 } from './graph.js';
-export { NAT_PRESETS, natBehaviourOf } from './presets.js';
+export { NAT_PRESETS, NAT_PRESET_TABLE, expectedPath, natPresetBehaviour, type ExpectedPath } from '../../src/nat/nat-presets.js';
 export {
   TOPOLOGY_VERSION,
   TOPOLOGY_VERSIONS,

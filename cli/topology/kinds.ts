@@ -132,7 +132,10 @@ function checkProgramTemplates(
   }
 }
 
-/** An expectation starts at a node that can probe: a quicmesh node (to a quicmesh node) or a command node with a probe. */
+/**
+ * An expectation starts at a node that can probe: a quicmesh node (to a quicmesh node) or a command node with
+ * a probe. The same holds for the scenario's checks (issue 13); a stream needs quicmesh nodes at both ends.
+ */
 function checkKindExpectations(file: TopologyFile, names: NodeNames, report: Report): void {
   const kindOfNode = (node: string): string => {
     const group = names.groupOf.get(node);
@@ -143,31 +146,60 @@ function checkKindExpectations(file: TopologyFile, names: NodeNames, report: Rep
     const group = file.nodes[groupName]!;
     return fieldOf(file, groupName, group, groupKind(file, group), 'probe') !== null;
   };
+  /** Why `a` cannot probe `b`, or null. */
+  const pairProblem = (a: string, b: string): string | null => {
+    const fromKind = kindOfNode(a);
+    if (fromKind !== 'quicmesh') {
+      return hasProbe(a)
+        ? null
+        : `node ${a} runs kind ${fromKind}, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])`;
+    }
+    const toKind = kindOfNode(b);
+    return toKind !== 'quicmesh'
+      ? `${a} is a quicmesh node and ${b} runs kind ${toKind}: a quicmesh node only probes quicmesh nodes`
+      : null;
+  };
+  /** Reports the first pair of froms × tos that cannot be probed. */
+  const checkPairs = (froms: readonly string[], tos: readonly string[], at: PathSegment[]): void => {
+    for (const a of froms)
+      for (const b of tos) {
+        if (a === b) continue;
+        const problem = pairProblem(a, b);
+        if (problem) return report(at, problem);
+      }
+  };
+  const pairsOf = (text: string): [string[], string[]] | null => {
+    const parsed = parseExpectLine(text);
+    if (!parsed.ok) return null; // reported by check.ts
+    return [expandNodeRef(names, parsed.line.from), expandNodeRef(names, parsed.line.to)];
+  };
   (file.expect ?? []).forEach((entry, i) => {
-    const parsed = parseExpectLine(expectEntryText(entry));
-    if (!parsed.ok) return; // reported by check.ts
-    for (const a of expandNodeRef(names, parsed.line.from)) {
-      const fromKind = kindOfNode(a);
-      if (fromKind !== 'quicmesh') {
-        if (!hasProbe(a)) {
-          report(
-            ['expect', i],
-            `node ${a} runs kind ${fromKind}, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])`,
-          );
-          return;
-        }
-        continue;
+    const pairs = pairsOf(expectEntryText(entry));
+    if (pairs) checkPairs(pairs[0], pairs[1], ['expect', i]);
+  });
+  (file.scenario ?? []).forEach((step, i) => {
+    if (step.expect !== undefined) {
+      const pairs = pairsOf(expectEntryText(step.expect));
+      if (pairs) checkPairs(pairs[0], pairs[1], ['scenario', i, 'expect']);
+    }
+    if (step.stream !== undefined) {
+      const ends = /^\s*(\S+?)\s*->\s*(\S+)\s*$/.exec(step.stream)?.slice(1) ?? [];
+      const other = ends.map((n) => [n, kindOfNode(n)] as const).find(([n, k]) => names.groupOf.has(n) && k !== 'quicmesh');
+      if (other) {
+        report(
+          ['scenario', i, 'stream'],
+          `node ${other[0]} runs kind ${other[1]}: a stream needs quicmesh nodes at both ends (a program has no stream endpoint)`,
+        );
       }
-      for (const b of expandNodeRef(names, parsed.line.to)) {
-        const toKind = kindOfNode(b);
-        if (toKind !== 'quicmesh') {
-          report(
-            ['expect', i],
-            `${a} is a quicmesh node and ${b} runs kind ${toKind}: a quicmesh node only probes quicmesh nodes`,
-          );
-          return;
-        }
-      }
+    }
+    const allPairs = step['all-pairs'];
+    if (allPairs !== undefined) {
+      const o = allPairs === true ? {} : allPairs;
+      const among =
+        o.among === undefined
+          ? [...names.groupOf.keys()]
+          : (Array.isArray(o.among) ? o.among : [o.among]).flatMap((ref) => expandNodeRef(names, ref));
+      checkPairs(among, among, ['scenario', i, 'all-pairs']);
     }
   });
 }

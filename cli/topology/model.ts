@@ -4,26 +4,16 @@
  * replicas expanded, every address assigned — so backends never look at raw YAML.
  */
 
-/** RFC 4787 behaviours. */
-export type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
+import type { NatBehaviourSpec, NatPresetName, NatRule } from '../../src/nat/nat-presets.js';
+
+/** RFC 4787 behaviours (the preset table, src/nat/nat-presets.ts, says which each preset has). */
+export type MappingBehaviour = NatRule;
 /** RFC 4787 filtering behaviour of a NAT. */
-export type FilteringBehaviour = MappingBehaviour;
-
-/** Preset names accepted in a topology file. `cgnat` is a NAT of carrier scale stacked behind another NAT. */
-export type NatPresetName =
-  | 'none'
-  | 'full-cone'
-  | 'restricted-cone'
-  | 'port-restricted-cone'
-  | 'symmetric'
-  | 'cgnat'
-  | `${'eim' | 'adm' | 'apdm'}-${'eif' | 'adf' | 'apdf'}`;
-
+export type FilteringBehaviour = NatRule;
 /** A NAT's RFC 4787 mapping and filtering behaviour. */
-export interface NatBehaviour {
-  mapping: MappingBehaviour;
-  filtering: FilteringBehaviour;
-}
+export type NatBehaviour = NatBehaviourSpec;
+/** Preset names accepted in a topology file: the rows of the preset table. */
+export type { NatPresetName };
 
 /** A public (routed, no NAT) or a LAN (behind one router) network. */
 export type NetworkKind = 'public' | 'lan';
@@ -172,4 +162,75 @@ export interface ResolvedTopology {
   nodes: ResolvedNode[];
   links: ResolvedLink[];
   expectations: Expectation[];
+  /** Timed faults and checks (`scenario:`), in file order; absent or empty when the file has none. */
+  scenario?: ScenarioStep[];
+}
+
+// ---- scenario (issue 13): timed faults and checks, resolved by scenario.ts -----------------------
+
+/** What a scenario step does to the lab. Node lists are expanded (a group is its replicas). */
+export type ScenarioAction =
+  | { kind: 'stop' | 'start' | 'restart'; nodes: string[] }
+  | {
+      kind: 'churn';
+      nodes: string[];
+      /** Percent of `nodes` churned each round (at least one node). */
+      fraction: number;
+      everyMs: number;
+      forMs: number;
+      /** How long a churned node stays stopped; 0: restarted at once. */
+      downMs: number;
+      seed: number;
+    }
+  | {
+      kind: 'link-set';
+      network: string;
+      node: string | null;
+      delayMs?: number;
+      jitterMs?: number;
+      lossPct?: number;
+      rateKbit?: number;
+    }
+  | { kind: 'link-down' | 'link-up'; network: string; node: string | null }
+  | { kind: 'partition'; sides: [string[], string[]] }
+  | { kind: 'heal' }
+  | { kind: 'nat-reset'; router: string }
+  | { kind: 'move'; node: string; network: string; address: string | null };
+
+/** What a scenario step checks. */
+export type ScenarioCheck =
+  | {
+      kind: 'expect';
+      /** The line as written. */
+      source: string;
+      pairs: Array<{ from: string; to: string }>;
+      path: PathKind;
+      /** Bound on the lookup plus the connect, ms; null: the connect timeout only. */
+      withinMs: number | null;
+    }
+  | { kind: 'stream'; from: string; to: string; untilMs: number; maxStallMs: number | null }
+  | {
+      kind: 'all-pairs';
+      among: string[];
+      /** 'expected': the path the topology's expectations give each pair ('any' where they give none). */
+      path: PathKind | 'expected';
+      sample: number | null;
+      withinMs: number | null;
+      /** Nodes started less than this before the check are not paired, ms. */
+      settleMs: number;
+    };
+
+/** One scenario step as written (a repeated step or a churn is expanded by the lab's timeline planner). */
+export interface ScenarioStep {
+  /** Position in the file's scenario list, and its line. */
+  index: number;
+  line: number;
+  atMs: number;
+  /** Repeat every `everyMs` up to `untilMs` (null: once). */
+  everyMs: number | null;
+  untilMs: number | null;
+  /** The step in one line, e.g. "restart bob", "expect alice-1 -> bob: direct within 2000ms". */
+  text: string;
+  action?: ScenarioAction;
+  check?: ScenarioCheck;
 }

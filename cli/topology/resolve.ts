@@ -13,18 +13,18 @@ import { expandNodeRef, nodeNames, replicaNames } from './names.js';
 import { hostAddress, parseCidr, type Cidr } from './ipv4.js';
 import type {
   Expectation,
-  NatPresetName,
   ResolvedLink,
   ResolvedNetwork,
   ResolvedNode,
   ResolvedRouter,
   ResolvedTopology,
 } from './model.js';
-import { natBehaviourOf } from './presets.js';
+import { natPresetBehaviour } from '../../src/nat/nat-presets.js';
 import type { LinkConfig, TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, expectationText, parseExpectLine } from './expect.js';
 import { resolveProgram } from './kinds.js';
+import { resolveScenario } from './scenario.js';
 
 export const DEFAULT_PORT = 4433;
 export const DEFAULT_MAPPING_TIMEOUT = '30s';
@@ -74,7 +74,7 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
   const routers: ResolvedRouter[] = routerEntries.map(([name, r]) => ({
     name,
     preset: r.nat,
-    nat: natBehaviourOf(r.nat, r.behaviour as NatPresetName | undefined),
+    nat: natPresetBehaviour(r.nat, r.behaviour),
     wan: { network: r.wan, address: allocate(r.wan) },
     lan: { network: r.lan, address: hostAddress(subnets.get(r.lan) as Cidr, 1) },
     hairpin: r.hairpin ?? routerDefaults?.hairpin ?? false,
@@ -116,6 +116,7 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
     nodes,
     links: resolveLinks(file),
     expectations: resolveExpectations(file, lineOf),
+    ...(file.scenario?.length ? { scenario: resolveScenario(file, nodeNames(file), lineOf).steps } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  * (references, subnets, NAT stacking) is checked afterwards by check.ts.
  */
 import { z } from 'zod';
-import { NAT_PRESETS, CGNAT_BEHAVIOURS } from './presets.js';
+import { NAT_PRESETS, CARRIER_BEHAVIOURS } from '../../src/nat/nat-presets.js';
 import {
   DURATION_HINT,
   DURATION_PATTERN,
@@ -87,7 +87,7 @@ export const RouterSchema = z
     hairpin: z.boolean().optional().describe('let LAN hosts reach each other through the public mapping'),
     mappingTimeout: Duration.optional().describe('UDP mapping lifetime (whole seconds), e.g. "30s"'),
     behaviour: z
-      .enum(CGNAT_BEHAVIOURS)
+      .enum(CARRIER_BEHAVIOURS)
       .optional()
       .describe('for nat: cgnat only: the behaviour of the carrier NAT (default port-restricted-cone)'),
   })
@@ -170,6 +170,81 @@ export const DefaultsSchema = z
   })
   .describe('settings inherited by groups, links and routers');
 
+// ---- scenario: timed faults and checks (issue 13; resolved by scenario.ts) ---------------------
+
+const NodeRefs = z
+  .union([Ref('node or node group'), z.array(Ref('node or node group')).min(1)])
+  .describe('a node or group name, or a list of them');
+const LinkEnd = z.strictObject({
+  network: Ref('network'),
+  node: Ref('node').optional().describe("only this node's link on the network"),
+});
+
+/**
+ * One step of a scenario: when (`at`, and `every` … `until` to repeat it) and exactly one action or check.
+ * Which key is the step's and what it may combine with is checked by scenario.ts (checkScenario).
+ */
+export const ScenarioStepSchema = z
+  .strictObject({
+    at: Duration.describe('when: the time after the mesh is ready, e.g. "5s"'),
+    every: Duration.optional().describe('repeat the step this often, up to `until`'),
+    until: Duration.optional().describe('stream: when it ends; with every: the last time the step may run'),
+    stop: Ref('node or node group').optional().describe("action: stop the node's process (every replica of a group)"),
+    start: Ref('node or node group').optional().describe('action: start a stopped node again (same key)'),
+    restart: Ref('node or node group').optional().describe('action: stop and start again (same key)'),
+    churn: z
+      .strictObject({
+        nodes: NodeRefs.describe('the nodes to churn'),
+        fraction: Percent.describe('share of them churned each round, e.g. "20%"'),
+        every: Duration.describe('time between rounds'),
+        for: Duration.describe('how long to churn'),
+        down: Duration.optional().describe('how long a churned node stays stopped (default 0: a restart)'),
+        seed: z.int().min(0).optional().describe('which nodes are picked (default 1)'),
+      })
+      .optional()
+      .describe('action: stop and start a fraction of the nodes, a round every `every`'),
+    link: z
+      .strictObject({ network: Ref('network'), node: Ref('node').optional(), ...Shaping })
+      .optional()
+      .describe('action: change link shaping (the fields given; the others stay)'),
+    'link-down': z.union([Ref('network'), LinkEnd]).optional().describe("action: cut a network's (or a node's) link"),
+    'link-up': z.union([Ref('network'), LinkEnd]).optional().describe('action: restore a cut link'),
+    partition: z
+      .strictObject({ nodes: NodeRefs, from: NodeRefs })
+      .optional()
+      .describe('action: drop all traffic between `nodes` and `from`, both ways'),
+    heal: z.literal(true).optional().describe('action: remove every partition'),
+    'nat-reset': Ref('router').optional().describe("action: reboot a router's NAT (every mapping forgotten)"),
+    move: z
+      .strictObject({ node: Ref('node'), network: Ref('network'), address: z.string().optional() })
+      .optional()
+      .describe('action: attach a running node to another network'),
+    expect: ExpectLineSchema.optional().describe(
+      'check: "from -> to[: path][ within duration]" (quoted); within bounds the lookup and the connect',
+    ),
+    stream: z.string().optional().describe('check: "from -> to": a stream that stays intact from `at` to `until`'),
+    'max-stall': Duration.optional().describe('stream: the longest pause the receiver may see'),
+    'all-pairs': z
+      .union([
+        z.literal(true),
+        z.strictObject({
+          among: NodeRefs.optional().describe('the nodes to pair (default: all)'),
+          path: z
+            .enum(['any', 'direct', 'hole-punched', 'relayed', 'expected'])
+            .optional()
+            .describe("expected: the path the topology's expect list gives the pair (any where it gives none)"),
+          sample: z.int().min(1).optional().describe('probe this many pairs, picked at random (default: every pair)'),
+          within: Duration.optional().describe('deadline of each connect (lookup included)'),
+          settle: Duration.optional().describe('skip nodes started less than this before (default 2s)'),
+        }),
+      ])
+      .optional()
+      .describe('check: every live pair connects'),
+  })
+  .describe('a scenario step: `at` a time, one action or check');
+
+export const ScenarioSchema = z.array(ScenarioStepSchema).describe('timed actions and checks, from the time the mesh is ready');
+
 /** The zod schema of a topology file (the source of schema/topology.schema.json). */
 export const TopologyFileSchema = z
   .strictObject({
@@ -192,6 +267,7 @@ export const TopologyFileSchema = z
       .describe(
         '"from -> to[: any|direct|hole-punched|relayed][ within <duration>]"; a group name means all its replicas',
       ),
+    scenario: ScenarioSchema.optional(),
   })
   .describe('a quicmesh-lab topology');
 
@@ -202,6 +278,7 @@ export type RouterConfig = z.infer<typeof RouterSchema>;
 export type LinkConfig = z.infer<typeof LinkSchema>;
 export type NodeGroupConfig = z.infer<typeof NodeGroupSchema>;
 export type ExpectLineConfig = z.infer<typeof ExpectLineSchema>;
+export type ScenarioStepConfig = z.infer<typeof ScenarioStepSchema>;
 
 /** The JSON Schema of a topology file, as committed in schema/topology.schema.json. */
 export function topologyJsonSchema(): Record<string, unknown> {

@@ -14,7 +14,7 @@ const MAX_REQUEST_ROWS = 6;
 export function detailHeight(view: NodeView): number {
   const m = view.metrics;
   const changes = m && Object.keys(m.upgrades).length + Object.keys(m.failures).length > 0 ? 1 : 0;
-  return 2 + 9 + changes + Math.min(MAX_REQUEST_ROWS, view.requests.length) + (view.lastError ? 1 : 0);
+  return 2 + 9 + changes + (view.process ? 1 : 0) + Math.min(MAX_REQUEST_ROWS, view.requests.length) + (view.lastError ? 1 : 0);
 }
 
 function Row({ label, children }: { label: string; children: string }) {
@@ -28,6 +28,13 @@ function Row({ label, children }: { label: string; children: string }) {
 
 function kindName(kind: string): string {
   return (pathKindOf(kind) ?? kind).replace('_', '-');
+}
+
+/** "pid 1234 · restarts 2", "container qm-lab_alice · stopped · restarts 1". */
+export function processText(view: NodeView): string {
+  const p = view.process!;
+  const where = p.container ? `container ${p.container}` : p.pid === null ? 'no process' : `pid ${p.pid}`;
+  return `${where}${p.running ? '' : ' · stopped'} · restarts ${p.restarts}`;
 }
 
 export function DetailPane({ view, now }: { view: NodeView; now: number }) {
@@ -61,6 +68,7 @@ export function DetailPane({ view, now }: { view: NodeView; now: number }) {
       <Row label="NodeId">{s?.nodeId || DASH}</Row>
       <Row label="address">{`${s?.addr || DASH} · status ${t.baseUrl}`}</Row>
       <Row label="network">{`${t.network ?? DASH} · NAT ${t.nat ?? DASH}${s?.natType ? ` (detected ${s.natType})` : ''}`}</Row>
+      {view.process ? <Row label="process">{processText(view)}</Row> : null}
       <Row label="node">{`uptime ${formatDuration(s?.uptimeMs)} · peers ${formatCount(s?.peers)} · identity mismatches ${formatCount(s?.identityMismatches)}`}</Row>
       <Row label="DHT">
         {d

@@ -5,7 +5,7 @@
  */
 import { ALL_PATHS, pathKindOf, type NodeView } from './node-view.js';
 
-export type LabEventKind = 'up' | 'down' | 'restart' | 'peers' | 'tiers' | 'path-upgrade' | 'path-failure';
+export type LabEventKind = 'up' | 'down' | 'stopped' | 'restart' | 'peers' | 'tiers' | 'path-upgrade' | 'path-failure';
 
 export interface LabEvent {
   /** Increasing number, a stable React key. */
@@ -42,6 +42,10 @@ type Emit = (kind: LabEventKind, text: string) => void;
 
 /** The events between two views of the same node (`prev` before this poll, `next` after it). */
 export function diffNode(prev: NodeView, next: NodeView, emit: Emit): void {
+  if (next.state === 'stopped') {
+    if (prev.state !== 'stopped') emit('stopped', 'stopped by its lab');
+    return;
+  }
   if (next.state === 'down' && prev.state !== 'down') {
     emit('down', `down: ${next.lastError ?? 'no answer'}`);
     return;
@@ -49,7 +53,7 @@ export function diffNode(prev: NodeView, next: NodeView, emit: Emit): void {
   if (next.state !== 'up') return;
   const was = prev.status;
   const now = next.status;
-  if (prev.state !== 'up') emit('up', prev.state === 'pending' ? 'up' : 'back up');
+  if (prev.state !== 'up') emit('up', prev.state === 'pending' ? 'up' : prev.state === 'stopped' ? 'started again' : 'back up');
   if (!now) return;
   const restarted =
     was !== null &&

@@ -21,13 +21,14 @@ function pathsCell(v: NodeView): string {
 
 export function stateLabel(v: NodeView): string {
   if (v.state === 'pending') return 'wait';
+  if (v.state === 'stopped') return 'stop';
   if (v.state === 'down') return 'down';
   return v.lastError ? 'up!' : 'up';
 }
 
 function stateColor(v: NodeView): string | undefined {
   if (v.state === 'down') return 'red';
-  if (v.state === 'pending') return 'gray';
+  if (v.state === 'pending' || v.state === 'stopped') return 'gray';
   return v.lastError ? 'yellow' : 'green';
 }
 
@@ -80,7 +81,7 @@ export function NodeTable({ nodes, selected, maxRows }: NodeTableProps) {
       {shown.map((v, i) => {
         const isSelected = start + i === selected;
         return (
-          <Text key={v.target.name} inverse={isSelected} dimColor={v.state === 'pending'} wrap="truncate-end">
+          <Text key={v.target.name} inverse={isSelected} dimColor={v.state === 'pending' || v.state === 'stopped'} wrap="truncate-end">
             {isSelected ? '> ' : '  '}
             {line(v, stateCol)}{' '}
             <Text color={stateColor(v)}>{cell(stateLabel(v), cols[stateCol]!.width)}</Text>

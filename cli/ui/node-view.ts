@@ -17,7 +17,17 @@ export interface NodeTarget {
   program?: string;
 }
 
-export type NodeState = 'pending' | 'up' | 'down';
+/** A lab node's process as its lab records it (`quicmesh-lab stop/start/restart` change it). */
+export interface NodeProcessInfo {
+  pid: number | null;
+  /** Docker: the node container. */
+  container?: string;
+  running: boolean;
+  restarts: number;
+}
+
+/** stopped: its lab stopped it on purpose (`quicmesh-lab stop`), which is not an error. */
+export type NodeState = 'pending' | 'up' | 'down' | 'stopped';
 
 /**
  * The path kinds the table counts. quicmesh_path_state{kind} label values are matched loosely
@@ -101,10 +111,12 @@ export interface NodeView {
   status: StatusView | null;
   metrics: MetricsView | null;
   requests: RequestRow[];
+  /** Its process as the lab records it; null outside a lab (a --nodes list). */
+  process: NodeProcessInfo | null;
 }
 
 export function initialView(target: NodeTarget): NodeView {
-  return { target, state: 'pending', lastError: null, lastOkAt: null, status: null, metrics: null, requests: [] };
+  return { target, state: 'pending', lastError: null, lastOkAt: null, status: null, metrics: null, requests: [], process: null };
 }
 
 // --- /status -----------------------------------------------------------------------------------

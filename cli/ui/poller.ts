@@ -9,7 +9,7 @@
 import { SystemClock, type Clock, type TimerHandle } from '../../src/core/clock.js';
 import { ConfigError, TimeoutError, TransportError } from '../../src/errors.js';
 import { EventLog, diffNode } from './events.js';
-import { initialView, readMetrics, readStatus, requestRows, type NodeTarget, type NodeView } from './node-view.js';
+import { initialView, readMetrics, readStatus, requestRows, type NodeProcessInfo, type NodeTarget, type NodeView } from './node-view.js';
 import { parsePromText } from './prom-text.js';
 import { Listeners, type LabSnapshot, type LabStore } from './store.js';
 
@@ -39,6 +39,11 @@ export interface LabPollerOptions {
   maxEvents?: number;
   /** Whether a command node's program runs (targets with `program`, which answer no /status). */
   liveness?: Liveness;
+  /**
+   * The nodes' processes as their lab records them, read once per poll (the TUI reads the lab's state):
+   * a node its lab stopped is shown as stopped and not polled.
+   */
+  processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
 
 /** Node kinds (issue 14): is a command node's process running? `error` says why not. */
@@ -62,6 +67,7 @@ export class LabPoller implements LabStore {
   private inFlight: Promise<void> | undefined;
   private readonly aborts = new Set<AbortController>();
   private readonly liveness: Liveness | undefined;
+  private readonly processes: (() => ReadonlyMap<string, NodeProcessInfo> | null) | undefined;
 
   constructor(opts: LabPollerOptions) {
     this.intervalMs = positiveInt('interval', opts.intervalMs ?? DEFAULT_INTERVAL_MS);
@@ -76,6 +82,7 @@ export class LabPoller implements LabStore {
     this.lab = opts.lab ?? '';
     this.log = new EventLog(opts.maxEvents ?? 200);
     this.liveness = opts.liveness;
+    this.processes = opts.processes;
     this.views = opts.targets.map(initialView);
     this.snapshot = this.makeSnapshot();
   }
@@ -111,7 +118,13 @@ export class LabPoller implements LabStore {
   /** One poll of every node; resolves after subscribers were notified. Joins a poll already running. */
   pollOnce(): Promise<void> {
     if (this.inFlight) return this.inFlight;
-    const run = Promise.all(this.views.map((v) => this.pollNode(v))).then((next) => {
+    let procs: ReadonlyMap<string, NodeProcessInfo> | null = null;
+    try {
+      procs = this.processes?.() ?? null;
+    } catch {
+      procs = null; // the lab's state is unreadable for a moment: poll every node as usual
+    }
+    const run = Promise.all(this.views.map((v) => this.pollNode(v, procs?.get(v.target.name) ?? null))).then((next) => {
       const now = this.clock.now();
       next.forEach((view, i) => {
         diffNode(this.views[i]!, view, (kind, text) => this.log.add(now, view.target.name, kind, text));
@@ -137,8 +150,13 @@ export class LabPoller implements LabStore {
     });
   }
 
-  private async pollNode(prev: NodeView): Promise<NodeView> {
-    if (prev.target.program !== undefined) return this.pollProgram(prev);
+  private async pollNode(prev: NodeView, process: NodeProcessInfo | null): Promise<NodeView> {
+    if (process && !process.running) return { ...prev, state: 'stopped', lastError: null, process };
+    const polled = prev.target.program !== undefined ? await this.pollProgram(prev) : await this.pollStatus(prev);
+    return { ...polled, process };
+  }
+
+  private async pollStatus(prev: NodeView): Promise<NodeView> {
     const base = prev.target.baseUrl;
     const [status, metrics] = await Promise.allSettled([this.get(base, '/status'), this.get(base, '/metrics')]);
     const now = this.clock.now();
@@ -171,6 +189,7 @@ export class LabPoller implements LabStore {
       status: statusView,
       metrics: metricsView,
       requests: requestRows(statusView, prev.state === 'up' ? prev.status : null, dt),
+      process: prev.process,
     };
   }
 

@@ -7,7 +7,7 @@
 import { render } from 'ink';
 import { SystemClock, type Clock } from '../../src/core/clock.js';
 import { App } from './app.js';
-import type { NodeTarget } from './node-view.js';
+import type { NodeProcessInfo, NodeTarget } from './node-view.js';
 import { LabPoller, type FetchLike, type Liveness } from './poller.js';
 
 export interface RunTuiOptions {
@@ -22,6 +22,8 @@ export interface RunTuiOptions {
   stdin?: NodeJS.ReadStream;
   /** Whether a command node runs (node kinds); see LabPollerOptions.liveness. */
   liveness?: Liveness;
+  /** The nodes' processes as the lab records them now (stopped nodes are shown as such). */
+  processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
 
 export async function runTui(opts: RunTuiOptions): Promise<void> {
@@ -34,6 +36,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     fetch: opts.fetch,
     clock,
     ...(opts.liveness ? { liveness: opts.liveness } : {}),
+    ...(opts.processes ? { processes: opts.processes } : {}),
   });
   poller.start();
   const instance = render(<App store={poller} clock={clock} eventLines={opts.eventLines} />, {

@@ -1,8 +1,12 @@
 /**
  * Structured logging with levels, injected like the clock. The level comes from QUICMESH_LOG
  * (error|warn|info|debug|trace, like the spec's RUST_LOG); output is one line per event:
- * `<iso time> <LEVEL> <scope>: <message> key=value ...`.
+ * `<iso time> <LEVEL> <scope>: <message> key=value ...`, the time read from the injected clock
+ * (give a LineLogger the components' clock: in the simulator its lines carry virtual time).
  */
+import { SystemClock, type Clock } from './clock.js';
+
+/** Log levels, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
@@ -30,7 +34,8 @@ export interface LineLoggerOptions {
   level?: LogLevel;
   scope?: string;
   write?: (line: string) => void;
-  now?: () => number;
+  /** Where the timestamps come from (default: the wall clock). */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** A Logger writing one line per event: timestamp, level, scope, message, key=value fields. */
@@ -38,17 +43,17 @@ export class LineLogger implements Logger {
   private readonly level: LogLevel;
   private readonly scope: string;
   private readonly write: (line: string) => void;
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(opts: LineLoggerOptions = {}) {
     this.level = opts.level ?? parseLogLevel(process.env.QUICMESH_LOG);
     this.scope = opts.scope ?? 'quicmesh';
     this.write = opts.write ?? ((line) => process.stderr.write(line + '\n'));
-    this.now = opts.now ?? (() => Date.now());
+    this.clock = opts.clock ?? new SystemClock();
   }
 
   child(scope: string): Logger {
-    return new LineLogger({ level: this.level, scope: `${this.scope}::${scope}`, write: this.write, now: this.now });
+    return new LineLogger({ level: this.level, scope: `${this.scope}::${scope}`, write: this.write, clock: this.clock });
   }
 
   error(msg: string, fields?: LogFields): void { this.log('error', msg, fields); }
@@ -59,7 +64,7 @@ export class LineLogger implements Logger {
 
   private log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (ORDER[level] > ORDER[this.level]) return;
-    let line = `${new Date(this.now()).toISOString()} ${level.toUpperCase().padEnd(5)} ${this.scope}: ${msg}`;
+    let line = `${new Date(this.clock.now()).toISOString()} ${level.toUpperCase().padEnd(5)} ${this.scope}: ${msg}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) {
         if (v === undefined) continue;

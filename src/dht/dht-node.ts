@@ -32,7 +32,7 @@
  * answers that already arrived are processed.
  *
  * What the driver adds to the pure cores:
- * - every request it sends is timed; the RTT feeds tiering and the routing table; a failure marks
+ * - every request it sends is timed (contact-keeper.ts); the RTT feeds tiering and the routing table; a failure marks
  *   the contact failed (evicted after FAILURES_BEFORE_EVICT, replaced from the cache);
  * - every request it serves observes the sender (`msg.from`, already verified by the node layer);
  *   a full bucket answers with a ping of its LRU head, which the driver sends (ping-before-evict);
@@ -52,7 +52,6 @@
  *   that answered (Coral's idea: fast nodes serve lookups, slow ones carry storage). A replica
  *   refused with 'Pressure' (or lost to an error) is re-sent to the next unused candidate.
  */
-import { bytesEqual } from '../core/bytes.js';
 import type { Components } from '../core/components.js';
 import type { Contact, Identity, Key, NodeId } from '../core/types.js';
 import {
@@ -62,7 +61,7 @@ import {
   TIERING_FIRST_RECOMPUTE_MS,
   TIERING_RECOMPUTE_INTERVAL_MS,
 } from '../constants.js';
-import { ConfigError, IdentityError, ProtocolError, RemoteError, TransportError, errorMessage } from '../errors.js';
+import { ConfigError, ProtocolError, TransportError, errorMessage } from '../errors.js';
 import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
@@ -80,9 +79,9 @@ import { DhtCoordinates } from './proximity.js';
 import { RoutingTable } from './routing-table.js';
 import { EndpointPublisher } from './endpoint-publisher.js';
 import { RelayDirectory, type DiscoverRelaysOptions, type RelayInfoPublishResult } from './relay-directory.js';
-import { validRecordFor } from './records.js';
-import { validRelayInfoFor } from './relay-records.js';
+import { ENDPOINT_RECORDS, RELAY_INFOS } from './signed-values.js';
 import { TimerGroup } from '../core/timer-group.js';
+import { ContactKeeper } from './contact-keeper.js';
 import {
   MAINTENANCE_INTERVAL_MS,
   MAX_REFRESH_LOOKUPS_PER_TICK,
@@ -131,6 +130,7 @@ export class DhtNode {
   private readonly maintenanceIntervalMs: number;
   private readonly spillPressure: number;
   private readonly tierOf: (id: NodeId, relayed: NetCoord | undefined) => number | undefined;
+  private readonly contacts: ContactKeeper;
   private readonly serveCtx: ServeContext;
   private me: Contact | undefined;
   private readonly timers: TimerGroup;
@@ -200,6 +200,17 @@ export class DhtNode {
       },
       ...(coordinates ? { coordinates } : {}),
     };
+    this.contacts = new ContactKeeper({
+      rpc: init.rpc,
+      components: init.components,
+      table,
+      tiering: this.tiering,
+      coordinates,
+      requestTimeoutMs: this.requestTimeoutMs,
+      learnFromReplies: this.learnFromReplies,
+      self: () => this.contact,
+      stopped: () => this.stopped,
+    });
     this.m = createDhtMetrics(metrics);
     this.updateGauges();
   }
@@ -231,19 +242,19 @@ export class DhtNode {
     this.me = undefined;
     const rpc = this.rpc;
     rpc.handle('Ping', (peer, msg) => {
-      this.observeRequester(msg.from, msg.coord, peer.addr);
+      this.contacts.observeRequester(msg.from, msg.coord, peer.addr);
       return this.coordinates ? { type: 'Ack', rejection: null, coord: this.coordinates.own } : ACK_OK;
     });
     rpc.handle('FindNode', (peer, msg) => {
-      this.observeRequester(msg.from, msg.coord, peer.addr);
+      this.contacts.observeRequester(msg.from, msg.coord, peer.addr);
       return serveFindNode(this.serveCtx, msg);
     });
     rpc.handle('FindValue', (peer, msg) => {
-      this.observeRequester(msg.from, msg.coord, peer.addr);
+      this.contacts.observeRequester(msg.from, msg.coord, peer.addr);
       return serveFindValue(this.serveCtx, msg);
     });
     rpc.handle('Store', (peer, msg) => {
-      this.observeRequester(msg.from, msg.coord, peer.addr);
+      this.contacts.observeRequester(msg.from, msg.coord, peer.addr);
       return serveStore(this.serveCtx, msg);
     });
     if (this.maintenance) {
@@ -278,11 +289,7 @@ export class DhtNode {
    * its bucket is full, ping the bucket's LRU head to decide who stays.
    */
   observeContact(contact: Contact, rttMs?: number): void {
-    if (this.stopped) return;
-    const now = this.components.clock.now();
-    if (rttMs !== undefined) this.tiering.recordRtt(contact.id, rttMs);
-    const outcome = this.table.observeContact(contact, now, rttMs);
-    if (outcome.kind === 'pending' && outcome.ping) this.pingForEviction(outcome.ping);
+    this.contacts.observeContact(contact, rttMs);
   }
 
   /**
@@ -290,7 +297,7 @@ export class DhtNode {
    * above our closest neighbour. Throws TransportError when seeds were given and none answered.
    */
   async bootstrap(seeds: ReadonlyArray<string | Contact>, opts: BootstrapOptions = {}): Promise<BootstrapResult> {
-    const answered = await Promise.all(seeds.map((s) => this.pingSeed(s)));
+    const answered = await Promise.all(seeds.map((s) => this.contacts.pingSeed(s)));
     const contacted = answered.filter(Boolean).length;
     if (seeds.length > 0 && contacted === 0) {
       throw new TransportError(`bootstrap: none of the ${seeds.length} seed(s) answered`);
@@ -316,9 +323,9 @@ export class DhtNode {
   iterativeFindNode(target: NodeId, opts: LookupOverrides = {}): Promise<LookupResult> {
     const msg: FindNode = { type: 'FindNode', from: this.contact, target };
     return this.lookup(target, 'node', opts, (contact) =>
-      this.send(contact, this.withCoord(msg)).then((resp) => {
+      this.contacts.send(contact, this.contacts.withCoord(msg)).then((resp) => {
         if (resp.type !== 'Nodes') throw new ProtocolError(`FindNode answered with ${resp.type}`);
-        this.learn(resp.nodes, resp.coords);
+        this.contacts.learn(resp.nodes, resp.coords);
         return resp.coords && this.coordinates ? { contacts: resp.nodes, coords: resp.coords } : { contacts: resp.nodes };
       }),
     );
@@ -338,9 +345,9 @@ export class DhtNode {
     }
     const msg: FindValue = { type: 'FindValue', from: this.contact, key };
     return this.lookup(key, 'value', opts, (contact) =>
-      this.send(contact, this.withCoord(msg)).then((resp): LookupAnswer => {
+      this.contacts.send(contact, this.contacts.withCoord(msg)).then((resp): LookupAnswer => {
         if (resp.type !== 'Value') throw new ProtocolError(`FindValue answered with ${resp.type}`);
-        this.learn(resp.closer, resp.coords);
+        this.contacts.learn(resp.closer, resp.coords);
         const coords = resp.coords && this.coordinates ? { coords: resp.coords } : {};
         if (resp.value !== null && validate(resp.value)) return { contacts: resp.closer, value: resp.value, ...coords };
         return { contacts: resp.closer, ...coords };
@@ -362,12 +369,12 @@ export class DhtNode {
     const candidates = spilled ? this.slowFirst(answered.slice(0, 2 * k)) : answered;
 
     const acks: StoreAck[] = [];
-    const msg: Request = { type: 'Store', from: this.contact, key, value, kind, ...this.coordField() };
+    const msg: Request = { type: 'Store', from: this.contact, key, value, kind, ...this.contacts.coordField() };
     let cursor = 0;
     const worker = async (): Promise<void> => {
       while (cursor < candidates.length && !this.stopped) {
         const contact = candidates[cursor++]!;
-        const ack = await this.sendStore(contact, msg);
+        const ack = await this.contacts.sendStore(contact, msg);
         acks.push(ack);
         // Only a full node or a lost request is worth another replica elsewhere.
         if (ack.error === undefined && ack.rejection !== 'Pressure') return;
@@ -522,123 +529,10 @@ export class DhtNode {
     };
   }
 
-  /** One RPC to a known contact: timed, identity-checked, observed on success, marked failed otherwise. */
-  private async send(contact: Contact, msg: Request): Promise<Response> {
-    const clock = this.components.clock;
-    const t0 = clock.now();
-    let reply;
-    try {
-      reply = await this.rpc.request({ addr: contact.addr, nodeId: contact.id }, msg, { timeoutMs: this.requestTimeoutMs });
-    } catch (err) {
-      // An error reply (RemoteError) comes from a live node: it stays in the table.
-      if (!(err instanceof RemoteError)) this.contactFailed(contact);
-      throw err;
-    }
-    if (!bytesEqual(reply.from.nodeId, contact.id)) {
-      this.contactFailed(contact);
-      throw new IdentityError(`reply came from a different node than ${contact.addr} was expected to be`);
-    }
-    if (reply.msg.type === 'Error') {
-      // It is alive but refused: keep it in the table, fail this request.
-      throw new ProtocolError(`remote error ${reply.msg.code}: ${reply.msg.message}`);
-    }
-    const rtt = clock.now() - t0;
-    this.observeContact(contact, rtt);
-    this.coordinates?.measured(contact.id, replyCoord(reply.msg), rtt, this.table.has(contact.id));
-    return reply.msg;
-  }
-
-  private async sendStore(contact: Contact, msg: Request): Promise<StoreAck> {
-    try {
-      const resp = await this.send(contact, msg);
-      if (resp.type !== 'Ack') return { contact, rejection: null, error: `Store answered with ${resp.type}` };
-      return { contact, rejection: resp.rejection };
-    } catch (err) {
-      return { contact, rejection: null, error: errorMessage(err) };
-    }
-  }
-
-  /** The requester told us about itself: its contact and (tiering on) its coordinate. */
-  /**
-   * A requester joins the routing table only when its packets come from the address it claims:
-   * a node behind a NAT claims its private address, which nobody else can dial, so it stays a
-   * client of the DHT (as libp2p's DHT does behind NAT). Its records are then kept by reachable
-   * nodes, and lookups do not stall on contacts that cannot answer.
-   */
-  private observeRequester(from: Contact, coord: NetCoord | undefined, seenFrom: string): void {
-    if (seenFrom !== from.addr) return;
-    this.observeContact(from);
-    // Only routing-table contacts' coordinates are kept: those are what our replies list.
-    if (!this.stopped && coord !== undefined) this.coordinates?.heard(from.id, coord, this.table.has(from.id));
-  }
-
-  /** `{ coord }` to spread into a request (tiering on), else nothing. */
-  private coordField(): { coord?: NetCoord } {
-    return this.coordinates ? { coord: this.coordinates.own } : {};
-  }
-
-  /** `msg` with our current coordinate (tiering on; a copy), else `msg` itself. */
-  private withCoord<M extends FindNode | FindValue>(msg: M): M {
-    return this.coordinates ? { ...msg, coord: this.coordinates.own } : msg;
-  }
-
   /** Tier of the RTT our coordinates predict to `id` (undefined without a model or a coordinate). */
   private estimatedTier(id: NodeId, relayed: NetCoord | undefined): number | undefined {
     const est = this.coordinates?.estimateRtt(id, relayed);
     return est === undefined ? undefined : this.tiering.tierOfRtt?.(est);
-  }
-
-  /** Offer contacts named in a reply to free routing-table slots (see learnFromReplies). */
-  private learn(contacts: readonly Contact[], coords?: readonly (NetCoord | null)[]): void {
-    if (!this.learnFromReplies || this.stopped) return;
-    for (let i = 0; i < contacts.length; i++) {
-      const c = contacts[i]!;
-      // A contact entering the table with a relayed coordinate keeps it (until it reports its
-      // own), so our replies can pass an estimate on for it too.
-      if (this.table.offerContact(c) && coords?.[i]) this.coordinates?.book.relayed(c.id, coords[i]!);
-    }
-  }
-
-  private contactFailed(contact: Contact): void {
-    if (this.stopped) return;
-    this.table.markFailed(contact.id, this.components.clock.now());
-  }
-
-  private pingForEviction(head: Contact): void {
-    const msg: Request = { type: 'Ping', from: this.contact };
-    this.rpc.request({ addr: head.addr, nodeId: head.id }, msg, { timeoutMs: this.requestTimeoutMs }).then(
-      (reply) => {
-        if (this.stopped) return;
-        const alive = reply.msg.type === 'Ack' && bytesEqual(reply.from.nodeId, head.id);
-        this.table.onPingResult(head.id, alive, this.components.clock.now());
-      },
-      () => {
-        if (!this.stopped) this.table.onPingResult(head.id, false, this.components.clock.now());
-      },
-    );
-  }
-
-  /** Ping a seed given as an address (its id learned from the reply) or as a contact. */
-  private async pingSeed(seed: string | Contact): Promise<boolean> {
-    const msg: Request = { type: 'Ping', from: this.contact, ...this.coordField() };
-    const clock = this.components.clock;
-    const t0 = clock.now();
-    const target = typeof seed === 'string' ? { addr: seed } : { addr: seed.addr, nodeId: seed.id };
-    try {
-      const reply = await this.rpc.request(target, msg, { timeoutMs: this.requestTimeoutMs });
-      if (reply.msg.type !== 'Ack' || bytesEqual(reply.from.nodeId, this.id)) return false;
-      const contact = typeof seed === 'string' ? { id: reply.from.nodeId, addr: seed } : seed;
-      const rtt = clock.now() - t0;
-      this.observeContact(contact, rtt);
-      this.coordinates?.measured(contact.id, replyCoord(reply.msg), rtt, this.table.has(contact.id));
-      return true;
-    } catch (err) {
-      this.components.logger.debug('bootstrap seed did not answer', {
-        seed: typeof seed === 'string' ? seed : seed.addr,
-        error: errorMessage(err),
-      });
-      return false;
-    }
   }
 
   /** Spill order: slowest tier first (unmeasured counts as fast), then by distance (input order). */
@@ -679,14 +573,9 @@ export class DhtNode {
 
 const ACK_OK: Response = { type: 'Ack', rejection: null };
 
-/** The replier's own coordinate, when its reply carries one. */
-function replyCoord(msg: Response): NetCoord | undefined {
-  return msg.type === 'Nodes' || msg.type === 'Value' || msg.type === 'Ack' ? msg.coord : undefined;
-}
-
 /** Content whose BLAKE3 is `key`, or a genuine signed value for it (endpoint record, RelayInfo). */
 function believable(key: Key, v: Uint8Array): boolean {
-  return verifyKeyValuePair(key, v) || validRecordFor(key, v) !== undefined || validRelayInfoFor(key, v) !== undefined;
+  return verifyKeyValuePair(key, v) || ENDPOINT_RECORDS.validFor(key, v) !== undefined || RELAY_INFOS.validFor(key, v) !== undefined;
 }
 
 function positive(name: string, v: number): number {

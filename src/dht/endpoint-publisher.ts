@@ -18,7 +18,7 @@ import {
 import type { Keypair } from '../identity/keypair.js';
 import type { LookupResult } from './lookup.js';
 import type { PublishResult, StoreResult } from './dht-types.js';
-import { validRecordFor } from './records.js';
+import { ENDPOINT_RECORDS } from './signed-values.js';
 
 export interface EndpointPublisherDeps {
   clock: Clock;
@@ -54,7 +54,7 @@ export class EndpointPublisher {
   /** The record of `identity` (signature and key verified), or null when none is found. */
   async resolve(identity: Identity): Promise<EndpointRecord | null> {
     const key = endpointRecordKey(identity);
-    const r = await this.deps.findValue(key, (v) => validRecordFor(key, v) !== undefined);
+    const r = await this.deps.findValue(key, (v) => ENDPOINT_RECORDS.validFor(key, v) !== undefined);
     return r.value === undefined ? null : decodeEndpointRecord(r.value);
   }
 }

@@ -6,8 +6,7 @@
 import type { Contact, Key, NodeId } from '../core/types.js';
 import type { Ack, FindNode, FindValue, NetCoord, Nodes, Store, StoreKind, StoreRejection, Value } from '../wire/messages.js';
 import { ID_LENGTH } from './distance.js';
-import { checkIncomingRecord, storeRejectionFor } from './records.js';
-import { checkIncomingRelayInfo } from './relay-records.js';
+import { ENDPOINT_RECORDS, RELAY_INFOS, storeRejectionFor } from './signed-values.js';
 import type { RoutingTable } from './routing-table.js';
 
 /** The part of ProtectedStore (src/storage) the DHT uses. */
@@ -65,8 +64,8 @@ export function serveStore(ctx: ServeContext, msg: Store): Ack {
 
 /**
  * Whether to keep `value` under `key` on behalf of `from`, storing it when yes. Content values must
- * hash to their key (checked by the store); records must pass checkIncomingRecord, RelayInfo values
- * checkIncomingRelayInfo. The store adds its own limits (size, per-peer quota and rate, pressure);
+ * hash to their key (checked by the store); records and RelayInfo values must pass
+ * their kind's check (signed-values.ts). The store adds its own limits (size, per-peer quota and rate, pressure);
  * `trusted` (our own data) skips the per-peer ones.
  */
 export function acceptStore(
@@ -80,7 +79,7 @@ export function acceptStore(
   if (key.length !== ID_LENGTH) return 'InvalidKey';
   if (kind === 'content') return storage.put(from, key, value, { verifyContent: true, trusted });
   const held = storage.get(key);
-  const check = kind === 'relay-info' ? checkIncomingRelayInfo(key, value, held) : checkIncomingRecord(key, value, held);
+  const check = kind === 'relay-info' ? RELAY_INFOS.check(key, value, held) : ENDPOINT_RECORDS.check(key, value, held);
   if (!check.ok) return storeRejectionFor(check.reason);
   if (check.unchanged) return null;
   return storage.put(from, key, value, { verifyContent: false, trusted });

@@ -28,7 +28,7 @@ import {
 import type { StoreResult } from './dht-types.js';
 import { nextSequence } from './endpoint-publisher.js';
 import type { LookupResult } from './lookup.js';
-import { validRelayInfoFor } from './relay-records.js';
+import { RELAY_INFOS } from './signed-values.js';
 
 /** Directory slots read at once by discover() unless told otherwise. */
 export const DISCOVER_RELAYS_CONCURRENCY = 4;
@@ -125,7 +125,7 @@ export class RelayDirectory {
 
   /** A genuine info for `key` (forged or misplaced values are skipped by the lookup), or null. */
   private async read(key: Key): Promise<SignedRelayInfo | null> {
-    const r = await this.deps.findValue(key, (v) => validRelayInfoFor(key, v) !== undefined);
+    const r = await this.deps.findValue(key, (v) => RELAY_INFOS.validFor(key, v) !== undefined);
     return r.value === undefined ? null : decodeRelayInfo(r.value);
   }
 }

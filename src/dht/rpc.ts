@@ -5,10 +5,11 @@
  * already checked each request's `from.id` against the transport-authenticated peer.
  */
 import type { Contact, NodeId } from '../core/types.js';
-import type { PeerInfo, Reply, RequestOptions, Target } from '../transport/transport.js';
-import type { Request, RequestOf, RequestType, Response } from '../wire/messages.js';
+import type { Reply, RequestHandler, RequestOptions, Target } from '../transport/transport.js';
+import type { Request, RequestType } from '../wire/messages.js';
 
-export type DhtRequestHandler<T extends RequestType> = (peer: PeerInfo, msg: RequestOf<T>) => Promise<Response> | Response;
+/** A node's handler for one request type (transport.ts). */
+export type DhtRequestHandler<T extends RequestType> = RequestHandler<T>;
 
 export interface RpcEndpoint {
   /** This node as others dial it (read only when sending, so it may need a started transport). */

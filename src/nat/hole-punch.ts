@@ -41,6 +41,7 @@ export interface PunchParty {
   rttMs?: number;
 }
 
+/** Settings of a HolePunchCoordinator: registration window, start-delay slack, pending bound, metrics. */
 export interface HolePunchCoordinatorOptions {
   /** ms a registration waits for its partner. Default 10 s. */
   windowMs?: number;
@@ -54,12 +55,14 @@ export interface HolePunchCoordinatorOptions {
   metrics?: Metrics;
 }
 
+/** A message for the driver to send: HolePunchReady or HolePunchFailed to one party. */
 export interface PunchEffect {
   kind: 'send';
   to: Contact;
   msg: HolePunchReady | HolePunchFailed;
 }
 
+/** The coordinator's answer to a request: the reply to its sender and the messages to send to others. */
 export interface PunchOutcome<R> {
   reply: R;
   effects: PunchEffect[];
@@ -93,6 +96,7 @@ export function delays(a: PunchParty, b: PunchParty, slackMs: number): [number, 
   return [Math.round(slackMs + m - oa), Math.round(slackMs + m - ob)];
 }
 
+/** The hole-punch rendezvous (sans-IO): pairs punch requests and tells both peers where and when to punch. */
 export class HolePunchCoordinator {
   /** Registrations by "from→target". */
   private readonly pending = new Map<string, Registration>();

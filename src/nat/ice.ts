@@ -17,8 +17,11 @@ import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { addrFamily, hostOf } from './addr.js';
 
+/** Where an ICE candidate's address comes from: our interface, a server's view, the peer's view, or a relay. */
 export type CandidateType = 'host' | 'server-reflexive' | 'peer-reflexive' | 'relay';
+/** The state of a candidate pair's connectivity check (RFC 8445 §6.1.2.6). */
 export type CheckState = 'Frozen' | 'Waiting' | 'InProgress' | 'Succeeded' | 'Failed';
+/** Which side of an ICE exchange nominates: the controlling one (the initiator here) or the controlled one. */
 export type IceRole = 'controlling' | 'controlled';
 
 /** RFC 8445 §5.1.2.2 recommended type preferences. */
@@ -29,6 +32,7 @@ export const TYPE_PREFERENCE: Readonly<Record<CandidateType, number>> = {
   relay: 0,
 };
 
+/** An address a peer may be reached at, with its type, base, priority and foundation (RFC 8445 §5.1). */
 export interface IceCandidate {
   type: CandidateType;
   /** Where the peer sends to ("host:port"). */
@@ -102,6 +106,7 @@ export function gatherCandidates(input: GatherInput): IceCandidate[] {
   return out.sort((a, b) => b.priority - a.priority);
 }
 
+/** A local and a remote candidate checked together: priority, check state, nomination, our mapped address. */
 export interface CandidatePair {
   id: string;
   local: IceCandidate;
@@ -114,6 +119,7 @@ export interface CandidatePair {
   mappedAddr?: string;
 }
 
+/** What an IceAgent asks its driver to do: send a check, answer one, use the selected pair, or give up. */
 export type IceEffect =
   | {
       kind: 'check';
@@ -131,6 +137,7 @@ export type IceEffect =
   | { kind: 'selected'; pair: CandidatePair }
   | { kind: 'failed' };
 
+/** Settings of an IceAgent: role, candidates, rng, and the pacing, retransmission and nomination timing. */
 export interface IceAgentOptions {
   role: IceRole;
   local: readonly IceCandidate[];
@@ -155,6 +162,7 @@ interface Tx {
   nominate: boolean;
 }
 
+/** ICE-lite connectivity checks toward one peer (sans-IO): pairs candidates, paces and retries checks, nominates a pair. */
 export class IceAgent {
   readonly role: IceRole;
   private readonly local: IceCandidate[];

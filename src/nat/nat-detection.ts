@@ -19,9 +19,15 @@ import type { Clock } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { sameHost, splitAddr, uniqueAddrs } from './addr.js';
+import type { NatRule } from './nat-presets.js';
 
+/** The classic NAT type the measured mapping and filtering add up to ('None': not translated). */
 export type NatType = 'None' | 'FullCone' | 'RestrictedCone' | 'PortRestrictedCone' | 'Symmetric' | 'Unknown';
-export type NatBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown';
+/** A measured RFC 4787 behaviour, or 'unknown' when the probes could not tell. */
+export type NatBehaviour = NatRule | 'unknown';
+
+/** Every NatType (the labels of the quicmesh_nat_type gauge). */
+export const NAT_TYPES: readonly NatType[] = ['None', 'FullCone', 'RestrictedCone', 'PortRestrictedCone', 'Symmetric', 'Unknown'];
 
 /** A node that answers WhatIsMyAddr (and, for filtering tests, NatTest). */
 export interface NatServer {
@@ -32,14 +38,18 @@ export interface NatServer {
   nodeId?: NodeId;
 }
 
+/** A mapping test: the primary server, the same server on another port, or another server's address. */
 export type MappingProbeId = 'map-primary' | 'map-other-port' | 'map-other-address';
+/** A filtering test: a reply sent to us from another address (the partner server) or from another port. */
 export type FilteringProbeId = 'filter-other-address' | 'filter-other-port';
 
+/** One planned probe of NAT detection (a mapping, filtering or hairpin test) and the phase it runs in. */
 export type NatProbe =
   | { kind: 'mapping'; id: MappingProbeId; phase: number; server: NatServer; dest: string }
   | { kind: 'filtering'; id: FilteringProbeId; phase: number; server: NatServer; alternate: 'address' | 'port' }
   | { kind: 'hairpin'; id: 'hairpin'; phase: number };
 
+/** One probe's outcome: the reflexive address a mapping test saw, or whether a test packet came in. */
 export type NatProbeResult =
   /** `reflexive` null: no answer in time. */
   | { id: MappingProbeId; reflexive: string | null }
@@ -47,6 +57,7 @@ export type NatProbeResult =
   | { id: FilteringProbeId; received: boolean | null }
   | { id: 'hairpin'; received: boolean | null };
 
+/** The result of NAT detection: type, RFC 4787 mapping and filtering, public addresses, hairpinning, probe results. */
 export interface NatReport {
   natType: NatType;
   mapping: NatBehaviour;
@@ -171,6 +182,7 @@ export interface NatProbeDriver {
   hairpin?(reflexive: string): Promise<boolean>;
 }
 
+/** Settings of detectNatType: clock, our bound addresses, per-probe timeout, abort signal. */
 export interface DetectNatOptions {
   clock: Clock;
   /** Our bound addresses, to recognise "no NAT". */

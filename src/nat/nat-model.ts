@@ -4,30 +4,17 @@
  * (the same three). It translates outbound packets and filters inbound ones, nothing more — the
  * unit tests drive NAT detection and hole punching through it, and a simulator can reuse it.
  *
- * Like the lab's nftables presets, an inbound packet with no mapping is dropped (no port
- * forwarding), and a mapping's permissions are what its inside host has sent to.
+ * A preset's box comes from the preset table (nat-presets.ts): `natBoxFor`. Like the lab's
+ * nftables presets, an inbound packet with no mapping is dropped (no port forwarding), a
+ * mapping's permissions are what its inside host has sent to, and a reply to a packet let in
+ * leaves through the mapping that packet came in on (conntrack's reply direction) — which differs
+ * from a new mapping only when the mapping depends on the destination and the filter let in a
+ * source the inside never sent to.
  */
 import type { Rng } from '../core/rng.js';
 import { ConfigError } from '../errors.js';
 import { joinAddr, splitAddr } from './addr.js';
-import type { NatBehaviour } from './nat-detection.js';
-
-export type NatRule = Exclude<NatBehaviour, 'unknown'>;
-
-export interface NatBehaviourSpec {
-  mapping: NatRule;
-  filtering: NatRule;
-}
-
-/** The classic presets (LAB-FACTS table), by behaviour. */
-export const NAT_PRESETS = {
-  'full-cone': { mapping: 'endpoint-independent', filtering: 'endpoint-independent' },
-  'restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-dependent' },
-  'port-restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent' },
-  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
-} as const satisfies Record<string, NatBehaviourSpec>;
-
-export type NatPresetName = keyof typeof NAT_PRESETS;
+import { natPresetBehaviour, type NatBehaviourSpec, type NatPresetName } from './nat-presets.js';
 
 interface Mapping {
   inside: string;
@@ -48,6 +35,8 @@ export interface NatBoxOptions {
 export class NatBox {
   private readonly byKey = new Map<string, Mapping>();
   private readonly byPort = new Map<number, Mapping>();
+  /** "inside|remote" → the mapping a packet from remote came in on: replies go out through it. */
+  private readonly replies = new Map<string, Mapping>();
   private nextPort: number;
 
   constructor(
@@ -69,7 +58,7 @@ export class NatBox {
   outbound(inside: string, dst: string): string {
     const d = splitAddr(dst);
     const key = this.mappingKey(inside, d.host, d.port);
-    let m = this.byKey.get(key);
+    let m = this.replies.get(`${inside}|${joinAddr(d.host, d.port)}`) ?? this.byKey.get(key);
     if (m === undefined) {
       m = { inside, publicPort: this.allocatePort(), permits: new Set() };
       this.byKey.set(key, m);
@@ -85,9 +74,10 @@ export class NatBox {
     if (t.host !== this.publicHost) return null;
     const m = this.byPort.get(t.port);
     if (m === undefined) return null;
-    if (this.behaviour.filtering === 'endpoint-independent') return m.inside;
     const f = splitAddr(from);
-    return m.permits.has(this.permitKey(f.host, f.port)) ? m.inside : null;
+    if (this.behaviour.filtering !== 'endpoint-independent' && !m.permits.has(this.permitKey(f.host, f.port))) return null;
+    this.replies.set(`${m.inside}|${joinAddr(f.host, f.port)}`, m);
+    return m.inside;
   }
 
   /** Number of live mappings (tests: a symmetric NAT makes one per destination). */
@@ -118,4 +108,10 @@ export class NatBox {
     }
     throw new ConfigError('NatBox: public ports exhausted');
   }
+}
+
+/** A NatBox behaving as `preset` (a carrier preset: as its default), or null for `none`. */
+export function natBoxFor(preset: NatPresetName, publicHost: string, opts?: NatBoxOptions): NatBox | null {
+  const behaviour = natPresetBehaviour(preset);
+  return behaviour === null ? null : new NatBox(publicHost, behaviour, opts);
 }

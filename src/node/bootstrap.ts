@@ -6,6 +6,7 @@ import { shortHex, toHex } from '../core/bytes.js';
 import type { MeshNode } from './mesh-node.js';
 import { errorText } from '../errors.js';
 
+/** How one bootstrap address answered a Ping: its NodeId and RTT, or the error. */
 export interface BootstrapResult {
   addr: string;
   ok: boolean;

@@ -8,12 +8,14 @@
 import { fromHex } from '../core/bytes.js';
 import type { JsonResponse, JsonRoute } from '../metrics/http.js';
 import type { MeshNode } from './mesh-node.js';
-import { probePeer, type ProbeOptions, type ProbeResult } from './probe.js';
-import { hasStreams, runStreamCheck } from './stream-check.js';
+import { probePeer, type ProbeOptions, type ProbeResult } from '../traversal/probe.js';
+import { capability } from '../transport/capabilities.js';
+import { runStreamCheck } from './stream-check.js';
 
 /** Longest connect deadline a caller may ask for, ms. */
 export const MAX_CONNECT_TIMEOUT_MS = 120_000;
 
+/** The body of `POST /connect`: the peer's address and NodeId, optionally its identity, and how to connect. */
 export interface ConnectRequest {
   /** "host:port" or "[v6]:port". */
   addr: string;
@@ -28,6 +30,7 @@ export interface ConnectRequest {
   upgradeAfterMs?: number;
 }
 
+/** The answer to `POST /connect`: probePeer's result. */
 export type ConnectResponse = ProbeResult;
 
 /** How the routes reach the node; `probe` is swappable (tests, NAT traversal). */
@@ -64,17 +67,17 @@ export function controlRoutes(node: MeshNode, opts: ControlOptions = {}): Record
       const nodeId = (o as { nodeId: string }).nodeId;
       // Answered once the closed connections have drained (QUIC: no packet of theirs leaves after),
       // so a caller that next makes the NATs forget the pair is not undone by a late close.
-      const transport = node.transport as { disconnect?: (id: Uint8Array) => void; disconnectAndDrain?: (id: Uint8Array) => Promise<boolean> };
       const id = fromHex(nodeId);
-      const drained = transport.disconnectAndDrain ? await transport.disconnectAndDrain(id) : (transport.disconnect?.(id), true);
+      const draining = capability(node.transport, 'drainingDisconnect');
+      const drained = draining ? await draining.disconnectAndDrain(id) : (capability(node.transport, 'connectionControl')?.disconnect(id), true);
       return { status: 200, body: { disconnected: true, drained } };
     },
     'POST /stream': async ({ body }): Promise<JsonResponse> => {
       const parsed = parseStreamRequest(body);
       if (typeof parsed === 'string') return { status: 400, body: { error: parsed } };
-      const transport = node.transport;
-      if (!hasStreams(transport)) return { status: 501, body: { error: 'this transport has no raw streams' } };
-      const result = await runStreamCheck(transport, node.components, { addr: parsed.addr, nodeId: fromHex(parsed.nodeId) }, parsed);
+      const streams = capability(node.transport, 'streams');
+      if (streams === undefined) return { status: 501, body: { error: 'this transport has no raw streams' } };
+      const result = await runStreamCheck(streams, node.components, { addr: parsed.addr, nodeId: fromHex(parsed.nodeId) }, parsed);
       return { status: 200, body: result };
     },
   };

@@ -27,22 +27,23 @@ import { exportDhtTelemetry } from './dht-telemetry.js';
 import { PubsubPeerFeed, type PubsubPeerFeedOptions } from './pubsub-peers.js';
 import { GossipSub } from '../pubsub/gossipsub.js';
 import type { GossipConfig } from '../pubsub/config.js';
-import { attachTraversal } from './probe.js';
+import { attachTraversal } from '../traversal/probe.js';
 import { ConnectionManager } from '../connection/connection-manager.js';
 import { RelayClient } from '../nat/relay/relay-client.js';
-import { hasConnectionControl } from '../transport/paths.js';
-import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from './smart-connector.js';
+import { capability } from '../transport/capabilities.js';
+import { behindNat, SmartConnector, type ConnectOutcome, type SmartConnectorOptions } from '../traversal/smart-connector.js';
 import { nodeIdOfRecord, verifyEndpointRecord, type EndpointRecord } from '../identity/endpoint-record.js';
 import { IdentityError, TransportError } from '../errors.js';
-import { NodeAddresses, type NatAddresses } from './node-addresses.js';
-import { RelayInfoPublisher } from './relay-info-publisher.js';
-import { RelayRanking } from './relay-ranking.js';
-import { answerStreamChecks, hasStreams } from './stream-check.js';
-import { RelayLink } from './relay-link.js';
-import { RelayService, type RelayServiceOptions } from './relay-service.js';
-import { RendezvousService } from './rendezvous-service.js';
-import { hasRawDatagrams, PunchDriver } from './punch-driver.js';
+import { NodeAddresses, type NatAddresses } from '../traversal/node-addresses.js';
+import { RelayInfoPublisher } from '../traversal/relay-info-publisher.js';
+import { RelayRanking } from '../traversal/relay-ranking.js';
+import { answerStreamChecks } from './stream-check.js';
+import { RelayLink } from '../traversal/relay-link.js';
+import { RelayService, type RelayServiceOptions } from '../traversal/relay-service.js';
+import { RendezvousService } from '../traversal/rendezvous-service.js';
+import { PunchDriver } from '../traversal/punch-driver.js';
 
+/** What createNode builds a node from: keypair, transport, components, bootstrap peers, and which services to run how. */
 export interface CreateNodeOptions {
   keypair: Keypair;
   transport: Transport;
@@ -91,6 +92,7 @@ export interface NatStatus extends NatAddresses {
   relayServer: boolean;
 }
 
+/** The services of a node made by createNode (`node.services`); which are present depends on the options and transport. */
 export interface NodeServices {
   dht: DhtNode;
   /** Absent when created with `pubsub: false`. */
@@ -111,6 +113,7 @@ export interface NodeServices {
   punch?: PunchDriver;
 }
 
+/** A node made by createNode: its MeshNode and services, with start, bootstrap, smartConnect and stop. */
 export interface NodeAssembly {
   meshNode: MeshNode;
   services: NodeServices;
@@ -130,6 +133,7 @@ export interface NodeAssembly {
 
 export type SmartConnectCallOptions = Parameters<SmartConnector['connect']>[1];
 
+/** Assemble a node: a MeshNode on the transport with the DHT, pubsub and NAT traversal services the options ask for. */
 export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const meshNode = new MeshNode({ keypair: opts.keypair, transport: opts.transport, components: opts.components });
   const dht = new DhtNode({ rpc: meshNode, components: opts.components, options: opts.dht });
@@ -145,9 +149,10 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   if (opts.relays !== undefined && opts.relays.length > 0) {
     const link = new RelayLink(meshNode, { relays: opts.relays });
     services.relayLink = link;
-    if (opts.holePunch !== false && hasRawDatagrams(opts.transport)) {
+    const raw = capability(opts.transport, 'rawDatagrams');
+    if (opts.holePunch !== false && raw !== undefined) {
       services.punch = new PunchDriver(meshNode, {
-        raw: opts.transport,
+        raw,
         isRendezvous: (id) => link.isRelayPeer(id),
         // ICE candidates: our address (host) and our NAT's mapping as a bootstrap peer saw it
         localCandidates: () => ({ host: meshNode.contact.addr, reflexive: addresses.nat.reflexiveAddr }),
@@ -167,7 +172,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
   const ownAddrs = (): string[] => addresses.ownAddrs();
   const relayServer = opts.relay !== undefined && opts.relay !== false;
   const transport = opts.transport;
-  if (opts.answerStreamChecks && hasStreams(transport)) answerStreamChecks(transport, opts.components.clock);
+  const streams = capability(transport, 'streams');
+  if (opts.answerStreamChecks && streams !== undefined) answerStreamChecks(streams, opts.components.clock);
   const relaySvc = services.relayService;
   if (relaySvc !== undefined) {
     const publisher = new RelayInfoPublisher({
@@ -179,7 +185,8 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
     services.relayInfo = publisher;
     meshNode.addStatusProvider('relayInfo', () => publisher.status());
   }
-  if (hasConnectionControl(transport)) {
+  const control = capability(transport, 'connectionControl');
+  if (control !== undefined) {
     const c = opts.connect ?? {};
     const manager = new ConnectionManager({
       rng: opts.components.rng,
@@ -191,11 +198,11 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       upgradeIntervalMs: c.upgradeIntervalMs ?? 15_000,
     });
     const relayClient = new RelayClient({ clock: opts.components.clock });
-    services.relayRanking = new RelayRanking({ dht, client: relayClient, transport, components: opts.components });
+    services.relayRanking = new RelayRanking({ dht, client: relayClient, transport: control, components: opts.components });
     services.connector = new SmartConnector(
       {
         node: meshNode,
-        transport,
+        transport: control,
         manager,
         relayLink: services.relayLink,
         punch: services.punch,

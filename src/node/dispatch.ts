@@ -11,43 +11,35 @@ import { bytesEqual, shortHex } from '../core/bytes.js';
 import type { Logger } from '../core/logger.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Counter, Metrics } from '../metrics/metrics.js';
-import type { PeerInfo } from '../transport/transport.js';
-import type {
-  ErrorReply,
-  Message,
-  MessageOf,
-  MessageType,
-  Request,
-  RequestOf,
-  RequestType,
-  Response,
-} from '../wire/messages.js';
+import type { NotifyHandler, PeerInfo, RequestHandler } from '../transport/transport.js';
+import type { ErrorReply, Message, MessageOf, MessageType, Request, RequestOf, RequestType, Response } from '../wire/messages.js';
 
-export type RequestHandler<T extends RequestType = RequestType> = (
-  peer: PeerInfo,
-  msg: RequestOf<T>,
-) => Promise<Response> | Response;
-
-export type NotifyHandler<T extends MessageType = MessageType> = (peer: PeerInfo, msg: MessageOf<T>) => void;
+export type { NotifyHandler, RequestHandler };
 
 /** Outcome label of a served request in `quicmesh_requests_served_total{result}`. */
 export type ServedResult = 'ok' | 'error' | 'internal' | 'unsupported' | 'identity_mismatch';
 
+/** What a RequestRouter logs and counts with. */
 export interface RequestRouterOptions {
   logger: Logger;
   metrics: Metrics;
 }
 
-interface Entry {
-  handler: RequestHandler;
+interface Entry<T extends RequestType> {
+  handler: RequestHandler<T>;
   /** Built-in defaults may be replaced once by a service; explicit registrations may not. */
   builtin: boolean;
 }
 
+/** One entry per request type, each typed for its type (so no handler is erased to a wider one). */
+type HandlerTable = { [T in RequestType]?: Entry<T> };
+type NotifyTable = { [T in MessageType]?: NotifyHandler<T> };
+
+/** Request dispatch apart from any socket: a handler per type, the sender's id checked against the verified peer. */
 export class RequestRouter {
   private readonly logger: Logger;
-  private readonly handlers = new Map<string, Entry>();
-  private readonly notifyHandlers = new Map<string, NotifyHandler>();
+  private readonly handlers: HandlerTable = {};
+  private readonly notifyHandlers: NotifyTable = {};
   private readonly served = new Map<string, number>();
   private mismatches = 0;
   private readonly servedTotal: Counter;
@@ -68,19 +60,21 @@ export class RequestRouter {
 
   /** Serve requests of `type` with `handler`. Throws ConfigError if a (non built-in) handler exists. */
   handle<T extends RequestType>(type: T, handler: RequestHandler<T>, opts: { builtin?: boolean } = {}): void {
-    const existing = this.handlers.get(type);
+    const existing = this.handlers[type];
     if (existing && !existing.builtin) throw new ConfigError(`a handler for ${type} requests is already registered`);
-    this.handlers.set(type, { handler: handler as unknown as RequestHandler, builtin: opts.builtin ?? false });
+    const table: { [P in T]?: Entry<P> } = this.handlers; // the compiler sees key and entry agree here
+    table[type] = { handler, builtin: opts.builtin ?? false };
   }
 
   /** Receive one-way messages of `type`. Throws ConfigError if a handler exists. */
   onNotify<T extends MessageType>(type: T, handler: NotifyHandler<T>): void {
-    if (this.notifyHandlers.has(type)) throw new ConfigError(`a notify handler for ${type} is already registered`);
-    this.notifyHandlers.set(type, handler as unknown as NotifyHandler);
+    if (this.notifyHandlers[type] !== undefined) throw new ConfigError(`a notify handler for ${type} is already registered`);
+    const table: { [P in T]?: NotifyHandler<P> } = this.notifyHandlers;
+    table[type] = handler;
   }
 
   hasHandler(type: RequestType): boolean {
-    return this.handlers.has(type);
+    return this.handlers[type] !== undefined;
   }
 
   /** Answer one request from an authenticated peer. Never throws or rejects. */
@@ -99,7 +93,12 @@ export class RequestRouter {
       });
       return errorReply('IdentityMismatch', 'from.id does not match the authenticated peer NodeId');
     }
-    const entry = this.handlers.get(type);
+    return this.serve(type, peer, msg);
+  }
+
+  /** Hand `msg` to the handler of its type (`type` ties the two together for the compiler). */
+  private serve<T extends RequestType>(type: T, peer: PeerInfo, msg: RequestOf<T>): Promise<Response> | Response {
+    const entry = this.handlers[type];
     if (entry === undefined) {
       this.servedTotal.inc({ type, result: 'unsupported' });
       return errorReply('Unsupported', `this node does not serve ${type} requests`);
@@ -110,26 +109,30 @@ export class RequestRouter {
     } catch (err) {
       return this.internal(type, peer, err);
     }
-    if (typeof (result as { then?: unknown }).then === 'function') {
-      return (result as Promise<Response>).then(
+    if (isPromise(result)) {
+      return result.then(
         (res) => this.done(type, res),
         (err: unknown) => this.internal(type, peer, err),
       );
     }
-    return this.done(type, result as Response);
+    return this.done(type, result);
   }
 
   /** Hand a one-way message to its handler, if any; a throwing handler is logged and ignored. */
   dispatchNotify(peer: PeerInfo, msg: Message): void {
-    const handler = this.notifyHandlers.get(msg.type);
+    this.notify(msg.type, peer, msg);
+  }
+
+  private notify<T extends MessageType>(type: T, peer: PeerInfo, msg: MessageOf<T>): void {
+    const handler = this.notifyHandlers[type];
     if (handler === undefined) {
-      this.logger.trace('notification without handler', { type: msg.type, peer: shortHex(peer.nodeId) });
+      this.logger.trace('notification without handler', { type, peer: shortHex(peer.nodeId) });
       return;
     }
     try {
       handler(peer, msg);
     } catch (err) {
-      this.logger.warn('notify handler failed', { type: msg.type, error: errorMessage(err) });
+      this.logger.warn('notify handler failed', { type, error: errorMessage(err) });
     }
   }
 
@@ -154,7 +157,11 @@ export class RequestRouter {
   }
 }
 
+/** An Error reply carrying `code` and `message`. */
 export function errorReply(code: string, message: string): ErrorReply {
   return { type: 'Error', code, message };
 }
 
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}

@@ -35,8 +35,8 @@ export {
   RELAY_INFO_LOAD_DELTA,
   type RelayInfoPublisherOptions,
   type RelayInfoPublisherStatus,
-} from './relay-info-publisher.js';
-export { probePeer, type ProbeOptions, type ProbePath, type ProbeResult } from './probe.js';
+} from '../traversal/relay-info-publisher.js';
+export { probePeer, type ProbeOptions, type ProbePath, type ProbeResult } from '../traversal/probe.js';
 export {
   controlRoutes,
   parseConnectRequest,

@@ -12,12 +12,11 @@ import type { Contact, NodeId } from '../core/types.js';
 import { AbortError, IdentityError, RemoteError, TimeoutError, TransportError, errorMessage } from '../errors.js';
 import type { Keypair } from '../identity/keypair.js';
 import type { Counter, Gauge, Histogram } from '../metrics/metrics.js';
-import type { PeerInfo, Reply, RequestOptions, Target, Transport } from '../transport/transport.js';
-import type { ErrorReply, Message, MessageType, Request, RequestType, Response } from '../wire/messages.js';
-import { RequestRouter, type NotifyHandler, type RequestHandler } from './dispatch.js';
+import type { NotifyHandler, PeerInfo, Reply, RequestHandler, RequestOptions, Target, Transport } from '../transport/transport.js';
+import type { Message, MessageType, Request, RequestType, Response, SuccessResponse } from '../wire/messages.js';
+import { RequestRouter } from './dispatch.js';
 
-/** Any response except an Error reply (those are thrown as RemoteError by `MeshNode.request`). */
-export type SuccessResponse = Exclude<Response, ErrorReply>;
+export type { SuccessResponse };
 
 /** What a service needs from the node: the names the DHT and other services rely on. */
 export interface MeshService {
@@ -26,12 +25,14 @@ export interface MeshService {
   handle<T extends RequestType>(type: T, handler: RequestHandler<T>): void;
 }
 
+/** What a MeshNode is built from: keypair, transport and components. */
 export interface MeshNodeOptions {
   keypair: Keypair;
   transport: Transport;
   components: Components;
 }
 
+/** A node's status snapshot (`status()`, `GET /status`): identity, address, uptime, request counts, service sections. */
 export interface NodeStatus {
   /** Hex NodeId. */
   nodeId: string;
@@ -55,6 +56,7 @@ export type RequestResult = 'ok' | 'remote_error' | 'timeout' | 'aborted' | 'ide
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A node on a transport: serves requests per type (Ping and WhatIsMyAddr built in), sends them, reports status. */
 export class MeshNode implements MeshService {
   readonly keypair: Keypair;
   readonly nodeId: NodeId;

@@ -29,6 +29,7 @@ export interface PeerSink {
   readonly peerCount: number;
 }
 
+/** Settings of a PubsubPeerFeed: the peer bound, the refresh period, the hold-off for dropped peers. */
 export interface PubsubPeerFeedOptions {
   /** Bound on the router's peers that the feed fills up to (default 30). */
   maxPeers?: number;
@@ -38,15 +39,20 @@ export interface PubsubPeerFeedOptions {
   retryAfterMs?: number;
 }
 
+/** Default bound on the gossip peers a PubsubPeerFeed fills up to. */
 export const DEFAULT_PUBSUB_MAX_PEERS = 30;
+/** Default period of a PubsubPeerFeed's refresh, ms. */
 export const DEFAULT_PUBSUB_REFRESH_MS = 5_000;
+/** Default time before a peer the gossip driver dropped is fed again, ms. */
 export const DEFAULT_PUBSUB_RETRY_AFTER_MS = 60_000;
 
+/** What one PubsubPeerFeed refresh did: peers added to and removed from gossip. */
 export interface FeedRefresh {
   added: number;
   removed: number;
 }
 
+/** Keeps gossip supplied with peers: random contacts from the DHT's routing table, up to a bound, on the clock. */
 export class PubsubPeerFeed {
   readonly maxPeers: number;
   readonly refreshIntervalMs: number;

@@ -16,18 +16,8 @@
 import type { NodeId } from '../core/types.js';
 import type { Components } from '../core/components.js';
 import { ConfigError, TransportError, errorMessage } from '../errors.js';
-import type { QuicByteStream } from '../transport/quic/byte-stream.js';
-import type { RequestOptions, Target } from '../transport/transport.js';
-
-export interface StreamCheckTransport {
-  openStream(target: Target, opts?: RequestOptions): Promise<QuicByteStream>;
-  onStream(handler: (stream: QuicByteStream) => void): void;
-}
-
-export function hasStreams(t: unknown): t is StreamCheckTransport {
-  const o = t as Partial<StreamCheckTransport>;
-  return typeof o.openStream === 'function' && typeof o.onStream === 'function';
-}
+import type { ByteStream, ByteStreams } from '../transport/capabilities.js';
+import type { Target } from '../transport/transport.js';
 
 export interface StreamCheckOptions {
   /** How long to send, ms. */
@@ -58,7 +48,7 @@ const NO_ERROR = 0xffffffff;
 const TICKS_PER_SECOND = 50;
 
 /** The receiving side: checks every stream it is given (the transport's raw-stream handler). */
-export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<Components, 'clock'>['clock']): void {
+export function answerStreamChecks(transport: ByteStreams, clock: Pick<Components, 'clock'>['clock']): void {
   transport.onStream((stream) => {
     let last = clock.now();
     let maxGap = 0;
@@ -128,7 +118,7 @@ export function answerStreamChecks(transport: StreamCheckTransport, clock: Pick<
 
 /** Send a numbered stream to `target` for `opts.durationMs` and compare with the peer's account. */
 export async function runStreamCheck(
-  transport: StreamCheckTransport,
+  transport: ByteStreams,
   components: Pick<Components, 'clock'>,
   target: Target & { nodeId: NodeId },
   opts: StreamCheckOptions,
@@ -149,7 +139,7 @@ export async function runStreamCheck(
     durationMs: clock.now() - t0,
     error,
   });
-  let stream: QuicByteStream;
+  let stream: ByteStream;
   try {
     stream = await transport.openStream(target);
   } catch (err) {

@@ -52,4 +52,17 @@ export class GossipMetrics {
     }
     return OTHER_TOPIC_LABEL;
   }
+  /** Set the mesh-size gauge from `meshes` (topic -> mesh); topics past the label limit add up under `_other`. */
+  reportMeshSizes(meshes: ReadonlyMap<string, { readonly size: number }>): void {
+    let other = 0;
+    let hasOther = false;
+    for (const [topic, mesh] of meshes) {
+      const label = this.topicLabel(topic);
+      if (label === OTHER_TOPIC_LABEL) {
+        other += mesh.size;
+        hasOther = true;
+      } else this.meshPeers.set(mesh.size, { topic: label });
+    }
+    if (hasOther) this.meshPeers.set(other, { topic: OTHER_TOPIC_LABEL });
+  }
 }

@@ -56,7 +56,6 @@
  * Known limit: copies/delivery sits just under 3 (2.99) under regions latency; the margin is thin.
  */
 import type { Components } from '../core/components.js';
-import { shuffle } from '../core/rng.js';
 import type { Contact } from '../core/types.js';
 import type { Keypair } from '../identity/keypair.js';
 import { nodeIdFromPublicKey } from '../identity/node-id.js';
@@ -79,10 +78,10 @@ import {
   type MessageId,
   type MessageVerifier,
 } from './message.js';
-import { GossipMetrics, OTHER_TOPIC_LABEL } from './metrics.js';
+import { GossipMetrics } from './metrics.js';
 import { PeerState, penaltyDelta } from './peer.js';
-import { chokeLinks, freshLink, recordIWant, recordOutcome, type Link } from './push-policy.js';
-import { hasTiers, nearTier } from './tiers.js';
+import { recordIWant, recordOutcome } from './push-policy.js';
+import { TopicMeshes } from './topic-meshes.js';
 import type { EffectSink, PenaltyReason, PubsubRpc } from './types.js';
 import { WantTracker } from './wants.js';
 
@@ -113,11 +112,7 @@ export class GossipRouter {
 
   private readonly peers = new Map<string, PeerState>();
   private readonly subscriptions = new Set<string>();
-  private readonly meshes = new Map<string, Map<string, Link>>();
-  private readonly fanout = new Map<string, Set<string>>();
-  private readonly fanoutLastPublish = new Map<string, number>();
-  /** topic -> peer -> time before which we neither graft it nor accept its graft. */
-  private readonly backoff = new Map<string, Map<string, number>>();
+  private readonly topicMeshes: TopicMeshes;
   private readonly seen: SeenCache;
   private readonly mcache: MessageCache;
   private readonly wants: WantTracker;
@@ -140,6 +135,14 @@ export class GossipRouter {
     this.seen = new SeenCache(cfg.messageCacheSize, cfg.messageCacheTtlMs);
     this.mcache = new MessageCache(cfg.messageCacheSize, cfg.historyLength);
     this.wants = new WantTracker(cfg.iwantFollowupMs, MAX_IDS);
+    this.topicMeshes = new TopicMeshes({
+      config: cfg,
+      rng: this.c.rng,
+      peers: this.peers,
+      localContact: this.localContact,
+      send: (to, msg) => this.send(to, msg),
+      now: () => this.now(),
+    });
     // Start from the clock so a restarted node does not reuse seqnos (and so message ids).
     this.seqno = BigInt(Math.max(0, Math.floor(this.c.clock.now()))) * 1000n;
   }
@@ -162,8 +165,7 @@ export class GossipRouter {
   removePeer(contact: Contact | Uint8Array): void {
     const key = messageIdKey(contact instanceof Uint8Array ? contact : contact.id);
     if (!this.peers.delete(key)) return;
-    for (const mesh of this.meshes.values()) mesh.delete(key);
-    for (const set of this.fanout.values()) set.delete(key);
+    this.topicMeshes.drop(key);
     this.wants.dropPeer(key);
   }
 
@@ -183,22 +185,13 @@ export class GossipRouter {
     if (this.subscriptions.has(topic)) return;
     this.subscriptions.add(topic);
     for (const p of this.peers.values()) this.send(p.contact, { type: 'Subscribe', from: this.localContact(), topic });
-    // Join: fanout peers first (they already carry our traffic), then others, up to D.
-    const mesh = new Map<string, Link>();
-    this.meshes.set(topic, mesh);
-    const fan = this.fanout.get(topic);
-    this.fanout.delete(topic);
-    this.fanoutLastPublish.delete(topic);
-    for (const key of fan ?? []) if (mesh.size < this.config.meshDegree && this.graftable(topic, key)) this.graft(topic, mesh, key);
-    this.fillMesh(topic, mesh);
+    this.topicMeshes.join(topic);
   }
 
   unsubscribe(topic: string): void {
     checkTopic(topic);
     if (!this.subscriptions.delete(topic)) return;
-    const mesh = this.meshes.get(topic);
-    this.meshes.delete(topic);
-    for (const key of mesh?.keys() ?? []) this.prune(topic, key);
+    this.topicMeshes.leave(topic);
     for (const p of this.peers.values()) this.send(p.contact, { type: 'Unsubscribe', from: this.localContact(), topic });
   }
 
@@ -221,26 +214,7 @@ export class GossipRouter {
     const entry = this.mcache.put(key, id, gm);
     this.m.published.inc();
 
-    let targets: Iterable<string>;
-    const mesh = this.meshes.get(topic);
-    if (mesh) {
-      // A young mesh may be short of D: top up with other topic peers for this message.
-      const set = new Set(mesh.keys());
-      if (set.size < this.config.meshDegree) for (const k of this.topicPeers(topic, set)) if (set.size < this.config.meshDegree) set.add(k);
-      // Latency-tiered adaptive push: the author seeds the message widely (random peers: most are
-      // in other regions). Off without RTTs, like the rest of the tiered mode (see forward()).
-      const want = this.config.pushMode === 'adaptive' && this.tiered(topic) ? this.config.publishPeers : 0;
-      if (set.size < want) for (const k of this.topicPeers(topic, set)) if (set.size < want) set.add(k);
-      targets = set;
-    } else {
-      let fan = this.fanout.get(topic);
-      if (!fan) {
-        fan = new Set(this.topicPeers(topic, new Set()).slice(0, this.config.meshDegree));
-        this.fanout.set(topic, fan);
-      }
-      this.fanoutLastPublish.set(topic, now);
-      targets = fan;
-    }
+    const targets = this.topicMeshes.publishTargets(topic, now);
     const rpc: Publish = { type: 'Publish', from: this.localContact(), message: gm };
     for (const k of targets) this.pushFull(entry, k, rpc);
     return id;
@@ -281,32 +255,23 @@ export class GossipRouter {
   private onUnsubscribe(peer: PeerState, topic: string): void {
     if (topicProblem(topic)) return this.penalise(peer, 'malformed');
     peer.topics.delete(topic);
-    this.meshes.get(topic)?.delete(peer.key);
-    this.fanout.get(topic)?.delete(peer.key);
+    this.topicMeshes.dropFromTopic(topic, peer.key);
   }
 
   private onGraft(peer: PeerState, topic: string): void {
     if (topicProblem(topic)) return this.penalise(peer, 'malformed');
-    const mesh = this.meshes.get(topic);
-    if (!mesh) return this.prune(topic, peer.key, false);
-    if (mesh.has(peer.key)) return;
-    if (this.inBackoff(topic, peer.key)) {
+    if (this.topicMeshes.acceptGraft(peer, topic) === 'backoff') {
       this.penalise(peer, 'backoff_violation');
-      return this.prune(topic, peer.key, false);
+      this.topicMeshes.prune(topic, peer.key, false);
     }
-    if (peer.score < this.config.gossipThreshold) return this.prune(topic, peer.key, false);
-    if (mesh.size >= this.config.meshDegreeHigh) return this.prune(topic, peer.key, true);
-    peer.topics.add(topic);
-    mesh.set(peer.key, freshLink());
   }
 
   private onPrune(peer: PeerState, topic: string, px: Contact[], backoffMs: number): void {
     if (topicProblem(topic) || !Array.isArray(px) || px.length > MAX_CONTACTS || !(backoffMs >= 0)) {
       return this.penalise(peer, 'malformed');
     }
-    this.meshes.get(topic)?.delete(peer.key);
     // Honour the peer's backoff, within reason: a huge value must not lock us out forever.
-    this.setBackoff(topic, peer.key, Math.min(backoffMs, 10 * this.config.pruneBackoffMs));
+    this.topicMeshes.pruned(topic, peer.key, Math.min(backoffMs, 10 * this.config.pruneBackoffMs));
     if (peer.score < 0) return;
     for (const c of px.slice(0, this.config.pxPeers)) {
       if (c && c.id instanceof Uint8Array && c.id.length === 32 && typeof c.addr === 'string') this.addPeer(c);
@@ -401,7 +366,7 @@ export class GossipRouter {
       // It still lacked the message when our announcement arrived: we were its fastest path.
       if (entry.announced?.delete(peer.key)) {
         if (entry.announcedAt !== undefined) peer.refineRtt(this.now() - entry.announcedAt);
-        const link = this.meshes.get(entry.msg.topic)?.get(peer.key);
+        const link = this.topicMeshes.link(entry.msg.topic, peer.key);
         if (link) recordIWant(link, this.config);
       }
       rpc = { type: 'Publish', from: this.localContact(), message: entry.msg };
@@ -413,14 +378,14 @@ export class GossipRouter {
 
   /** Relay a newly received message over the topic mesh (see the module comment). */
   private forward(entry: CachedMessage, fromKey: string, fromAuthor: boolean): void {
-    const mesh = this.meshes.get(entry.msg.topic);
+    const mesh = this.topicMeshes.meshes.get(entry.msg.topic);
     if (!mesh) return;
     const adaptive = this.config.pushMode === 'adaptive';
     // Hop-limited eager phase: one hop from the author we push to the whole mesh (the author's
     // wide seeding then reaches every region within two hops; see the module comment).
     // It belongs to the latency-tiered mode (RTTs known): without latency structure to race
     // through, paths are short anyway and the extra copies would be pure cost (small topics).
-    const allEager = fromAuthor && this.config.firstHopEager && this.tiered(entry.msg.topic);
+    const allEager = fromAuthor && this.config.firstHopEager && this.topicMeshes.tiered(entry.msg.topic);
     let full: Publish | undefined;
     let lazy: IHave | undefined;
     for (const [key, link] of mesh) {
@@ -442,7 +407,7 @@ export class GossipRouter {
     if (allEager && mesh.size < this.config.firstHopPeers) {
       const skip = new Set([...mesh.keys(), fromKey, ...entry.haves]);
       let n = mesh.size;
-      for (const key of this.topicPeers(entry.msg.topic, skip)) {
+      for (const key of this.topicMeshes.topicPeers(entry.msg.topic, skip)) {
         if (n++ >= this.config.firstHopPeers) break;
         full ??= { type: 'Publish', from: this.localContact(), message: entry.msg };
         this.pushFull(entry, key, full);
@@ -461,7 +426,7 @@ export class GossipRouter {
   private noteHas(entry: CachedMessage, key: string): void {
     entry.haves.add(key);
     if (entry.pushed?.delete(key)) {
-      const link = this.meshes.get(entry.msg.topic)?.get(key);
+      const link = this.topicMeshes.link(entry.msg.topic, key);
       if (link) recordOutcome(link, false, this.config.usefulnessAlpha);
     }
   }
@@ -494,85 +459,17 @@ export class GossipRouter {
     const cfg = this.config;
     for (const p of this.peers.values()) p.tick(cfg.scoreDecay);
     if (cfg.pushMode === 'adaptive') this.judgePushes();
-
-    for (const [topic, mesh] of this.meshes) {
-      for (const key of mesh.keys()) {
-        const p = this.peers.get(key);
-        if (!p || !p.topics.has(topic) || p.score < cfg.gossipThreshold) {
-          mesh.delete(key);
-          if (p && p.score >= cfg.graylistThreshold) this.prune(topic, key, false);
-        }
-      }
-      if (mesh.size < cfg.meshDegreeLow) this.fillMesh(topic, mesh);
-      else this.graftNear(topic, mesh, cfg.meshDegree);
-      if (mesh.size > cfg.meshDegreeHigh) this.trimMesh(topic, mesh);
-      if (cfg.pushMode === 'adaptive') chokeLinks(mesh.values(), cfg);
-    }
-
-    for (const [topic, set] of this.fanout) {
-      if ((this.fanoutLastPublish.get(topic) ?? 0) + cfg.fanoutTtlMs <= now) {
-        this.fanout.delete(topic);
-        this.fanoutLastPublish.delete(topic);
-        continue;
-      }
-      for (const key of set) {
-        const p = this.peers.get(key);
-        if (!p || !p.topics.has(topic) || p.score < cfg.gossipThreshold) set.delete(key);
-      }
-      if (set.size < cfg.meshDegree) for (const k of this.topicPeers(topic, set)) if (set.size < cfg.meshDegree) set.add(k);
-    }
+    this.topicMeshes.maintain(now);
 
     const every = Math.max(1, Math.round(cfg.gossipIntervalMs / cfg.heartbeatIntervalMs));
     if (cfg.gossipEnabled && this.heartbeats % every === 0) this.emitGossip();
     this.mcache.shift();
     this.seen.prune(now);
-    for (const [topic, m] of this.backoff) {
-      for (const [key, until] of m) if (until <= now) m.delete(key);
-      if (m.size === 0) this.backoff.delete(topic);
-    }
-    this.reportMeshSizes();
+    this.topicMeshes.expireBackoffs(now);
+    this.m.reportMeshSizes(this.topicMeshes.meshes);
   }
 
-  // --- mesh maintenance -----------------------------------------------------------------------
-
-  private fillMesh(topic: string, mesh: Map<string, Link>): void {
-    this.graftNear(topic, mesh, this.config.meshDegree);
-    const exclude = new Set(mesh.keys());
-    for (const key of this.topicPeers(topic, exclude)) {
-      if (mesh.size >= this.config.meshDegree) break;
-      if (!this.inBackoff(topic, key)) this.graft(topic, mesh, key);
-    }
-  }
-
-  /**
-   * Latency tiers: the `meshNearQuota` topic peers with the lowest known RTT are this node's near
-   * tier. Graft the missing ones (nearest first, mesh up to `limit`). The rest of the mesh is
-   * filled at random: most random peers are in other regions, so every mesh keeps long links and
-   * a message crosses regions in one hop instead of chaining many cheap regional hops.
-   */
-  private graftNear(topic: string, mesh: Map<string, Link>, limit: number): void {
-    if (!this.config.latencyTiers) return;
-    const quota = Math.min(this.config.meshNearQuota, this.config.meshDegree);
-    for (const p of nearTier(this.peers.values(), topic, quota)) {
-      if (mesh.size >= limit) break;
-      if (!mesh.has(p.key) && !this.inBackoff(topic, p.key)) this.graft(topic, mesh, p.key);
-    }
-  }
-
-  /** The latency-tiered mode is on for `topic`: a near quota, and RTTs known for at least that many peers. */
-  private tiered(topic: string): boolean {
-    if (!this.config.latencyTiers || this.config.pushMode !== 'adaptive') return false;
-    return hasTiers(this.peers.values(), topic, Math.min(this.config.meshNearQuota, this.config.meshDegree));
-  }
-
-  /** Keep the D most useful links (random order among equals), prune the rest with px. */
-  private trimMesh(topic: string, mesh: Map<string, Link>): void {
-    const ranked = shuffle([...mesh], this.c.rng).sort((a, b) => b[1].usefulness - a[1].usefulness);
-    for (const [key] of ranked.slice(this.config.meshDegree)) {
-      mesh.delete(key);
-      this.prune(topic, key, true);
-    }
-  }
+  // --- push judgement -------------------------------------------------------------------------
 
   /**
    * Judge the forwards made a heartbeat ago: a push that drew no echo was the peer's first copy
@@ -581,7 +478,7 @@ export class GossipRouter {
   private judgePushes(): void {
     const alpha = this.config.usefulnessAlpha;
     for (const entry of this.mcache.window(1)) {
-      const mesh = this.meshes.get(entry.msg.topic);
+      const mesh = this.topicMeshes.meshes.get(entry.msg.topic);
       for (const key of entry.pushed ?? []) {
         const link = mesh?.get(key);
         if (link) recordOutcome(link, true, alpha);
@@ -595,59 +492,12 @@ export class GossipRouter {
     }
   }
 
-  private graft(topic: string, mesh: Map<string, Link>, key: string): void {
-    const p = this.peers.get(key);
-    if (!p) return;
-    mesh.set(key, freshLink());
-    this.send(p.contact, { type: 'Graft', from: this.localContact(), topic });
-  }
-
-  private graftable(topic: string, key: string): boolean {
-    const p = this.peers.get(key);
-    return p !== undefined && p.topics.has(topic) && p.score >= 0 && !this.inBackoff(topic, key);
-  }
-
-  /** Tell `key` it is out of our `topic` mesh, with a backoff and (optionally) other peers to try. */
-  private prune(topic: string, key: string, px = true): void {
-    const p = this.peers.get(key);
-    if (!p) return;
-    this.setBackoff(topic, key, this.config.pruneBackoffMs);
-    const peers: Contact[] = [];
-    if (px && this.config.pxPeers > 0) {
-      const exclude = new Set([key]);
-      for (const k of this.topicPeers(topic, exclude).slice(0, Math.min(this.config.pxPeers, MAX_CONTACTS))) {
-        peers.push(this.peers.get(k)!.contact);
-      }
-    }
-    this.send(p.contact, { type: 'Prune', from: this.localContact(), topic, peers, backoffMs: this.config.pruneBackoffMs });
-  }
-
-  private setBackoff(topic: string, key: string, ms: number): void {
-    let m = this.backoff.get(topic);
-    if (!m) this.backoff.set(topic, (m = new Map()));
-    m.set(key, Math.max(m.get(key) ?? 0, this.now() + ms));
-  }
-
-  private inBackoff(topic: string, key: string): boolean {
-    const until = this.backoff.get(topic)?.get(key);
-    return until !== undefined && until > this.now();
-  }
-
-  /** Peers subscribed to `topic`, score >= 0, not in `exclude`, in random order. */
-  private topicPeers(topic: string, exclude: Set<string>): string[] {
-    const out: string[] = [];
-    for (const p of this.peers.values()) {
-      if (p.topics.has(topic) && p.score >= 0 && !exclude.has(p.key)) out.push(p.key);
-    }
-    return shuffle(out, this.c.rng);
-  }
-
   // --- gossip ---------------------------------------------------------------------------------
 
   private emitGossip(): void {
-    const pushedTo = (topic: string): Set<string> =>
-      new Set([...(this.meshes.get(topic)?.keys() ?? []), ...(this.fanout.get(topic) ?? [])]);
-    const topics = new Set([...this.meshes.keys(), ...this.fanout.keys()]);
+    const { meshes, fanout } = this.topicMeshes;
+    const pushedTo = (topic: string): Set<string> => new Set([...(meshes.get(topic)?.keys() ?? []), ...(fanout.get(topic) ?? [])]);
+    const topics = new Set([...meshes.keys(), ...fanout.keys()]);
     const adaptive = this.config.pushMode === 'adaptive';
     // Plain GossipSub sends one shared IHave per topic; adaptive mode tailors it per peer.
     const shared = new Map<MessageId[], IHave>();
@@ -675,8 +525,7 @@ export class GossipRouter {
     const graylisted = peer.score < this.config.graylistThreshold;
     this.m.penalised.inc({ reason });
     if (graylisted && !wasGray) {
-      for (const mesh of this.meshes.values()) mesh.delete(peer.key);
-      for (const set of this.fanout.values()) set.delete(peer.key);
+      this.topicMeshes.drop(peer.key);
       this.c.logger.debug('peer graylisted', { peer: peer.key.slice(0, 8), reason, score: peer.score });
     }
     this.emit({ kind: 'penalise', peer: peer.contact, reason, score: peer.score, graylisted });
@@ -696,33 +545,20 @@ export class GossipRouter {
     return this.c.clock.now();
   }
 
-  private reportMeshSizes(): void {
-    let other = 0;
-    let hasOther = false;
-    for (const [topic, mesh] of this.meshes) {
-      const label = this.m.topicLabel(topic);
-      if (label === OTHER_TOPIC_LABEL) {
-        other += mesh.size;
-        hasOther = true;
-      } else this.m.meshPeers.set(mesh.size, { topic: label });
-    }
-    if (hasOther) this.m.meshPeers.set(other, { topic: OTHER_TOPIC_LABEL });
-  }
-
   // --- introspection (tests, status, simulator) -----------------------------------------------
 
   /** Mesh peers of `topic` (hex NodeIds). */
   meshPeers(topic: string): string[] {
-    return [...(this.meshes.get(topic)?.keys() ?? [])];
+    return [...(this.topicMeshes.meshes.get(topic)?.keys() ?? [])];
   }
 
   /** Mesh peers of `topic` we currently push full copies to. */
   eagerPeers(topic: string): string[] {
-    return [...(this.meshes.get(topic) ?? [])].filter(([, l]) => l.eager).map(([k]) => k);
+    return [...(this.topicMeshes.meshes.get(topic) ?? [])].filter(([, l]) => l.eager).map(([k]) => k);
   }
 
   fanoutPeers(topic: string): string[] {
-    return [...(this.fanout.get(topic) ?? [])];
+    return [...(this.topicMeshes.fanout.get(topic) ?? [])];
   }
 
   peerScore(id: Uint8Array): number | undefined {
@@ -746,8 +582,8 @@ export class GossipRouter {
     return {
       peers: this.peers.size,
       topics: this.topics,
-      mesh: Object.fromEntries([...this.meshes].map(([t, m]) => [t, m.size])),
-      fanout: Object.fromEntries([...this.fanout].map(([t, s]) => [t, s.size])),
+      mesh: Object.fromEntries([...this.topicMeshes.meshes].map(([t, m]) => [t, m.size])),
+      fanout: Object.fromEntries([...this.topicMeshes.fanout].map(([t, s]) => [t, s.size])),
       cached: this.mcache.size,
       seen: this.seen.size,
     };

@@ -14,6 +14,7 @@
 import { ConfigError } from '../errors.js';
 import type { Rng } from '../core/rng.js';
 import { SeededRng } from '../core/rng.js';
+import { checkLossRate } from '../transport/memory/network.js';
 
 export type LatencyKind = 'regions' | 'uniform';
 
@@ -93,10 +94,9 @@ export class LatencyModel {
     this.access = opts.accessRttMs ?? [0, 7.5];
     this.uniformRtt = opts.uniformRttMs ?? 100;
     this.maxJitter = opts.maxJitterMs ?? 2;
-    this.lossRate = opts.lossRate ?? 0;
+    this.lossRate = checkLossRate(opts.lossRate ?? 0, 'loss rate');
     this.resolution = opts.resolutionMs ?? 1;
     if (!(this.resolution >= 0)) throw new ConfigError(`latency resolution must be >= 0 ms, got ${this.resolution}`);
-    if (!(this.lossRate >= 0 && this.lossRate < 1)) throw new ConfigError(`loss rate must be in [0, 1), got ${this.lossRate}`);
     if (this.regions.length === 0) throw new ConfigError('latency model needs at least one region');
     if (this.matrix.length !== this.regions.length || this.matrix.some((row) => row.length !== this.regions.length)) {
       throw new ConfigError(`RTT matrix must be ${this.regions.length}x${this.regions.length} (one row and column per region)`);

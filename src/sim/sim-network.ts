@@ -19,9 +19,9 @@ import { bytesEqual, shortHex } from '../core/bytes.js';
 import type { Clock } from '../core/clock.js';
 import type { Rng } from '../core/rng.js';
 import type { Contact, NodeId } from '../core/types.js';
-import { REQUEST_TIMEOUT_MS } from '../constants.js';
 import type { DhtRequestHandler, RpcEndpoint } from '../dht/rpc.js';
 import { AbortError, ConfigError, IdentityError, TimeoutError, TransportError, errorMessage } from '../errors.js';
+import { defaultDeadline, MessageLoss } from '../transport/memory/network.js';
 import type { PeerInfo, Reply, RequestOptions, Target } from '../transport/transport.js';
 import type { Request, RequestType, Response } from '../wire/messages.js';
 
@@ -43,22 +43,16 @@ export class SimNetwork {
   readonly clock: Clock;
   /** Messages put on the wire (requests and replies), and those dropped (loss or down). */
   readonly stats = { requests: 0, messages: 0, dropped: 0 };
-  private readonly rng: Rng;
+  private readonly loss: MessageLoss;
   private readonly latency: (fromAddr: string, toAddr: string) => number;
-  private readonly lossRate: number;
   readonly defaultTimeoutMs: number;
   private readonly endpoints = new Map<string, SimEndpoint>();
 
   constructor(opts: SimNetworkOptions) {
-    const loss = opts.lossRate ?? 0;
-    if (!(loss >= 0 && loss < 1)) throw new ConfigError(`lossRate must be in [0, 1), got ${loss}`);
-    const timeout = opts.defaultTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    if (!(timeout > 0)) throw new ConfigError(`defaultTimeoutMs must be positive, got ${timeout}`);
     this.clock = opts.clock;
-    this.rng = opts.rng;
+    this.loss = new MessageLoss(opts.lossRate ?? 0, opts.rng);
+    this.defaultTimeoutMs = defaultDeadline(opts.defaultTimeoutMs);
     this.latency = opts.latencyMs;
-    this.lossRate = loss;
-    this.defaultTimeoutMs = timeout;
   }
 
   /** A reachable endpoint for node `id` at `addr` ("host:port", unique in this network). */
@@ -76,7 +70,7 @@ export class SimNetwork {
   /** @internal delay of the next message, or -1 when it is lost. */
   transit(from: string, to: string): number {
     this.stats.messages++;
-    if (this.lossRate > 0 && this.rng.next() < this.lossRate) {
+    if (this.loss.lost()) {
       this.stats.dropped++;
       return -1;
     }

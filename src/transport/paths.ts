@@ -1,11 +1,12 @@
 /**
- * What NAT traversal needs from a transport beyond the Transport interface:
+ * What NAT traversal needs from a transport beyond the Transport interface (capabilities a
+ * transport declares, see capabilities.ts):
  * - ConnectionControl: explicit connects, the state of the connection to a peer, events about
  *   connections, migration to another path. QuicTransport and the in-memory transport have it
  *   (the latter without paths to migrate between).
  * - RelayedPathTransport: DATAGRAM frames (the relay data plane) and paths through relays, so a
  *   QUIC connection can run over a relay session. QuicTransport only; on other transports relay
- *   sessions carry request tunnels instead (src/node/relay-link.ts).
+ *   sessions carry request tunnels instead (src/traversal/relay-link.ts).
  */
 import type { NodeId } from '../core/types.js';
 import type { PeerInfo, RequestOptions, Target } from './transport.js';
@@ -78,21 +79,4 @@ export interface ConnectionControl {
 /** A transport that runs QUIC over a relay session (a packet carrier). */
 export interface RelayedPathTransport extends DatagramTransport, ConnectionControl {
   openRelayedPath(carrier: PacketCarrier): RelayedPath;
-}
-
-/** True when a transport can send and receive DATAGRAM frames. */
-export function hasDatagrams(t: unknown): t is DatagramTransport {
-  const o = t as Partial<DatagramTransport>;
-  return typeof o.sendDatagram === 'function' && typeof o.onDatagram === 'function';
-}
-
-/** True when a transport exposes connections (connect, migrate, path info, disconnect). */
-export function hasConnectionControl(t: unknown): t is ConnectionControl {
-  const o = t as Partial<ConnectionControl>;
-  return typeof o.connect === 'function' && typeof o.pathInfo === 'function' && typeof o.onConnectionChange === 'function';
-}
-
-/** True when a transport can carry QUIC over a relay session. */
-export function hasRelayedPaths(t: unknown): t is RelayedPathTransport {
-  return hasDatagrams(t) && hasConnectionControl(t) && typeof (t as Partial<RelayedPathTransport>).openRelayedPath === 'function';
 }

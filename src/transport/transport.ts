@@ -8,7 +8,8 @@
  * `from.id` against it.
  */
 import type { NodeId } from '../core/types.js';
-import type { Message, Request, Response } from '../wire/messages.js';
+import type { CapabilitySet } from './capabilities.js';
+import type { Message, MessageOf, MessageType, Request, RequestOf, RequestType, Response } from '../wire/messages.js';
 
 /** A remote peer as authenticated by the transport. */
 export interface PeerInfo {
@@ -38,6 +39,15 @@ export interface Reply<R extends Response = Response> {
   msg: R;
 }
 
+/** Serves one request type for an authenticated peer (what a node's dispatch and its services use). */
+export type RequestHandler<T extends RequestType = RequestType> = (
+  peer: PeerInfo,
+  msg: RequestOf<T>,
+) => Promise<Response> | Response;
+
+/** Receives one one-way message type from an authenticated peer. */
+export type NotifyHandler<T extends MessageType = MessageType> = (peer: PeerInfo, msg: MessageOf<T>) => void;
+
 /** What a transport calls on the node: serve a request, take a one-way message, report a bad frame. */
 export interface TransportHandlers {
   /** Serve one request; the returned response is sent back. Throwing sends an `Error` reply. */
@@ -65,4 +75,7 @@ export interface Transport {
 
   /** Stop serving, close every connection and the socket; nothing is left running afterwards. */
   close(): Promise<void>;
+
+  /** What it can do beyond this interface; ask with `capability(transport, name)` (capabilities.ts). */
+  readonly capabilities?: CapabilitySet;
 }

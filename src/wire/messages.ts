@@ -147,6 +147,9 @@ export type Response =
   | PathReply
   | ErrorReply;
 
+/** Any response except an Error reply (a node's `request` throws those as RemoteError). */
+export type SuccessResponse = Exclude<Response, ErrorReply>;
+
 /** Any protocol message, discriminated by `type`. */
 export type Message = Request | Response;
 /** The `type` of any message. */

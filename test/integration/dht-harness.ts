@@ -1,7 +1,6 @@
 /**
  * Test harness for DHT integration tests: n DhtNodes on MeshNodes over one MemoryNetwork, all in
- * the virtual time of one ManualClock. `drive` runs the network until a promise settles: it lets
- * pending promise callbacks run, then fires the next timer, and repeats — no sleeping.
+ * the virtual time of one ManualClock (run it with `settle` from test/support/virtual-time.ts).
  */
 import { ManualClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
@@ -13,6 +12,7 @@ import { Keypair } from '../../src/identity/keypair.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
+import { settle } from '../support/virtual-time.js';
 
 export interface Peer {
   keypair: Keypair;
@@ -26,27 +26,6 @@ export interface Net {
   rng: SeededRng;
   network: MemoryNetwork;
   peers: Peer[];
-}
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Run virtual time until `p` settles; throws when nothing is left to run and it is still pending. */
-export async function drive<T>(clock: ManualClock, p: Promise<T>, maxSteps = 2_000_000): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < maxSteps; i++) {
-    await flush();
-    if (settled) return p;
-    if (!clock.step()) {
-      await flush();
-      if (settled) return p;
-      throw new Error('drive: no timers left but the promise is still pending');
-    }
-  }
-  throw new Error(`drive: still pending after ${maxSteps} timer steps`);
 }
 
 /** One-way latency 5..60 ms, fixed per address pair (symmetric). */
@@ -81,6 +60,6 @@ export async function addPeer(net: Net, options: DhtNodeOptions = {}): Promise<P
 export async function bootstrapAll(net: Net): Promise<void> {
   const seed = net.peers[0]!.contact.addr;
   for (let i = 1; i < net.peers.length; i++) {
-    await drive(net.clock, net.peers[i]!.dht.bootstrap([seed]));
+    await settle(net.clock, net.peers[i]!.dht.bootstrap([seed]));
   }
 }

@@ -14,6 +14,7 @@ import { STATE_VERSION, readState, writeState, type LabState } from '../../cli/r
 import { findPrometheusBinary, labPrometheusPids, startLabPrometheus, stopLabPrometheus } from '../../cli/lab/prometheus.js';
 import { startStatusServer, type StatusServer } from '../../src/metrics/http.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
+import { pollUntil } from '../support/poll.js';
 
 const root = mkdtempSync(join(tmpdir(), 'qm-promstate-'));
 const previousRoot = process.env.QUICMESH_LAB_STATE_DIR;
@@ -111,18 +112,15 @@ describe('lab Prometheus process', () => {
     await expect(startLabPrometheus('qmt-p-real', { host: '127.0.0.1', port })).rejects.toThrow(/already has a Prometheus/);
 
     // the node becomes an up target (Prometheus hands new targets to the scraper within ~5 s)
-    const deadline = Date.now() + 30_000;
-    let health = '';
-    while (health !== 'up') {
-      if (Date.now() > deadline) throw new Error(`target never came up (last health "${health}")`);
+    const target = await pollUntil('the node as an up target', async () => {
       const r = (await (await fetch(`${rec.url}/api/v1/targets`)).json()) as {
         data: { activeTargets: Array<{ health: string; labels: Record<string, string> }> };
       };
       const t = r.data.activeTargets[0];
-      health = t?.health ?? '';
-      if (t) expect(t.labels).toMatchObject({ job: 'quicmesh', node: 'n1', network: 'pub', nat: 'public', role: 'plain' });
-      if (health !== 'up') await new Promise((res) => setTimeout(res, 100)); // poll backoff under the deadline
-    }
+      if (t?.health !== 'up') throw new Error(`last health "${t?.health ?? ''}"`);
+      return t;
+    });
+    expect(target.labels).toMatchObject({ job: 'quicmesh', node: 'n1', network: 'pub', nat: 'public', role: 'plain' });
 
     // lose the record: the mark still finds it
     const state = readState('qmt-p-real')!;

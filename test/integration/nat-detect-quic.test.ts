@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { CryptoRng } from '../../src/core/rng.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
-import { startNatServices, type NatServices } from '../../src/nat/nat-service.js';
+import { startNatServices, type NatServices } from '../../src/traversal/nat-service.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
 import { QuicTransport } from '../../src/transport/quic/index.js';
 

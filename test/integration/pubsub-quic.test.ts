@@ -17,6 +17,7 @@ import { createNode, type NodeAssembly } from '../../src/node/create-node.js';
 import type { GossipSub } from '../../src/pubsub/gossipsub.js';
 import type { ReceivedMessage } from '../../src/pubsub/message.js';
 import { QuicTransport } from '../../src/transport/quic/index.js';
+import { pollUntil } from '../support/poll.js';
 
 const N = 12;
 const TOPICS = ['chat/lobby', 'sensors/temp', 'news/daily'] as const;
@@ -95,14 +96,6 @@ function makePeer(i: number, bootstrap: string[]): Peer {
   return { node, gossip, topics: topicsOf(i), inbox: new Inbox(gossip) };
 }
 
-/** Resolves when `cond()` (the nodes' own state) holds, checked every 50 ms; rejects at the deadline. */
-async function until(cond: () => boolean, what: string, ms = DEADLINE_MS): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** True when, for `topic`, every subscriber reaches every other along mesh links. */
 function meshConnected(peers: Peer[], topic: string): boolean {
@@ -145,7 +138,7 @@ describe(`GossipSub over QUIC on loopback (${N} nodes, ${TOPICS.length} topics)`
       peers.push(p);
     }
     // Meshes form over a few heartbeats: wait until every topic's mesh links all its subscribers.
-    await until(() => TOPICS.every((t) => meshConnected(peers, t)), 'connected meshes');
+    await pollUntil('connected meshes', () => TOPICS.every((t) => meshConnected(peers, t)), { timeoutMs: DEADLINE_MS, intervalMs: 50 });
   }, 60_000);
 
   afterAll(async () => {

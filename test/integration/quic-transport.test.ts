@@ -9,6 +9,7 @@ import { toHex } from '../../src/core/bytes.js';
 import { SystemClock, type Clock, type TimerHandle } from '../../src/core/clock.js';
 import { AbortError, IdentityError, TimeoutError, TransportError } from '../../src/errors.js';
 import { Keypair } from '../../src/identity/keypair.js';
+import { capability } from '../../src/transport/capabilities.js';
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/quic/index.js';
 import type { PeerInfo, TransportHandlers } from '../../src/transport/transport.js';
 import type { Request, Response } from '../../src/wire/messages.js';
@@ -391,13 +392,30 @@ describe('QuicTransport', () => {
     const b = node();
     await a.start(echoHandlers());
     await b.start(echoHandlers());
-    const got = new Promise<{ data: Buffer; port: number }>((resolve) => b.onRawDatagram((data, from) => resolve({ data, port: from.port })));
+    const raw = capability(b, 'rawDatagrams')!;
+    const got = new Promise<{ data: Uint8Array; port: number }>((resolve) => raw.onRawDatagram((data, from) => resolve({ data, port: from.port })));
+    // a second listener hears the same datagrams until it is removed
+    const second: number[][] = [];
+    const removeSecond = raw.onRawDatagram((data) => second.push([...data]));
     const [host, port] = [b.localAddr.split(':')[0]!, Number(b.localAddr.split(':')[1])];
     a.sendRawDatagram(Uint8Array.of(0x01, 0x02, 0x03), host, port);
     const { data, port: fromPort } = await got;
     expect([...data]).toEqual([1, 2, 3]);
+    expect(second).toEqual([[1, 2, 3]]);
     expect(fromPort).toBe(Number(a.localAddr.split(':')[1]));
+    removeSecond();
+    const third = new Promise<void>((resolve) => raw.onRawDatagram(() => resolve()));
+    a.sendRawDatagram(Uint8Array.of(0x02), host, port);
+    await third;
+    expect(second).toEqual([[1, 2, 3]]);
     expect(() => a.sendRawDatagram(Uint8Array.of(0x40), host, port)).toThrow(/0x40/);
+  });
+
+  it('declares every capability, each implemented by the transport itself', () => {
+    const t = node();
+    for (const name of ['connectionControl', 'datagrams', 'relayedPaths', 'rawDatagrams', 'streams', 'drainingDisconnect'] as const) {
+      expect(capability(t, name), name).toBe(t);
+    }
   });
 
   it('moves bulk data over a raw byte stream', async () => {

@@ -6,12 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/core/bytes.js';
-import type { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact, Key } from '../../src/core/types.js';
 import { compareDistance } from '../../src/dht/distance.js';
-import { validRelayInfoFor } from '../../src/dht/relay-records.js';
+import { RELAY_INFOS } from '../../src/dht/signed-values.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { RelayClient } from '../../src/nat/relay/relay-client.js';
@@ -26,8 +25,9 @@ import {
   type RelayInfo,
 } from '../../src/nat/relay/relay-info.js';
 import { RelayServer } from '../../src/nat/relay/relay-server.js';
-import { RelayInfoPublisher } from '../../src/node/relay-info-publisher.js';
-import { bootstrapAll, buildNet, drive, type Net, type Peer } from './dht-harness.js';
+import { RelayInfoPublisher } from '../../src/traversal/relay-info-publisher.js';
+import { settle, settleUntil } from '../support/virtual-time.js';
+import { bootstrapAll, buildNet, type Net, type Peer } from './dht-harness.js';
 
 const N = 40;
 const SESSIONS = [9, 1, 5, 3, 7]; // per relay, out of 10: loads 0.9, 0.1, 0.5, 0.3, 0.7
@@ -53,16 +53,6 @@ function addSessions(server: RelayServer, n: number, from = 0): void {
 }
 
 /** Resolves once `cond` holds, looking every second of virtual time. */
-function until(clock: ManualClock, cond: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const look = (): void => {
-      if (cond()) resolve();
-      else clock.setTimer(1_000, look);
-    };
-    look();
-  });
-}
-
 /** The peers the DHT would store `key` on: the k closest to it. */
 function holders(net: Net, key: Key, k: number): Peer[] {
   return net.peers.slice().sort((a, b) => compareDistance(key, a.contact.id, b.contact.id)).slice(0, k);
@@ -77,7 +67,7 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
 
   beforeAll(async () => {
     net = await buildNet(N, 4711, { maintenance: false });
-    await drive(net.clock, net.peers[0]!.dht.bootstrap([]));
+    await settle(net.clock, net.peers[0]!.dht.bootstrap([]));
     await bootstrapAll(net);
     // five relays, each in its own directory slot
     const slots = new Set<number>();
@@ -102,7 +92,7 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
       return { peer, server, publisher };
     });
     for (const r of relays) {
-      const first = await drive(net.clock, r.publisher.start());
+      const first = await settle(net.clock, r.publisher.start());
       expect(first?.own.accepted).toBeGreaterThan(0);
       expect(first?.directory.accepted).toBeGreaterThan(0);
     }
@@ -115,7 +105,7 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
   });
 
   it('a client discovers every relay from the directory, verified, newest first', async () => {
-    const found = await drive(net.clock, client.dht.discoverRelays());
+    const found = await settle(net.clock, client.dht.discoverRelays());
     expect(new Set(found.map((i) => hex(i.relayPeer)))).toEqual(new Set(relays.map((r) => hex(r.peer.keypair.identity))));
     expect(found.every(verifyRelayInfo)).toBe(true);
     for (let i = 1; i < found.length; i++) expect(found[i - 1]!.timestampMs).toBeGreaterThanOrEqual(found[i]!.timestampMs);
@@ -126,19 +116,19 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
 
   it('resolves one relay by its own key', async () => {
     const r = relays[3]!;
-    const info = await drive(net.clock, client.dht.resolveRelayInfo(r.peer.contact.id));
+    const info = await settle(net.clock, client.dht.resolveRelayInfo(r.peer.contact.id));
     expect(info?.relayPeer).toEqual(r.peer.keypair.identity);
     expect(info?.load).toBe(0.3);
     expect(info?.sequence).toBe(BigInt(r.publisher.status().lastSequence!));
-    expect(await drive(net.clock, client.dht.resolveRelayInfo(new Uint8Array(32).fill(0xee)))).toBeNull();
+    expect(await settle(net.clock, client.dht.resolveRelayInfo(new Uint8Array(32).fill(0xee)))).toBeNull();
     // a plain findValue believes a genuine RelayInfo under its key too
-    const plain = await drive(net.clock, client.dht.findValue(relayInfoKey(r.peer.contact.id), { checkLocal: false }));
-    expect(validRelayInfoFor(relayInfoKey(r.peer.contact.id), plain.value!)?.load).toBe(0.3);
+    const plain = await settle(net.clock, client.dht.findValue(relayInfoKey(r.peer.contact.id), { checkLocal: false }));
+    expect(RELAY_INFOS.validFor(relayInfoKey(r.peer.contact.id), plain.value!)?.load).toBe(0.3);
   });
 
   it('ranks the discovered relays with a RelayClient, follows a load change and fails over', async () => {
     const ranking = new RelayClient({ clock: net.clock });
-    expect(ranking.updateFromInfos(await drive(net.clock, client.dht.discoverRelays()))).toBe(relays.length);
+    expect(ranking.updateFromInfos(await settle(net.clock, client.dht.discoverRelays()))).toBe(relays.length);
     const order = (): string[] => ranking.rankedRelays().map((r) => hex(r.nodeId));
     const ids = relays.map((r) => hex(r.peer.contact.id));
     // unmeasured: by load alone
@@ -151,8 +141,8 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
     const r = relays[2]!;
     const before = r.publisher.status().published;
     addSessions(r.server, 4, 100);
-    await drive(net.clock, until(net.clock, () => r.publisher.status().published > before));
-    const fresh = await drive(net.clock, client.dht.resolveRelayInfo(r.peer.contact.id));
+    await settleUntil(net.clock, 'the next publication', () => r.publisher.status().published > before);
+    const fresh = await settle(net.clock, client.dht.resolveRelayInfo(r.peer.contact.id));
     expect(ranking.updateFromInfos([fresh!])).toBe(1);
     expect(ranking.rankedRelays().find((x) => hex(x.nodeId) === ids[2])).toMatchObject({ score: 150 + 90, info: { load: 0.9, rttMs: 150 } });
     expect(order()).toEqual([1, 3, 2, 4, 0].map((i) => ids[i]));
@@ -171,12 +161,12 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
     const forged = encodeRelayInfo({ ...signed, relayPeer: victim.peer.keypair.identity });
 
     for (const key of [ownKey, slotKey]) {
-      const r = await drive(net.clock, hostile.dht.store(key, forged, 'relay-info'));
+      const r = await settle(net.clock, hostile.dht.store(key, forged, 'relay-info'));
       expect(r.accepted).toBe(0);
       expect(r.acks.length).toBeGreaterThan(0);
       expect(r.acks.every((a) => a.rejection === 'InvalidKey')).toBe(true);
       // mallory's own genuine info does not belong under the victim's keys either
-      const misplaced = await drive(net.clock, hostile.dht.store(key, encodeRelayInfo(signed), 'relay-info'));
+      const misplaced = await settle(net.clock, hostile.dht.store(key, encodeRelayInfo(signed), 'relay-info'));
       expect(misplaced.accepted).toBe(0);
     }
 
@@ -191,16 +181,16 @@ describe('relay directory over a 40-node in-memory DHT (virtual time)', () => {
 
     // the lookup is offered forged bytes, refuses them and goes on to a genuine holder
     let refused = 0;
-    const believe = (v: Uint8Array): boolean => validRelayInfoFor(ownKey, v) !== undefined || (refused++, false);
-    const direct = await drive(net.clock, client.dht.findValue(ownKey, { validate: believe, checkLocal: false }));
+    const believe = (v: Uint8Array): boolean => RELAY_INFOS.validFor(ownKey, v) !== undefined || (refused++, false);
+    const direct = await settle(net.clock, client.dht.findValue(ownKey, { validate: believe, checkLocal: false }));
     expect(refused).toBeGreaterThan(0);
-    expect(validRelayInfoFor(ownKey, direct.value!)?.relayAddrs).toEqual([victim.peer.contact.addr]);
+    expect(RELAY_INFOS.validFor(ownKey, direct.value!)?.relayAddrs).toEqual([victim.peer.contact.addr]);
 
-    const found = await drive(net.clock, client.dht.discoverRelays());
+    const found = await settle(net.clock, client.dht.discoverRelays());
     expect(found.map((i) => i.relayAddrs[0])).not.toContain('6.6.6.6:666');
     expect(found.every(verifyRelayInfo)).toBe(true);
     expect(found.find((i) => hex(i.relayPeer) === hex(victim.peer.keypair.identity))?.relayAddrs).toEqual([victim.peer.contact.addr]);
-    const resolved = await drive(net.clock, client.dht.resolveRelayInfo(victim.peer.contact.id));
+    const resolved = await settle(net.clock, client.dht.resolveRelayInfo(victim.peer.contact.id));
     expect(resolved?.relayAddrs).toEqual([victim.peer.contact.addr]);
     expect(verifyRelayInfo(resolved!)).toBe(true);
   });

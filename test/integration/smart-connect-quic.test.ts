@@ -13,7 +13,7 @@ import { CryptoRng } from '../../src/core/rng.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { createNode, type CreateNodeOptions, type NodeAssembly } from '../../src/node/create-node.js';
-import { probePeer } from '../../src/node/probe.js';
+import { probePeer } from '../../src/traversal/probe.js';
 import { runStreamCheck } from '../../src/node/stream-check.js';
 import { QuicTransport } from '../../src/transport/quic/index.js';
 

@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readState, type NodeRecord } from '../../cli/runtime/state.js';
 import { disconnectPair } from '../../cli/lab/run-expectations.js';
-import { getRuntime } from '../../cli/runtime/index.js';
+import { getRuntime, logTail } from '../../cli/runtime/index.js';
 import { isRootWithTools, labBackends, labName } from './lab-fixtures.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -90,6 +90,14 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBacken
       });
     }
   }, 60_000);
+
+  // a failure here is most often a node that stopped answering: show how each node's log ends
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state !== 'fail' || !readState(LAB)) return;
+    for (const n of nodes.filter((x) => x.kind === 'host')) {
+      console.log(`--- end of ${n.name}'s log (${backend}) ---\n${await logTail(getRuntime(backend).backend, readState(LAB)!, n, 12)}`);
+    }
+  });
 
   afterAll(async () => {
     if (readState(LAB)) await runLab(['down', LAB]);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { LineLogger } from '../../src/core/logger.js';
+import { SeededRng } from '../../src/core/rng.js';
+import { noopMetrics } from '../../src/metrics/metrics.js';
+import { MeshNode } from '../../src/node/mesh-node.js';
 import { SimScheduler, SimStalledError } from '../../src/sim/scheduler.js';
+import { MemoryNetwork } from '../../src/transport/memory/index.js';
+import { seededKeypairs } from '../support/virtual-time.js';
 
 describe('SimScheduler', () => {
   it('lets promise continuations run before time moves on', async () => {
@@ -60,5 +67,32 @@ describe('SimScheduler', () => {
     await s.runFor(100);
     expect(fired).toEqual([30]);
     expect(s.now()).toBe(100);
+  });
+});
+
+describe('logs in the simulator', () => {
+  it('carry virtual time: a LineLogger reads the clock the nodes are given', async () => {
+    const s = new SimScheduler(new ManualClock(Date.UTC(2030, 0, 1)));
+    const lines: string[] = [];
+    const logger = new LineLogger({ level: 'warn', write: (l) => lines.push(l), clock: s.clock });
+    const net = new MemoryNetwork({ clock: s.clock, rng: new SeededRng(1), latencyMs: () => 40 });
+    const keys = seededKeypairs(70);
+    const [a, b] = [keys.next(), keys.next()].map(
+      (keypair) =>
+        new MeshNode({
+          keypair,
+          transport: net.createTransport({ nodeId: keypair.nodeId, publicKey: keypair.publicKeyBytes() }),
+          components: { clock: s.clock, rng: new SeededRng(2), logger, metrics: noopMetrics },
+        }),
+    ) as [MeshNode, MeshNode];
+    b.handle('FindNode', () => {
+      throw new Error('boom');
+    });
+    await s.run(Promise.all([a.start(), b.start()]), 10);
+    await s.runFor(60_000); // a minute of nothing takes no wall time
+    const reply = a.request(b.contact, { type: 'FindNode', from: a.contact, target: a.nodeId }).catch((e: Error) => e.message);
+    expect(await s.run(reply, 1_000)).toMatch(/Internal: boom/);
+    // b logged the failure when the request reached it: 40 ms after it was sent, a minute in
+    expect(lines).toEqual([expect.stringMatching(/^2030-01-01T00:01:00\.040Z WARN  quicmesh: request handler failed .*error=boom$/)]);
   });
 });

@@ -2,9 +2,9 @@
  * A memory network with NAT-like filtering and raw datagrams, for NAT traversal tests in virtual
  * time. A node made with `natted: true` is reached only from addresses it has sent something to
  * (a request, a reply, a raw punch datagram), like a port-restricted cone NAT; its own address
- * stays the same (no translation). Raw datagrams (what the punch driver sends) travel like the
- * network's packets, 5 ms one way, and can all be dropped (`dropRaw`) to model NATs that never
- * let a punch through.
+ * stays the same (no translation). Raw datagrams (what the punch driver sends; a capability the
+ * transports here declare) travel like the network's packets, 5 ms one way, and can all be
+ * dropped (`dropRaw`) to model NATs that never let a punch through.
  */
 import { ManualClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
@@ -13,10 +13,17 @@ import { SeededRng } from '../../src/core/rng.js';
 import type { Metrics } from '../../src/metrics/metrics.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { createNode, type CreateNodeOptions, type NodeAssembly } from '../../src/node/create-node.js';
+import type { CapabilitySet } from '../../src/transport/capabilities.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { seededKeypairs, settle } from './virtual-time.js';
 
 type RawHandler = (data: Uint8Array, from: { host: string; port: number }) => void;
+
+/** `transport` declaring `extra` capabilities beside its own (a memory transport given what QUIC has). */
+export function withCapabilities<T extends Transport>(transport: T, extra: CapabilitySet): T {
+  return Object.assign(transport, { capabilities: { ...transport.capabilities, ...extra } });
+}
 
 export interface NatLabNodeOptions extends Partial<CreateNodeOptions> {
   metrics?: Metrics;
@@ -50,18 +57,21 @@ export function natLab(seed: number) {
     const kp = keys.next();
     const base = net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() });
     if (opts.natted) natted.add(base.localAddr);
-    const transport = Object.assign(base, {
-      sendRawDatagram(bytes: Uint8Array, host: string, port: number) {
-        const from = base.localAddr;
-        const to = `${host}:${port}`;
-        rawSent.push({ from, to });
-        if (dropRaw || !passes(from, to)) return;
-        const copy = Uint8Array.from(bytes);
-        const [fh, fp] = from.split(':');
-        clock.setTimer(5, () => raw.get(to)?.(copy, { host: fh!, port: Number(fp) }));
-      },
-      onRawDatagram(cb: RawHandler) {
-        raw.set(base.localAddr, cb);
+    const transport = withCapabilities(base, {
+      rawDatagrams: {
+        sendRawDatagram(bytes: Uint8Array, host: string, port: number) {
+          const from = base.localAddr;
+          const to = `${host}:${port}`;
+          rawSent.push({ from, to });
+          if (dropRaw || !passes(from, to)) return;
+          const copy = Uint8Array.from(bytes);
+          const [fh, fp] = from.split(':');
+          clock.setTimer(5, () => raw.get(to)?.(copy, { host: fh!, port: Number(fp) }));
+        },
+        onRawDatagram(cb: RawHandler) {
+          raw.set(base.localAddr, cb);
+          return () => raw.delete(base.localAddr);
+        },
       },
     });
     const metrics = opts.metrics ?? noopMetrics;

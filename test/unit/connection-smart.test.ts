@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { behindNat } from '../../src/node/smart-connector.js';
+import { behindNat } from '../../src/traversal/smart-connector.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import type { RelayEndpoint } from '../../src/identity/endpoint-record.js';

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact, NodeId } from '../../src/core/types.js';
@@ -85,20 +86,6 @@ class FixedTiering implements DhtTiering {
   dropStale(): void {}
 }
 
-async function drive<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 10_000 && !settled; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (!settled && !clock.step()) break;
-  }
-  await new Promise((r) => setImmediate(r));
-  return p;
-}
-
 function world(seed: number) {
   const clock = new ManualClock(0);
   const net = new Net(clock);
@@ -128,7 +115,7 @@ describe('DHT with network coordinates', () => {
     const r = make();
     const c = make();
     // c reports its coordinate to r first-hand (its Ping and FindNode carry it).
-    await drive(clock, c.dht.bootstrap([r.rpc.contact], { refresh: false }));
+    await settle(clock, c.dht.bootstrap([r.rpc.contact], { refresh: false }));
     const fromC = r.rpc.received.filter((x) => bytesEqual(x.msg.from.id, c.rpc.contact.id));
     expect(fromC.length).toBeGreaterThan(0);
     const lastCoord = (fromC[fromC.length - 1]!.msg as { coord?: NetCoord }).coord;
@@ -136,7 +123,7 @@ describe('DHT with network coordinates', () => {
     expect(r.dht.coordinates!.book.get(c.rpc.contact.id)).toBe(lastCoord);
     a.dht.observeContact(r.rpc.contact, 20);
     const before = a.dht.coordinates!.own;
-    await drive(clock, a.dht.iterativeFindNode(c.rpc.contact.id));
+    await settle(clock, a.dht.iterativeFindNode(c.rpc.contact.id));
     const req = r.rpc.received.find((x) => x.msg.type === 'FindNode' && bytesEqual(x.msg.from.id, a.rpc.contact.id))!;
     expect((req.msg as { coord?: NetCoord }).coord).toBeDefined();
     const reply = a.rpc.replies.find((m) => m.type === 'Nodes')!;
@@ -155,9 +142,9 @@ describe('DHT with network coordinates', () => {
     const a = make(off);
     const r = make(off);
     const c = make(off);
-    await drive(clock, c.dht.bootstrap([r.rpc.contact], { refresh: false }));
+    await settle(clock, c.dht.bootstrap([r.rpc.contact], { refresh: false }));
     a.dht.observeContact(r.rpc.contact, 20);
-    await drive(clock, a.dht.iterativeFindNode(c.rpc.contact.id));
+    await settle(clock, a.dht.iterativeFindNode(c.rpc.contact.id));
     expect(a.dht.coordinates).toBeUndefined();
     for (const node of [a, r, c]) {
       for (const { msg } of node.rpc.received) expect('coord' in msg).toBe(false);
@@ -191,7 +178,7 @@ describe('DHT with network coordinates', () => {
       r.dht.coordinates!.book.reported(f.rpc.contact.id, NEAR);
     }
     a.dht.observeContact(r.rpc.contact);
-    const result = await drive(clock, a.dht.iterativeFindNode(target));
+    const result = await settle(clock, a.dht.iterativeFindNode(target));
     expect(result.closest.map((c) => c.id)).toContainEqual(ids[0]);
     const when = (x: { rpc: Rpc }): number =>
       x.rpc.received.find((m) => m.msg.type === 'FindNode' && bytesEqual(m.msg.from.id, a.rpc.contact.id))!.at;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { flush, settle } from '../support/virtual-time.js';
 import type { Components } from '../../src/core/components.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
@@ -65,23 +66,6 @@ class FakeRpc implements RpcEndpoint {
       });
     });
   }
-}
-
-const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
-async function drive<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 100_000; i++) {
-    await flush();
-    if (settled) return p;
-    if (!clock.step()) break;
-  }
-  await flush();
-  if (!settled) throw new Error('promise still pending');
-  return p;
 }
 
 /** Records metric calls by name. */
@@ -175,7 +159,7 @@ describe('DhtNode driver', () => {
     const s = setup(1);
     const a = s.make();
     const b = s.make();
-    await drive(s.clock, b.dht.bootstrap([a.rpc.contact.addr]));
+    await settle(s.clock, b.dht.bootstrap([a.rpc.contact.addr]));
     expect(a.dht.table.has(b.rpc.contact.id)).toBe(true);
     expect(b.dht.table.has(a.rpc.contact.id)).toBe(true);
   });
@@ -189,7 +173,7 @@ describe('DhtNode driver', () => {
     s.net.down.add(head.rpc.contact.addr);
     const newcomer = s.make(randomIdInBucket(a.rpc.contact.id, 255, s.rng));
     // the newcomer talks to A: the full bucket makes A ping the head, which is down
-    await drive(s.clock, newcomer.rpc.request(a.rpc.contact, { type: 'Ping', from: newcomer.rpc.contact }));
+    await settle(s.clock, newcomer.rpc.request(a.rpc.contact, { type: 'Ping', from: newcomer.rpc.contact }));
     expect(a.dht.table.has(newcomer.rpc.contact.id)).toBe(false);
     s.clock.advance(1000);
     await flush();
@@ -203,7 +187,7 @@ describe('DhtNode driver', () => {
     const full = Array.from({ length: 10 }, () => s.make(randomIdInBucket(a.rpc.contact.id, 255, s.rng)));
     for (const p of full) a.dht.observeContact(p.rpc.contact);
     const newcomer = s.make(randomIdInBucket(a.rpc.contact.id, 255, s.rng));
-    await drive(s.clock, newcomer.rpc.request(a.rpc.contact, { type: 'Ping', from: newcomer.rpc.contact }));
+    await settle(s.clock, newcomer.rpc.request(a.rpc.contact, { type: 'Ping', from: newcomer.rpc.contact }));
     s.clock.advance(100);
     await flush();
     expect(full[0]!.rpc.received.some((m) => m.type === 'Ping')).toBe(true);
@@ -220,7 +204,7 @@ describe('DhtNode driver', () => {
       const a = s.make(undefined, { learnFromReplies: learn });
       a.dht.observeContact(hub.rpc.contact);
       // a k = 1 lookup asks the hub, then only a few of the nodes it names
-      await drive(s.clock, a.dht.iterativeFindNode(s.rng.bytes(32), { k: 1 }));
+      await settle(s.clock, a.dht.iterativeFindNode(s.rng.bytes(32), { k: 1 }));
       const asked = others.filter((o) => o.rpc.received.length > 0).length;
       expect(asked).toBeLessThan(8);
       expect(a.dht.table.size).toBe(learn ? 9 : 1 + asked);
@@ -235,7 +219,7 @@ describe('DhtNode driver', () => {
     s.net.down.add(silent.rpc.contact.addr);
     a.dht.observeContact(refuser.contact);
     a.dht.observeContact(silent.rpc.contact);
-    const r = await drive(s.clock, a.dht.iterativeFindNode(s.rng.bytes(32)));
+    const r = await settle(s.clock, a.dht.iterativeFindNode(s.rng.bytes(32)));
     expect(r.failures).toBe(2); // the refusal, and the timeout (500 ms, within the lookup)
     expect(r.closest).toEqual([]);
     expect(a.dht.table.has(refuser.contact.id)).toBe(true);
@@ -247,7 +231,7 @@ describe('DhtNode driver', () => {
     const tiering = new FakeTiering();
     const a = s.make(undefined, { tiering });
     const b = s.make();
-    await drive(s.clock, a.dht.bootstrap([b.rpc.contact]));
+    await settle(s.clock, a.dht.bootstrap([b.rpc.contact]));
     expect(tiering.rtts.length).toBeGreaterThan(0);
     expect(tiering.rtts.every(([, rtt]) => rtt === 2 * LATENCY)).toBe(true);
     expect(a.dht.table.rttOf(b.rpc.contact.id)).toBe(2 * LATENCY);
@@ -256,8 +240,8 @@ describe('DhtNode driver', () => {
   it('bootstrap fails with TransportError when no seed answers, and [] starts a network alone', async () => {
     const s = setup(5);
     const a = s.make();
-    await expect(drive(s.clock, a.dht.bootstrap(['10.9.9.9:1']))).rejects.toBeInstanceOf(TransportError);
-    const alone = await drive(s.clock, a.dht.bootstrap([]));
+    await expect(settle(s.clock, a.dht.bootstrap(['10.9.9.9:1']))).rejects.toBeInstanceOf(TransportError);
+    const alone = await settle(s.clock, a.dht.bootstrap([]));
     expect(alone).toEqual({ contacted: 0, selfLookup: undefined, refreshLookups: 0, routingTableSize: 0 });
   });
 
@@ -266,7 +250,7 @@ describe('DhtNode driver', () => {
     const a = s.make();
     const b = s.make();
     const liar = { id: s.rng.bytes(32), addr: b.rpc.contact.addr };
-    await expect(drive(s.clock, a.dht.bootstrap([liar]))).rejects.toBeInstanceOf(TransportError);
+    await expect(settle(s.clock, a.dht.bootstrap([liar]))).rejects.toBeInstanceOf(TransportError);
     expect(a.dht.table.size).toBe(0);
   });
 
@@ -279,7 +263,7 @@ describe('DhtNode driver', () => {
       const st = new FakeStorage();
       return { ...s.make(undefined, { storage: st, k: 10 }), st };
     });
-    await drive(s.clock, a.dht.bootstrap(peers.map((p) => p.rpc.contact), { refresh: false }));
+    await settle(s.clock, a.dht.bootstrap(peers.map((p) => p.rpc.contact), { refresh: false }));
     // slow tiers for half of the peers; one slow peer is itself full
     peers.forEach((p, i) => tiering.tiers.set(p.rpc.contact.id.join(','), i % 2 === 0 ? 3 : 0));
     const fullPeer = peers[0]!;
@@ -287,7 +271,7 @@ describe('DhtNode driver', () => {
 
     storage.pressureValue = 0.95;
     const value = new Uint8Array([7, 7, 7]);
-    const r = await drive(s.clock, a.dht.put(value));
+    const r = await settle(s.clock, a.dht.put(value));
     expect(r.spilled).toBe(true);
     expect(r.local).toBeUndefined();
     expect(storage.size).toBe(0);
@@ -304,7 +288,7 @@ describe('DhtNode driver', () => {
 
     // without pressure: the k closest, plus a local copy when we are among them
     storage.pressureValue = 0;
-    const r2 = await drive(s.clock, a.dht.put(new Uint8Array([8])));
+    const r2 = await settle(s.clock, a.dht.put(new Uint8Array([8])));
     expect(r2.spilled).toBe(false);
     const expected = r2.lookup.closest.slice(0, 10).map((c) => c.addr).filter((x) => x !== fullPeer.rpc.contact.addr);
     const got = r2.acks.filter((x) => x.rejection === null).map((x) => x.contact.addr);
@@ -316,8 +300,8 @@ describe('DhtNode driver', () => {
     const { metrics, calls } = recordingMetrics();
     const a = s.make(undefined, {}, metrics);
     const b = s.make();
-    await drive(s.clock, a.dht.bootstrap([b.rpc.contact.addr]));
-    await drive(s.clock, a.dht.findValue(s.rng.bytes(32)));
+    await settle(s.clock, a.dht.bootstrap([b.rpc.contact.addr]));
+    await settle(s.clock, a.dht.findValue(s.rng.bytes(32)));
     const lookups = calls.get('quicmesh_dht_lookups_total') ?? [];
     expect(lookups.some((c) => c.labels?.kind === 'node' && c.labels?.result === 'ok')).toBe(true);
     expect(lookups.some((c) => c.labels?.kind === 'value' && c.labels?.result === 'not_found')).toBe(true);
@@ -369,7 +353,7 @@ describe('DhtNode driver', () => {
     const s = setup(10);
     const a = s.make(undefined, { maintenance: true, refreshIntervalMs: 120_000, maintenanceIntervalMs: 60_000 });
     const others = Array.from({ length: 12 }, () => s.make());
-    await drive(s.clock, a.dht.bootstrap(others.map((o) => o.rpc.contact), { refresh: false }));
+    await settle(s.clock, a.dht.bootstrap(others.map((o) => o.rpc.contact), { refresh: false }));
     const before = others.reduce((n, o) => n + o.rpc.received.filter((m) => m.type === 'FindNode').length, 0);
     s.clock.advance(180_000);
     for (let i = 0; i < 50; i++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { acceptStore } from '../../src/dht/handlers.js';
-import { checkIncomingRecord, storeRejectionFor, validRecordFor } from '../../src/dht/records.js';
+import { ENDPOINT_RECORDS, storeRejectionFor } from '../../src/dht/signed-values.js';
 import {
   encodeEndpointRecord,
   endpointRecordKey,
@@ -20,28 +20,28 @@ const key = endpointRecordKey(owner.identity);
 const rec = (seq: bigint, kp = owner, addrs = ['192.0.2.1:1']): Uint8Array =>
   encodeEndpointRecord(signEndpointRecord(kp, { addrs, relays: [], sequence: seq, timestampMs: 5 }));
 
-describe('checkIncomingRecord', () => {
+describe('ENDPOINT_RECORDS.check', () => {
   it('accepts a fresh genuine record and a higher sequence', () => {
     const v1 = rec(1n);
-    const first = checkIncomingRecord(key, v1, undefined);
-    expect(first.ok && first.record.sequence).toBe(1n);
-    const second = checkIncomingRecord(key, rec(2n), v1);
+    const first = ENDPOINT_RECORDS.check(key, v1, undefined);
+    expect(first.ok && first.value.sequence).toBe(1n);
+    const second = ENDPOINT_RECORDS.check(key, rec(2n), v1);
     expect(second.ok && !second.unchanged).toBe(true);
   });
 
   it('treats the identical record as unchanged, and refuses stale, forged, misplaced, malformed, oversized', () => {
     const v5 = rec(5n);
-    expect(checkIncomingRecord(key, v5, v5)).toMatchObject({ ok: true, unchanged: true });
-    expect(checkIncomingRecord(key, rec(5n, owner, ['192.0.2.2:2']), v5)).toEqual({ ok: false, reason: 'Stale' });
-    expect(checkIncomingRecord(key, rec(4n), v5)).toEqual({ ok: false, reason: 'Stale' });
+    expect(ENDPOINT_RECORDS.check(key, v5, v5)).toMatchObject({ ok: true, unchanged: true });
+    expect(ENDPOINT_RECORDS.check(key, rec(5n, owner, ['192.0.2.2:2']), v5)).toEqual({ ok: false, reason: 'Stale' });
+    expect(ENDPOINT_RECORDS.check(key, rec(4n), v5)).toEqual({ ok: false, reason: 'Stale' });
     const signedByOther = signEndpointRecord(other, { addrs: ['6.6.6.6:6'], relays: [], sequence: 9n, timestampMs: 1 });
     const forged = encodeEndpointRecord({ ...signedByOther, identity: owner.identity });
-    expect(checkIncomingRecord(key, forged, v5)).toEqual({ ok: false, reason: 'Forged' });
-    expect(checkIncomingRecord(endpointRecordKey(other.identity), v5, undefined)).toEqual({ ok: false, reason: 'WrongKey' });
-    expect(checkIncomingRecord(key, new Uint8Array([1, 2, 3]), undefined)).toEqual({ ok: false, reason: 'Malformed' });
-    expect(checkIncomingRecord(key, new Uint8Array(MAX_ENDPOINT_RECORD_SIZE + 1), undefined)).toEqual({ ok: false, reason: 'TooLarge' });
-    expect(validRecordFor(key, forged)).toBeUndefined();
-    expect(validRecordFor(key, v5)?.sequence).toBe(5n);
+    expect(ENDPOINT_RECORDS.check(key, forged, v5)).toEqual({ ok: false, reason: 'Forged' });
+    expect(ENDPOINT_RECORDS.check(endpointRecordKey(other.identity), v5, undefined)).toEqual({ ok: false, reason: 'WrongKey' });
+    expect(ENDPOINT_RECORDS.check(key, new Uint8Array([1, 2, 3]), undefined)).toEqual({ ok: false, reason: 'Malformed' });
+    expect(ENDPOINT_RECORDS.check(key, new Uint8Array(MAX_ENDPOINT_RECORD_SIZE + 1), undefined)).toEqual({ ok: false, reason: 'TooLarge' });
+    expect(ENDPOINT_RECORDS.validFor(key, forged)).toBeUndefined();
+    expect(ENDPOINT_RECORDS.validFor(key, v5)?.sequence).toBe(5n);
   });
 
   it('maps refusals onto the wire Ack reasons', () => {
@@ -63,6 +63,6 @@ describe('acceptStore with a ProtectedStore', () => {
     expect(acceptStore(store, from, key, rec(2n), 'record')).toBe('InvalidKey');
     expect(acceptStore(store, from, key, rec(3n), 'record')).toBeNull(); // identical: no-op
     expect(acceptStore(store, from, key, rec(4n, owner, ['198.51.100.1:4']), 'record')).toBeNull();
-    expect(validRecordFor(key, store.get(key)!)?.addrs).toEqual(['198.51.100.1:4']);
+    expect(ENDPOINT_RECORDS.validFor(key, store.get(key)!)?.addrs).toEqual(['198.51.100.1:4']);
   });
 });

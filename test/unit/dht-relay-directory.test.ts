@@ -19,6 +19,7 @@ import {
   verifyRelayInfo,
   type RelayInfo,
 } from '../../src/nat/relay/relay-info.js';
+import { flush } from '../support/virtual-time.js';
 
 const rng = new SeededRng(99);
 const infoOf = (kp: Keypair, over: Partial<RelayInfo> = {}): RelayInfo => ({
@@ -56,7 +57,7 @@ function fakeDht(clock = new ManualClock(1_000)) {
     },
     findValue: async (key, validate) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await flush();
       inFlight--;
       return result(key, (held.get(toHex(key)) ?? []).find(validate));
     },

@@ -4,6 +4,7 @@ import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
 import { ConfigError, DecodeError, TimeoutError, TransportError } from '../../src/errors.js';
 import { Keypair } from '../../src/identity/keypair.js';
+import { capability } from '../../src/transport/capabilities.js';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../../src/transport/memory/index.js';
 import type { MemoryTransport } from '../../src/transport/memory/index.js';
 import type { PeerInfo, TransportHandlers } from '../../src/transport/transport.js';
@@ -256,6 +257,8 @@ describe('MemoryNetwork in virtual time', () => {
   it('guards addresses, options and lifecycle', async () => {
     const clock = new ManualClock();
     expect(() => new MemoryNetwork({ clock, rng: new SeededRng(1), lossRate: 1.5 })).toThrow(ConfigError);
+    // a network that loses every packet delivers nothing: refused, as the simulator's is
+    expect(() => new MemoryNetwork({ clock, rng: new SeededRng(1), lossRate: 1 })).toThrow(/lossRate must be in \[0, 1\), got 1/);
     const net = new MemoryNetwork({ clock, rng: new SeededRng(1) });
     expect(() => makeTransport(net, 'no-port')).toThrow(ConfigError);
     const first = makeTransport(net, '10.9.9.9:1');
@@ -277,5 +280,13 @@ describe('MemoryNetwork in virtual time', () => {
     const net = new MemoryNetwork({ clock: new ManualClock(), rng: new SeededRng(1) });
     const addrs = new Set(Array.from({ length: 300 }, () => makeTransport(net).localAddr));
     expect(addrs.size).toBe(300);
+  });
+
+  it('declares connection control as its one capability', () => {
+    const t = makeTransport(new MemoryNetwork({ clock: new ManualClock(), rng: new SeededRng(1) }));
+    expect(capability(t, 'connectionControl')).toBe(t);
+    for (const name of ['datagrams', 'relayedPaths', 'rawDatagrams', 'streams', 'drainingDisconnect'] as const) {
+      expect(capability(t, name), name).toBeUndefined();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/core/bytes.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import type { Components } from '../../src/core/components.js';
 import { LineLogger, silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
@@ -32,7 +33,7 @@ function fixture(): Fixture {
   const clock = new ManualClock(1_000);
   const net = new MemoryNetwork({ clock, rng: new SeededRng(3), latencyMs: () => 5, defaultTimeoutMs: 500 });
   const logs: string[] = [];
-  const logger = new LineLogger({ level: 'debug', write: (l) => logs.push(l), now: () => clock.now() });
+  const logger = new LineLogger({ level: 'debug', write: (l) => logs.push(l), clock });
   return {
     clock,
     net,
@@ -48,20 +49,6 @@ function fixture(): Fixture {
 
 function peerOf(node: MeshNode, addr = '203.0.113.9:5555'): PeerInfo {
   return { nodeId: node.nodeId, publicKey: node.keypair.publicKeyBytes(), addr };
-}
-
-/** Run virtual time until `p` settles (the memory network only moves when the clock does). */
-async function settle<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 1000; i++) {
-    await new Promise((r) => setImmediate(r)); // drain promise callbacks before moving time
-    if (done || !clock.step()) break;
-  }
-  return p;
 }
 
 describe('MeshNode dispatch (no socket)', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, TransportError } from '../../src/errors.js';
 import { startStatusServer } from '../../src/metrics/http.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
+import { turnsUntil } from '../support/poll.js';
 
 describe('PromMetrics', () => {
   it('records counters, gauges and histograms in its own registry', async () => {
@@ -114,8 +115,7 @@ describe('startStatusServer', () => {
     await server.close();
     agent.destroy();
     // libuv releases the listening handle in its close phase, one loop turn after close() resolves.
-    for (let turn = 0; turn < 10 && activeServers() > serversBefore; turn++) await new Promise((r) => setImmediate(r));
-    expect(activeServers()).toBe(serversBefore);
+    await turnsUntil('the listening handle released', () => activeServers() === serversBefore, 10);
     await expect(get(`${server.url}/healthz`)).rejects.toThrow(/ECONNREFUSED/);
   });
 

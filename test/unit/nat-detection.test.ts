@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { ConfigError } from '../../src/errors.js';
 import {
@@ -10,7 +11,8 @@ import {
   type NatProbeResult,
   type NatServer,
 } from '../../src/nat/nat-detection.js';
-import { NAT_PRESETS, NatBox, type NatBehaviourSpec } from '../../src/nat/nat-model.js';
+import { NatBox } from '../../src/nat/nat-model.js';
+import { NAT_PRESET_TABLE, type NatBehaviourSpec } from '../../src/nat/nat-presets.js';
 
 const INSIDE = '192.168.1.10:5000';
 const S1: NatServer = { addr: '198.51.100.1:3478', altPortAddr: '198.51.100.1:3479' };
@@ -48,25 +50,11 @@ function natDriver(nat: NatBox | null, opts: { partner?: boolean } = {}): NatPro
   };
 }
 
-/** Let promise callbacks run, then fire the next timer, until `p` settles. */
-async function settle<T>(p: Promise<T>, clock: ManualClock): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 1000 && !done; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (!done) clock.step();
-  }
-  return p;
-}
-
 async function detectThrough(behaviour: NatBehaviourSpec | null, hairpin = false) {
   const clock = new ManualClock();
   const nat = behaviour ? new NatBox('203.0.113.5', behaviour, { hairpin, rng: new SeededRng(7) }) : null;
   const driver = natDriver(nat);
-  const report = await settle(detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }), clock);
+  const report = await settle(clock, detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }));
   return { report, driver };
 }
 
@@ -79,7 +67,7 @@ describe('NAT detection through each preset', () => {
   ] as const;
   for (const [preset, natType, mapping, filtering] of table) {
     it(`${preset} → ${natType}`, async () => {
-      const { report } = await detectThrough(NAT_PRESETS[preset]);
+      const { report } = await detectThrough(NAT_PRESET_TABLE[preset].behaviour);
       expect(report).toMatchObject({ natType, mapping, filtering, hairpin: false });
       expect(report.publicAddrs.length).toBe(preset === 'symmetric' ? 3 : 1);
       expect(report.publicAddrs.every((a) => a.startsWith('203.0.113.5:'))).toBe(true);
@@ -99,12 +87,12 @@ describe('NAT detection through each preset', () => {
   });
 
   it('reports hairpinning when the NAT loops packets back', async () => {
-    const { report } = await detectThrough(NAT_PRESETS['full-cone'], true);
+    const { report } = await detectThrough(NAT_PRESET_TABLE['full-cone'].behaviour, true);
     expect(report.hairpin).toBe(true);
   });
 
   it('runs the filtering tests before sending anything to the alternate addresses', async () => {
-    const { driver } = await detectThrough(NAT_PRESETS['port-restricted-cone']);
+    const { driver } = await detectThrough(NAT_PRESET_TABLE['port-restricted-cone'].behaviour);
     const firstAlt = driver.sent.findIndex((d) => d === S1.altPortAddr || d === S2.addr);
     expect(driver.sent.slice(0, firstAlt).every((d) => d === S1.addr)).toBe(true);
     expect(firstAlt).toBeGreaterThanOrEqual(3);
@@ -114,16 +102,16 @@ describe('NAT detection through each preset', () => {
     const clock = new ManualClock();
     const driver: NatProbeDriver = { whatIsMyAddr: never, requestReplyFrom: never };
     const p = detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE], timeoutMs: 1000 });
-    const report = await settle(p, clock);
+    const report = await settle(clock, p);
     expect(report).toMatchObject({ natType: 'Unknown', mapping: 'unknown', filtering: 'unknown', publicAddrs: [] });
     expect(clock.now()).toBeGreaterThanOrEqual(1000);
   });
 
   it('a server without a partner address leaves EIF vs ADF undecided', async () => {
     const clock = new ManualClock();
-    const nat = new NatBox('203.0.113.5', NAT_PRESETS['full-cone']);
+    const nat = new NatBox('203.0.113.5', NAT_PRESET_TABLE['full-cone'].behaviour);
     const p = detectNatType(natDriver(nat, { partner: false }), [S1, S2], { clock, localAddrs: [INSIDE] });
-    const report = await settle(p, clock);
+    const report = await settle(clock, p);
     expect(report).toMatchObject({ natType: 'Unknown', mapping: 'endpoint-independent', filtering: 'unknown' });
     expect(report.probes).toContainEqual({ id: 'filter-other-address', received: null });
   });
@@ -136,7 +124,7 @@ describe('NAT detection through each preset', () => {
         throw new Error('connection refused');
       },
     };
-    const report = await settle(detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }), clock);
+    const report = await settle(clock, detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE] }));
     expect(report.filtering).toBe('unknown');
     expect(report.mapping).toBe('endpoint-independent');
   });
@@ -222,7 +210,7 @@ describe('classifyNat truth table', () => {
 
 describe('NatBox model', () => {
   it('maps and filters by its behaviour', () => {
-    const sym = new NatBox('203.0.113.5', NAT_PRESETS.symmetric);
+    const sym = new NatBox('203.0.113.5', NAT_PRESET_TABLE['symmetric'].behaviour);
     const x = sym.outbound(INSIDE, S1.addr);
     const y = sym.outbound(INSIDE, S2.addr);
     expect(x).not.toBe(y);
@@ -233,11 +221,11 @@ describe('NatBox model', () => {
     expect(sym.inbound(S1.addr, '203.0.113.5:1')).toBeNull(); // no mapping: dropped
     expect(sym.inbound(S1.addr, '203.0.113.6:40000')).toBeNull(); // not our address
 
-    const rc = new NatBox('203.0.113.5', NAT_PRESETS['restricted-cone']);
+    const rc = new NatBox('203.0.113.5', NAT_PRESET_TABLE['restricted-cone'].behaviour);
     const m = rc.outbound(INSIDE, S1.addr);
     expect(rc.outbound(INSIDE, S2.addr)).toBe(m);
     expect(rc.inbound(S1.altPortAddr!, m)).toBe(INSIDE); // same host, other port: allowed
     expect(rc.inbound(PARTNER, m)).toBeNull();
-    expect(() => new NatBox('x', NAT_PRESETS['full-cone'], { firstPort: 0 })).toThrow(ConfigError);
+    expect(() => new NatBox('x', NAT_PRESET_TABLE['full-cone'].behaviour, { firstPort: 0 })).toThrow(ConfigError);
   });
 });

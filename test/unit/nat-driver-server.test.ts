@@ -6,14 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { settle } from '../support/virtual-time.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
 import { detectNatType, type NatReport, type NatServer } from '../../src/nat/nat-detection.js';
-import { MeshNatDriver } from '../../src/nat/nat-driver.js';
-import { NAT_PRESETS, NatBox, type NatBehaviourSpec, type NatRule } from '../../src/nat/nat-model.js';
+import { MeshNatDriver } from '../../src/traversal/nat-driver.js';
+import { NatBox } from '../../src/nat/nat-model.js';
+import { NAT_PRESET_TABLE, type NatBehaviourSpec, type NatRule } from '../../src/nat/nat-presets.js';
 import { ADDR_PROBE_BYTES, encodeAddrProbe } from '../../src/nat/nat-probe-packet.js';
-import { NatTestServer, type AltSocket } from '../../src/nat/nat-test-server.js';
+import { NatTestServer, type AltSocket } from '../../src/traversal/nat-test-server.js';
 import { parseNatTestReply } from '../../src/nat/raw-packets.js';
 import type { RequestHandler } from '../../src/node/dispatch.js';
 import type { SuccessResponse } from '../../src/node/mesh-node.js';
@@ -138,20 +140,6 @@ class World {
   }
 }
 
-/** Let promise callbacks run, then fire the next timer, until `p` settles. */
-async function settle<T>(p: Promise<T>, clock: ManualClock): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 10_000 && !done; i++) {
-    await new Promise((r) => setImmediate(r));
-    if (!done) clock.step();
-  }
-  return p;
-}
-
 const SERVERS: NatServer[] = [{ addr: S1, altPortAddr: S1_ALT }, { addr: S2 }];
 
 async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: boolean; partner?: boolean } = {}) {
@@ -161,16 +149,16 @@ async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: bool
   world.server(S1, S1_ALT, partnered ? S2 : undefined);
   world.server(S2, S2_ALT, partnered ? S1 : undefined);
   const driver = world.driver();
-  const report: NatReport = await settle(detectNatType(driver, SERVERS, { clock: world.clock, localAddrs: [INSIDE], timeoutMs: 1000 }), world.clock);
+  const report: NatReport = await settle(world.clock, detectNatType(driver, SERVERS, { clock: world.clock, localAddrs: [INSIDE], timeoutMs: 1000 }));
   // every waiter is released once its window has passed
-  await settle(new Promise<void>((r) => world.clock.setTimer(10_000, r)), world.clock);
+  await settle(world.clock, new Promise<void>((r) => world.clock.setTimer(10_000, r)));
   expect(driver.pending).toBe(0);
   driver.close();
   return { report, world };
 }
 
 describe('MeshNatDriver + NatTestServer through a NAT model', () => {
-  const classic: Array<[keyof typeof NAT_PRESETS, NatReport['natType']]> = [
+  const classic: Array<['full-cone' | 'restricted-cone' | 'port-restricted-cone' | 'symmetric', NatReport['natType']]> = [
     ['full-cone', 'FullCone'],
     ['restricted-cone', 'RestrictedCone'],
     ['port-restricted-cone', 'PortRestrictedCone'],
@@ -178,10 +166,10 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
   ];
   for (const [preset, type] of classic) {
     it(`${preset} → ${type}`, async () => {
-      const { report } = await detect(NAT_PRESETS[preset]);
+      const { report } = await detect(NAT_PRESET_TABLE[preset].behaviour);
       expect(report.natType).toBe(type);
-      expect(report.mapping).toBe(NAT_PRESETS[preset].mapping);
-      expect(report.filtering).toBe(NAT_PRESETS[preset].filtering);
+      expect(report.mapping).toBe(NAT_PRESET_TABLE[preset].behaviour.mapping);
+      expect(report.filtering).toBe(NAT_PRESET_TABLE[preset].behaviour.filtering);
       expect(report.publicAddrs.every((a) => a.startsWith(`${PUBLIC_HOST}:`))).toBe(true);
       expect(report.publicAddrs).toHaveLength(preset === 'symmetric' ? 3 : 1);
     });
@@ -205,12 +193,12 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
   });
 
   it('hairpinning is reported when the NAT loops our probe back', async () => {
-    expect((await detect(NAT_PRESETS['full-cone'], { hairpin: true })).report.hairpin).toBe(true);
-    expect((await detect(NAT_PRESETS['full-cone'], { hairpin: false })).report.hairpin).toBe(false);
+    expect((await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { hairpin: true })).report.hairpin).toBe(true);
+    expect((await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { hairpin: false })).report.hairpin).toBe(false);
   });
 
   it('without a partner the address test is refused: filtering unknown, not guessed', async () => {
-    const { report } = await detect(NAT_PRESETS['restricted-cone'], { partner: false });
+    const { report } = await detect(NAT_PRESET_TABLE['restricted-cone'].behaviour, { partner: false });
     expect(report.probes).toContainEqual({ id: 'filter-other-address', received: null });
     expect(report.filtering).toBe('unknown');
     expect(report.mapping).toBe('endpoint-independent');

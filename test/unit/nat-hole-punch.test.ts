@@ -4,10 +4,11 @@ import type { Contact } from '../../src/core/types.js';
 import { ConfigError, DecodeError } from '../../src/errors.js';
 import { splitAddr } from '../../src/nat/addr.js';
 import { candidateList, delays, HolePunchCoordinator, PUNCH_FAILURE, type PunchParty } from '../../src/nat/hole-punch.js';
-import { NAT_PRESETS, NatBox, type NatPresetName } from '../../src/nat/nat-model.js';
+import { natBoxFor, type NatBox } from '../../src/nat/nat-model.js';
+import { expectedPath, NAT_PRESETS, natPresetBehaviour, type NatPresetName } from '../../src/nat/nat-presets.js';
 import { gatherCandidates, IceAgent, type CandidatePair, type IceEffect } from '../../src/nat/ice.js';
 import { classifyRaw, encodeNatTestReply, parseNatTestReply } from '../../src/nat/raw-packets.js';
-import { remoteCandidates } from '../../src/node/punch-driver.js';
+import { remoteCandidates } from '../../src/traversal/punch-driver.js';
 import { encodeMessage } from '../../src/wire/codec.js';
 import type { HolePunchReady } from '../../src/wire/messages.js';
 
@@ -138,8 +139,6 @@ describe('ICE candidates from a HolePunchReady', () => {
 
 // --- punching through modelled NATs ---------------------------------------------------------
 
-type Preset = NatPresetName | 'none';
-const PRESETS: Preset[] = ['none', 'full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric'];
 const RENDEZVOUS = '198.51.100.1:3478';
 const ONE_WAY_MS = 10;
 
@@ -154,16 +153,14 @@ interface SimHost {
  * Rendezvous + ICE checks between two hosts behind `pa` and `pb`, in virtual time, as the punch
  * driver runs them (A controlling, B controlled; 5 ms pacing, 20 ms first retransmission).
  */
-function simulatePunch(pa: Preset, pb: Preset, seed: number): [CandidatePair | null, CandidatePair | null] {
+function simulatePunch(pa: NatPresetName, pb: NatPresetName, seed: number): [CandidatePair | null, CandidatePair | null] {
   const rng = new SeededRng(seed);
-  const mkHost = (id: Uint8Array, preset: Preset, n: number): SimHost => ({
-    id,
-    inside: preset === 'none' ? `203.0.113.${n}:4433` : `192.168.${n}.10:4433`,
-    nat:
-      preset === 'none'
-        ? null
-        : new NatBox(`203.0.113.${n}`, NAT_PRESETS[preset], preset === 'symmetric' ? { rng: rng.fork() } : { firstPort: 40000 + n }),
-  });
+  const mkHost = (id: Uint8Array, preset: NatPresetName, n: number): SimHost => {
+    // port-dependent mappings draw random ports (masquerade random), the others count up
+    const random = natPresetBehaviour(preset)?.mapping === 'address-and-port-dependent';
+    const nat = natBoxFor(preset, `203.0.113.${n}`, random ? { rng: rng.fork() } : { firstPort: 40000 + n });
+    return { id, inside: nat === null ? `203.0.113.${n}:4433` : `192.168.${n}.10:4433`, nat };
+  };
   const hosts = [mkHost(idA, pa, 1), mkHost(idB, pb, 2)];
   const events: { at: number; seq: number; fn: () => void }[] = [];
   let seq = 0;
@@ -230,23 +227,19 @@ function simulatePunch(pa: Preset, pb: Preset, seed: number): [CandidatePair | n
   return [hosts[0]!.agent!.selectedPair, hosts[1]!.agent!.selectedPair];
 }
 
-describe('hole punching through NAT presets (LAB-FACTS matrix)', () => {
-  const fails = (a: Preset, b: Preset): boolean =>
-    (a === 'symmetric' && (b === 'symmetric' || b === 'port-restricted-cone')) ||
-    (b === 'symmetric' && a === 'port-restricted-cone');
-
-  for (const a of PRESETS) {
-    for (const b of PRESETS) {
-      const expected = !fails(a, b);
-      it(`${a} × ${b}: ${expected ? 'punches' : 'needs a relay'}`, () => {
+describe('hole punching through every pair of NAT presets (the expected matrix, LAB-FACTS)', () => {
+  for (const a of NAT_PRESETS) {
+    for (const b of NAT_PRESETS) {
+      const path = expectedPath(natPresetBehaviour(a), natPresetBehaviour(b));
+      it(`${a} × ${b}: ${path === 'relayed' ? 'needs a relay' : 'punches'}`, () => {
         const [ra, rb] = simulatePunch(a, b, 11);
-        expect(ra !== null && rb !== null).toBe(expected);
-        if (ra && rb) {
-          // a symmetric peer is reached at a learned, peer-reflexive address
-          if (b === 'symmetric') expect(ra.remote.type).toBe('peer-reflexive');
+        expect(ra !== null && rb !== null).toBe(path !== 'relayed');
+        // a filtering peer whose mapping depends on the destination is reached at a learned, peer-reflexive address
+        const nb = natPresetBehaviour(b);
+        if (ra && rb && nb !== null && nb.mapping !== 'endpoint-independent' && nb.filtering !== 'endpoint-independent') {
+          expect(ra.remote.type).toBe('peer-reflexive');
         }
       });
     }
   }
-
 });

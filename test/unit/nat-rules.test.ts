@@ -127,7 +127,7 @@ describe('natRules behaviour', () => {
   });
 
   it('labels behaviours the RFC 4787 way', () => {
-    expect(NAT_PRESETS).toHaveLength(15);
+    expect(new Set(NAT_PRESETS).size).toBe(NAT_PRESETS.length); // one name, one row
     expect(behaviourLabel(presetBehaviour('restricted-cone'))).toBe('EIM/ADF');
     expect(behaviourLabel(presetBehaviour('symmetric'))).toBe('APDM/APDF');
     expect(behaviourLabel(presetBehaviour('adm-eif'))).toBe('ADM/EIF');

@@ -13,12 +13,13 @@ import { ConfigError } from '../../src/errors.js';
 import { noopMetrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { splitAddr } from '../../src/nat/addr.js';
-import { NatTestServer } from '../../src/nat/nat-test-server.js';
-import { localAddrsOf, parseNatServers, startNatServices } from '../../src/nat/nat-service.js';
+import { NatTestServer } from '../../src/traversal/nat-test-server.js';
+import { parseNatServers } from '../../src/nat/nat-servers.js';
+import { localAddrsOf, startNatServices } from '../../src/traversal/nat-service.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
-import { seededKeypairs, settle as settleFor } from '../support/virtual-time.js';
+import { seededKeypairs, settle } from '../support/virtual-time.js';
+import { withCapabilities } from '../support/memory-nat.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
-import type { Transport } from '../../src/transport/transport.js';
 
 const CLIENT = '10.0.0.2:4433';
 const SERVER = '198.51.100.2:4433';
@@ -27,9 +28,7 @@ const PARTNER = '198.51.100.3:4433';
 const keys = seededKeypairs(500);
 const keypair = () => keys.next();
 
-const settle = <T>(clock: ManualClock, p: Promise<T>): Promise<T> => settleFor(clock, p, 10000);
-
-type Listener = (data: Buffer, from: { host: string; port: number }) => void;
+type Listener = (data: Uint8Array, from: { host: string; port: number }) => void;
 
 function world() {
   const clock = new ManualClock(1_000);
@@ -45,16 +44,18 @@ function world() {
   const node = (addr: string, metrics = noopMetrics): MeshNode => {
     const kp = keypair();
     const base = net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes(), addr });
-    // the memory transport plus the raw-datagram surface of QuicTransport
-    const transport = Object.assign(base, {
-      sendRawDatagram: (bytes: Uint8Array, host: string, port: number) => rawSend(addr, bytes, host, port),
-      addRawListener: (cb: Listener) => {
-        const set = rawAt.get(addr) ?? new Set<Listener>();
-        rawAt.set(addr, set);
-        set.add(cb);
-        return () => set.delete(cb);
+    // the memory transport plus the raw datagrams QuicTransport has
+    const transport = withCapabilities(base, {
+      rawDatagrams: {
+        sendRawDatagram: (bytes, host, port) => rawSend(addr, bytes, host, port),
+        onRawDatagram: (cb) => {
+          const set = rawAt.get(addr) ?? new Set<Listener>();
+          rawAt.set(addr, set);
+          set.add(cb);
+          return () => set.delete(cb);
+        },
       },
-    }) as Transport;
+    });
     const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics };
     return new MeshNode({ keypair: kp, transport, components });
   };

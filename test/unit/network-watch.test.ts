@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { NetworkWatch } from '../../src/node/network-watch.js';
+import { NetworkWatch } from '../../src/traversal/network-watch.js';
+import { flush } from '../support/virtual-time.js';
 
-/** Let the watch's pending address lookups (promises) finish. */
-function settle(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
 
 describe('NetworkWatch', () => {
   /** A started watch over a fake machine, and what it reported. */
@@ -29,13 +26,13 @@ describe('NetworkWatch', () => {
   it('reports each change of addresses once, with the address toward the reference host', async () => {
     const { m, clock, seen, w } = watching();
     clock.advance(300);
-    await settle();
+    await flush(); // the watch's pending address lookups finish
     expect(seen).toEqual([]);
     m.addrs = 'eth0=10.0.1.5/24';
     m.route = '10.0.1.5';
     for (let i = 0; i < 6; i++) {
       clock.advance(100);
-      await settle();
+      await flush();
     }
     expect(seen).toEqual(['10.0.1.5']);
     w.stop();
@@ -47,17 +44,17 @@ describe('NetworkWatch', () => {
     m.addrs = 'eth0=10.0.1.5/24';
     m.route = null;
     clock.advance(100);
-    await settle();
+    await flush();
     expect(seen).toEqual([null]);
     clock.advance(100);
-    await settle();
+    await flush();
     expect(seen).toEqual([null]);
     m.route = '10.0.1.5';
     clock.advance(100);
-    await settle();
+    await flush();
     expect(seen).toEqual([null, '10.0.1.5']);
     clock.advance(500);
-    await settle();
+    await flush();
     expect(seen).toEqual([null, '10.0.1.5']);
     w.stop();
   });

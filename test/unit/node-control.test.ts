@@ -15,7 +15,7 @@ import { noopMetrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { controlRoutes, parseConnectRequest, parseStreamRequest } from '../../src/node/control.js';
 import { MeshNode } from '../../src/node/mesh-node.js';
-import { probePeer } from '../../src/node/probe.js';
+import { probePeer } from '../../src/traversal/probe.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 
 const clock = new SystemClock();

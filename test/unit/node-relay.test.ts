@@ -6,7 +6,7 @@ import { SeededRng } from '../../src/core/rng.js';
 import { noopMetrics, type Metrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { createNode, type CreateNodeOptions, type NodeAssembly } from '../../src/node/create-node.js';
-import { probePeer } from '../../src/node/probe.js';
+import { probePeer } from '../../src/traversal/probe.js';
 import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 import { natLab } from '../support/memory-nat.js';

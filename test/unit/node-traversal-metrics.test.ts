@@ -1,5 +1,5 @@
 /**
- * The NAT-traversal metrics a node records as a party (src/node/traversal-metrics.ts), on the memory
+ * The NAT-traversal metrics a node records as a party (src/traversal/traversal-metrics.ts), on the memory
  * transport with NATed nodes and raw datagrams (test/support/memory-nat.ts) and a ManualClock:
  * quicmesh_holepunch_attempts_total{result} from the punch driver, quicmesh_path_time_to_direct_seconds
  * from probePeer, and quicmesh_relay_client_sessions / quicmesh_relay_client_bytes_total{direction}
@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { parseConnectRequest } from '../../src/node/control.js';
-import { probePeer } from '../../src/node/probe.js';
+import { probePeer } from '../../src/traversal/probe.js';
 import { natLab } from '../support/memory-nat.js';
 import { settle } from '../support/virtual-time.js';
 

@@ -12,6 +12,7 @@ import type { ReceivedMessage } from '../../src/pubsub/message.js';
 import type { PeerInfo, Target } from '../../src/transport/transport.js';
 import type { Message, MessageType, Request, RequestType, Response } from '../../src/wire/messages.js';
 import { contactFor, keypairFor } from './pubsub-harness.js';
+import { flush } from '../support/virtual-time.js';
 
 // MeshNode must satisfy the driver's endpoint shape (checked by the compiler).
 const _meshNodeIsEndpoint = (n: MeshNode): PubsubEndpoint => n;
@@ -135,7 +136,7 @@ describe('GossipSub driver', () => {
     expect(subs[0]!.router.peerCount).toBe(1);
     void eps;
     for (let i = 0; i < 3; i++) subs[0]!.subscribe(`t${i}`); // each sends a Subscribe to the ghost
-    await new Promise((r) => setImmediate(r));
+    await flush();
     expect(subs[0]!.router.peerCount).toBe(0);
   });
 

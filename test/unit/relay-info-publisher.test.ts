@@ -8,10 +8,10 @@ import { ConfigError } from '../../src/errors.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import type { Counter, Metrics } from '../../src/metrics/metrics.js';
 import { signRelayInfo, type RelayInfo } from '../../src/nat/relay/relay-info.js';
-import { RelayInfoPublisher, type RelayInfoPublisherOptions } from '../../src/node/relay-info-publisher.js';
+import { RelayInfoPublisher, type RelayInfoPublisherOptions } from '../../src/traversal/relay-info-publisher.js';
+import { flush } from '../support/virtual-time.js';
 
 const keypair = Keypair.generate(new Uint8Array(32).fill(3));
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Call {
   at: number;

@@ -10,7 +10,7 @@ import {
   usableHosts,
   CGNAT_SPACE,
 } from '../../cli/topology/ipv4.js';
-import { NAT_PRESETS, natBehaviourOf } from '../../cli/topology/presets.js';
+import { NAT_PRESETS } from '../../src/nat/nat-presets.js';
 import { topologySchemaText } from '../../cli/topology/schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from '../../cli/topology/units.js';
 
@@ -27,26 +27,6 @@ describe('topology JSON Schema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.routers.additionalProperties.additionalProperties).toBe(false);
     expect(schema.properties.routers.additionalProperties.properties.nat.enum).toEqual([...NAT_PRESETS]);
-  });
-});
-
-describe('NAT presets', () => {
-  it('maps the classic names onto RFC 4787 behaviours', () => {
-    const eim = 'endpoint-independent';
-    const ad = 'address-dependent';
-    const apd = 'address-and-port-dependent';
-    expect(natBehaviourOf('none')).toBeNull();
-    expect(natBehaviourOf('full-cone')).toEqual({ mapping: eim, filtering: eim });
-    expect(natBehaviourOf('restricted-cone')).toEqual({ mapping: eim, filtering: ad });
-    expect(natBehaviourOf('port-restricted-cone')).toEqual({ mapping: eim, filtering: apd });
-    expect(natBehaviourOf('symmetric')).toEqual({ mapping: apd, filtering: apd });
-    expect(natBehaviourOf('adm-eif')).toEqual({ mapping: ad, filtering: eim });
-    expect(natBehaviourOf('cgnat')).toEqual({ mapping: eim, filtering: apd });
-    expect(natBehaviourOf('cgnat', 'apdm-adf')).toEqual({ mapping: apd, filtering: ad });
-  });
-
-  it('knows all nine behaviour names', () => {
-    expect(NAT_PRESETS.filter((p) => /^(eim|adm|apdm)-(eif|adf|apdf)$/.test(p))).toHaveLength(9);
   });
 });
 

@@ -5,6 +5,7 @@ import { App } from '../../cli/ui/app.js';
 import { EventLog } from '../../cli/ui/events.js';
 import type { NodeTarget, NodeView } from '../../cli/ui/node-view.js';
 import { SnapshotStore, type LabSnapshot } from '../../cli/ui/store.js';
+import { turnsUntil } from '../support/poll.js';
 import { downView, upView } from './ui-fixtures.js';
 
 const KEY = { up: '\u001B[A', down: '\u001B[B', right: '\u001B[C', enter: '\r', esc: '\u001B', backspace: '\u007F' };
@@ -31,13 +32,12 @@ const strip = (s: string): string => s.replace(/\u001B\[[0-9;]*m/g, '');
 type Rendered = ReturnType<typeof render>;
 
 /** Let Ink process input and React commit (both run on promise jobs and immediates, no timers). */
-async function frameWhere(r: Rendered, pred: (frame: string) => boolean): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const frame = strip(r.lastFrame() ?? '');
-    if (pred(frame)) return frame;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`no frame matched; last frame:\n${strip(r.lastFrame() ?? '')}`);
+function frameWhere(r: Rendered, pred: (frame: string) => boolean): Promise<string> {
+  const frame = (): string => strip(r.lastFrame() ?? '');
+  return turnsUntil('a matching frame', () => {
+    if (pred(frame())) return frame();
+    throw new Error(`last frame:\n${frame()}`);
+  });
 }
 
 async function press(r: Rendered, key: string, until: (frame: string) => boolean): Promise<string> {

@@ -5,6 +5,7 @@ import { startStatusServer } from '../../src/metrics/http.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
 import { LabPoller } from '../../cli/ui/poller.js';
 import type { NodeTarget } from '../../cli/ui/node-view.js';
+import { flush } from '../support/virtual-time.js';
 import { FakeFetch, metricsText, statusBody } from './ui-fixtures.js';
 
 const A: NodeTarget = { name: 'a1', baseUrl: 'http://10.9.0.2:9464', network: 'lan1', nat: 'symmetric' };
@@ -17,10 +18,6 @@ function setup(targets: NodeTarget[] = [A, B], opts: { intervalMs?: number; time
   return { clock, fake, poller };
 }
 
-/** Run every queued promise job: the fake fetch answers through promise jobs only. */
-function flushMicrotasks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function view(poller: LabPoller, name: string) {
   const v = poller.getSnapshot().nodes.find((n) => n.target.name === name);
@@ -85,9 +82,9 @@ describe('LabPoller', () => {
     fake.node(A.baseUrl, 'hang', 'hang');
     fake.node(B.baseUrl, statusBody());
     const done = poller.pollOnce();
-    await flushMicrotasks(); // b1's answers (promise jobs only) are in before the clock moves
+    await flush(); // b1's answers (the fake fetch answers on promise jobs only) are in before the clock moves
     clock.advance(499);
-    await flushMicrotasks();
+    await flush();
     expect(poller.getSnapshot().lastPollAt).toBeNull();
     clock.advance(1);
     await done;

@@ -19,6 +19,8 @@ import { readState } from '../../runtime/state.js';
 import { bringUpTopology, loadTopologyWithStack, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
 import { waitForMesh, type MeshMember } from '../mesh-ready.js';
+import { formatScenarioReport, runScenarioPhase, type ScenarioReport } from '../scenario/phase.js';
+import type { ResolvedTopology } from '../../topology/model.js';
 import { Progress } from '../progress.js';
 import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
 import type { LabMember } from '../command-probe.js';
@@ -55,6 +57,8 @@ interface TestArgs extends LabContext, RegressionFlags {
   backend: string;
   stack?: string;
   stacks?: string;
+  scenario: boolean;
+  'scenario-only': boolean;
 }
 
 /** Some expectation did not hold: exit 1 after the report is printed. */
@@ -177,6 +181,16 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       .option('stacks', {
         type: 'string',
         describe: 'compare stacks: quicmesh and/or stack files, comma-separated; the test runs once per stack and prints one table',
+      })
+      .option('scenario', {
+        type: 'boolean',
+        default: true,
+        describe: "run the topology's scenario (timed faults and checks) after the expectations; --no-scenario skips it",
+      })
+      .option('scenario-only', {
+        type: 'boolean',
+        default: false,
+        describe: 'run the scenario only, not the expectations (--repeat runs it that many times)',
       }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv;
@@ -188,9 +202,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     const junitFile = outputPath(argv.junit, 'junit');
     const jsonFile = outputPath(argv.json, 'json');
     const topology = await loadTopologyWithStack(argv.file, argv.stack);
-    if (topology.expectations.length === 0) {
-      throw new ConfigError(`${argv.file}: the topology has no expectations to test (add an "expect:" list)`);
-    }
+    const phases = testPhases(argv, topology);
     const regress = prepareRegression(argv, topology.name);
     const repeat = regress.repeat.mode === 'fixed' ? regress.repeat.count : 'auto';
     const startedAt = new Date().toISOString();
@@ -202,6 +214,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
     const times: string[] = [];
     let lab: LabUp | undefined;
     let report: VerdictReport | undefined;
+    let scenario: ScenarioReport | undefined;
     let regressions = 0;
     try {
       const up = progress.start(`up ${topology.name} (${topology.nodes.length} nodes)`);
@@ -235,6 +248,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
 
       const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
       const { handle } = lab;
+      const upLab = lab;
       const mode = argv.warm ? 'warm' : 'cold';
       const natLine = natStateLine(mode, runtime.name);
       // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
@@ -259,11 +273,11 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
           },
           (err) => broke.abort(err),
         );
-      const runStep = progress.start(
-        `${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`,
-      );
       const tRun = performance.now();
-      const results = await runWithPlan(topology.expectations, regress.repeat, (expectations, n) =>
+      const runStep = phases.expectations
+        ? progress.start(`${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`)
+        : null;
+      const results = !phases.expectations ? [] : await runWithPlan(topology.expectations, regress.repeat, (expectations, n) =>
         runExpectations(expectations, probes.members, {
         repeat: n,
         parallel,
@@ -277,13 +291,28 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       })).catch((err: unknown) => {
         throw broke.signal.aborted ? broke.signal.reason : err;
       });
-      runStep.done();
-      times.push(`expectations ${seconds(performance.now() - tRun)}`);
+      if (runStep) {
+        runStep.done();
+        times.push(`expectations ${seconds(performance.now() - tRun)}`);
+      }
 
       await reportBrokenNodes(results, lab, progress);
       report = computeVerdicts(results, { topology: topology.name });
-      io.stdout(`${natLine}\n${formatReport(report)}`);
-      if (junitFile) writeFileSync(junitFile, toJUnitXml(report));
+      if (phases.scenario) {
+        const tScenario = performance.now();
+        scenario = await runScenario(topology, upLab, probes.members, probes.connect, {
+          repeats: regress.repeat.mode === 'fixed' ? regress.repeat.count : regress.repeat.min,
+          connectTimeoutMs,
+          parallel,
+          readyTimeoutMs,
+          signal: interrupt.signal,
+          progress,
+        });
+        times.push(`scenario ${seconds(performance.now() - tScenario)}`);
+      }
+      if (phases.expectations) io.stdout(`${natLine}\n${formatReport(report)}`);
+      if (scenario) io.stdout(formatScenarioReport(scenario));
+      if (junitFile) writeFileSync(junitFile, toJUnitXml(report, scenario));
       const json = toJsonReport(report, {
         startedAt,
         label: regress.label,
@@ -291,6 +320,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         natState: mode,
         repeat: regress.repeat,
       });
+      if (scenario) json.timeline = scenario;
       if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
       regressions = finishRegression(json, regress, io)?.regressions.length ?? 0;
     } finally {
@@ -304,10 +334,14 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       interrupt.dispose();
       progress.info(`timings: ${[...times, `total ${seconds(performance.now() - t0)}`].join(', ')}`);
     }
-    if (!report.pass) {
+    if (phases.expectations && !report.pass) {
       throw new ExpectationsFailedError(
-        `${report.failed} of ${report.verdicts.length} expectation(s) failed`,
+        `${report.failed} of ${report.verdicts.length} expectation(s) failed${scenario && !scenario.pass ? '; the scenario failed too' : ''}`,
       );
+    }
+    if (scenario && !scenario.pass) {
+      const failed = scenario.summary.filter((s) => s.passed < s.runs).length;
+      throw new ExpectationsFailedError(`the scenario failed: ${failed} of ${scenario.entries.length} timeline entries did not hold in every run`);
     }
     if (regressions > 0) throw new RegressionError(`${regressions} regression(s) against the baseline ${regress.baselineFile}`);
   },
@@ -325,6 +359,63 @@ async function runStacks(argv: ArgumentsCamelCase<TestArgs>): Promise<void> {
     (testCommand.handler as (a: ArgumentsCamelCase<TestArgs>) => Promise<void>)({ ...argv, stacks: undefined, stack, ...files }),
   );
   if (failure) throw failure;
+}
+
+// ---- the scenario phase (issue 13): which phases run, and the scenario run itself ----------------
+
+/** Which phases a test runs: the expectations unless --scenario-only, the scenario unless --no-scenario. */
+export function testPhases(
+  argv: { file: string; scenario: boolean; 'scenario-only': boolean },
+  topology: ResolvedTopology,
+): { expectations: boolean; scenario: boolean } {
+  const hasScenario = (topology.scenario ?? []).length > 0;
+  if (argv['scenario-only'] && !argv.scenario) throw new ConfigError('--scenario-only and --no-scenario leave nothing to run');
+  if (argv['scenario-only'] && !hasScenario) throw new ConfigError(`${argv.file}: --scenario-only, but the topology has no "scenario:" list`);
+  const phases = { expectations: !argv['scenario-only'] && topology.expectations.length > 0, scenario: argv.scenario && hasScenario };
+  if (!phases.expectations && !phases.scenario) {
+    throw new ConfigError(
+      `${argv.file}: the topology has no expectations${argv.scenario ? ' and no scenario' : ''} to test (add an "expect:" list${argv.scenario ? ' or a "scenario:"' : ''})`,
+    );
+  }
+  return phases;
+}
+
+async function runScenario(
+  topology: ResolvedTopology,
+  lab: LabUp,
+  members: ReadonlyMap<string, LabMember>,
+  commandProbe: ConnectFn<LabMember>,
+  opts: { repeats: number; connectTimeoutMs: number; parallel: number; readyTimeoutMs: number; signal: AbortSignal; progress: Progress },
+): Promise<ScenarioReport> {
+  const step = opts.progress.start(`scenario: ${(topology.scenario ?? []).length} step(s) × ${opts.repeats} run(s)`);
+  const report = await runScenarioPhase({
+    topology,
+    runtime: lab.runtime,
+    lab: lab.handle.name,
+    members,
+    commandProbe,
+    repeats: opts.repeats,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    parallel: opts.parallel,
+    readyTimeoutMs: opts.readyTimeoutMs,
+    signal: opts.signal,
+    say: (line) => opts.progress.info(`  ${line}`),
+    // node kinds: only the quicmesh nodes form a mesh (command nodes were ready when started)
+    awaitMesh: async () => {
+      const mesh = quicmeshPart(topology);
+      if (!mesh.nodes.length) return new Map<string, MeshMember>();
+      return (
+        await waitForMesh(mesh, lab.handle, {
+          timeoutMs: opts.readyTimeoutMs,
+          fetchStatus: (url) => getJson(url, 1500),
+          signal: opts.signal,
+        })
+      ).members;
+    },
+  });
+  if (report.pass) step.done();
+  else step.fail('some timeline entries did not hold');
+  return report;
 }
 
 export default testCommand;

@@ -6,7 +6,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../../../src/errors.js';
-import type { NodeTarget } from '../../ui/node-view.js';
+import type { NodeProcessInfo, NodeTarget } from '../../ui/node-view.js';
 import { DEFAULT_INTERVAL_MS } from '../../ui/poller.js';
 import { parseNodesFlag, targetsFromLabState } from '../../ui/targets.js';
 import type { LabContext } from '../io.js';
@@ -57,6 +57,13 @@ export function planTui(args: { name?: string; nodes?: string }): TuiPlan {
   return { lab, targets: all, notes };
 }
 
+/** The processes of a lab's nodes as its state records them now; null when the state is gone. */
+export function labProcesses(lab: string): Map<string, NodeProcessInfo> | null {
+  const state = readState(lab);
+  if (!state) return null;
+  return new Map(state.nodes.filter((n) => n.process).map((n) => [n.name, { ...n.process! }]));
+}
+
 export const tuiCommand: CommandModule<LabContext, TuiArgs> = {
   command: 'tui [name]',
   describe: 'watch a running lab live: nodes, tiers, paths, events',
@@ -79,8 +86,10 @@ export const tuiCommand: CommandModule<LabContext, TuiArgs> = {
     for (const note of plan.notes) io.stderr(`quicmesh-lab tui: ${note}\n`);
     // Loaded on use: ink and react cost ~1 s to import, which every other lab verb would pay.
     const { runTui } = await import('../../ui/run-tui.js');
+    const lab = plan.lab;
     await runTui({
       lab: plan.lab,
+      ...(lab ? { processes: () => labProcesses(lab) } : {}),
       targets: plan.targets,
       intervalMs: argv.interval,
       timeoutMs: argv.timeout,

@@ -7,6 +7,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ResolvedTopology } from '../../topology/model.js';
 import { loadTopology } from '../../topology/parse.js';
 import { loadStack } from '../../topology/stack.js';
+import { formatMs } from '../../topology/scenario.js';
+import { formatTimeline, planTimeline, timelineEndMs } from '../scenario/timeline.js';
 import type { LabContext } from '../io.js';
 
 interface ValidateArgs extends LabContext {
@@ -33,7 +35,16 @@ export function formatValidateSummary(topology: ResolvedTopology): string {
     ['expect', count(topology.expectations.length, 'expectation')],
   ];
   const lines = rows.map(([key, value]) => `  ${key.padEnd(9)}${value}`);
-  return `${topology.sourceFile}: valid topology "${topology.name}"\n${lines.join('\n')}\n`;
+  return `${topology.sourceFile}: valid topology "${topology.name}"\n${[...lines, ...scenarioLines(topology)].join('\n')}\n`;
+}
+
+/** The scenario's resolved timeline (issue 13): every action and check at its time, churn rounds with their nodes. */
+export function scenarioLines(topology: ResolvedTopology): string[] {
+  const steps = topology.scenario ?? [];
+  if (!steps.length) return [];
+  const entries = planTimeline(steps);
+  const head = `  ${'scenario'.padEnd(9)}${count(steps.length, 'step')}, ${count(entries.length, 'timeline entry').replace('entrys', 'entries')} over ${formatMs(timelineEndMs(entries))} after the mesh is ready:`;
+  return [head, ...formatTimeline(entries).map((l) => `    ${l}`)];
 }
 
 export const validateCommand: CommandModule<LabContext, ValidateArgs> = {

@@ -12,6 +12,7 @@
 import type { PathKind } from '../../topology/model.js';
 import { wilsonInterval, type Interval } from './stats.js';
 import type { PathCounts, Sample, VerdictReport } from './verdicts.js';
+import type { ScenarioReport } from '../scenario/phase.js';
 
 /** The report format version this writer produces. */
 export const REPORT_VERSION = 2;
@@ -53,6 +54,11 @@ export interface JsonExpectationReport {
 
 export interface JsonReport {
   version: typeof REPORT_VERSION;
+  /**
+   * The scenario's timeline (the topology's `scenario:`), when the run had one: every entry of every run
+   * with its times and outcome. Optional and additive, so the format stays version 2 (docs/report-format.md).
+   */
+  timeline?: ScenarioReport;
   topology: string;
   run: RunInfo;
   confidence: number;

@@ -42,6 +42,15 @@ function liveNodePid(state: LabState, node: NodeRecord): number | null {
   return !rec || cmdline(pid).includes(rec.cmdlineMark) || inNamespace(pid, node.namespace) ? pid : null;
 }
 
+/** Signal a process group (its leader's pid); gone already is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // no such group: nothing left of it
+  }
+}
+
 /** Whether a process runs in a named network namespace (same namespace inode). */
 function inNamespace(pid: number, ns: string): boolean {
   try {
@@ -134,7 +143,13 @@ class NetnsBackend implements LabBackend {
 
   async stopNode(ctx: BuildContext, node: NodeRecord, opts: { graceMs?: number } = {}): Promise<void> {
     const pid = liveNodePid(ctx.state, node);
-    if (pid !== null) await killAll([pid], opts.graceMs ?? 3000);
+    if (pid !== null) {
+      // the node leads its own process group (spawned detached): what it started (a program's launcher,
+      // a shell's children) is stopped with it, so a restart finds its ports free
+      signalGroup(pid, 'SIGTERM');
+      await killAll([pid], opts.graceMs ?? 3000);
+      signalGroup(pid, 'SIGKILL');
+    }
     ctx.state.processes = ctx.state.processes.filter((p) => p.role !== nodeRole(node.name));
     if (node.process) node.process = { ...node.process, pid: null, running: false };
     ctx.save();
@@ -143,6 +158,9 @@ class NetnsBackend implements LabBackend {
   async nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness> {
     const pid = node.process?.pid ?? null;
     if (pid !== null && exited.has(pid)) return { running: false, exitCode: exited.get(pid) ?? null };
+    // our own child runs until its exit event: /proc is no witness while `ip netns exec` execs the node
+    // (its cmdline reads empty for a moment)
+    if (pid !== null && exiting.has(pid)) return { running: true, exitCode: null };
     if (liveNodePid(state, node) !== null) return { running: true, exitCode: null };
     // ended: our own child's code comes with its exit event, at most a moment later
     const code = pid !== null ? exiting.get(pid) : undefined;

@@ -151,7 +151,7 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): LabPl
       mgmtAddress: null,
       statusUrl: null,
       logFile: null,
-      router: { preset: r.preset, wan: { ...r.wan }, lan: { ...r.lan } },
+      router: { preset: r.preset, wan: { ...r.wan }, lan: { ...r.lan }, hairpin: r.hairpin },
     });
   }
 
@@ -176,6 +176,7 @@ export function planLab(topo: ResolvedTopology, mgmtIndex: number | null): LabPl
       addresses: [`${h.address}/${prefixLen(n)}`],
       nat: routerByLan.get(h.network)?.preset ?? 'public',
       role: h.role,
+      group: h.group,
       mgmtAddress,
       statusUrl: mgmtAddress ? `http://${mgmtAddress}:${METRICS_PORT}/status` : null,
       logFile: null,

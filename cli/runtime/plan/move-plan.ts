@@ -60,6 +60,10 @@ export function resolveMove(
   networkName: string,
 ): { node: NodeRecord; from: NetworkRecord; to: NetworkRecord } {
   if (state.phase !== 'up') throw new ConfigError(`lab ${state.lab} is not up (phase: ${state.phase})`);
+  const held = (state.partitions ?? []).find((p) => p.sides.some((side) => side.includes(nodeName)));
+  if (held) {
+    throw new ConfigError(`${nodeName} is in partition ${held.id}, whose rules are keyed on its address: heal it first (quicmesh-lab heal)`);
+  }
   if (!state.networks) {
     throw new ConfigError(
       `lab ${state.lab} was started by an older quicmesh-lab that did not record its networks; run down and up again to use move`,
@@ -237,6 +241,10 @@ export function planMove(state: LabState, req: MoveRequest): MovePlan {
   }
   const port = nextPortName(req.switchPorts);
   const lines = attachLines(node.namespace, to, address, port);
+  // a network cut with `link down`: the new cable is plugged into a switch whose ports are all down
+  if ((state.linkCuts ?? []).some((c) => c.network === to.name && c.node === null)) {
+    lines.switchLines = lines.switchLines.map((l) => (l === `link set ${port} up` ? `link set ${port} down` : l));
+  }
   return {
     ...common,
     kind: 'move',

@@ -56,7 +56,8 @@ export function planShaping(topo: ResolvedTopology, plan: Pick<LabPlan, 'attachm
 export function lossScript(targets: ShapeTarget[]): string {
   const rules = targets
     .filter((t) => t.lossPct > 0)
-    .map((t) => `\t\toifname "${t.iface}" numgen random mod 10000 < ${Math.round(t.lossPct * 100)} drop`);
+    // numgen's range is 0..9999: a loss of 100 % drops everything without asking it
+    .map((t) => `\t\toifname "${t.iface}" ${t.lossPct >= 100 ? '' : `numgen random mod 10000 < ${Math.round(t.lossPct * 100)} `}drop`);
   return [
     'table inet qm_shape {}',
     'delete table inet qm_shape',

@@ -30,7 +30,7 @@ import {
   type MovePlan,
 } from '../plan/move-plan.js';
 import { IF, checkLabName } from '../names.js';
-import { type ShapingMode, applyShaping, detectNetem, shapingLabel } from './shaping.js';
+import { applyShaping, detectNetem, labShapingMode } from './shaping.js';
 import type { ResolvedLink } from '../../topology/model.js';
 import { stopRecorded } from './teardown.js';
 
@@ -53,12 +53,6 @@ function withMoveLock<T>(lab: string, fn: () => Promise<T>): Promise<T> {
   return withLabLock(lab, 'move', fn, { busy: `another move is running on lab ${lab}; try again when it is done` });
 }
 
-/** The shaping mode the lab's `up` chose, from its label; null when `up` shaped nothing. */
-function labShapingMode(state: LabState): ShapingMode | null {
-  if (state.shaping === shapingLabel('netem')) return 'netem';
-  if (state.shaping === shapingLabel('fallback')) return 'fallback';
-  return null;
-}
 
 const shaperRole = (ns: string) => `shaper:${ns}:${IF.host}`;
 
@@ -207,5 +201,7 @@ function record(lab: string, plan: MovePlan | null, changes: ShapingChanges): vo
   state.processes = [...state.processes.filter((p) => !changes.stopped.has(p.role)), ...changes.started];
   const node = plan && state.nodes.find((n) => n.name === plan.node);
   if (node && plan) Object.assign(node, plan.record);
+  // a new cable: a cut of the node's old one (`link down NET --node N`) does not follow it
+  if (plan?.kind === 'move' && state.linkCuts) state.linkCuts = state.linkCuts.filter((c) => c.node !== plan.node);
   writeState(state);
 }

@@ -17,6 +17,13 @@ import { type ShapeTarget, type ShapingMode, lossScript, shapingLabel } from '..
 
 export { type ShapeTarget, type ShapingMode, shapingLabel };
 
+/** The shaping mode a lab uses, from its state's label; null while it shapes nothing. */
+export function labShapingMode(state: { shaping: string | null }): ShapingMode | null {
+  if (state.shaping === shapingLabel('netem')) return 'netem';
+  if (state.shaping === shapingLabel('fallback')) return 'fallback';
+  return null;
+}
+
 /** Does `tc qdisc add … netem` work here? Tried on a veth in a scratch namespace (no `dummy` module on every kernel). */
 export async function detectNetem(): Promise<boolean> {
   const ns = `qm-netem-probe-${process.pid}`;

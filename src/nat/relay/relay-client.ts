@@ -22,6 +22,7 @@ export function selectionScore(info: Pick<RelayInfo, 'rttMs' | 'load' | 'tier'>)
   return (info.rttMs ?? RELAY_UNKNOWN_RTT_MS) + info.load * RELAY_LOAD_WEIGHT_MS + (info.tier ?? 0) * RELAY_TIER_WEIGHT_MS;
 }
 
+/** Settings of a RelayClient: its clock and the bounds of the failover backoff. */
 export interface RelayClientOptions {
   clock: Clock;
   /** First failover backoff, ms. Default 5 s. */
@@ -30,6 +31,7 @@ export interface RelayClientOptions {
   maxBackoffMs?: number;
 }
 
+/** A known relay with its info and selection score (ms; lower is better). */
 export interface RankedRelay {
   nodeId: NodeId;
   info: RelayInfo;
@@ -45,6 +47,7 @@ interface Entry {
   sequence: bigint | undefined;
 }
 
+/** Relay selection (sans-IO): ranks known relays by RTT, load and tier, and skips failed ones for a growing backoff. */
 export class RelayClient {
   private readonly relays = new Map<string, Entry>();
   private readonly clock: Clock;

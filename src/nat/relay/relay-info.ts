@@ -16,7 +16,8 @@
  * Encoding: [version u8 = 1][relayPeer 32][relayAddrs ≤ 4][load u16 per 10 000][accepting bool]
  * [rtt µs: nullable u32][tier: nullable u8][stun bool][turn bool][iceLite bool]
  * [maxBandwidthKbps u32][region: nullable string 1..64][sequence u64][timestampMs u64][signature 64].
- * The signature (Ed25519 by relayPeer) covers "quicmesh/relay-info/v1" || everything before it.
+ * The signature (Ed25519 by relayPeer) covers "quicmesh/relay-info/v1" || everything before it
+ * (a signed record: signed-record.ts).
  * `rttMs` and `tier` are an observer's measurements: a relay publishes them null, clients fill
  * them locally (RelayClient.updateRelayRtt).
  */
@@ -24,12 +25,11 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesEqual, concatBytes } from '../../core/bytes.js';
 import type { Identity, Key, NodeId } from '../../core/types.js';
 import { DecodeError } from '../../errors.js';
-import { verifySignature, type Keypair } from '../../identity/keypair.js';
+import type { Keypair } from '../../identity/keypair.js';
 import { nodeIdFromPublicKey } from '../../identity/node-id.js';
-import { toDecodeError, WireFault } from '../../wire/fault.js';
-import { addr, bool, id32, list, nullable, signature64, string, struct, u32, u64, u64Number, type FieldCodec } from '../../wire/fields.js';
-import { Reader } from '../../wire/reader.js';
-import { Writer } from '../../wire/writer.js';
+import { signedRecordCodec } from '../../identity/signed-record.js';
+import { WireFault } from '../../wire/fault.js';
+import { addr, bool, id32, list, nullable, string, struct, u32, u64, u64Number, type FieldCodec } from '../../wire/fields.js';
 
 export const RELAY_INFO_VERSION = 1;
 export const MAX_RELAY_INFO_ADDRS = 4;
@@ -41,8 +41,8 @@ const enc = new TextEncoder();
 const SIGNATURE_DOMAIN = enc.encode('quicmesh/relay-info/v1');
 const KEY_DOMAIN = enc.encode('quicmesh/relay-info/v1');
 const DIRECTORY_DOMAIN = enc.encode('quicmesh/relay-directory/v1');
-const ROOT = 'RelayInfo';
 
+/** What a relay offers: NAT tests (stun), relayed sessions (turn), ICE-lite, a per-session bandwidth limit, its region. */
 export interface RelayCapabilities {
   /** Answers WhatIsMyAddr (and NatTest). */
   stun: boolean;
@@ -54,6 +54,7 @@ export interface RelayCapabilities {
   region: string | null;
 }
 
+/** What a relay publishes about itself: key, addresses, load, acceptance, capabilities; clients fill in RTT and tier. */
 export interface RelayInfo {
   /** The relay's Ed25519 public key. */
   relayPeer: Identity;
@@ -125,6 +126,7 @@ const capabilities = struct<RelayCapabilities>({
   region: nullable(string(1, MAX_REGION_BYTES)),
 });
 
+/** Everything but the signature, in wire order. */
 const body = struct<Omit<SignedRelayInfo, 'signature'>>({
   relayPeer: id32,
   relayAddrs: list(addr, MAX_RELAY_INFO_ADDRS),
@@ -137,21 +139,14 @@ const body = struct<Omit<SignedRelayInfo, 'signature'>>({
   timestampMs: u64Number,
 });
 
-function writeBody(w: Writer, info: Omit<SignedRelayInfo, 'signature'>): void {
-  w.u8(RELAY_INFO_VERSION);
-  try {
-    body.write(w, info);
-  } catch (e) {
-    throw toDecodeError(e, ROOT);
-  }
-}
-
-function signedBytes(info: Omit<SignedRelayInfo, 'signature'>): Uint8Array {
-  const w = new Writer(256);
-  w.bytes(SIGNATURE_DOMAIN);
-  writeBody(w, info);
-  return w.finish();
-}
+const codec = signedRecordCodec<SignedRelayInfo>({
+  root: 'RelayInfo',
+  version: RELAY_INFO_VERSION,
+  domain: SIGNATURE_DOMAIN,
+  body,
+  maxSize: MAX_RELAY_INFO_SIZE,
+  author: (info) => info.relayPeer,
+});
 
 /** Sign `info` as `keypair` (whose public key becomes `relayPeer`). Throws DecodeError on a bad field. */
 export function signRelayInfo(
@@ -160,7 +155,7 @@ export function signRelayInfo(
   sequence: bigint,
   timestampMs: number,
 ): SignedRelayInfo {
-  const unsigned = {
+  return codec.sign(keypair, {
     relayPeer: keypair.publicKeyBytes(),
     relayAddrs: [...info.relayAddrs],
     load: info.load,
@@ -170,56 +165,15 @@ export function signRelayInfo(
     capabilities: { ...info.capabilities },
     sequence,
     timestampMs,
-  };
-  return { ...unsigned, signature: keypair.sign(signedBytes(unsigned)) };
+  });
 }
 
 /** True when well-formed and signed by its own `relayPeer`. Never throws. */
-export function verifyRelayInfo(info: SignedRelayInfo): boolean {
-  try {
-    return verifySignature(info.relayPeer, signedBytes(info), info.signature);
-  } catch {
-    return false;
-  }
-}
-
-export function encodeRelayInfo(info: SignedRelayInfo): Uint8Array {
-  const w = new Writer(256);
-  writeBody(w, info);
-  try {
-    signature64.write(w, info.signature);
-  } catch (e) {
-    throw toDecodeError(e, `${ROOT}.signature`);
-  }
-  if (w.length > MAX_RELAY_INFO_SIZE) {
-    throw new DecodeError(ROOT, `encoded size ${w.length} exceeds ${MAX_RELAY_INFO_SIZE} bytes`);
-  }
-  return w.finish();
-}
-
+export const verifyRelayInfo: (info: SignedRelayInfo) => boolean = codec.verify;
+/** The canonical encoding (what the DHT stores). Throws DecodeError naming the field on an invalid info. */
+export const encodeRelayInfo: (info: SignedRelayInfo) => Uint8Array = codec.encode;
 /** Strict decoding (throws only DecodeError naming the field); does not check the signature. */
-export function decodeRelayInfo(bytes: Uint8Array): SignedRelayInfo {
-  if (!(bytes instanceof Uint8Array)) throw new DecodeError(ROOT, 'expected bytes');
-  if (bytes.length > MAX_RELAY_INFO_SIZE) {
-    throw new DecodeError(ROOT, `${bytes.length} bytes exceeds ${MAX_RELAY_INFO_SIZE}`);
-  }
-  const r = new Reader(bytes);
-  const out: Record<string, unknown> = {};
-  try {
-    const v = r.u8();
-    if (v !== RELAY_INFO_VERSION) throw new DecodeError(`${ROOT}.version`, `unsupported version ${v}`);
-    body.readInto(r, out);
-  } catch (e) {
-    throw toDecodeError(e, ROOT);
-  }
-  try {
-    out.signature = signature64.read(r);
-  } catch (e) {
-    throw toDecodeError(e, `${ROOT}.signature`);
-  }
-  if (r.remaining > 0) throw new DecodeError(ROOT, `${r.remaining} trailing bytes`);
-  return out as unknown as SignedRelayInfo;
-}
+export const decodeRelayInfo: (bytes: Uint8Array) => SignedRelayInfo = codec.decode;
 
 function checkId(id: NodeId, field: string): void {
   if (!(id instanceof Uint8Array) || id.length !== 32) throw new DecodeError(field, 'must be a 32-byte NodeId');

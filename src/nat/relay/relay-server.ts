@@ -29,6 +29,7 @@ import type {
 import type { RelayInfo } from './relay-info.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** The reasons a relay gives in RelayRejected. */
 export const RELAY_REJECT = {
   Full: 'Full',
   NotAccepting: 'Not accepting',
@@ -41,8 +42,10 @@ export const RELAY_REJECT = {
   NotConnected: 'Not connected',
   Bandwidth: 'Bandwidth',
 } as const;
+/** One of the RELAY_REJECT reasons. */
 export type RelayRejectReason = (typeof RELAY_REJECT)[keyof typeof RELAY_REJECT];
 
+/** Settings of a RelayServer: session limits, per-session bandwidth, idle and offer timeouts, published capabilities. */
 export interface RelayServerOptions {
   /** Sessions (pending + active) at most. Default 256. */
   maxSessions?: number;
@@ -72,6 +75,7 @@ export interface RelayEffect {
   msg: Message;
 }
 
+/** The server's answer to a request: the reply to its sender and the one-way messages for others. */
 export interface RelayOutcome {
   reply: Response;
   effects: RelayEffect[];
@@ -89,6 +93,7 @@ interface Session {
   buckets: [TokenBucket, TokenBucket] | null;
 }
 
+/** One relay session as status shows it: id, both parties, state, idle time. */
 export interface RelaySessionView {
   sessionId: Uint8Array;
   initiator: NodeId;
@@ -105,6 +110,7 @@ const DEFAULTS = {
   pendingTimeoutMs: 15_000,
 };
 
+/** The relay (TURN-style) server core (sans-IO): sessions between two nodes, forwarding within limits, idle expiry. */
 export class RelayServer {
   private readonly sessions = new Map<string, Session>();
   private readonly connected = new Map<string, Contact>();

@@ -25,7 +25,7 @@ export interface MemoryNetworkOptions {
   rng: Rng;
   /** One-way delay in ms for a packet from `fromAddr` to `toAddr`. Default: 0. */
   latencyMs?: (fromAddr: string, toAddr: string) => number;
-  /** Probability (0..1) that any one packet is lost. Default: 0. */
+  /** Probability in [0, 1) that any one packet is lost. Default: 0. */
   lossRate?: number;
   /**
    * Whether a packet from `fromAddr` may reach `toAddr` now (a firewall or NAT stand-in: tests let
@@ -63,6 +63,36 @@ export interface MemoryNetworkStats {
 
 const HOST_PORT = /^[^\s]+:\d{1,5}$/;
 
+/** A per-message loss probability, checked: in [0, 1) — a network that loses every message delivers nothing. */
+export function checkLossRate(rate: number, name = 'lossRate'): number {
+  if (!(rate >= 0 && rate < 1)) throw new ConfigError(`${name} must be in [0, 1), got ${rate}`);
+  return rate;
+}
+
+/** The default request deadline of an in-memory network (this one or the simulator's), checked. */
+export function defaultDeadline(ms: number | undefined): number {
+  const deadline = ms ?? REQUEST_TIMEOUT_MS;
+  if (!(deadline > 0)) throw new ConfigError(`defaultTimeoutMs must be positive, got ${deadline}`);
+  return deadline;
+}
+
+/** Message loss at a checked rate, drawn from `rng` (not at all when the rate is 0, so a loss-free run draws nothing). */
+export class MessageLoss {
+  readonly rate: number;
+
+  constructor(
+    rate: number,
+    private readonly rng: Rng,
+  ) {
+    this.rate = checkLossRate(rate);
+  }
+
+  /** Is the next message lost? */
+  lost(): boolean {
+    return this.rate > 0 && this.rng.next() < this.rate;
+  }
+}
+
 /** An in-memory network of MemoryTransports with per-link latency and loss, on an injected clock. */
 export class MemoryNetwork {
   readonly clock: Clock;
@@ -70,26 +100,20 @@ export class MemoryNetwork {
   readonly defaultTimeoutMs: number;
   readonly stats: MemoryNetworkStats = { sent: 0, delivered: 0, dropped: 0, lost: 0, bytes: 0 };
 
-  private readonly rng: Rng;
+  private readonly loss: MessageLoss;
   private readonly latency: ((fromAddr: string, toAddr: string) => number) | undefined;
-  private readonly lossRate: number;
   private readonly filter: ((fromAddr: string, toAddr: string) => boolean) | undefined;
   private readonly bound = new Map<string, MemoryTransport>();
   private readonly unreachable = new Set<string>();
   private nextHost = 1;
 
   constructor(opts: MemoryNetworkOptions) {
-    const loss = opts.lossRate ?? 0;
-    if (!(loss >= 0 && loss <= 1)) throw new ConfigError(`lossRate must be within 0..1, got ${loss}`);
-    const timeout = opts.defaultTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    if (!(timeout > 0)) throw new ConfigError(`defaultTimeoutMs must be positive, got ${timeout}`);
     this.clock = opts.clock;
-    this.rng = opts.rng;
+    this.loss = new MessageLoss(opts.lossRate ?? 0, opts.rng);
+    this.defaultTimeoutMs = defaultDeadline(opts.defaultTimeoutMs);
     this.latency = opts.latencyMs;
-    this.lossRate = loss;
     this.filter = opts.filter;
     this.encode = opts.encode ?? true;
-    this.defaultTimeoutMs = timeout;
   }
 
   /** A transport for one node; it becomes reachable once started, and stops being so when closed. */
@@ -149,7 +173,7 @@ export class MemoryNetwork {
       stats.dropped++;
       return;
     }
-    if (this.lossRate > 0 && this.rng.next() < this.lossRate) {
+    if (this.loss.lost()) {
       stats.dropped++;
       stats.lost++;
       return;

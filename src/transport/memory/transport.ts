@@ -13,6 +13,7 @@ import type { NodeId } from '../../core/types.js';
 import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError, errorMessage } from '../../errors.js';
 import { decodeMessage, encodeMessage } from '../../wire/codec.js';
 import { isRequest, type ErrorReply, type Message, type Request, type Response } from '../../wire/messages.js';
+import type { CapabilitySet } from '../capabilities.js';
 import type { ConnectionChange, ConnectionControl, ConnectOptions, PathInfo } from '../paths.js';
 import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandlers } from '../transport.js';
 import type { MemoryNetwork } from './network.js';
@@ -41,6 +42,8 @@ const STATE_CLOSED = 2;
 /** A Transport on a MemoryNetwork: the same contract as QUIC, for tests and simulations. */
 export class MemoryTransport implements Transport, ConnectionControl {
   readonly localNodeId: NodeId;
+  /** What it can do beyond requests (src/transport/capabilities.ts): no paths to migrate between, no raw I/O. */
+  readonly capabilities: CapabilitySet = { connectionControl: this };
   readonly publicKey: Uint8Array;
   readonly localAddr: string;
   /** How receivers see this transport: fixed at creation, like a TLS certificate. Shared, read-only. */

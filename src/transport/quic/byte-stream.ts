@@ -1,5 +1,6 @@
 /** A raw application byte stream over one QUIC stream (type RAW): bulk transfer, relays. */
 import { TransportError } from '../../errors.js';
+import type { ByteStream } from '../capabilities.js';
 import type { PeerInfo } from '../transport.js';
 import { APP_ERR } from './stream-frames.js';
 
@@ -25,7 +26,7 @@ export interface ReadSide {
  * free of promises: set `ondata`/`onend`/`onerror`; `write` returns false once more than
  * `highWaterMark` bytes wait for the network, then `ondrain` fires when they have gone.
  */
-export class QuicByteStream {
+export class QuicByteStream implements ByteStream {
   ondata: ((chunk: Uint8Array) => void) | undefined;
   onend: (() => void) | undefined;
   onerror: ((err: Error) => void) | undefined;

@@ -41,6 +41,7 @@ import { ConnectionIndex } from './connection-index.js';
 import { onConnection, type Settle } from './on-connection.js';
 import { UdpEndpoint } from './endpoint.js';
 import { isRelayedHost } from './relayed-paths.js';
+import type { CapabilitySet } from '../capabilities.js';
 import type { ConnectionChange, ConnectOptions, PacketCarrier, PathInfo, RelayedPathTransport, RelayedPath } from '../paths.js';
 import { encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
@@ -78,6 +79,8 @@ const EMPTY = new Uint8Array(0);
 /** The QUIC transport: one UDP socket for accepting and dialing, mutual TLS bound to NodeIds, a stream per request. */
 export class QuicTransport implements Transport, RelayedPathTransport, ConnectionOwner, StreamServices {
   readonly localNodeId: NodeId;
+  /** Everything a transport can do (src/transport/capabilities.ts). */
+  readonly capabilities: CapabilitySet = { connectionControl: this, datagrams: this, relayedPaths: this, rawDatagrams: this, streams: this, drainingDisconnect: this };
   readonly components: Components;
   readonly log: Logger;
   readonly endpoint: UdpEndpoint;
@@ -96,8 +99,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   private closing: Promise<void> | undefined;
   private readonly conns: ConnectionIndex;
   private keepAliveTimer: TimerHandle | undefined;
-  private rawHandler: ((data: Buffer, from: HostPort) => void) | undefined;
-  /** Extra raw listeners beside `rawHandler` (addRawListener): e.g. NAT detection while punching runs. */
+  /** Raw datagram listeners: e.g. the punch driver, and NAT detection while punching runs. */
   private readonly rawListeners = new Set<(data: Buffer, from: HostPort) => void>();
   private streamHandler: ((stream: QuicByteStream) => void) | undefined;
   private readonly datagramListeners = new Set<(peer: PeerInfo, data: Uint8Array) => void>();
@@ -147,7 +149,6 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
         accept: (dcid, data, from) => this.accept(dcid, data, from),
         raw: (data, from) => {
           const hp = { host: from.address, port: from.port };
-          this.rawHandler?.(data, hp);
           for (const l of this.rawListeners) l(data, hp);
         },
         dropped: (reason) => this.m.dropped.inc({ reason }),
@@ -370,15 +371,10 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     this.endpoint.send(bytes, host, port);
   }
 
-  /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear). */
-  onRawDatagram(cb: (data: Buffer, from: HostPort) => void): void {
-    this.rawHandler = cb;
-  }
-
-  /** Also receive the raw datagrams (beside the onRawDatagram handler); returns the remover. */
-  addRawListener(cb: (data: Buffer, from: HostPort) => void): () => void {
-    this.rawListeners.add(cb);
-    return () => this.rawListeners.delete(cb);
+  /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear); returns the remover. */
+  onRawDatagram(listener: (data: Buffer, from: HostPort) => void): () => void {
+    this.rawListeners.add(listener);
+    return () => this.rawListeners.delete(listener);
   }
 
   /** The connection currently preferred for `nodeId`, if any (for path probing and migration work). */

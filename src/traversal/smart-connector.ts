@@ -33,12 +33,14 @@ import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
 import type { Request, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import type { PunchDriver } from './punch-driver.js';
 import type { RelayLink, RelayTunnel } from './relay-link.js';
 
+/** The path a smart connection took: a plain dial ('direct'), a hole punch ('hole-punched') or a relay ('relayed'). */
 export type ConnectPath = 'direct' | 'hole-punched' | 'relayed';
 
+/** A peer to connect to, as its endpoint record says: NodeId, direct addresses, relays, whether it is behind a NAT. */
 export interface ConnectTarget {
   nodeId: NodeId;
   /** Direct candidates (EndpointRecord.addrs, best first). */
@@ -57,6 +59,7 @@ export function behindNat(addrs: readonly string[]): boolean {
   return new Set(addrs).size > 1;
 }
 
+/** A smart connect's result: the verified connection, the path it took, and how long it took. */
 export interface ConnectOutcome {
   connection: SmartConnection;
   path: ConnectPath;
@@ -64,6 +67,7 @@ export interface ConnectOutcome {
   timeToConnectMs: number;
 }
 
+/** Dial and migration timing of a SmartConnector: first-flight repeats, dial timeout, relay release, migration deadline. */
 export interface SmartConnectorOptions {
   /** Resend a dial's first flight (hole punching). Default every 5 ms (12 times), then backing off, for 1.5 s. */
   repeatInitial?: { intervalMs: number; forMs: number };
@@ -80,6 +84,7 @@ export interface SmartConnectorOptions {
   testPunchDelayMs?: number;
 }
 
+/** Options of one smart connect: deadline, abort signal, a fresh connection, relay first with a later upgrade. */
 export interface ConnectOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -118,8 +123,9 @@ interface Run {
   closed: boolean;
 }
 
+/** What a SmartConnector drives: the node, its connection control, the ConnectionManager, and the relay and punch services it may use. */
 export interface SmartConnectorDeps {
-  node: MeshNode;
+  node: TraversalNode;
   transport: ConnectionControl;
   manager: ConnectionManager;
   relayLink?: RelayLink;
@@ -131,6 +137,7 @@ export interface SmartConnectorDeps {
   localCandidates?: () => string[];
 }
 
+/** Smart connections: dials, hole punch and relay in parallel; the first verified connection wins, relayed ones are upgraded. */
 export class SmartConnector {
   private readonly runs = new Map<string, Run>();
   private timer: TimerHandle | undefined;

@@ -16,17 +16,19 @@ import type { NodeId } from '../core/types.js';
 import { errorMessage } from '../errors.js';
 import type { Counter } from '../metrics/metrics.js';
 import { decodeRelayFrame } from '../nat/relay/relay-datagram.js';
-import { hasDatagrams } from '../transport/paths.js';
+import { capability } from '../transport/capabilities.js';
 import { RelayServer, type RelayEffect, type RelayServerOptions } from '../nat/relay/relay-server.js';
 import type { PeerInfo } from '../transport/transport.js';
 import type { RelayClose, RelayConnect, RelayForward, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 
+/** Settings of a node's relay service: the RelayServer's limits and timeouts, and the sweep period. */
 export interface RelayServiceOptions extends Omit<RelayServerOptions, 'metrics'> {
   /** How often idle sessions and stale offers are swept, ms. Default 1 000. */
   sweepMs?: number;
 }
 
+/** A relay's status section: sessions, load, bytes relayed, connected peers. */
 export interface RelayStatus {
   sessions: number;
   load: number;
@@ -37,6 +39,7 @@ export interface RelayStatus {
 /** forwarded; refused by the session checks; undeliverable (the other party's link is gone or full); malformed. */
 const FRAME_RESULTS = ['forwarded', 'refused', 'undeliverable', 'malformed'] as const;
 
+/** Serves relay sessions on a node (createNode's `relay`): a RelayServer over the node's messages and relay frames. */
 export class RelayService {
   readonly server: RelayServer;
   private timer: TimerHandle | undefined;
@@ -48,7 +51,7 @@ export class RelayService {
   private running = false;
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RelayServiceOptions = {},
   ) {
     const { sweepMs, ...serverOpts } = opts;
@@ -78,8 +81,8 @@ export class RelayService {
     this.node.handle('RelayForward', serve);
     this.node.handle('RelayClose', serve);
     this.stopPeers = this.node.onPeerSeen((peer) => this.notePeer(peer));
-    const transport = this.node.transport;
-    if (hasDatagrams(transport)) {
+    const transport = capability(this.node.transport, 'datagrams');
+    if (transport !== undefined) {
       this.stopFrames = transport.onDatagram((peer, data) => {
         let frame;
         try {

@@ -19,11 +19,11 @@ import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { Components } from '../core/components.js';
 import { DecodeError, ProtocolError, TimeoutError, TransportError } from '../errors.js';
-import type { MeshService } from '../node/mesh-node.js';
-import { splitAddr } from './addr.js';
-import type { NatProbeDriver, NatServer } from './nat-detection.js';
-import { encodeAddrProbe, isAddrProbe, parseAddrProbe } from './nat-probe-packet.js';
-import { classifyRaw, NAT_TEST_NONCE_BYTES, parseNatTestReply } from './raw-packets.js';
+import type { TraversalNode } from './host.js';
+import { splitAddr } from '../nat/addr.js';
+import type { NatProbeDriver, NatServer } from '../nat/nat-detection.js';
+import { encodeAddrProbe, isAddrProbe, parseAddrProbe } from '../nat/nat-probe-packet.js';
+import { classifyRaw, NAT_TEST_NONCE_BYTES, parseNatTestReply } from '../nat/raw-packets.js';
 
 /** Non-QUIC datagrams on the node's main socket. */
 export interface RawChannel {
@@ -33,7 +33,7 @@ export interface RawChannel {
 }
 
 export interface MeshNatDriverOptions {
-  node: Pick<MeshService, 'contact' | 'request'>;
+  node: Pick<TraversalNode, 'contact' | 'request'>;
   raw: RawChannel;
   components: Pick<Components, 'clock' | 'rng' | 'logger'>;
   /** Deadline of one WhatIsMyAddr / NatTest request, ms (default STUN_TIMEOUT_MS). */

@@ -19,11 +19,16 @@ import type { Keypair } from '../identity/keypair.js';
 import type { Counter } from '../metrics/metrics.js';
 import type { RelayInfo } from '../nat/relay/relay-info.js';
 
+/** Default republish period of a relay's RelayInfo, ms. */
 export const RELAY_INFO_INTERVAL_MS = 60_000;
+/** Default period of comparing the RelayInfo with the last one published, ms. */
 export const RELAY_INFO_CHECK_MS = 5_000;
+/** Default load change (0..1) that republishes the RelayInfo at the next check. */
 export const RELAY_INFO_LOAD_DELTA = 0.1;
+/** Default fraction of the republish period a republish may come early, so relays do not move in lockstep. */
 export const RELAY_INFO_JITTER = 0.1;
 
+/** What a RelayInfoPublisher publishes, through which DHT, and how often. */
 export interface RelayInfoPublisherOptions {
   /** The DHT to publish through (a DhtNode). */
   dht: { publishRelayInfo(keypair: Keypair, info: RelayInfo): Promise<RelayInfoPublishResult> };
@@ -41,6 +46,7 @@ export interface RelayInfoPublisherOptions {
   jitter?: number;
 }
 
+/** A RelayInfoPublisher's status: running, publications stored and failed, the last one's sequence and time. */
 export interface RelayInfoPublisherStatus {
   running: boolean;
   /** Publications that some node stored. */
@@ -58,6 +64,7 @@ interface Snapshot {
   addrs: string;
 }
 
+/** Keeps a relay's signed RelayInfo fresh in the DHT: republished on a period, sooner when what clients rank by changes. */
 export class RelayInfoPublisher {
   private readonly intervalMs: number;
   private readonly checkMs: number;

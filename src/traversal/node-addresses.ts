@@ -16,7 +16,7 @@ import type { DhtNode } from '../dht/index.js';
 import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { interfaceAddressNow, NetworkWatch } from './network-watch.js';
 import type { RelayLink } from './relay-link.js';
 import type { SmartConnector } from './smart-connector.js';
@@ -34,7 +34,7 @@ export interface NatAddresses {
 }
 
 export interface NodeAddressesDeps {
-  meshNode: MeshNode;
+  meshNode: TraversalNode;
   dht: DhtNode;
   keypair: Keypair;
   components: Components;

@@ -10,6 +10,7 @@ import type { DhtNode } from '../dht/dht-node.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionControl } from '../transport/paths.js';
 
+/** What a RelayRanking reads and feeds: the DHT's relay directory, a RelayClient, path RTTs, the refresh period. */
 export interface RelayRankingOptions {
   dht: Pick<DhtNode, 'discoverRelays'>;
   client: RelayClient;
@@ -19,6 +20,7 @@ export interface RelayRankingOptions {
   intervalMs?: number;
 }
 
+/** Keeps a RelayClient's ranking current: relays' signed infos from the DHT directory and our RTT to each. */
 export class RelayRanking {
   private readonly timers: TimerGroup;
   private started = false;

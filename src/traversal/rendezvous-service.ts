@@ -8,13 +8,15 @@
 import type { TimerHandle } from '../core/clock.js';
 import { HolePunchCoordinator, type HolePunchCoordinatorOptions, type PunchEffect } from '../nat/hole-punch.js';
 import type { PeerInfo } from '../transport/transport.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 
+/** Settings of a RendezvousService: the HolePunchCoordinator's window and limits, and the sweep period. */
 export interface RendezvousOptions extends Omit<HolePunchCoordinatorOptions, 'metrics'> {
   /** Sweep period for expired registrations, ms. Default 1 000. */
   sweepMs?: number;
 }
 
+/** Coordinates hole punches for other nodes (relays run it): a HolePunchCoordinator over the node's messages. */
 export class RendezvousService {
   readonly coordinator: HolePunchCoordinator;
   private readonly sweepMs: number;
@@ -24,7 +26,7 @@ export class RendezvousService {
   private running = false;
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RendezvousOptions = {},
   ) {
     const { sweepMs, ...coord } = opts;

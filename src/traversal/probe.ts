@@ -18,14 +18,17 @@ import { nodeIdOfRecord } from '../identity/endpoint-record.js';
 import { bytesEqual } from '../core/bytes.js';
 import { errorText } from '../errors.js';
 import type { Histogram } from '../metrics/metrics.js';
+import { capability } from '../transport/capabilities.js';
 import type { Target } from '../transport/transport.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import type { RelayLink } from './relay-link.js';
 import { behindNat, type ConnectPath, type SmartConnector } from './smart-connector.js';
 import { timeToDirectMetric } from './traversal-metrics.js';
 
+/** How a probe connected: 'direct', 'hole-punched' or 'relayed'. */
 export type ProbePath = ConnectPath;
 
+/** Options of probePeer: a fresh connection, a deadline, relay first with a later upgrade, an abort signal. */
 export interface ProbeOptions {
   /** Close any connection to the peer first, so the probe measures a new one. */
   fresh?: boolean;
@@ -37,6 +40,7 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** What probePeer reports: connected or not, by which path and how fast, with the record lookup and RTT. */
 export interface ProbeResult {
   connected: boolean;
   path: ProbePath | null;
@@ -62,22 +66,23 @@ export interface Traversal {
   relay?: RelayLink;
 }
 
+/** The peer probePeer connects to: address and NodeId, and its identity to connect from its endpoint record. */
 export interface ProbeTarget extends Required<Target> {
   /** The peer's Ed25519 public key: its endpoint record is looked up first. */
   identity?: Identity;
 }
 
-const traversals = new WeakMap<MeshNode, Traversal>();
-const timeToDirect = new WeakMap<MeshNode, Histogram>();
+const traversals = new WeakMap<TraversalNode, Traversal>();
+const timeToDirect = new WeakMap<TraversalNode, Histogram>();
 
 /** Let probePeer use `t` for `node` (createNode does this); registers the probe's metric. */
-export function attachTraversal(node: MeshNode, t: Traversal): void {
+export function attachTraversal(node: TraversalNode, t: Traversal): void {
   traversals.set(node, t);
   timeToDirect.set(node, timeToDirectMetric(node.components.metrics));
 }
 
 /** Connect to `target` (its address and expected NodeId) and report the outcome; never rejects. */
-export async function probePeer(node: MeshNode, target: ProbeTarget, opts: ProbeOptions = {}): Promise<ProbeResult> {
+export async function probePeer(node: TraversalNode, target: ProbeTarget, opts: ProbeOptions = {}): Promise<ProbeResult> {
   const t = traversals.get(node) ?? {};
   const clock = node.components.clock;
   const result: ProbeResult = { connected: false, path: null, timeToConnectMs: null };
@@ -133,8 +138,8 @@ export async function probePeer(node: MeshNode, target: ProbeTarget, opts: Probe
 }
 
 /** A node without NAT traversal attached (a bare MeshNode): one direct Ping. */
-async function plainProbe(node: MeshNode, target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
-  if (opts.fresh) (node.transport as { disconnect?: (id: Uint8Array) => void }).disconnect?.(target.nodeId);
+async function plainProbe(node: TraversalNode, target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
+  if (opts.fresh) capability(node.transport, 'connectionControl')?.disconnect(target.nodeId);
   const clock = node.components.clock;
   const ping = { type: 'Ping' as const, from: node.contact };
   const t0 = clock.now();

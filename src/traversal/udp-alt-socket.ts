@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import { ConfigError, TransportError } from '../errors.js';
-import { joinAddr } from './addr.js';
+import { joinAddr } from '../nat/addr.js';
 import type { AltSocket } from './nat-test-server.js';
 
 /** Bind a UDP socket at host:port (port 0 picks one); resolves once bound. */

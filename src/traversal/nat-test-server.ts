@@ -20,15 +20,13 @@
  * Sockets are injected: `sendRaw` is the node's main (QUIC) socket, `altSocket` the second one.
  */
 import type { Components } from '../core/components.js';
-import type { Contact } from '../core/types.js';
 import { DecodeError } from '../errors.js';
-import type { RequestHandler } from '../node/dispatch.js';
-import type { SuccessResponse } from '../node/mesh-node.js';
-import type { PeerInfo, Reply, RequestOptions, Target } from '../transport/transport.js';
-import type { NatTest, NatTestAck, Request } from '../wire/messages.js';
-import { joinAddr, sameHost, splitAddr } from './addr.js';
-import { isAddrProbe, parseAddrProbe } from './nat-probe-packet.js';
-import { encodeNatTestReply } from './raw-packets.js';
+import type { PeerInfo, RequestHandler } from '../transport/transport.js';
+import type { NatTest, NatTestAck } from '../wire/messages.js';
+import type { TraversalNode } from './host.js';
+import { joinAddr, sameHost, splitAddr } from '../nat/addr.js';
+import { isAddrProbe, parseAddrProbe } from '../nat/nat-probe-packet.js';
+import { encodeNatTestReply } from '../nat/raw-packets.js';
 
 /** A plain UDP socket beside the node's QUIC one (see udp-alt-socket.ts). */
 export interface AltSocket {
@@ -41,12 +39,11 @@ export interface AltSocket {
 }
 
 /** What the server needs of the node (a MeshNode fits). */
-export interface NatTestNode {
-  readonly contact: Contact;
-  request(target: Target, msg: Request, opts?: RequestOptions): Promise<Reply<SuccessResponse>>;
+export interface NatTestNode extends Pick<TraversalNode, 'contact' | 'request'> {
   handle(type: 'NatTest', handler: RequestHandler<'NatTest'>): void;
 }
 
+/** What a NatTestServer is built from: the node, its sockets (main, second port, reply), the partner, a deadline. */
 export interface NatTestServerOptions {
   node: NatTestNode;
   /** Send from the node's main socket (QuicTransport.sendRawDatagram). */
@@ -62,6 +59,7 @@ export interface NatTestServerOptions {
   forwardTimeoutMs?: number;
 }
 
+/** A NAT test server's status section: its addresses and partner, and counts of the tests answered or refused. */
 export interface NatTestServerStatus {
   altAddr: string | null;
   replyAddr: string | null;
@@ -73,6 +71,7 @@ export interface NatTestServerStatus {
   refused: number;
 }
 
+/** The server side of NAT type detection: answers filtering tests (NatTest) and address probes on a second port. */
 export class NatTestServer {
   private readonly counts = { portTests: 0, addressTests: 0, forwardedServed: 0, addrProbes: 0, refused: 0 };
   private readonly log;

@@ -17,14 +17,16 @@
 import { networkInterfaces } from 'node:os';
 import type { Components } from '../core/components.js';
 import { ConfigError } from '../errors.js';
-import type { MeshNode } from '../node/mesh-node.js';
+import type { TraversalNode } from './host.js';
+import { capability } from '../transport/capabilities.js';
 import type { Transport } from '../transport/transport.js';
-import { joinAddr, splitAddr } from './addr.js';
-import { detectNatType, type NatReport, type NatServer, type NatType } from './nat-detection.js';
+import { joinAddr, splitAddr } from '../nat/addr.js';
+import { detectNatType, NAT_TYPES, type NatReport, type NatServer, type NatType } from '../nat/nat-detection.js';
 import { MeshNatDriver, type RawChannel } from './nat-driver.js';
 import { NatTestServer, type AltSocket } from './nat-test-server.js';
 import { openAltSocket } from './udp-alt-socket.js';
 
+/** NAT test server settings (`--nat-server`): the second port and the partner server on another IP. */
 export interface NatServerConfig {
   /** The second UDP port; default the node's port + 1. */
   altPort?: number;
@@ -32,6 +34,7 @@ export interface NatServerConfig {
   partner?: string;
 }
 
+/** NAT detection settings (`--nat-detect`): the test servers, the per-probe timeout, how long to wait for the first. */
 export interface NatDetectConfig {
   servers: NatServer[];
   /** Per-probe timeout, ms (default STUN_TIMEOUT_MS). */
@@ -50,48 +53,6 @@ export interface NatDetectStatus {
   detection: 'pending' | 'done' | 'failed';
 }
 
-/** A transport that can send and receive raw datagrams on its socket (QuicTransport). */
-interface RawTransport {
-  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
-  addRawListener(cb: (data: Buffer, from: { host: string; port: number }) => void): () => void;
-}
-
-function rawTransport(t: Transport): RawTransport | undefined {
-  const r = t as Partial<RawTransport>;
-  return typeof r.sendRawDatagram === 'function' && typeof r.addRawListener === 'function' ? (r as RawTransport) : undefined;
-}
-
-export const NAT_TYPES: readonly NatType[] = ['None', 'FullCone', 'RestrictedCone', 'PortRestrictedCone', 'Symmetric', 'Unknown'];
-
-/**
- * Parse "HOST:PORT[/ALTPORT],HOST:PORT..." (the --nat-detect value). The first server's second
- * port defaults to PORT + 1 (the server default); later servers are only asked WhatIsMyAddr.
- */
-export function parseNatServers(value: string, flag = '--nat-detect'): NatServer[] {
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (parts.length === 0) throw new ConfigError(`${flag}: expected HOST:PORT[,HOST:PORT], got "${value}"`);
-  return parts.map((part, i) => {
-    const slash = part.lastIndexOf('/');
-    const addr = slash >= 0 ? part.slice(0, slash) : part;
-    let hp: { host: string; port: number };
-    try {
-      hp = splitAddr(addr);
-    } catch (e) {
-      throw new ConfigError(`${flag}: ${(e as Error).message}`);
-    }
-    if (hp.port < 1) throw new ConfigError(`${flag}: port must be within 1-65535 in "${part}"`);
-    if (slash >= 0) {
-      const alt = part.slice(slash + 1);
-      if (!/^\d{1,5}$/.test(alt) || Number(alt) < 1 || Number(alt) > 65535) {
-        throw new ConfigError(`${flag}: the alternate port after "/" must be within 1-65535, got "${alt}"`);
-      }
-      return { addr, altPortAddr: joinAddr(hp.host, Number(alt)) };
-    }
-    if (i === 0 && hp.port < 65535) return { addr, altPortAddr: joinAddr(hp.host, hp.port + 1) };
-    return { addr };
-  });
-}
-
 /** Our bound addresses as "host:port"; a wildcard bind expands to every interface address. */
 export function localAddrsOf(localAddr: string): string[] {
   const { host, port } = splitAddr(localAddr);
@@ -106,8 +67,9 @@ export function localAddrsOf(localAddr: string): string[] {
   return out;
 }
 
+/** What startNatServices runs on (node, transport, components) and what it starts: a test server, detection, or both. */
 export interface NatServicesOptions {
-  mesh: MeshNode;
+  mesh: TraversalNode;
   transport: Transport;
   components: Components;
   server?: NatServerConfig;
@@ -116,6 +78,7 @@ export interface NatServicesOptions {
   signal?: AbortSignal;
 }
 
+/** What startNatServices started: the detection report, the test server, and stop(). */
 export interface NatServices {
   /** The detection's report; null without --nat-detect or when it failed. Never rejects. */
   detection: Promise<NatReport | null>;
@@ -127,7 +90,7 @@ export interface NatServices {
 export async function startNatServices(opts: NatServicesOptions): Promise<NatServices> {
   const { mesh, components } = opts;
   const log = components.logger.child('nat');
-  const raw = rawTransport(opts.transport);
+  const raw = capability(opts.transport, 'rawDatagrams');
   const stops: Array<() => Promise<void> | void> = [];
   const services: NatServices = {
     detection: Promise.resolve(null),
@@ -175,7 +138,7 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
     });
     const channel: RawChannel = {
       send: (b, h, p) => raw.sendRawDatagram(b, h, p),
-      listen: (cb) => raw.addRawListener((data, from) => cb(data, joinAddr(from.host, from.port))),
+      listen: (cb) => raw.onRawDatagram((data, from) => cb(data, joinAddr(from.host, from.port))),
     };
     const driver = new MeshNatDriver({ node: mesh, raw: channel, components, requestTimeoutMs: detect.timeoutMs });
     stops.push(() => driver.close());
@@ -218,7 +181,7 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
 }
 
 /** Ping `addr` until it answers or `ms` pass (then carry on: the detection reports Unknown). */
-async function untilAnswers(mesh: MeshNode, components: Components, addr: string, ms: number, signal?: AbortSignal): Promise<void> {
+async function untilAnswers(mesh: TraversalNode, components: Components, addr: string, ms: number, signal?: AbortSignal): Promise<void> {
   const clock = components.clock;
   const deadline = clock.now() + ms;
   for (let attempt = 0; clock.now() < deadline; attempt++) {

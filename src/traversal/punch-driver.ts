@@ -30,22 +30,12 @@ import type { NodeId } from '../core/types.js';
 import { RemoteError, TransportError } from '../errors.js';
 import { candidatePriority, gatherCandidates, IceAgent, type CandidatePair, type IceCandidate, type IceEffect } from '../nat/ice.js';
 import { classifyRaw } from '../nat/raw-packets.js';
+import type { RawDatagrams } from '../transport/capabilities.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { HolePunchReady, IceCheck, PathReply } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { holePunchAttemptMetrics, type HolePunchAttemptMetrics } from './traversal-metrics.js';
-
-/** The raw-datagram surface of the node's socket (QuicTransport has it). */
-export interface RawDatagrams {
-  sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
-  onRawDatagram(cb: (data: Uint8Array, from: { host: string; port: number }) => void): void;
-}
-
-export function hasRawDatagrams(t: unknown): t is RawDatagrams {
-  const o = t as Partial<RawDatagrams>;
-  return typeof o.sendRawDatagram === 'function' && typeof o.onRawDatagram === 'function';
-}
 
 /** Where a punch got through. */
 export interface PunchResult {
@@ -55,6 +45,7 @@ export interface PunchResult {
   rttMs: number;
 }
 
+/** What a PunchDriver sends checks with, which rendezvous it trusts, our candidates, and the check timing. */
 export interface PunchDriverOptions {
   raw: RawDatagrams;
   /** Is this peer a rendezvous we trust to start punches (our relays)? */
@@ -88,6 +79,7 @@ const MAX_PAIRS = 16;
 /** How long a finished attempt keeps answering the peer's checks, ms. */
 const LINGER_MS = 2_000;
 
+/** Hole punching from the node's own socket: ICE-lite checks toward each peer a rendezvous pairs us with. */
 export class PunchDriver {
   private readonly attempts = new Map<string, Attempt>();
   private punches = 0;
@@ -98,7 +90,7 @@ export class PunchDriver {
   private readonly txOwner = new Map<string, Attempt>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     private readonly opts: PunchDriverOptions,
   ) {
     this.metrics = holePunchAttemptMetrics(node.components.metrics);
@@ -362,6 +354,7 @@ export class PunchDriver {
   }
 }
 
+/** One candidate pair of a punch as status shows it: addresses, remote candidate type, check state, nomination. */
 export interface PairView {
   local: string;
   remote: string;

@@ -22,14 +22,16 @@ import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../nat/relay/relay-datagram.js';
-import { hasConnectionControl, hasRelayedPaths, type RelayedPathTransport, type RelayedPath } from '../transport/paths.js';
+import { capability } from '../transport/capabilities.js';
+import type { RelayedPathTransport, RelayedPath } from '../transport/paths.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { PeerInfo } from '../transport/transport.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Message, RelayConnect, RelayForward, Request, Response } from '../wire/messages.js';
-import type { MeshNode } from './mesh-node.js';
+import type { TraversalNode } from './host.js';
 import { relayClientMetrics, type RelayClientMetrics, type RelayDirection } from './traversal-metrics.js';
 
+/** Settings of a RelayLink: the relays to stay linked to, the keep-alive period, the request deadline. */
 export interface RelayLinkOptions {
   /** "host:port" of the relays to keep a connection to. */
   relays: readonly string[];
@@ -39,6 +41,7 @@ export interface RelayLinkOptions {
   requestTimeoutMs?: number;
 }
 
+/** One configured relay as status shows it: address, NodeId once it answered, whether it is reachable. */
 export interface RelayPeerState {
   addr: string;
   /** Hex NodeId once the relay answered. */
@@ -61,6 +64,7 @@ interface Waiter<T> {
 const KIND_REQUEST = 1;
 const KIND_RESPONSE = 2;
 
+/** The client side of relaying (createNode's `relays`): links to our relays, session offers, relayed sessions and connections. */
 export class RelayLink {
   private readonly relays: KnownRelay[];
   private readonly keepAliveMs: number;
@@ -79,14 +83,14 @@ export class RelayLink {
   private readonly reachabilityListeners = new Set<() => void>();
 
   constructor(
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     opts: RelayLinkOptions,
   ) {
     this.metrics = relayClientMetrics(node.components.metrics);
     this.relays = opts.relays.map((addr) => ({ addr, nodeId: null, reachable: false }));
     this.keepAliveMs = opts.keepAliveMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 3_000;
-    this.paths = hasRelayedPaths(node.transport) ? node.transport : undefined;
+    this.paths = capability(node.transport, 'relayedPaths');
     node.onNotify('RelayConnect', (peer, msg) => this.onOffer(peer.nodeId, msg));
     node.onNotify('RelayConnected', (_peer, msg) => this.settleOpening(toHex(msg.sessionId), null));
     node.onNotify('RelayForward', (peer, msg) => this.onForward(peer.nodeId, msg));
@@ -104,8 +108,8 @@ export class RelayLink {
     this.stopFrames = this.paths?.onDatagram((peer, data) => this.onFrame(peer, data));
     // A link that closed (idle timeout, a peer's disconnect, a NAT that forgot us) is dialled again
     // at once: it is how the relay reaches us.
-    const t = this.node.transport;
-    if (hasConnectionControl(t)) {
+    const t = capability(this.node.transport, 'connectionControl');
+    if (t !== undefined) {
       this.stopChanges = t.onConnectionChange((c) => {
         if (c.kind !== 'closed' || !this.running || t.pathInfo(c.nodeId) !== undefined) return;
         const relay = this.isRelay(c.nodeId);
@@ -383,7 +387,7 @@ export class RelayTunnel {
 
   constructor(
     private readonly link: RelayLink,
-    private readonly node: MeshNode,
+    private readonly node: TraversalNode,
     readonly relay: { addr: string; nodeId: NodeId },
     readonly peer: NodeId,
     readonly sessionId: Uint8Array,
