@@ -1,11 +1,12 @@
 /**
  * Command nodes on every backend (root only): a program with env, a `{{data}}` directory and a command
- * readiness check starts, logs, answers exec and shows in status and the TUI's liveness; and bad input —
+ * readiness check starts, logs, answers exec and shows in status and the TUI's liveness; stop/start/restart
+ * repeat its launch and wait for its `ready:`; a scenario probes it by its `probe:`; and bad input —
  * a command that does not exist, a `ready` that never becomes true, an image the backend cannot use, a probe
  * printing garbage — is one clear line naming the node and the cause, with the lab torn down.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +60,7 @@ const collect = async (it: AsyncIterable<string>): Promise<string> => {
 describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command nodes (%s)', (backend) => {
   const rt = getRuntime(backend);
   const lab = (base: string) => labName(base, backend);
-  const labs = ['qmk-run', 'qmk-missing', 'qmk-never', 'qmk-image', 'qmk-garbage'].map(lab);
+  const labs = ['qmk-run', 'qmk-missing', 'qmk-never', 'qmk-image', 'qmk-garbage', 'qmk-restart', 'qmk-scen'].map(lab);
   let dir: string;
 
   beforeAll(async () => {
@@ -118,6 +119,121 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
     }
     expect(await labLeftovers(name)).toEqual([]);
   }, 180_000);
+
+  it("stop, start and restart repeat a command node's launch (env, data directory) and wait for its ready", async () => {
+    const name = lab('qmk-restart');
+    // each start: a line with its env and data directory, a count in the data directory, and the ready
+    // marker only after a moment — so a start that returned before the ready check held would show
+    const topo = parseTopology(
+      topologyText(
+        name,
+        `  srv:
+    network: internet
+    command: [sh, -c, 'rm -f "{{data}}/up"; echo "start $GREETING data {{data}}"; echo x >> "{{data}}/starts"; sleep 1; touch "{{data}}/up"; exec sleep 600']
+    env: { GREETING: "hello-{{self.name}}" }
+    ready: { command: [sh, -c, 'test -e "{{data}}/up" && test ! -e "{{data}}/broken"'], timeout: 3s }`,
+      ),
+      'kinds.yaml',
+    );
+    await rt.up(topo, { readyTimeoutMs: 30_000 });
+    try {
+      const dataDir = /start hello-srv data (\S+)/.exec(await collect(rt.logs(name, 'srv')))![1]!;
+      const starts = async (): Promise<number> =>
+        (await rt.exec(name, 'srv', ['cat', `${dataDir}/starts`])).stdout.trim().split('\n').length;
+      const state = async () => (await rt.status(name)).nodes.find((n) => n.name === 'srv')!.live?.status?.['state'];
+
+      const stopped = await rt.stopNode(name, 'srv');
+      expect([stopped.running, stopped.pid, stopped.program]).toEqual([false, null, 'command']);
+      expect(await state()).toBe('exited');
+
+      const started = await rt.startNode(name, 'srv', { readyTimeoutMs: 20_000 });
+      expect([started.running, started.restarts, started.program, started.nodeId]).toEqual([true, 1, 'command', null]);
+      expect(started.readyMs).toBeGreaterThanOrEqual(1000);
+      expect((await rt.exec(name, 'srv', ['test', '-e', `${dataDir}/up`])).code).toBe(0);
+      expect(await state()).toBe('running');
+
+      // the CLI verb: the same launch again, and it says the node is ready, not that it answered /status
+      const cli = await runLab(['restart', 'srv', '--lab', name]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toMatch(/^restarted srv \(.*restart 2\): ready \(kind command\) \d+\.\d\d s after it started/);
+      expect(await starts()).toBe(3);
+      const log = await collect(rt.logs(name, 'srv'));
+      expect(log.match(/start hello-srv data /g)).toHaveLength(3);
+
+      // a ready check that no longer holds: restart fails with one line naming the node and the check
+      await rt.exec(name, 'srv', ['touch', `${dataDir}/broken`]);
+      const err = await rt.restartNode(name, 'srv', { readyTimeoutMs: 20_000 }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message.split('\n')[0]).toMatch(
+        /^node srv \(kind command\) was not ready within 3000 ms: waited for .+; its log ends:$/,
+      );
+    } finally {
+      await rt.down(name);
+    }
+    expect(await labLeftovers(name)).toEqual([]);
+  }, 240_000);
+
+  it('a scenario probes command nodes by their probe, across a restart of the probed node', async () => {
+    const name = lab('qmk-scen');
+    // a UDP echo server and a probe that sends it one datagram: connected when the echo comes back
+    await writeFile(
+      join(dir, 'echo.mjs'),
+      `import dgram from 'node:dgram';
+const [mode, addr] = process.argv.slice(2);
+const s = dgram.createSocket('udp4');
+if (mode === 'serve') {
+  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.bind(5000, () => console.log('listening'));
+} else {
+  const t0 = performance.now();
+  const timer = setTimeout(() => { console.error('no echo from ' + addr); process.exit(1); }, 2000);
+  s.on('message', () => { clearTimeout(timer); console.log(JSON.stringify({ path: 'direct', ms: performance.now() - t0 })); s.close(); });
+  s.send('ping', 5000, addr);
+}
+`,
+    );
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(
+      file,
+      topologyText(
+        name,
+        `  a: { network: home }
+  b: { network: internet }`,
+        `defaults:
+  node:
+    command: [node, "{{dir}}/echo.mjs", serve]
+    ready: { udp: 5000, timeout: 10s }
+    probe: [node, "{{dir}}/echo.mjs", probe, "{{to.address}}"]
+expect:
+  - a -> b: direct
+scenario:
+  - { at: 0s, expect: "a -> b: direct within 3s" }
+  - { at: 1s, restart: b }
+  - { at: 1s, expect: "a -> b: direct within 3s" }
+  - { at: 2s, stop: b }
+  - { at: 3s, start: b }
+  - { at: 3s, expect: "a -> b: direct within 3s" }`,
+      ),
+    );
+    const json = join(dir, `${name}.json`);
+    const run = await runLab(['test', file, '--backend', backend, '--repeat', '2', '--json', json]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as {
+      timeline: { pass: boolean; summary: Array<{ text: string; passed: number; runs: number }> };
+    };
+    expect(report.timeline.pass).toBe(true);
+    expect(report.timeline.summary.map((e) => [e.text, `${e.passed}/${e.runs}`])).toEqual([
+      ['expect a -> b: direct within 3000ms', '2/2'],
+      ['restart b', '2/2'],
+      ['expect a -> b: direct within 3000ms', '2/2'],
+      ['stop b', '2/2'],
+      ['start b', '2/2'],
+      ['expect a -> b: direct within 3000ms', '2/2'],
+    ]);
+    expect(await labLeftovers(name)).toEqual([]);
+  }, 240_000);
 
   it('a command that does not exist: one line naming the node and the program, nothing left', async () => {
     const name = lab('qmk-missing');

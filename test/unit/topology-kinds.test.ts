@@ -106,6 +106,32 @@ expect:
     ]);
   });
 
+  it("a scenario's checks follow the same rules: probes from command nodes need one, streams need quicmesh nodes", () => {
+    expect(
+      problems(`${BASE}
+nodes:
+  boot: { network: internet, role: bootstrap }
+  q: { network: internet }
+  p: { network: internet, command: [x], probe: [x, "{{to.address}}"] }
+  n: { network: internet, command: [x] }
+scenario:
+  - { at: 0s, expect: "p -> n" }
+  - { at: 0s, expect: "n -> p" }
+  - { at: 0s, expect: "q -> p" }
+  - { at: 0s, stream: q -> p, until: 2s }
+  - { at: 0s, stream: boot -> q, until: 2s }
+  - { at: 1s, restart: p }
+  - { at: 1s, all-pairs: { among: [boot, q] } }
+  - { at: 1s, all-pairs: { among: [q, p] } }
+`),
+    ).toEqual([
+      'k.yaml:13 scenario[1].expect: node n runs kind command, which has no probe: an expectation from it needs one (probe: [program, "{{to.address}}", …])',
+      'k.yaml:14 scenario[2].expect: q is a quicmesh node and p runs kind command: a quicmesh node only probes quicmesh nodes',
+      'k.yaml:15 scenario[3].stream: node p runs kind command: a stream needs quicmesh nodes at both ends (a program has no stream endpoint)',
+      'k.yaml:19 scenario[7].all-pairs: q is a quicmesh node and p runs kind command: a quicmesh node only probes quicmesh nodes',
+    ]);
+  });
+
   it('a stack runs in every group that does not choose its kind, and its problems point into the stack file', () => {
     const stack = parseStack(
       `name: udp
