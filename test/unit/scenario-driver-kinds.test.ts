@@ -31,6 +31,7 @@ const mesh = (name: string): MeshMember => ({
   nodeId: `id-${name}`,
   dataAddr: `${node(name).address}:4433`,
   peers: 1,
+  joined: true,
 });
 const command = (name: string): CommandMember => ({ name, node: node(name) });
 
