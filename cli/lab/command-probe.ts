@@ -15,7 +15,7 @@
 import { ConfigError, TimeoutError } from '../../src/errors.js';
 import type { ExecResult, LabRuntime } from '../runtime/index.js';
 import { machineDataDir, readState } from '../runtime/state.js';
-import { probeArgv } from '../runtime/plan/command-launch.js';
+import { missingProgram, probeArgv } from '../runtime/plan/command-launch.js';
 import type { ResolvedNode, ResolvedTopology } from '../topology/model.js';
 import { usesIds } from '../topology/templates.js';
 import type { MeshMember } from './mesh-ready.js';
@@ -49,15 +49,7 @@ const lastLine = (text: string): string =>
 
 const shorten = (text: string, max = 80): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
-/** The program the exec could not find, from the runtime's words for it (ip netns exec, the engine). */
-export function missingProgram(text: string): string | null {
-  const m =
-    /exec of "([^"]+)" failed: No such file or directory/.exec(text) ??
-    /exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(
-      text,
-    );
-  return m ? m[1]! : null;
-}
+export { missingProgram };
 
 /**
  * What one probe's exec result means. Pure. `pair` names the probe in errors ("a-full -> b-port");

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
 import type { ResolvedNode, ResolvedTopology } from '../topology/model.js';
 import type { BuildContext, LabBackend, NodeLaunch, NodeRuntime } from './backend.js';
-import { commandLaunch } from './plan/command-launch.js';
+import { commandLaunch, missingProgram } from './plan/command-launch.js';
 import { checkReadyOnce, readyWhat } from './ready.js';
 import { requireRoot, requireTools } from './exec.js';
 import { getJson } from './http.js';
@@ -563,20 +563,11 @@ export function launchOf(rec: NodeRecord): NodeLaunch {
   return { name: rec.name, namespace: rec.namespace, argv, dataDir, ...(env ? { env } : {}), ...(image ? { image } : {}), ...(mounts ? { mounts } : {}) };
 }
 
-/** A command whose program is missing shows up as the exec failing: say so in one line. */
-function notFound(text: string): string | null {
-  const m =
-    /exec of "([^"]+)" failed: No such file or directory/.exec(text) ??
-    /exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(text) ??
-    /exec ([^:\s]+): no such file or directory/.exec(text);
-  return m ? m[1]! : null;
-}
-
 /** A command node that could not be started (docker: the engine refused the container's command). */
 function cannotStart(rec: NodeRecord, err: unknown): Error {
   if (err instanceof ConfigError) return err; // the backend said it clearly already
   const message = err instanceof Error ? err.message : String(err);
-  const missing = notFound(message);
+  const missing = missingProgram(message);
   const kind = rec.launch?.kind ?? 'command';
   if (missing) return new ConfigError(`node ${rec.name} (kind ${kind}): its command "${missing}" was not found`, { cause: err });
   return new QuicmeshError(`node ${rec.name} (kind ${kind}): its command could not be started: ${message.split('\n')[0]}`, { cause: err });
@@ -585,7 +576,7 @@ function cannotStart(rec: NodeRecord, err: unknown): Error {
 /** A command node whose process ended before it was ready: the cause in one line, then its log. */
 async function exitedEarly(backend: LabBackend, state: LabState, rec: NodeRecord, code: number | null): Promise<Error> {
   const tail = await logTail(backend, state, rec);
-  const missing = notFound(tail);
+  const missing = missingProgram(tail);
   const kind = rec.launch?.kind ?? 'command';
   if (missing) return new ConfigError(`node ${rec.name} (kind ${kind}): its command "${missing}" was not found; its log ends:\n${tail}`);
   return new QuicmeshError(`node ${rec.name} (kind ${kind}) exited (code ${code ?? '?'}) before it was ready; its log ends:\n${tail}`);

@@ -79,7 +79,7 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
         name,
         `  srv:
     network: internet
-    command: [sh, -c, 'echo "ID id-of-{{self.name}}"; echo "greeting $GREETING"; touch "{{data}}/up"; exec sleep 600']
+    command: [sh, -c, 'echo "ID id-of-{{self.name}}"; echo "greeting $GREETING"; : > "{{data}}/up"; exec sleep 600']
     env: { GREETING: "hello from {{self.address}}" }
     ready: { command: [sh, -c, 'test -e "{{data}}/up"'], timeout: 20s }
   home: { network: home, command: [sleep, "600"] }`,
@@ -129,7 +129,7 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
         name,
         `  srv:
     network: internet
-    command: [sh, -c, 'rm -f "{{data}}/up"; echo "start $GREETING data {{data}}"; echo x >> "{{data}}/starts"; sleep 1; touch "{{data}}/up"; exec sleep 600']
+    command: [sh, -c, 'rm -f "{{data}}/up"; echo "start $GREETING data {{data}}"; echo x >> "{{data}}/starts"; sleep 1; : > "{{data}}/up"; exec sleep 600']
     env: { GREETING: "hello-{{self.name}}" }
     ready: { command: [sh, -c, 'test -e "{{data}}/up" && test ! -e "{{data}}/broken"'], timeout: 3s }`,
       ),
@@ -149,7 +149,7 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
       const started = await rt.startNode(name, 'srv', { readyTimeoutMs: 20_000 });
       expect([started.running, started.restarts, started.program, started.nodeId]).toEqual([true, 1, 'command', null]);
       expect(started.readyMs).toBeGreaterThanOrEqual(1000);
-      expect((await rt.exec(name, 'srv', ['test', '-e', `${dataDir}/up`])).code).toBe(0);
+      expect((await rt.exec(name, 'srv', ['sh', '-c', `test -e ${dataDir}/up`])).code).toBe(0);
       expect(await state()).toBe('running');
 
       // the CLI verb: the same launch again, and it says the node is ready, not that it answered /status
@@ -161,7 +161,7 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
       expect(log.match(/start hello-srv data /g)).toHaveLength(3);
 
       // a ready check that no longer holds: restart fails with one line naming the node and the check
-      await rt.exec(name, 'srv', ['touch', `${dataDir}/broken`]);
+      await rt.exec(name, 'srv', ['sh', '-c', `: > ${dataDir}/broken`]);
       const err = await rt.restartNode(name, 'srv', { readyTimeoutMs: 20_000 }).then(
         () => null,
         (e: unknown) => e as Error,

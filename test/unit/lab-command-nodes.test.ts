@@ -122,6 +122,9 @@ describe("a probe's result", () => {
         'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown',
       ),
     ).toBe('nope');
+    // docker runs a node's program under tini (Init): its words for a program that does not exist
+    expect(missingProgram('[FATAL tini (7)] exec no-such-prog failed: No such file or directory')).toBe('no-such-prog');
+    expect(missingProgram('listening on 4433')).toBeNull();
   });
 
   it("a node's id is the last `ID <id>` line of its log", () => {

@@ -161,6 +161,17 @@ export async function restoreLab(
 }
 
 export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<ScenarioReport> {
+  // SystemClock's timers are unref'd: while the timeline waits for its next entry nothing else may hold
+  // the process (command nodes' probes leave no keep-alive sockets behind), and Node would exit mid-run
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    return await runPhase(opts);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runPhase(opts: ScenarioPhaseOptions): Promise<ScenarioReport> {
   const entries = planTimeline(opts.topology.scenario ?? []);
   const clock = new SystemClock();
   const expectedPath = expectedPathOf(opts.topology);

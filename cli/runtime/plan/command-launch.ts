@@ -128,3 +128,16 @@ export function probeArgv(
     throw new ConfigError(`node ${from.name} (kind ${from.program?.kind ?? 'quicmesh'}) has no probe`);
   return expandAll(from.name, 'probe', from.program.probe, templateValues(topo, from, { ...opts, to }));
 }
+
+/**
+ * The program a node or probe could not start, from the words of what ran it (`ip netns exec`, the engine,
+ * tini as a container's init), or null.
+ */
+export function missingProgram(text: string): string | null {
+  const m =
+    /exec of "([^"]+)" failed: No such file or directory/.exec(text) ??
+    /exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(text) ??
+    /\[FATAL tini \(\d+\)\] exec (\S+) failed: No such file or directory/.exec(text) ??
+    /exec ([^:\s]+): no such file or directory/.exec(text);
+  return m ? m[1]! : null;
+}
