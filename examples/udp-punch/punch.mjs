@@ -45,6 +45,8 @@ function rendezvous() {
     if (m.t === 'reg') {
       peers.set(m.name, { address: from.address, port: from.port });
       send({ t: 'regok', addr: key(from) }, from);
+    } else if (m.t === 'ping') {
+      send({ t: 'pong', s: m.s }, from); // a peer may connect to the rendezvous itself: it is public
     } else if (m.t === 'intro') {
       const target = peers.get(m.to);
       if (!target) return send({ t: 'error', s: m.s, error: `unknown peer ${m.to}` }, from);
@@ -55,7 +57,11 @@ function rendezvous() {
   sock.bind(Number(opt('port', '4433')), '0.0.0.0', () =>
     console.log(`rendezvous on udp ${opt('port', '4433')}`),
   );
-  createServer((req, res) => res.end('ready\n')).listen(Number(opt('control', '7000')), '127.0.0.1');
+  createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    res.writeHead(path === '/ready' ? 200 : 501, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(path === '/ready' ? { ready: true } : { error: 'the rendezvous connects to no peer' }));
+  }).listen(Number(opt('control', '7000')), '127.0.0.1');
 }
 
 function peer() {
@@ -78,7 +84,7 @@ function peer() {
     send({ t: 'ping', s, from: name }, addr);
   };
   const openSession = (s, lifetimeMs, onPong) => {
-    const session = { targets: new Map(), onPong, timer: null, end: null };
+    const session = { targets: new Map(), onPong, timer: null, end: null, error: null };
     session.timer = setInterval(() => {
       for (const addr of session.targets.values()) send({ t: 'ping', s, from: name }, addr);
     }, PING_INTERVAL_MS);
@@ -92,7 +98,7 @@ function peer() {
     clearInterval(session.timer);
     clearTimeout(session.end);
     sessions.delete(s);
-    session.onPong?.(null, 'timed out');
+    session.onPong?.(null, session.error ?? 'timed out');
   };
 
   sock.on('message', (buf, from) => {
@@ -124,8 +130,10 @@ function peer() {
     } else if (m.t === 'done') {
       closeSession(m.s);
     } else if (m.t === 'error') {
-      sessions.get(m.s)?.onPong?.(null, m.error);
-      closeSession(m.s);
+      // the rendezvous cannot introduce us (it does not know the peer): the ping to the peer's own address
+      // may still be answered, so the session runs on and ends with this error if nothing answers
+      const session = sessions.get(m.s);
+      if (session) session.error = m.error;
     }
   });
 
