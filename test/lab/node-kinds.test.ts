@@ -122,16 +122,17 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
 
   it("stop, start and restart repeat a command node's launch (env, data directory) and wait for its ready", async () => {
     const name = lab('qmk-restart');
-    // each start: a line with its env and data directory, a count in the data directory, and the ready
-    // marker only after a moment — so a start that returned before the ready check held would show
+    // each start: a line with its env and data directory, a count in the data directory, and its UDP
+    // socket (what ready waits for) only after a moment — so a start that returned early would show; with a
+    // "broken" file in its data directory it never binds
     const topo = parseTopology(
       topologyText(
         name,
         `  srv:
     network: internet
-    command: [sh, -c, 'rm -f "{{data}}/up"; echo "start $GREETING data {{data}}"; echo x >> "{{data}}/starts"; sleep 1; : > "{{data}}/up"; exec sleep 600']
+    command: [sh, -c, 'echo "start $GREETING data {{data}}"; echo x >> "{{data}}/starts"; sleep 1; if [ -e "{{data}}/broken" ]; then exec sleep 600; fi; exec node -e "require(''dgram'').createSocket(''udp4'').bind(5000)"']
     env: { GREETING: "hello-{{self.name}}" }
-    ready: { command: [sh, -c, 'test -e "{{data}}/up" && test ! -e "{{data}}/broken"'], timeout: 3s }`,
+    ready: { udp: 5000, timeout: 3s }`,
       ),
       'kinds.yaml',
     );
@@ -149,7 +150,6 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
       const started = await rt.startNode(name, 'srv', { readyTimeoutMs: 20_000 });
       expect([started.running, started.restarts, started.program, started.nodeId]).toEqual([true, 1, 'command', null]);
       expect(started.readyMs).toBeGreaterThanOrEqual(1000);
-      expect((await rt.exec(name, 'srv', ['sh', '-c', `test -e ${dataDir}/up`])).code).toBe(0);
       expect(await state()).toBe('running');
 
       // the CLI verb: the same launch again, and it says the node is ready, not that it answered /status
@@ -167,7 +167,7 @@ describe.runIf(isRootWithTools(['ip', 'nft'])).each(labBackends())('command node
         (e: unknown) => e as Error,
       );
       expect(err?.message.split('\n')[0]).toMatch(
-        /^node srv \(kind command\) was not ready within 3000 ms: waited for .+; its log ends:$/,
+        /^node srv \(kind command\) was not ready within 3000 ms: waited for a UDP socket on port 5000; its log ends:$/,
       );
     } finally {
       await rt.down(name);
