@@ -6,6 +6,7 @@
  */
 import type { ResolvedTopology } from '../topology/model.js';
 import { loadTopology } from '../topology/parse.js';
+import { loadStack } from '../topology/stack.js';
 import { chooseRuntime, type LabHandle, type LabRuntime } from '../runtime/index.js';
 import { bundleNodeBinary } from './node-bundle.js';
 
@@ -19,6 +20,8 @@ export interface BringUpOptions {
   onProgress?: (line: string) => void;
   /** argv prefix for node processes (tests); the backend's default otherwise. */
   nodeCommand?: string[];
+  /** A stack file (node kinds, issue 14) run in every node that does not choose its kind. */
+  stack?: string;
 }
 
 export interface LabUp {
@@ -37,7 +40,7 @@ export async function bringUpTopology(topology: ResolvedTopology, opts: BringUpO
   let nodeCommand = opts.nodeCommand;
   // netns nodes run on the host: a fresh one-file build of the node binary starts faster than tsx
   // (docker nodes run the build inside the node image)
-  if (!nodeCommand && startNodes && topology.nodes.length > 0 && runtime.name === 'netns') {
+  if (!nodeCommand && startNodes && topology.nodes.some((n) => !n.program) && runtime.name === 'netns') {
     const bundle = await bundleNodeBinary();
     if (bundle.command) {
       nodeCommand = bundle.command;
@@ -55,7 +58,12 @@ export async function bringUpTopology(topology: ResolvedTopology, opts: BringUpO
   return { topology, runtime, handle, elapsedMs: performance.now() - t0 };
 }
 
-/** Load `file` and build it. */
+/** Load `file` (with the stack, if one is given) and build it. */
 export async function bringUpFile(file: string, opts: BringUpOptions): Promise<LabUp> {
-  return bringUpTopology(await loadTopology(file), opts);
+  return bringUpTopology(await loadTopologyWithStack(file, opts.stack), opts);
+}
+
+/** A topology file, with a stack file applied when one is given (`--stack FILE`). */
+export async function loadTopologyWithStack(file: string, stack: string | undefined): Promise<ResolvedTopology> {
+  return loadTopology(file, stack === undefined ? {} : { stack: await loadStack(stack) });
 }

@@ -16,16 +16,19 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** One probe: `from` connects to `to`. Must not reject: a failure is an Observation with an error. */
-export type ConnectFn = (from: MeshMember, to: MeshMember, opts: ConnectOptions) => Promise<Observation>;
+/**
+ * One probe: `from` connects to `to`. Must not reject: a failure is an Observation with an error. Members are
+ * quicmesh nodes (MeshMember) unless a caller probes other kinds of node (cli/lab/command-probe.ts).
+ */
+export type ConnectFn<M = MeshMember> = (from: M, to: M, opts: ConnectOptions) => Promise<Observation>;
 
-export interface RunExpectationsOptions {
+export interface RunExpectationsOptions<M = MeshMember> {
   repeat: number;
   /** Most probes in flight at once. */
   parallel: number;
   /** Deadline of one connect, ms. */
   connectTimeoutMs: number;
-  connect: ConnectFn;
+  connect: ConnectFn<M>;
   signal?: AbortSignal;
   /** Called after each probe (progress). */
   onProbe?: (done: number, total: number, pair: string, observation: Observation) => void;
@@ -39,10 +42,10 @@ interface Job {
 
 const PATHS: readonly ObservedPath[] = ['direct', 'hole-punched', 'relayed'];
 
-export async function runExpectations(
+export async function runExpectations<M = MeshMember>(
   expectations: readonly Expectation[],
-  members: ReadonlyMap<string, MeshMember>,
-  opts: RunExpectationsOptions,
+  members: ReadonlyMap<string, M>,
+  opts: RunExpectationsOptions<M>,
 ): Promise<ExpectationResults[]> {
   const pairKey = (from: string, to: string): string => `${from} -> ${to}`;
   const pairs = new Map<string, { from: string; to: string; observations: Observation[] }>();
@@ -123,11 +126,11 @@ export async function runExpectations(
  * so every probe starts from cold routers. A probe whose forget failed would measure warm state: it is
  * reported as not connected and `onFailure` gets the error (the test verb stops the run with it).
  */
-export function forgetFirst(
-  connect: ConnectFn,
-  forget: (from: MeshMember, to: MeshMember) => Promise<unknown>,
+export function forgetFirst<M = MeshMember>(
+  connect: ConnectFn<M>,
+  forget: (from: M, to: M) => Promise<unknown>,
   onFailure: (err: unknown) => void,
-): ConnectFn {
+): ConnectFn<M> {
   return async (from, to, opts) => {
     try {
       await forget(from, to);

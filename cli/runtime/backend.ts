@@ -34,6 +34,13 @@ export interface NodeLaunch {
   argv: string[];
   /** The node's own directory on the host (key, data); mounted into the container on docker. */
   dataDir: string;
+  // node kinds (issue 14): what a command node's program needs besides argv
+  /** Environment variables added to the program's. */
+  env?: Record<string, string>;
+  /** docker: the image to run it in instead of the lab's node image (a local one). */
+  image?: string;
+  /** Host directories the program reads: mounted read-only at the same path on docker. */
+  mounts?: string[];
 }
 
 /** How a node's process is started and what paths it sees (from the backend: host paths or container paths). */
@@ -42,6 +49,8 @@ export interface NodeRuntime {
   command: string[];
   /** The key file as the node process sees it, given the node's data directory on the host. */
   keyFile(hostDataDir: string): string;
+  /** The node's data directory as its process sees it (`{{data}}` of a command node). */
+  dataDir(hostDataDir: string): string;
 }
 
 export interface NodeLiveness {

@@ -7,8 +7,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, QuicmeshError, TimeoutError } from '../../src/errors.js';
-import type { ResolvedTopology } from '../topology/model.js';
-import type { BuildContext, LabBackend, NodeLaunch } from './backend.js';
+import type { ResolvedNode, ResolvedTopology } from '../topology/model.js';
+import type { BuildContext, LabBackend, NodeLaunch, NodeRuntime } from './backend.js';
+import { commandLaunch, missingProgram } from './plan/command-launch.js';
+import { checkReadyOnce, readyWhat } from './ready.js';
 import { requireRoot, requireTools } from './exec.js';
 import { getJson } from './http.js';
 import { readLogFile } from './log-file.js';
@@ -35,6 +37,7 @@ import type {
   MoveResult,
   NatResetResult,
   NodeProcessResult,
+  NodeStatus,
   PartitionResult,
   Runtime,
   UpOptions,
@@ -85,6 +88,7 @@ export function toLabNode(n: NodeRecord): LabNode {
     statusUrl: n.statusUrl,
     logFile: n.logFile,
     ...(n.process ? { process: { ...n.process } } : {}),
+    ...(isCommandNode(n) ? { program: n.launch!.kind! } : {}),
   };
 }
 
@@ -208,29 +212,35 @@ export class LabRuntime implements Runtime {
     }
   }
 
-  /** Start every host's node and wait until each answers /status (failing early, with its log, when one exits). */
   /** Every host's node launch (argv as its process sees it, data directory), recorded in the state. */
   private nodeLaunches(ctx: BuildContext, topo: ResolvedTopology, command: string[] | undefined): NodeLaunch[] {
     const rt = this.backend.nodeRuntime(ctx);
     const prefix = command ?? rt.command;
+    // quicmesh nodes bootstrap from, and relay through, quicmesh nodes only (node kinds: others run other programs)
+    const mesh: ResolvedTopology = { ...topo, nodes: topo.nodes.filter((n) => !n.program) };
     return topo.nodes.map((node) => {
       const rec = ctx.state.nodes.find((r) => r.name === node.name && r.kind === 'host');
       if (!rec?.mgmtAddress || !rec.statusUrl) throw new Error(`node ${node.name} has no management address`);
       const dataDir = machineDataDir(ctx.lab, node.name);
-      const argv = nodeArgv(topo, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
+      if (node.program) return commandNodeLaunch(topo, node, rec, rt, dataDir);
+      const argv = nodeArgv(mesh, node, { command: prefix, mgmtAddress: rec.mgmtAddress, keyFile: rt.keyFile(dataDir) });
       rec.launch = { argv, dataDir };
       return { name: node.name, namespace: rec.namespace, argv, dataDir };
     });
   }
 
-  /** Start every node and wait until each answers /status (failing early, with its log, when one exits). */
+  /** Start every node and wait until each is ready (failing early, with its log, when one exits). */
   private async startNodes(ctx: BuildContext, launches: NodeLaunch[], readyTimeoutMs: number): Promise<void> {
     const deadline = Date.now() + readyTimeoutMs;
     let ready = 0;
     await Promise.all(
       launches.map(async (launch) => {
         const rec = ctx.state.nodes.find((r) => r.name === launch.name && r.kind === 'host')!;
-        rec.process = await this.backend.startNode(ctx, launch);
+        try {
+          rec.process = await this.backend.startNode(ctx, launch);
+        } catch (err) {
+          throw isCommandNode(rec) ? cannotStart(rec, err) : err;
+        }
         ctx.save();
         await this.waitReady(ctx.state, rec, deadline, readyTimeoutMs);
         ctx.progress(`  node ${launch.name} ready (${++ready}/${launches.length})`);
@@ -238,8 +248,16 @@ export class LabRuntime implements Runtime {
     );
   }
 
-  /** Poll a node's /status until it answers (its answer); fail at once, with the end of its log, when its process ended. */
+  /**
+   * Wait until a node is ready — a quicmesh node answers /status (its answer), a command node passes its
+   * `ready:` check (an empty answer: it has no /status) — failing at once, with the end of its log, when its
+   * process ended.
+   */
   async waitReady(state: LabState, rec: NodeRecord, deadline: number, timeoutMs: number): Promise<Record<string, unknown>> {
+    if (isCommandNode(rec)) {
+      await this.waitCommandReady(state, rec, deadline, timeoutMs);
+      return {};
+    }
     const url = rec.statusUrl!;
     for (;;) {
       const live = await this.backend.nodeLiveness(state, rec);
@@ -254,6 +272,35 @@ export class LabRuntime implements Runtime {
         throw new TimeoutError(`node ${rec.name} did not answer ${url} within ${timeoutMs} ms; its log ends:\n${tail}`);
       }
       await new Promise((r) => setTimeout(r, 100)); // retry backoff, bounded by the deadline above
+    }
+  }
+
+  // ---- node kinds (issue 14): a command node's readiness ----
+
+  /** Poll a command node's `ready:` check (its own timeout, else the lab's) while its process runs. */
+  private async waitCommandReady(state: LabState, rec: NodeRecord, deadline: number, timeoutMs: number): Promise<void> {
+    const ready = rec.launch?.ready ?? null;
+    const own = ready?.timeoutMs ?? null;
+    const until = own !== null ? Date.now() + own : deadline;
+    const kind = rec.launch?.kind ?? 'command';
+    for (;;) {
+      const live = await this.backend.nodeLiveness(state, rec);
+      if (!live.running) throw await exitedEarly(this.backend, state, rec, live.exitCode);
+      if (await checkReadyOnce(this.backend, state, rec, ready)) {
+        if (ready) return;
+        // no check given: up once it has run for a moment (one that fails at once has ended by then)
+        await new Promise((r) => setTimeout(r, NO_READY_GRACE_MS));
+        const after = await this.backend.nodeLiveness(state, rec);
+        if (!after.running) throw await exitedEarly(this.backend, state, rec, after.exitCode);
+        return;
+      }
+      if (Date.now() > until) {
+        const tail = await logTail(this.backend, state, rec);
+        throw new TimeoutError(
+          `node ${rec.name} (kind ${kind}) was not ready within ${own ?? timeoutMs} ms: waited for ${readyWhat(ready)}; its log ends:\n${tail}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200)); // retry backoff, bounded by the deadline above
     }
   }
 
@@ -285,6 +332,7 @@ export class LabRuntime implements Runtime {
     const state = mustState(lab);
     const nodes = await Promise.all(
       state.nodes.map(async (n) => {
+        if (isCommandNode(n)) return { ...toLabNode(n), live: await this.commandLive(state, n) };
         if (!n.statusUrl) return { ...toLabNode(n), live: null };
         if (n.process && !n.process.running) {
           return { ...toLabNode(n), live: { node: n.name, reachable: false, status: null, error: 'stopped' } };
@@ -305,6 +353,16 @@ export class LabRuntime implements Runtime {
       linkCuts: state.linkCuts ?? [],
       partitions: (state.partitions ?? []).map((p) => ({ id: p.id, sides: p.sides })),
     };
+  }
+
+  /** node kinds (issue 14): a command node has no /status; its live state is whether its process runs. */
+  private async commandLive(state: LabState, n: NodeRecord): Promise<NodeStatus> {
+    if (!n.process) return { node: n.name, reachable: false, status: null, error: 'not started' };
+    const live = await this.backend.nodeLiveness(state, n).catch(() => ({ running: false, exitCode: null }));
+    const kind = n.launch?.kind ?? 'command';
+    return live.running
+      ? { node: n.name, reachable: true, status: { kind, state: 'running' }, error: null }
+      : { node: n.name, reachable: false, status: { kind, state: 'exited' }, error: `exited (code ${live.exitCode ?? '?'})` };
   }
 
   async exec(lab: string, node: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -401,12 +459,19 @@ export class LabRuntime implements Runtime {
     });
   }
 
-  /** Start a host's node as its launch record says, and wait for its /status. */
+  /**
+   * Start a host's node as its launch record says (a command node: the same argv, env, image, mounts and data
+   * directory), and wait until it is ready (/status, or the command node's `ready:`).
+   */
   private async start(ctx: BuildContext, rec: NodeRecord, t0: number, readyTimeoutMs: number): Promise<NodeProcessResult> {
     if (!rec.launch) {
       throw new ConfigError(`node ${rec.name} has no launch record (the lab was started without nodes, or by an older quicmesh-lab)`);
     }
-    rec.process = await this.backend.startNode(ctx, { name: rec.name, namespace: rec.namespace, argv: rec.launch.argv, dataDir: rec.launch.dataDir });
+    try {
+      rec.process = await this.backend.startNode(ctx, launchOf(rec));
+    } catch (err) {
+      throw isCommandNode(rec) ? cannotStart(rec, err) : err;
+    }
     const tStarted = performance.now();
     const body = await this.waitReady(ctx.state, rec, Date.now() + readyTimeoutMs, readyTimeoutMs);
     const nodeId = typeof body.nodeId === 'string' ? body.nodeId : null;
@@ -455,6 +520,7 @@ function processResult(rec: NodeRecord, t0: number): NodeProcessResult {
     pid: p.pid,
     ...(p.container ? { container: p.container } : {}),
     restarts: p.restarts,
+    ...(isCommandNode(rec) ? { program: rec.launch!.kind! } : {}),
     ms: Math.round(performance.now() - t0),
   };
 }
@@ -462,6 +528,58 @@ function processResult(rec: NodeRecord, t0: number): NodeProcessResult {
 /** "pid 1234" or "container qm-lab_alice", for messages. */
 export function describeProcess(p: { pid: number | null; container?: string }): string {
   return p.container ? `container ${p.container}` : `pid ${p.pid ?? '?'}`;
+}
+
+// ---- node kinds (issue 14) ----
+
+/** A command node without `ready:` counts as up once its process has run this long. */
+const NO_READY_GRACE_MS = 500;
+
+/** Whether a node record runs a program (kind command or a named kind) rather than the quicmesh node. */
+export function isCommandNode(rec: Pick<NodeRecord, 'launch'>): boolean {
+  return rec.launch?.kind !== undefined && rec.launch.kind !== 'quicmesh';
+}
+
+/** The launch of a command node: templates filled in for this backend, recorded in the state; no /status. */
+function commandNodeLaunch(topo: ResolvedTopology, node: ResolvedNode, rec: NodeRecord, rt: NodeRuntime, dataDir: string): NodeLaunch {
+  const launch = commandLaunch(topo, node, { dataDir: rt.dataDir(dataDir) });
+  rec.statusUrl = null; // a program answers no /status: status, tui and test look at its process instead
+  rec.launch = {
+    argv: launch.argv,
+    dataDir,
+    kind: node.program!.kind,
+    env: launch.env,
+    ...(launch.image ? { image: launch.image } : {}),
+    mounts: launch.mounts,
+    ready: launch.ready,
+  };
+  return launchOf(rec);
+}
+
+/** The NodeLaunch a recorded node was started with: what a restart repeats (every kind). */
+export function launchOf(rec: NodeRecord): NodeLaunch {
+  if (!rec.launch) throw new ConfigError(`node ${rec.name} was never started (no launch recorded)`);
+  const { argv, dataDir, env, image, mounts } = rec.launch;
+  return { name: rec.name, namespace: rec.namespace, argv, dataDir, ...(env ? { env } : {}), ...(image ? { image } : {}), ...(mounts ? { mounts } : {}) };
+}
+
+/** A command node that could not be started (docker: the engine refused the container's command). */
+function cannotStart(rec: NodeRecord, err: unknown): Error {
+  if (err instanceof ConfigError) return err; // the backend said it clearly already
+  const message = err instanceof Error ? err.message : String(err);
+  const missing = missingProgram(message);
+  const kind = rec.launch?.kind ?? 'command';
+  if (missing) return new ConfigError(`node ${rec.name} (kind ${kind}): its command "${missing}" was not found`, { cause: err });
+  return new QuicmeshError(`node ${rec.name} (kind ${kind}): its command could not be started: ${message.split('\n')[0]}`, { cause: err });
+}
+
+/** A command node whose process ended before it was ready: the cause in one line, then its log. */
+async function exitedEarly(backend: LabBackend, state: LabState, rec: NodeRecord, code: number | null): Promise<Error> {
+  const tail = await logTail(backend, state, rec);
+  const missing = missingProgram(tail);
+  const kind = rec.launch?.kind ?? 'command';
+  if (missing) return new ConfigError(`node ${rec.name} (kind ${kind}): its command "${missing}" was not found; its log ends:\n${tail}`);
+  return new QuicmeshError(`node ${rec.name} (kind ${kind}) exited (code ${code ?? '?'}) before it was ready; its log ends:\n${tail}`);
 }
 
 /** A node or router of the lab, or an error listing what there is. */

@@ -34,6 +34,8 @@ export interface LabNode {
   logFile: string | null;
   /** A host's node process: pid or container, whether it runs, how often it was restarted. */
   process?: { pid: number | null; container?: string; running: boolean; restarts: number };
+  /** A command node's kind (node kinds, issue 14): "command" or its program's name; absent for a quicmesh node. */
+  program?: string;
 }
 
 export interface LabHandle {
@@ -71,6 +73,8 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** True when `signal` aborted it and it was killed (node kinds, issue 14: a probe past its timeout). */
+  killed?: boolean;
 }
 
 export type MoveStep = 'attach' | 'commit' | 'shaping';
@@ -108,9 +112,11 @@ export interface NodeProcessResult {
   container?: string;
   /** Starts after the first one. */
   restarts: number;
-  /** start/restart: the NodeId its /status gives (the same key gives the same NodeId). */
+  /** A command node (node kinds): the program's kind; absent for a quicmesh node. */
+  program?: string;
+  /** start/restart: the NodeId its /status gives (the same key gives the same NodeId); null for a command node. */
   nodeId?: string | null;
-  /** start/restart: from the start of the process to its first answer on /status, ms. */
+  /** start/restart: from the start of the process until it was ready (its first answer on /status, or its `ready:`), ms. */
   readyMs?: number;
   ms: number;
 }
@@ -177,6 +183,8 @@ export interface ExecOptions {
   inherit?: boolean;
   /** Each chunk of output as it comes (besides the buffered result). */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /** Kill the command (SIGKILL) when this aborts; the result then says `killed`. */
+  signal?: AbortSignal;
 }
 
 /** A command started with `exec --detach`. */
@@ -221,7 +229,7 @@ export interface Runtime {
   forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult>;
   /** Stop a node's process (its container on docker); its machine, links and key stay. */
   stopNode(lab: string, node: string, opts?: { graceMs?: number }): Promise<NodeProcessResult>;
-  /** Start a stopped node again as it was started first (same key, so the same NodeId); resolves once it answers /status. */
+  /** Start a stopped node again as it was started first (same key, so the same NodeId; a command node: the same argv, env and data directory); resolves once it is ready (/status, or its `ready:`). */
   startNode(lab: string, node: string, opts?: { readyTimeoutMs?: number }): Promise<NodeProcessResult>;
   /** Stop, then start. */
   restartNode(lab: string, node: string, opts?: { graceMs?: number; readyTimeoutMs?: number }): Promise<NodeProcessResult>;

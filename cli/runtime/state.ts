@@ -9,7 +9,7 @@ import type { NatStack } from '../nat/stack.js';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
-import type { ResolvedLink } from '../topology/model.js';
+import type { ResolvedLink, ResolvedReady } from '../topology/model.js';
 import type { LabNode } from './runtime.js';
 
 /** 2: backend sections (`netns`, `docker`) and per-node process records. 1 is still read. */
@@ -59,9 +59,22 @@ export interface NodeRecord extends LabNode {
   /** Hosts whose node was started: its process now. */
   process?: NodeProcessRecord;
   /** How the node was started (argv as its process sees it, its data directory on the host): a restart repeats it. */
-  launch?: { argv: string[]; dataDir: string };
+  launch?: NodeLaunchRecord;
   /** Hosts: the topology group it came from (a replica `alice-2` of group `alice`); absent in older state files. */
   group?: string;
+}
+
+/** How a node was started; the command-kind fields (issue 14) are absent for a quicmesh node. */
+export interface NodeLaunchRecord {
+  argv: string[];
+  dataDir: string;
+  /** "quicmesh" (absent in older states), "command" or the name of the program's kind. */
+  kind?: string;
+  env?: Record<string, string>;
+  image?: string;
+  mounts?: string[];
+  /** How the lab knows it is up, templates filled in; absent: /status (quicmesh) or once it runs (command). */
+  ready?: ResolvedReady | null;
 }
 
 /** A link cut with `link down`: the switch-side port(s) of a network, or of one node on it, are down. */

@@ -19,6 +19,7 @@ import {
 import type { TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, parseExpectLine } from './expect.js';
+import { checkKinds } from './kinds.js';
 import { resolveScenario } from './scenario.js';
 import { CARRIER_PRESETS, isCarrierPreset } from '../../src/nat/nat-presets.js';
 
@@ -46,6 +47,7 @@ export function checkTopology(file: TopologyFile): CheckIssue[] {
   checkCapacity(file, subnets, report);
   checkLinks(file, names, report);
   checkExpectations(file, names, report);
+  checkKinds(file, names, report); // node kinds (issue 14)
   for (const issue of resolveScenario(file, names).issues) report(issue.path, issue.message); // scenario (issue 13)
   return issues;
 }

@@ -64,8 +64,50 @@ export interface ResolvedNode {
   role: NodeRole;
   /** UDP port the node listens on. */
   port: number;
-  /** Extra arguments passed to `quicmesh node`. */
+  /** Extra arguments passed to `quicmesh node` (a command node: already appended to its command). */
   args: string[];
+  /** What a command node runs (kind: command or a named kind); absent for a quicmesh node. */
+  program?: ResolvedProgram;
+}
+
+// ---- node kinds (issue 14) ----
+
+/** What a node runs: the quicmesh node, or a program (command kinds). */
+export type NodeKind = 'quicmesh' | 'command';
+
+/**
+ * How the lab knows a command node is up: a UDP or TCP port bound in the node, an HTTP URL answering 2xx
+ * (fetched inside the node), or a command run in the node that exits 0. Ports and URLs are templates.
+ */
+export type ResolvedReady = (
+  | { check: 'udp' | 'tcp'; port: string }
+  | { check: 'http'; url: string }
+  | { check: 'command'; argv: string[] }
+) & {
+  /** ms; null = the lab's ready timeout. */
+  timeoutMs: number | null;
+};
+
+/** A command node's program. Strings are templates the lab fills in (cli/topology/templates.ts). */
+export interface ResolvedProgram {
+  /** "command" for a program given inline, else the name of its `kinds:` entry or stack. */
+  kind: string;
+  /** argv, the group's `args` appended. */
+  command: string[];
+  env: Record<string, string>;
+  /** null: up as soon as its process runs. */
+  ready: ResolvedReady | null;
+  /** argv run in this node to connect to another; null: no expectation may start here. */
+  probe: string[] | null;
+  /** docker backend: a local image to run it in; null = the lab's node image. */
+  image: string | null;
+  /** Absolute directory of the file that defined the program: `{{dir}}` (mounted read-only on docker). */
+  dir: string;
+}
+
+/** A node's kind. */
+export function nodeKind(node: Pick<ResolvedNode, 'program'>): NodeKind {
+  return node.program ? 'command' : 'quicmesh';
 }
 
 /**

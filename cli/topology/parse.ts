@@ -11,9 +11,16 @@ import type { ResolvedTopology } from './model.js';
 import { resolveTopology } from './resolve.js';
 import { validateTopologyData } from './schema-issues.js';
 import { TOPOLOGY_VERSIONS, unsupportedVersionMessage } from './schema.js';
+import { applyStack } from './kinds.js';
+import { stackIssue, type LoadedStack } from './stack.js';
+
+/** A stack (node kinds, issue 14) to run in every node: see stack.ts. */
+export interface ParseOptions {
+  stack?: LoadedStack;
+}
 
 /** Reads and resolves a topology file; the name is shown as given in messages. */
-export async function loadTopology(file: string): Promise<ResolvedTopology> {
+export async function loadTopology(file: string, opts: ParseOptions = {}): Promise<ResolvedTopology> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -23,11 +30,11 @@ export async function loadTopology(file: string): Promise<ResolvedTopology> {
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String(error);
     throw new ConfigError(`cannot read topology ${file}: ${reason}`, { cause: error });
   }
-  return parseTopology(text, file);
+  return parseTopology(text, file, opts);
 }
 
 /** Parses, checks and resolves topology text; `fileName` is used in messages only. */
-export function parseTopology(text: string, fileName: string): ResolvedTopology {
+export function parseTopology(text: string, fileName: string, opts: ParseOptions = {}): ResolvedTopology {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: false });
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
@@ -80,10 +87,17 @@ export function parseTopology(text: string, fileName: string): ResolvedTopology 
     );
     throw new Error('unreachable');
   }
+  const stack = opts.stack;
+  const topology = stack ? applyStack(validated.file, stack.stack) : validated.file;
   try {
-    return resolveTopology(validated.file, { sourceFile: fileName, lineOf });
+    return resolveTopology(topology, {
+      sourceFile: fileName,
+      lineOf,
+      ...(stack ? { kindDirs: { [stack.stack.name]: stack.dir } } : {}),
+    });
   } catch (error) {
-    if (error instanceof TopologyError) fail([...error.issues]);
+    // a problem in the stack's own fields is reported at its line in the stack file
+    if (error instanceof TopologyError) fail(stack ? error.issues.map((i) => stackIssue(stack, i)) : [...error.issues]);
     throw error;
   }
 }

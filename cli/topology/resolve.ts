@@ -23,6 +23,7 @@ import { natPresetBehaviour } from '../../src/nat/nat-presets.js';
 import type { LinkConfig, TopologyFile } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit } from './units.js';
 import { expectEntryText, expectationText, parseExpectLine } from './expect.js';
+import { resolveProgram } from './kinds.js';
 import { resolveScenario } from './scenario.js';
 
 export const DEFAULT_PORT = 4433;
@@ -33,6 +34,8 @@ export interface ResolveOptions {
   sourceFile: string;
   /** The 1-based line of a YAML path (for messages and Expectation.line); lines are 0 without it. */
   lineOf?: (path: readonly PathSegment[]) => number;
+  /** `{{dir}}` of a kind defined outside the file (a stack file's directory), by kind name. */
+  kindDirs?: Readonly<Record<string, string>>;
 }
 
 export function resolveTopology(file: TopologyFile, options: ResolveOptions): ResolvedTopology {
@@ -88,6 +91,9 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
   for (const [group, g] of Object.entries(file.nodes)) {
     for (const name of replicaNames(group, g.count)) {
       const own = g.replicas?.[name];
+      const args = [...(own?.args ?? g.args ?? nodeDefaults?.args ?? [])];
+      // node kinds (issue 14): a command node's args go to its program
+      const program = resolveProgram(file, group, g, args, { sourceFile: options.sourceFile, dirs: options.kindDirs ?? {} });
       nodes.push({
         name,
         group,
@@ -96,7 +102,8 @@ export function resolveTopology(file: TopologyFile, options: ResolveOptions): Re
         gateway: lanAddress.get(g.network) ?? null,
         role: g.role ?? nodeDefaults?.role ?? 'plain',
         port: own?.port ?? g.port ?? nodeDefaults?.port ?? DEFAULT_PORT,
-        args: [...(own?.args ?? g.args ?? nodeDefaults?.args ?? [])],
+        args,
+        ...(program ? { program } : {}),
       });
     }
   }

@@ -14,6 +14,8 @@ import {
   RATE_HINT,
   RATE_PATTERN,
 } from './units.js';
+// node kinds (issue 14): the program fields live in kind-schema.ts
+import { KindField, KindSchema, PROGRAM_FIELDS } from './kind-schema.js';
 
 /** The current topology format version; a file without `version` is read as this one. */
 export const TOPOLOGY_VERSION = 1;
@@ -47,13 +49,13 @@ const Rate = z
   .string({ error: RATE_HINT })
   .regex(RATE_PATTERN, { error: RATE_HINT })
   .describe('rate in bit/kbit/mbit/gbit per second, or "unlimited"');
-const Port = z.int().min(1).max(65535).describe('UDP port');
+const Port = z.int().min(1).max(65535).describe('UDP port (a command node: the port it is told in {{self.port}})');
 const Role = z
   .enum(['bootstrap', 'relay', 'plain'])
   .describe('bootstrap: others join through it; relay: serves relayed connections');
 const Args = z
   .array(z.string())
-  .describe('extra arguments for `quicmesh node` (replaces, does not append to, the inherited list)');
+  .describe('extra arguments for `quicmesh node`, or appended to a command node\'s command (replaces, does not append to, the inherited list)');
 
 const Shaping = {
   delay: Duration.optional().describe('one-way delay added to each packet'),
@@ -121,8 +123,11 @@ export const NodeGroupSchema = z
       .record(z.string(), NodeOverride)
       .optional()
       .describe('per-replica overrides, keyed by replica name'),
+    // node kinds (issue 14)
+    kind: KindField.optional(),
+    ...PROGRAM_FIELDS,
   })
-  .describe('a group of quicmesh nodes');
+  .describe('a group of nodes (quicmesh nodes unless kind says otherwise)');
 
 export const EXPECT_HINT =
   'expected an expectation like "alice -> bob" or "alice -> bob: direct within 2000ms"';
@@ -144,7 +149,14 @@ export const ExpectLineSchema = z.union(
 export const DefaultsSchema = z
   .strictObject({
     node: z
-      .strictObject({ role: Role.optional(), port: Port.optional(), args: Args.optional() })
+      .strictObject({
+        role: Role.optional(),
+        port: Port.optional(),
+        args: Args.optional(),
+        // node kinds (issue 14)
+        kind: KindField.optional(),
+        ...PROGRAM_FIELDS,
+      })
       .optional()
       .describe('node settings every group inherits (built in: role plain, port 4433, no args)'),
     link: z
@@ -246,6 +258,8 @@ export const TopologyFileSchema = z
     networks: z.record(Name, NetworkSchema).describe('network segments by name'),
     routers: z.record(Name, RouterSchema).optional().describe('routers by name'),
     links: z.array(LinkSchema).optional().describe('link shaping'),
+    // node kinds (issue 14)
+    kinds: z.record(Name, KindSchema).optional().describe('programs node groups may run, by name (kind: <name>)'),
     nodes: z.record(Name, NodeGroupSchema).describe('node groups by name'),
     expect: z
       .array(ExpectLineSchema)

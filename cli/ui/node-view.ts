@@ -13,6 +13,8 @@ export interface NodeTarget {
   /** Lab network and NAT preset, when known (from the lab state). */
   network?: string;
   nat?: string;
+  /** A command node (node kinds): the program's kind. It has no status server: the poller asks whether it runs. */
+  program?: string;
 }
 
 /** A lab node's process as its lab records it (`quicmesh-lab stop/start/restart` change it). */

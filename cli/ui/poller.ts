@@ -37,12 +37,17 @@ export interface LabPollerOptions {
   timeoutMs?: number;
   /** Events kept (default 200). */
   maxEvents?: number;
+  /** Whether a command node's program runs (targets with `program`, which answer no /status). */
+  liveness?: Liveness;
   /**
    * The nodes' processes as their lab records them, read once per poll (the TUI reads the lab's state):
    * a node its lab stopped is shown as stopped and not polled.
    */
   processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
+
+/** Node kinds (issue 14): is a command node's process running? `error` says why not. */
+export type Liveness = (target: NodeTarget) => Promise<{ running: boolean; error?: string | null }>;
 
 export const DEFAULT_INTERVAL_MS = 1000;
 
@@ -61,6 +66,7 @@ export class LabPoller implements LabStore {
   private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private readonly aborts = new Set<AbortController>();
+  private readonly liveness: Liveness | undefined;
   private readonly processes: (() => ReadonlyMap<string, NodeProcessInfo> | null) | undefined;
 
   constructor(opts: LabPollerOptions) {
@@ -75,6 +81,7 @@ export class LabPoller implements LabStore {
     this.clock = opts.clock ?? new SystemClock();
     this.lab = opts.lab ?? '';
     this.log = new EventLog(opts.maxEvents ?? 200);
+    this.liveness = opts.liveness;
     this.processes = opts.processes;
     this.views = opts.targets.map(initialView);
     this.snapshot = this.makeSnapshot();
@@ -145,7 +152,7 @@ export class LabPoller implements LabStore {
 
   private async pollNode(prev: NodeView, process: NodeProcessInfo | null): Promise<NodeView> {
     if (process && !process.running) return { ...prev, state: 'stopped', lastError: null, process };
-    const polled = await this.pollStatus(prev);
+    const polled = prev.target.program !== undefined ? await this.pollProgram(prev) : await this.pollStatus(prev);
     return { ...polled, process };
   }
 
@@ -184,6 +191,18 @@ export class LabPoller implements LabStore {
       requests: requestRows(statusView, prev.state === 'up' ? prev.status : null, dt),
       process: prev.process,
     };
+  }
+
+  /** A command node: up while its process runs (it has no /status or /metrics to read). */
+  private async pollProgram(prev: NodeView): Promise<NodeView> {
+    if (!this.liveness) return { ...prev, state: 'down', lastError: 'a command node: no way to ask whether it runs' };
+    try {
+      const live = await this.liveness(prev.target);
+      if (!live.running) return { ...prev, state: 'down', lastError: live.error ?? 'not running' };
+      return { ...prev, state: 'up', lastError: null, lastOkAt: this.clock.now() };
+    } catch (err) {
+      return { ...prev, state: 'down', lastError: message(err) };
+    }
   }
 
   /** GET base+path as text within the timeout (the body read included); errors name the path. */

@@ -8,7 +8,7 @@ import { render } from 'ink';
 import { SystemClock, type Clock } from '../../src/core/clock.js';
 import { App } from './app.js';
 import type { NodeProcessInfo, NodeTarget } from './node-view.js';
-import { LabPoller, type FetchLike } from './poller.js';
+import { LabPoller, type FetchLike, type Liveness } from './poller.js';
 
 export interface RunTuiOptions {
   lab: string;
@@ -20,6 +20,8 @@ export interface RunTuiOptions {
   clock?: Clock;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  /** Whether a command node runs (node kinds); see LabPollerOptions.liveness. */
+  liveness?: Liveness;
   /** The nodes' processes as the lab records them now (stopped nodes are shown as such). */
   processes?: () => ReadonlyMap<string, NodeProcessInfo> | null;
 }
@@ -33,6 +35,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     timeoutMs: opts.timeoutMs,
     fetch: opts.fetch,
     clock,
+    ...(opts.liveness ? { liveness: opts.liveness } : {}),
     ...(opts.processes ? { processes: opts.processes } : {}),
   });
   poller.start();

@@ -53,6 +53,11 @@ export function targetsFromLabState(state: LabState): { targets: NodeTarget[]; u
   const unwatchable: string[] = [];
   for (const n of state.nodes) {
     if (n.kind !== 'host') continue;
+    // node kinds (issue 14): a command node has no status URL; the UI shows whether its program runs
+    if (n.launch?.kind !== undefined && n.launch.kind !== 'quicmesh') {
+      targets.push({ name: n.name, baseUrl: '', network: n.network, nat: n.nat, program: n.launch.kind });
+      continue;
+    }
     if (!n.statusUrl) {
       unwatchable.push(n.name);
       continue;

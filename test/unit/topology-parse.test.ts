@@ -23,7 +23,7 @@ const CASES: [string, string[]][] = [
     'unknown-key.yaml',
     [
       '10 routers.home-router.hairpn: unknown key "hairpn" (allowed: nat, wan, lan, hairpin, mappingTimeout, behaviour)',
-      '12 nodes.alice.colour: unknown key "colour" (allowed: network, role, count, port, args, replicas)',
+      '12 nodes.alice.colour: unknown key "colour" (allowed: network, role, count, port, args, replicas, kind, command, env, ready, probe, image)',
     ],
   ],
   [
@@ -241,7 +241,7 @@ describe('topology parsing: edge cases', () => {
       '  b: { <<: *base, rol: relay }',
     ].join('\n');
     expect(fails(text)).toBe(
-      'x.yaml:6 nodes.b.rol: unknown key "rol" (allowed: network, role, count, port, args, replicas)',
+      'x.yaml:6 nodes.b.rol: unknown key "rol" (allowed: network, role, count, port, args, replicas, kind, command, env, ready, probe, image)',
     );
     const ok = parseTopology(text.replace('rol:', 'role:'), 'x.yaml');
     expect(ok.nodes.map((n) => [n.name, n.port, n.role])).toEqual([

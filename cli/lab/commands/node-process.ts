@@ -1,7 +1,8 @@
 /**
  * `quicmesh-lab stop|start|restart NODE [--lab NAME] [--json]`: a node's process (its container on
  * docker) stops and starts again as it was started first — the same key, so the same NodeId — while its
- * machine, links, addresses and shaping stay. `start` and `restart` return once the node answers /status.
+ * machine, links, addresses and shaping stay. `start` and `restart` return once the node answers /status
+ * (a command node: once its `ready:` holds; it is started with the same argv, env and data directory).
  * The lab's state records each node's process (pid or container), whether it runs and how often it was
  * restarted; `status` and the TUI show a stopped node as stopped.
  */
@@ -24,8 +25,8 @@ export function formatNodeProcess(verb: 'stop' | 'start' | 'restart', r: NodePro
   const where = r.container ? `container ${r.container}` : `pid ${r.pid ?? '-'}`;
   if (verb === 'stop') return `stopped ${r.node} in ${seconds(r.ms)}; restarts so far: ${r.restarts}\n`;
   const id = r.nodeId ? `NodeId ${r.nodeId.slice(0, 16)}…, ` : '';
-  const ready =
-    r.readyMs !== undefined ? `answered /status ${seconds(r.readyMs)} after it started` : 'running';
+  const readyWhat = r.program !== undefined ? `ready (kind ${r.program})` : 'answered /status';
+  const ready = r.readyMs !== undefined ? `${readyWhat} ${seconds(r.readyMs)} after it started` : 'running';
   return `${verb === 'start' ? 'started' : 'restarted'} ${r.node} (${where}; ${id}restart ${r.restarts}): ${ready}, ${seconds(r.ms)} in all\n`;
 }
 
@@ -43,7 +44,7 @@ function command(
         .option('ready-timeout', {
           type: 'number',
           default: 30,
-          describe: 'seconds to wait for the node to answer /status',
+          describe: 'seconds to wait for the node to answer /status (a command node: its own ready timeout, if it gives one)',
         })
         .option('json', {
           type: 'boolean',

@@ -13,17 +13,20 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { AbortError, ConfigError, QuicmeshError } from '../../../src/errors.js';
-import { loadTopology } from '../../topology/parse.js';
 import { chooseRuntime, logTail, runtimeNames } from '../../runtime/index.js';
 import { getJson } from '../../runtime/http.js';
 import { readState } from '../../runtime/state.js';
-import { bringUpTopology, type LabUp } from '../bring-up.js';
+import { bringUpTopology, loadTopologyWithStack, type LabUp } from '../bring-up.js';
 import type { LabContext, LabIO } from '../io.js';
 import { waitForMesh, type MeshMember } from '../mesh-ready.js';
 import { formatScenarioReport, runScenarioPhase, type ScenarioReport } from '../scenario/phase.js';
 import type { ResolvedTopology } from '../../topology/model.js';
 import { Progress } from '../progress.js';
-import { disconnectPair, forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
+import { forgetFirst, httpConnect, runExpectations, type ConnectFn } from '../run-expectations.js';
+import type { LabMember } from '../command-probe.js';
+import { kindProbes, quicmeshPart } from '../kind-members.js';
+import { compareStacks, parseStacks } from '../stack-compare.js';
+import { loadTopology } from '../../topology/parse.js';
 import {
   computeVerdicts,
   formatReport,
@@ -52,6 +55,8 @@ interface TestArgs extends LabContext, RegressionFlags {
   'connect-timeout': number;
   parallel: number;
   backend: string;
+  stack?: string;
+  stacks?: string;
   scenario: boolean;
   'scenario-only': boolean;
 }
@@ -168,6 +173,15 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         default: 'auto',
         describe: `lab backend: auto (docker if its engine answers, else netns as root) or one of ${runtimeNames().join(', ')}`,
       })
+      // node kinds (issue 14)
+      .option('stack', {
+        type: 'string',
+        describe: 'a stack file: run its program (start command and probe) in every node that does not choose its kind',
+      })
+      .option('stacks', {
+        type: 'string',
+        describe: 'compare stacks: quicmesh and/or stack files, comma-separated; the test runs once per stack and prints one table',
+      })
       .option('scenario', {
         type: 'boolean',
         default: true,
@@ -180,12 +194,14 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       }),
   handler: async (argv: ArgumentsCamelCase<TestArgs>) => {
     const { io } = argv;
+    // node kinds (issue 14): --stacks runs this handler once per stack, then prints them side by side
+    if (argv.stacks !== undefined) return runStacks(argv);
     const parallel = positiveInt(argv.parallel, 'parallel');
     const readyTimeoutMs = positiveSeconds(argv['ready-timeout'], 'ready-timeout') * 1000;
     const connectTimeoutMs = positiveSeconds(argv['connect-timeout'], 'connect-timeout') * 1000;
     const junitFile = outputPath(argv.junit, 'junit');
     const jsonFile = outputPath(argv.json, 'json');
-    const topology = await loadTopology(argv.file);
+    const topology = await loadTopologyWithStack(argv.file, argv.stack);
     const phases = testPhases(argv, topology);
     const regress = prepareRegression(argv, topology.name);
     const repeat = regress.repeat.mode === 'fixed' ? regress.repeat.count : 'auto';
@@ -216,14 +232,18 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       times.push(`up ${seconds(lab.elapsedMs)}`);
       if (interrupt.signal.aborted) throw interrupt.signal.reason;
 
-      const mesh = await progress.step('waiting for the mesh', () =>
-        waitForMesh(topology, lab!.handle, {
-          timeoutMs: readyTimeoutMs,
-          fetchStatus: (url) => getJson(url, 1500),
-          onProgress: (line) => progress.info(`  ${line}`),
-          signal: interrupt.signal,
-        }),
-      );
+      // node kinds (issue 14): only quicmesh nodes form a mesh to wait for (command nodes were ready at up)
+      const meshNodes = quicmeshPart(topology);
+      const mesh = meshNodes.nodes.length
+        ? await progress.step('waiting for the mesh', () =>
+            waitForMesh(meshNodes, lab!.handle, {
+              timeoutMs: readyTimeoutMs,
+              fetchStatus: (url) => getJson(url, 1500),
+              onProgress: (line) => progress.info(`  ${line}`),
+              signal: interrupt.signal,
+            }),
+          )
+        : { members: new Map<string, MeshMember>(), settledMs: 0 };
       times.push(`mesh ${seconds(mesh.settledMs)}`);
 
       const pairs = new Set(topology.expectations.map((e) => `${e.from} -> ${e.to}`)).size;
@@ -233,7 +253,13 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       const natLine = natStateLine(mode, runtime.name);
       // a forget that fails (a missing tool) stops the run: the probes after it would measure warm state
       const broke = new AbortController();
-      let connect: ConnectFn = httpConnect();
+      // node kinds (issue 14): command nodes are probed by their `probe:` command; a probe that is bad input stops the run
+      const probes = await kindProbes(lab.runtime, topology, mesh.members, httpConnect(), {
+        readyTimeoutMs,
+        signal: interrupt.signal,
+        onBadInput: (err) => broke.abort(err),
+      });
+      let connect: ConnectFn<LabMember> = probes.connect;
       const relays = new Set(topology.nodes.filter((n) => n.role === 'relay').map((n) => n.name));
       if (mode === 'cold')
         connect = forgetFirst(
@@ -242,7 +268,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
             // A relay's links are the traversal machinery every other probe leans on: left alone.
             if (relays.has(a.name) || relays.has(b.name)) return;
             // first the nodes drop their connections to each other (their closes still pass), then the routers forget
-            await disconnectPair(a, b);
+            await probes.disconnect(a, b);
             await runtime.forgetNatState(handle.name, a.name, b.name);
           },
           (err) => broke.abort(err),
@@ -252,7 +278,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
         ? progress.start(`${topology.expectations.length} expectation(s), ${pairs} pair(s) × ${repeat} repeat(s); ${natLine}`)
         : null;
       const results = !phases.expectations ? [] : await runWithPlan(topology.expectations, regress.repeat, (expectations, n) =>
-        runExpectations(expectations, mesh.members, {
+        runExpectations(expectations, probes.members, {
         repeat: n,
         parallel,
         connectTimeoutMs,
@@ -274,7 +300,7 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
       report = computeVerdicts(results, { topology: topology.name });
       if (phases.scenario) {
         const tScenario = performance.now();
-        scenario = await runScenario(topology, upLab, mesh.members, {
+        scenario = await runScenario(topology, upLab, probes.members, probes.connect, {
           repeats: regress.repeat.mode === 'fixed' ? regress.repeat.count : regress.repeat.min,
           connectTimeoutMs,
           parallel,
@@ -321,6 +347,20 @@ export const testCommand: CommandModule<LabContext, TestArgs> = {
   },
 };
 
+/** `--stacks`: the test once per stack (stack-compare.ts); the first stack's outcome is the exit code. */
+async function runStacks(argv: ArgumentsCamelCase<TestArgs>): Promise<void> {
+  if (argv.stack !== undefined) throw new ConfigError('--stack and --stacks exclude each other (name the stack in --stacks)');
+  if (argv.baseline !== undefined) throw new ConfigError('--baseline compares one stack with its past: use it without --stacks');
+  outputPath(argv.json, 'json');
+  outputPath(argv.junit, 'junit');
+  const stacks = await parseStacks(argv.stacks!);
+  await loadTopology(argv.file); // a bad file: one error before any lab is built
+  const failure = await compareStacks(stacks, { io: argv.io, ...(argv.json ? { json: argv.json } : {}), ...(argv.junit ? { junit: argv.junit } : {}) }, (stack, files) =>
+    (testCommand.handler as (a: ArgumentsCamelCase<TestArgs>) => Promise<void>)({ ...argv, stacks: undefined, stack, ...files }),
+  );
+  if (failure) throw failure;
+}
+
 // ---- the scenario phase (issue 13): which phases run, and the scenario run itself ----------------
 
 /** Which phases a test runs: the expectations unless --scenario-only, the scenario unless --no-scenario. */
@@ -343,7 +383,8 @@ export function testPhases(
 async function runScenario(
   topology: ResolvedTopology,
   lab: LabUp,
-  members: ReadonlyMap<string, MeshMember>,
+  members: ReadonlyMap<string, LabMember>,
+  commandProbe: ConnectFn<LabMember>,
   opts: { repeats: number; connectTimeoutMs: number; parallel: number; readyTimeoutMs: number; signal: AbortSignal; progress: Progress },
 ): Promise<ScenarioReport> {
   const step = opts.progress.start(`scenario: ${(topology.scenario ?? []).length} step(s) × ${opts.repeats} run(s)`);
@@ -352,20 +393,25 @@ async function runScenario(
     runtime: lab.runtime,
     lab: lab.handle.name,
     members,
+    commandProbe,
     repeats: opts.repeats,
     connectTimeoutMs: opts.connectTimeoutMs,
     parallel: opts.parallel,
     readyTimeoutMs: opts.readyTimeoutMs,
     signal: opts.signal,
     say: (line) => opts.progress.info(`  ${line}`),
-    awaitMesh: async () =>
-      (
-        await waitForMesh(topology, lab.handle, {
+    // node kinds: only the quicmesh nodes form a mesh (command nodes were ready when started)
+    awaitMesh: async () => {
+      const mesh = quicmeshPart(topology);
+      if (!mesh.nodes.length) return new Map<string, MeshMember>();
+      return (
+        await waitForMesh(mesh, lab.handle, {
           timeoutMs: opts.readyTimeoutMs,
           fetchStatus: (url) => getJson(url, 1500),
           signal: opts.signal,
         })
-      ).members,
+      ).members;
+    },
   });
   if (report.pass) step.done();
   else step.fail('some timeline entries did not hold');

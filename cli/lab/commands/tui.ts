@@ -10,6 +10,7 @@ import type { NodeProcessInfo, NodeTarget } from '../../ui/node-view.js';
 import { DEFAULT_INTERVAL_MS } from '../../ui/poller.js';
 import { parseNodesFlag, targetsFromLabState } from '../../ui/targets.js';
 import type { LabContext } from '../io.js';
+import { labLiveness } from '../lab-liveness.js';
 import { listStateLabs, readState } from '../../runtime/state.js';
 
 interface TuiArgs extends LabContext {
@@ -93,6 +94,7 @@ export const tuiCommand: CommandModule<LabContext, TuiArgs> = {
       intervalMs: argv.interval,
       timeoutMs: argv.timeout,
       eventLines: argv.events,
+      ...(plan.lab ? { liveness: labLiveness(plan.lab) } : {}),
     });
   },
 };

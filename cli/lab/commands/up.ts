@@ -6,6 +6,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { runtimeNames, type LabHandle } from '../../runtime/index.js';
 import { bringUpFile } from '../bring-up.js';
 import type { LabContext } from '../io.js';
+import { labLiveness } from '../lab-liveness.js';
 import { planTui } from './tui.js';
 import { PROMETHEUS_DEFAULT_PORT, preflightPrometheus, startPrometheusForUp } from '../prometheus.js';
 
@@ -18,10 +19,11 @@ interface UpArgs extends LabContext {
   prometheus: boolean;
   'prometheus-port': number;
   tui: boolean;
+  stack?: string;
 }
 
 export function formatUp(h: LabHandle): string {
-  const rows = h.nodes.map((n) => [n.name, n.kind, n.network, n.nat, n.addresses.join(' '), n.statusUrl ?? '-']);
+  const rows = h.nodes.map((n) => [n.name, n.program ? `${n.kind} (${n.program})` : n.kind, n.network, n.nat, n.addresses.join(' '), n.statusUrl ?? '-']);
   const head = ['NODE', 'KIND', 'NETWORK', 'NAT', 'ADDRESSES', 'STATUS URL'];
   const widths = head.map((x, i) => Math.max(x.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -47,7 +49,8 @@ export const upCommand: CommandModule<LabContext, UpArgs> = {
       .option('ready-timeout', { type: 'number', default: 30, describe: 'seconds to wait for every node to answer /status' })
       .option('prometheus', { type: 'boolean', default: false, describe: 'also run a Prometheus scraping every node (on the management bridge address)' })
       .option('prometheus-port', { type: 'number', default: PROMETHEUS_DEFAULT_PORT, describe: 'port of that Prometheus' })
-      .option('tui', { type: 'boolean', default: false, describe: 'then watch the lab in the live terminal UI (the lab stays up after q)' }),
+      .option('tui', { type: 'boolean', default: false, describe: 'then watch the lab in the live terminal UI (the lab stays up after q)' })
+      .option('stack', { type: 'string', describe: 'a stack file: run its program in every node that does not choose its kind (see docs/node-kinds.md)' }),
   handler: async (argv: ArgumentsCamelCase<UpArgs>) => {
     const { io } = argv;
     const say = (line: string) => (argv.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
@@ -57,6 +60,7 @@ export const upCommand: CommandModule<LabContext, UpArgs> = {
       startNodes: argv.nodes,
       readyTimeoutMs: argv['ready-timeout'] * 1000,
       onProgress: say,
+      ...(argv.stack !== undefined ? { stack: argv.stack } : {}),
     });
     const prometheus = argv.prometheus
       ? await startPrometheusForUp(handle.name, (lab) => runtime.down(lab), { port: argv['prometheus-port'], say })
@@ -70,7 +74,7 @@ export const upCommand: CommandModule<LabContext, UpArgs> = {
       }
       const plan = planTui({ name: handle.name });
       const { runTui } = await import('../../ui/run-tui.js'); // ink/react load only when used
-      await runTui({ lab: plan.lab, targets: plan.targets });
+      await runTui({ lab: plan.lab, targets: plan.targets, liveness: labLiveness(plan.lab) });
     }
   },
 };

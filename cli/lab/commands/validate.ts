@@ -6,6 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ResolvedTopology } from '../../topology/model.js';
 import { loadTopology } from '../../topology/parse.js';
+import { loadStack } from '../../topology/stack.js';
 import { formatMs } from '../../topology/scenario.js';
 import { formatTimeline, planTimeline, timelineEndMs } from '../scenario/timeline.js';
 import type { LabContext } from '../io.js';
@@ -13,6 +14,7 @@ import type { LabContext } from '../io.js';
 interface ValidateArgs extends LabContext {
   file: string;
   json: boolean;
+  stack?: string;
 }
 
 function count(n: number, word: string): string {
@@ -28,7 +30,7 @@ export function formatValidateSummary(topology: ResolvedTopology): string {
       `${topology.networks.length} (${publicCount} public, ${topology.networks.length - publicCount} lan)`,
     ],
     ['routers', topology.routers.map((r) => `${r.name} ${r.preset}`).join(', ') || 'none'],
-    ['nodes', topology.nodes.map((n) => `${n.name} ${n.address}`).join(', ') || 'none'],
+    ['nodes', topology.nodes.map((n) => `${n.name} ${n.address}${n.program ? ` (${n.program.kind})` : ''}`).join(', ') || 'none'],
     ['links', topology.links.length === 0 ? 'unshaped' : count(topology.links.length, 'shaped link')],
     ['expect', count(topology.expectations.length, 'expectation')],
   ];
@@ -51,10 +53,11 @@ export const validateCommand: CommandModule<LabContext, ValidateArgs> = {
   builder: (yargs: Argv<LabContext>) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'topology YAML file' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the resolved topology as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print the resolved topology as JSON' })
+      .option('stack', { type: 'string', describe: 'check it with this stack file run in every node (node kinds)' }),
   handler: async (argv: ArgumentsCamelCase<ValidateArgs>) => {
     const { io } = argv;
-    const topology = await loadTopology(argv.file);
+    const topology = await loadTopology(argv.file, argv.stack === undefined ? {} : { stack: await loadStack(argv.stack) });
     io.stdout(argv.json ? `${JSON.stringify(topology, null, 2)}\n` : formatValidateSummary(topology));
   },
 };

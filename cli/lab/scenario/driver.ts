@@ -2,11 +2,14 @@
  * The ScenarioDriver of a real lab: actions through the lab's Runtime (the same calls the fault verbs
  * make), probes and streams through the nodes' control endpoints — POST /connect with the peer's identity
  * (so a probe looks the peer's endpoint record up, then connects from it) and POST /stream on a connection
- * made first.
+ * made first. A command node (node kinds, issue 14) is probed by its `probe:` command instead; it has no
+ * stream endpoint.
  */
 import type { Runtime } from '../../runtime/runtime.js';
 import { formatMs } from '../../topology/scenario.js';
+import { isCommandMember, type LabMember } from '../command-probe.js';
 import type { MeshMember } from '../mesh-ready.js';
+import type { ConnectFn } from '../run-expectations.js';
 import { observationOf } from '../run-expectations.js';
 import type { ActionOutcome, ProbeOutcome, ScenarioDriver, StreamOutcome } from './run.js';
 import type { TimelineAction } from './timeline.js';
@@ -25,9 +28,11 @@ export interface LabDriverOptions {
     | 'moveHost'
   >;
   lab: string;
-  /** The lab's nodes as the mesh-ready wait found them (control URLs, NodeIds, identities). */
-  members: ReadonlyMap<string, MeshMember>;
+  /** The lab's nodes: quicmesh nodes as the mesh-ready wait found them (control URLs, NodeIds, identities), command nodes. */
+  members: ReadonlyMap<string, LabMember>;
   readyTimeoutMs: number;
+  /** How a command node's probe runs (its `probe:` command in the node); needed once a check starts at one. */
+  commandProbe?: ConnectFn<LabMember>;
   fetchImpl?: typeof fetch;
 }
 
@@ -62,9 +67,14 @@ async function postJson(
 export function labDriver(opts: LabDriverOptions): ScenarioDriver {
   const { runtime, lab } = opts;
   const fetchImpl = opts.fetchImpl ?? fetch;
-  const member = (name: string): MeshMember => {
+  const labMember = (name: string): LabMember => {
     const m = opts.members.get(name);
     if (!m) throw new Error(`node ${name} has no control endpoint known to the test`);
+    return m;
+  };
+  const member = (name: string): MeshMember => {
+    const m = labMember(name);
+    if (isCommandMember(m)) throw new Error(`node ${name} runs kind ${m.node.program?.kind ?? 'command'}: it has no control endpoint`);
     return m;
   };
   const connectBody = (to: MeshMember, fresh: boolean, timeoutMs: number) => ({
@@ -93,7 +103,7 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
         const summary =
           a.kind === 'stop'
             ? `stopped ${a.nodes.join(', ')}`
-            : `${a.kind === 'start' ? 'started' : 'restarted'} ${a.nodes.join(', ')}: /status answered after ${ready.map(s).join(', ')}`;
+            : `${a.kind === 'start' ? 'started' : 'restarted'} ${a.nodes.join(', ')}: ready after ${ready.map(s).join(', ')}`;
         return { summary, detail: results };
       }
       case 'link-set': {
@@ -137,6 +147,12 @@ export function labDriver(opts: LabDriverOptions): ScenarioDriver {
     { timeoutMs, fresh }: { timeoutMs: number; fresh: boolean },
     signal: AbortSignal,
 ): Promise<ProbeOutcome> => {
+    const from0 = labMember(from);
+    if (isCommandMember(from0)) {
+      if (!opts.commandProbe) throw new Error(`node ${from} runs a program and no probe runner was given`);
+      const o = await opts.commandProbe(from0, labMember(to), { fresh, timeoutMs, signal });
+      return { connected: o.connected, path: o.path, resolveMs: null, timeToConnectMs: o.timeToConnectMs, ...(o.error ? { error: o.error } : {}) };
+    }
     const a = member(from);
     const b = member(to);
     let body: Record<string, unknown>;

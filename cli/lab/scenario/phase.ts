@@ -9,8 +9,10 @@ import type { LabRuntime } from '../../runtime/index.js';
 import { readState } from '../../runtime/state.js';
 import type { PathKind, ResolvedTopology } from '../../topology/model.js';
 import { formatMs } from '../../topology/scenario.js';
+import { isCommandMember, type LabMember } from '../command-probe.js';
 import type { MeshMember } from '../mesh-ready.js';
 import { ScenarioClock } from './clock.js';
+import type { ConnectFn } from '../run-expectations.js';
 import { labDriver } from './driver.js';
 import { runTimeline, type EntryResult } from './run.js';
 import { planTimeline, type TimelineEntry } from './timeline.js';
@@ -56,14 +58,17 @@ export interface ScenarioPhaseOptions {
   topology: ResolvedTopology;
   runtime: LabRuntime;
   lab: string;
-  members: ReadonlyMap<string, MeshMember>;
+  /** Every node: quicmesh nodes (control endpoints) and command nodes (node kinds). */
+  members: ReadonlyMap<string, LabMember>;
+  /** Runs a command node's `probe:` (node kinds); needed when a check starts at one. */
+  commandProbe?: ConnectFn<LabMember>;
   repeats: number;
   connectTimeoutMs: number;
   parallel: number;
   readyTimeoutMs: number;
   signal: AbortSignal;
   say(line: string): void;
-  /** Waits for the mesh again after the lab was put back (between runs); returns the members then. */
+  /** Waits for the mesh (the quicmesh nodes) again after the lab was put back (between runs); returns its members then. */
   awaitMesh(): Promise<ReadonlyMap<string, MeshMember>>;
 }
 
@@ -169,6 +174,8 @@ export async function restoreLab(
   return done;
 }
 
+// The timeline waits on a ScenarioClock, whose timers hold the process: command nodes' probes leave no
+// keep-alive sockets behind, and with SystemClock's unref'd timers Node would exit mid-run.
 export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<ScenarioReport> {
   const entries = planTimeline(opts.topology.scenario ?? []);
   const clock = new ScenarioClock();
@@ -182,7 +189,9 @@ export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<Scen
       opts.say(
         `scenario run ${repeat}/${opts.repeats}: lab put back (${done.join(', ') || 'nothing to undo'}), waiting for the mesh`,
       );
-      members = await opts.awaitMesh();
+      const mesh = await opts.awaitMesh();
+      // command nodes keep their members (their probes need no endpoint); the quicmesh nodes' are fresh
+      members = new Map<string, LabMember>([...[...members].filter(([, m]) => isCommandMember(m)), ...mesh]);
     }
     opts.say(`scenario run ${repeat}/${opts.repeats}: ${entries.length} timeline entries`);
     const driver = labDriver({
@@ -190,6 +199,7 @@ export async function runScenarioPhase(opts: ScenarioPhaseOptions): Promise<Scen
       lab: opts.lab,
       members,
       readyTimeoutMs: opts.readyTimeoutMs,
+      ...(opts.commandProbe ? { commandProbe: opts.commandProbe } : {}),
     });
     const run = await runTimeline(entries, {
       clock,

@@ -14,6 +14,7 @@ import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness
 import { requireRoot } from '../exec.js';
 import { IF, mgmtBridgeName } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
+import type { ResolvedTopology } from '../../topology/model.js';
 import { registerBackend } from '../registry.js';
 import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
 import { type DockerSection, type LabState, type NodeProcessRecord, type NodeRecord, machineDataDir } from '../state.js';
@@ -36,6 +37,20 @@ import { Demuxer } from './streams.js';
 
 /** Containers made at once: more only queue inside the engine on a small machine. */
 const PARALLEL = 6;
+
+/** node kinds (issue 14): a command node's `image:` must be on the engine already (nothing can be pulled). */
+async function requireLocalImages(topo: ResolvedTopology): Promise<void> {
+  for (const node of topo.nodes) {
+    const image = node.program?.image;
+    if (!image) continue;
+    try {
+      await docker().getImage(image).inspect();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw new QuicmeshError(`inspecting image ${image}: ${engineMessage(err)}`, { cause: err });
+      throw new ConfigError(`node ${node.name}: image ${image} is not on the Docker engine (nothing is pulled: build or load it first, e.g. docker load -i FILE)`);
+    }
+  }
+}
 
 function section(state: LabState): DockerSection {
   if (!state.docker) throw new ConfigError(`lab ${state.lab} has no docker section in its state`);
@@ -77,9 +92,10 @@ async function* demuxed(stream: NodeJS.ReadableStream, signal?: AbortSignal): As
 class DockerBackend implements LabBackend {
   readonly name = 'docker';
 
-  async prepare(_topo: unknown, plan: LabPlan, opts: { startNodes: boolean; progress(line: string): void }): Promise<BackendSection> {
+  async prepare(topo: ResolvedTopology, plan: LabPlan, opts: { startNodes: boolean; progress(line: string): void }): Promise<BackendSection> {
     requireRoot();
     await requireEngine();
+    if (opts.startNodes) await requireLocalImages(topo);
     if ((await labContainers(plan.lab)).length) {
       throw new ConfigError(`containers of lab "${plan.lab}" exist without a state file (run: quicmesh-lab down ${plan.lab})`);
     }
@@ -153,7 +169,7 @@ class DockerBackend implements LabBackend {
   }
 
   nodeRuntime(): NodeRuntime {
-    return { command: [IN_IMAGE.node, IN_IMAGE.bundle], keyFile: () => `${IN_IMAGE.dataDir}/node.key` };
+    return { command: [IN_IMAGE.node, IN_IMAGE.bundle], keyFile: () => `${IN_IMAGE.dataDir}/node.key`, dataDir: () => IN_IMAGE.dataDir };
   }
 
   async stageNodes(ctx: BuildContext, launches: NodeLaunch[]): Promise<void> {
@@ -164,7 +180,7 @@ class DockerBackend implements LabBackend {
       const entry = { name: nodeContainerName(ctx.lab, launch.name), machine: launch.name, role: 'node' as const, id: null as string | null };
       sec.containers.push(entry);
       ctx.save();
-      entry.id = await createContainer(nodeSpec(ctx.lab, launch.name, sec.images.node, pod.id, launch.argv, launch.dataDir));
+      entry.id = await createContainer(nodeSpec(ctx.lab, launch.name, launch.image ?? sec.images.node, pod.id, launch.argv, launch.dataDir, launch));
       ctx.save();
     });
   }
@@ -188,7 +204,7 @@ class DockerBackend implements LabBackend {
       const entry = { name, machine: launch.name, role: 'node' as const, id: null as string | null };
       sec.containers.push(entry);
       ctx.save();
-      const started = await startContainer(nodeSpec(ctx.lab, launch.name, sec.images.node, pod.id, launch.argv, launch.dataDir));
+      const started = await startContainer(nodeSpec(ctx.lab, launch.name, launch.image ?? sec.images.node, pod.id, launch.argv, launch.dataDir, launch));
       entry.id = started.id;
       pid = started.pid;
     }
@@ -242,6 +258,19 @@ class DockerBackend implements LabBackend {
     };
     out.on('data', sink('stdout'));
     err.on('data', sink('stderr'));
+    // node kinds (issue 14): a probe past its timeout is killed — by its host pid, the engine being local
+    let killed = false;
+    const kill = (): void => {
+      killed = true;
+      void exec
+        .inspect()
+        .then((info) => {
+          if (info.Pid) process.kill(info.Pid, 'SIGKILL');
+        })
+        .catch(() => {}); // ended meanwhile
+    };
+    if (opts.signal?.aborted) kill();
+    else opts.signal?.addEventListener('abort', kill, { once: true });
     if (tty) {
       process.stdin.setRawMode?.(true);
       process.stdin.pipe(stream);
@@ -258,8 +287,9 @@ class DockerBackend implements LabBackend {
         process.stdin.pause();
       }
     });
+    opts.signal?.removeEventListener('abort', kill);
     const info = await exec.inspect();
-    return { code: info.ExitCode ?? 1, stdout, stderr };
+    return { code: info.ExitCode ?? (killed ? 137 : 1), stdout, stderr, ...(killed ? { killed } : {}) };
   }
 
   async execDetached(state: LabState, node: NodeRecord, argv: string[], logFile: string): Promise<{ pid: number | null }> {

@@ -132,17 +132,28 @@ export function podSpec(
  * The node container's argv and extra mounts: the host's Node.js becomes the image's, and a host file the argv
  * names by absolute path (a test's stand-in node, a user's script) is mounted read-only at the same path.
  */
-export function nodeCommandInImage(argv: string[], hostNode = process.execPath): { cmd: string[]; binds: string[] } {
+export function nodeCommandInImage(argv: string[], hostNode = process.execPath, mounted: readonly string[] = []): { cmd: string[]; binds: string[] } {
   const binds = new Set<string>();
+  const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir.replace(/\/+$/, '')}/`);
   const cmd = argv.map((a, i) => {
     if (i === 0 && a === hostNode) return IN_IMAGE.node;
-    if (a.startsWith('/') && !a.startsWith(`${IN_IMAGE.dataDir}/`) && !a.startsWith('/opt/quicmesh/') && existsSync(a)) binds.add(`${a}:${a}:ro`);
+    if (
+      a.startsWith('/') &&
+      !a.startsWith(`${IN_IMAGE.dataDir}/`) &&
+      !a.startsWith('/opt/quicmesh/') &&
+      !mounted.some((dir) => under(a, dir)) &&
+      existsSync(a)
+    )
+      binds.add(`${a}:${a}:ro`);
     return a;
   });
   return { cmd, binds: [...binds] };
 }
 
-/** Node container options. */
+/**
+ * Node container options. A command node (issue 14) adds its environment and the host directories its
+ * program reads (mounted read-only at the same path), and may run in an image of its own.
+ */
 export function nodeSpec(
   lab: string,
   name: string,
@@ -150,15 +161,22 @@ export function nodeSpec(
   podId: string,
   argv: string[],
   dataDir: string,
+  program: { env?: Record<string, string>; mounts?: string[] } = {},
 ): Docker.ContainerCreateOptions & { name: string } {
-  const { cmd, binds } = nodeCommandInImage(argv);
+  const mounts = (program.mounts ?? []).filter((dir) => existsSync(dir));
+  const { cmd, binds } = nodeCommandInImage(argv, process.execPath, mounts);
   return {
     name: nodeContainerName(lab, name),
     Image: image,
     Cmd: cmd,
     WorkingDir: IN_IMAGE.dataDir,
     Labels: labels(lab, 'node', name),
-    HostConfig: { NetworkMode: `container:${podId}`, Init: true, Binds: [`${dataDir}:${IN_IMAGE.dataDir}`, ...binds] },
+    ...(program.env ? { Env: Object.entries(program.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    HostConfig: {
+      NetworkMode: `container:${podId}`,
+      Init: true,
+      Binds: [`${dataDir}:${IN_IMAGE.dataDir}`, ...mounts.map((dir) => `${dir}:${dir}:ro`), ...binds],
+    },
   };
 }
 

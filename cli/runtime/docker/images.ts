@@ -2,12 +2,14 @@
  * The lab's images, built with no registry reachable:
  *   quicmesh-lab-router:<hash>  `docker import` of a rootfs: ip, nft, conntrack, a shell and busybox tools
  *   quicmesh-lab-base:<hash>    `docker import` of a rootfs: the host's Node.js and the same tools
+ *                               (and glibc's librt/libutil/libanl stubs, for command nodes' native addons)
  *   quicmesh-lab-node:<hash>    FROM the base, the one-file node bundle and quiche's native addon (a build
  *                               with a local FROM: a code change rebuilds only this small layer)
  * Each tag is a hash of what went in, so a changed input builds a new image and an unchanged one is found
  * as it is (`ensureImages` is then a few inspects). Everything goes through dockerode.
  */
 import { createRequire } from 'node:module';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { QuicmeshError } from '../../../src/errors.js';
 import { docker, LABEL, engineMessage, statusOf } from './engine.js';
@@ -98,7 +100,22 @@ async function routerEntries(): Promise<RootfsEntry[]> {
 }
 
 async function baseEntries(): Promise<RootfsEntry[]> {
-  return [...(await toolEntries()), ...(await binaryEntries(process.execPath, IN_IMAGE.node)), { type: 'dir', path: IN_IMAGE.dataDir, mode: 0o700 }];
+  const node = await binaryEntries(process.execPath, IN_IMAGE.node);
+  return [...(await toolEntries()), ...node, ...glibcStubs(node), { type: 'dir', path: IN_IMAGE.dataDir, mode: 0o700 }];
+}
+
+/**
+ * glibc's compatibility libraries (empty since glibc 2.34, the functions moved into libc) that programs built
+ * for older glibc still link: a command node's native addons find them (e.g. js-libp2p's QUIC needs librt).
+ */
+function glibcStubs(node: RootfsEntry[]): RootfsEntry[] {
+  const libc = node.find((e) => e.path.endsWith('/libc.so.6'));
+  if (!libc) return [];
+  const dir = dirname(libc.path);
+  return ['librt.so.1', 'libutil.so.1', 'libanl.so.1']
+    .map((name) => join(dir, name))
+    .filter((path) => existsSync(path))
+    .map((path): RootfsEntry => ({ type: 'file', path, mode: 0o755, source: realpathSync(path) }));
 }
 
 /** quiche's native addon package for this platform, as files under /opt/quicmesh/node_modules. */

@@ -4,15 +4,16 @@
  * the root namespace. No daemon, root only. Everything else is the shared wiring (../wiring).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/errors.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
-import { tryRun } from '../exec.js';
+import { findTool, tryRun } from '../exec.js';
 import { readLogFile } from '../log-file.js';
 import { rootIfPrefix } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
+import type { ResolvedTopology } from '../../topology/model.js';
 import { registerBackend } from '../registry.js';
 import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
 import { type LabState, type NodeProcessRecord, type NodeRecord, fileStore, labDir } from '../state.js';
@@ -37,7 +38,35 @@ function liveNodePid(state: LabState, node: NodeRecord): number | null {
   const rec = state.processes.find((p) => p.role === nodeRole(node.name));
   const pid = node.process?.pid ?? rec?.pid ?? null;
   if (pid === null || exited.has(pid) || !alive(pid)) return null;
-  return !rec || cmdline(pid).includes(rec.cmdlineMark) ? pid : null;
+  // a program may exec another (a command node's `sh -c '… exec prog'`): then it is still ours if it runs in the node's namespace
+  return !rec || cmdline(pid).includes(rec.cmdlineMark) || inNamespace(pid, node.namespace) ? pid : null;
+}
+
+/** Signal a process group (its leader's pid); gone already is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // no such group: nothing left of it
+  }
+}
+
+/** Whether a process runs in a named network namespace (same namespace inode). */
+function inNamespace(pid: number, ns: string): boolean {
+  try {
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${ns}`).ino;
+  } catch {
+    return false;
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export function logFileOf(lab: string, node: string): string {
@@ -47,7 +76,14 @@ export function logFileOf(lab: string, node: string): string {
 class NetnsBackend implements LabBackend {
   readonly name = 'netns';
 
-  async prepare(_topo: unknown, plan: LabPlan): Promise<BackendSection> {
+  async prepare(topo: ResolvedTopology, plan: LabPlan): Promise<BackendSection> {
+    // node kinds (issue 14): programs run on the host's filesystem here, there is no image to run them in
+    const imaged = topo.nodes.find((n) => n.program?.image);
+    if (imaged) {
+      throw new ConfigError(
+        `node ${imaged.name}: image: ${imaged.program!.image} needs the docker backend (the netns backend runs programs from the host's filesystem; use --backend docker or drop image:)`,
+      );
+    }
     return { netns: { rootLinks: plan.mgmt ? netnsMgmtLines(plan.lab, plan.mgmt).rootLinks : [] } };
   }
 
@@ -63,14 +99,23 @@ class NetnsBackend implements LabBackend {
   }
 
   nodeRuntime(): NodeRuntime {
-    return { command: [process.execPath, QUICMESH_BIN], keyFile: (dir) => join(dir, 'node.key') };
+    return { command: [process.execPath, QUICMESH_BIN], keyFile: (dir) => join(dir, 'node.key'), dataDir: (dir) => dir };
   }
 
   async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {
+    // a program that does not exist would only show as `ip netns exec` failing in the log: say it here
+    const program = launch.argv[0]!;
+    if (!(program.includes('/') ? isExecutable(program) : findTool(program))) {
+      throw new ConfigError(`node ${launch.name}: its command "${program}" was not found${program.includes('/') ? '' : " on the host's PATH (netns nodes run the host's programs)"}`);
+    }
     const logFile = logFileOf(ctx.lab, launch.name);
     mkdirSync(dirname(logFile), { recursive: true });
     const fd = openSync(logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', launch.namespace, ...launch.argv], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('ip', ['netns', 'exec', launch.namespace, ...launch.argv], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(launch.env ? { env: { ...process.env, ...launch.env } } : {}),
+    });
     closeSync(fd);
     child.unref();
     if (child.pid === undefined) throw new Error(`node ${launch.name}: could not start ${launch.argv[0]}`);
@@ -98,7 +143,13 @@ class NetnsBackend implements LabBackend {
 
   async stopNode(ctx: BuildContext, node: NodeRecord, opts: { graceMs?: number } = {}): Promise<void> {
     const pid = liveNodePid(ctx.state, node);
-    if (pid !== null) await killAll([pid], opts.graceMs ?? 3000);
+    if (pid !== null) {
+      // the node leads its own process group (spawned detached): what it started (a program's launcher,
+      // a shell's children) is stopped with it, so a restart finds its ports free
+      signalGroup(pid, 'SIGTERM');
+      await killAll([pid], opts.graceMs ?? 3000);
+      signalGroup(pid, 'SIGKILL');
+    }
     ctx.state.processes = ctx.state.processes.filter((p) => p.role !== nodeRole(node.name));
     if (node.process) node.process = { ...node.process, pid: null, running: false };
     ctx.save();
@@ -130,8 +181,18 @@ class NetnsBackend implements LabBackend {
         stderr += d;
         opts.onOutput?.('stderr', d);
       });
+      let killed = false;
+      const kill = (): void => {
+        killed = true;
+        child.kill('SIGKILL'); // `ip netns exec` execs the command: this pid is the command
+      };
+      if (opts.signal?.aborted) kill();
+      else opts.signal?.addEventListener('abort', kill, { once: true });
       child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.once('close', (code) => {
+        opts.signal?.removeEventListener('abort', kill);
+        resolve({ code: code ?? (killed ? 137 : 1), stdout, stderr, ...(killed ? { killed } : {}) });
+      });
     });
   }
 
