@@ -66,6 +66,7 @@ import {
   TIERING_RECOMPUTE_INTERVAL_MS,
 } from '../constants.js';
 import { ConfigError, ProtocolError, TransportError, errorMessage } from '../errors.js';
+import { positiveNumber } from '../core/checks.js';
 import type { EndpointRecord, RelayEndpoint } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
 import { hashContent, verifyKeyValuePair } from '../identity/node-id.js';
@@ -183,13 +184,13 @@ export class DhtNode {
       throw new ConfigError(`alpha must be an integer in 2..5, got ${o.alpha}`);
     }
     this.useAdaptiveAlpha = o.adaptiveAlpha !== false;
-    this.requestTimeoutMs = positive('requestTimeoutMs', o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
-    this.lookupPeerTimeoutMs = o.lookupPeerTimeoutMs === undefined ? undefined : positive('lookupPeerTimeoutMs', o.lookupPeerTimeoutMs);
+    this.requestTimeoutMs = positiveNumber('requestTimeoutMs', o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    this.lookupPeerTimeoutMs = o.lookupPeerTimeoutMs === undefined ? undefined : positiveNumber('lookupPeerTimeoutMs', o.lookupPeerTimeoutMs);
     this.tierAware = tierAware;
     this.tierSlotRelease = o.tierSlotRelease !== false;
     this.learnFromReplies = o.learnFromReplies !== false;
     this.maintenance = o.maintenance !== false;
-    this.maintenanceIntervalMs = positive('maintenanceIntervalMs', o.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
+    this.maintenanceIntervalMs = positiveNumber('maintenanceIntervalMs', o.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
     this.spillPressure = o.spillPressure ?? PRESSURE_THRESHOLD;
     this.storage = o.storage ?? new ProtectedStore(o.storageLimits, clock);
     this.pacer = o.storePacing === false ? undefined : new StorePacer(clock, o.storePacing);
@@ -399,21 +400,11 @@ export class DhtNode {
     return { key, acks, accepted, wanted, short, local, spilled, lookup };
   }
 
-  /**
-   * One replica: wait for our slot in `contact`'s per-peer limit (store-pacer.ts), send, and on a
-   * RateLimited refusal wait for the next slot and send again (a few times).
-   */
+  /** One replica, paced to `contact`'s per-peer limit and retried when refused as RateLimited (store-pacer.ts). */
   private async sendPacedStore(contact: Contact, msg: Request): Promise<StoreAck> {
-    const pacer = this.pacer;
-    if (!pacer) return this.contacts.sendStore(contact, msg);
-    const peer = toHex(contact.id);
-    for (let attempt = 0; ; attempt++) {
-      await pacer.acquire(peer);
-      if (this.stopped) return { contact, rejection: null, error: 'stopped' };
-      const ack = await this.contacts.sendStore(contact, msg);
-      if (ack.rejection !== 'RateLimited' || ack.error !== undefined || attempt >= pacer.pacing.retries) return ack;
-      this.m.storeRetries.inc();
-    }
+    if (!this.pacer) return this.contacts.sendStore(contact, msg);
+    const ack = await this.pacer.send(toHex(contact.id), () => this.contacts.sendStore(contact, msg), () => this.m.storeRetries.inc());
+    return ack ?? { contact, rejection: null, error: 'stopped' };
   }
 
   /** Content-addressed store: the key is BLAKE3(value). */
@@ -607,9 +598,4 @@ const ACK_OK: Response = { type: 'Ack', rejection: null };
 /** Content whose BLAKE3 is `key`, or a genuine signed value for it (endpoint record, RelayInfo). */
 function believable(key: Key, v: Uint8Array): boolean {
   return verifyKeyValuePair(key, v) || ENDPOINT_RECORDS.validFor(key, v) !== undefined || RELAY_INFOS.validFor(key, v) !== undefined;
-}
-
-function positive(name: string, v: number): number {
-  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a positive number, got ${v}`);
-  return v;
 }

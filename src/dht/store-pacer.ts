@@ -66,6 +66,20 @@ export class StorePacer {
     return wait;
   }
 
+  /**
+   * One replica through the pacer: wait for `peer`'s slot, send, and on a RateLimited refusal wait for
+   * the next slot and send again (up to `pacing.retries` times). Null when stopped while waiting.
+   */
+  async send<A extends { rejection: string | null; error?: string }>(peer: string, send: () => Promise<A>, onRetry: () => void): Promise<A | null> {
+    for (let attempt = 0; ; attempt++) {
+      await this.acquire(peer);
+      if (this.stopped) return null;
+      const ack = await send();
+      if (ack.rejection !== 'RateLimited' || ack.error !== undefined || attempt >= this.pacing.retries) return ack;
+      onRetry();
+    }
+  }
+
   /** Wake every waiting store (they find the DHT stopped) and schedule nothing more. */
   stop(): void {
     this.stopped = true;

@@ -20,6 +20,7 @@ import type { Clock } from '../core/clock.js';
 import type { Rng } from '../core/rng.js';
 import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
+import { positiveNumber } from '../core/checks.js';
 import { chooseTierCountSorted, kmeansSorted, rttFeature, rttFromFeature } from './kmeans.js';
 
 /** LatencyTiering options: recompute interval, staleness, samples and tier bounds. */
@@ -337,7 +338,5 @@ function extend<A extends Float64Array | Uint32Array>(old: A, fresh: A): A {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0)
-    throw new ConfigError(`tiering: ${name} must be a positive finite number, got ${value}`);
-  return value;
+  return positiveNumber(`tiering: ${name}`, value);
 }
