@@ -19,7 +19,7 @@ import { missingProgram, probeArgv } from '../runtime/plan/command-launch.js';
 import type { ResolvedNode, ResolvedTopology } from '../topology/model.js';
 import { usesIds } from '../topology/templates.js';
 import type { MeshMember } from './mesh-ready.js';
-import type { ConnectFn } from './run-expectations.js';
+import { failedObservation, type ConnectFn } from './run-expectations.js';
 import type { Observation, ObservedPath } from './verdicts/index.js';
 
 /** A command node as a probe sees it. */
@@ -165,12 +165,7 @@ export function commandConnect(
   const state = readState(lab);
   const rt = state ? runtime.backend.nodeRuntime({ state }) : null;
   return async (from, to, opts) => {
-    const fail = (error: string): Observation => ({
-      connected: false,
-      path: null,
-      timeToConnectMs: null,
-      error,
-    });
+    const fail = failedObservation;
     if (!isCommandMember(from)) return fail(`internal: ${from.name} is not a command node`);
     const target = topology.nodes.find((n) => n.name === to.name)!;
     const dataDir = rt ? rt.dataDir(machineDataDir(lab, from.name)) : machineDataDir(lab, from.name);

@@ -168,15 +168,15 @@ export async function disconnectPair(
   );
 }
 
+/** An observation of a probe that did not connect, for `error`. */
+export function failedObservation(error: string): Observation {
+  return { connected: false, path: null, timeToConnectMs: null, error };
+}
+
 /** The default ConnectFn: POST /connect on `from`'s management address. */
 export function httpConnect(fetchImpl: typeof fetch = fetch): ConnectFn {
   return async (from, to, opts) => {
-    const fail = (error: string): Observation => ({
-      connected: false,
-      path: null,
-      timeToConnectMs: null,
-      error,
-    });
+    const fail = failedObservation;
     // The HTTP exchange gets a margin over the connect deadline the node applies itself.
     const signals = [AbortSignal.timeout(opts.timeoutMs + 5_000), ...(opts.signal ? [opts.signal] : [])];
     let res: Response;
