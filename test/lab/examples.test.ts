@@ -5,33 +5,18 @@
  * nothing behind; a stack file drops the UDP program into a shipped topology. The libp2p example installs
  * its own packages (Node.js 22 among them) into its folder first when they are missing.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../cli/lab/verdicts/index.js';
-import { isRootWithTools, labBackends, labLeftovers } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labLeftovers, runLab } from './lab-fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 const LIBP2P = join(ROOT, 'examples', 'libp2p');
 
-function runLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [LAB_BIN, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 function npmInstall(dir: string): Promise<void> {
   return new Promise((done, reject) =>

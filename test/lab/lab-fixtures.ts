@@ -2,8 +2,15 @@
  * Hand-built ResolvedTopology objects for lab tests (independent of the YAML parser), and the check
  * that decides whether root-only lab tests can run here.
  */
-import { execFileSync } from 'node:child_process';
-import type { NatPresetName, ResolvedLink, ResolvedNode, ResolvedRouter, ResolvedTopology } from '../../cli/topology/model.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type {
+  NatPresetName,
+  ResolvedLink,
+  ResolvedNode,
+  ResolvedRouter,
+  ResolvedTopology,
+} from '../../cli/topology/model.js';
 import { presetBehaviour } from '../../cli/nat/behaviour.js';
 import { existsSync } from 'node:fs';
 import { findTool, isRoot } from '../../cli/runtime/exec.js';
@@ -42,14 +49,22 @@ export function router(
   };
 }
 
-export function host(name: string, network: string, address: string, gateway: string | null, port = 4433): ResolvedNode {
+export function host(
+  name: string,
+  network: string,
+  address: string,
+  gateway: string | null,
+  port = 4433,
+): ResolvedNode {
   return { name, group: name.replace(/-\d+$/, ''), network, address, gateway, role: 'plain', port, args: [] };
 }
 
 /** One public segment, three NAT routers, two hosts behind each (the LAB-FACTS timing topology). */
 export function threeRouterLab(name: string, links: ResolvedLink[] = []): ResolvedTopology {
   const presets: NatPresetName[] = ['port-restricted-cone', 'symmetric', 'full-cone'];
-  const routers = presets.map((p, i) => router(`r${i + 1}`, p, ['pub', `203.0.113.${i + 2}`], [`lan${i + 1}`, `10.0.${i + 1}.1`]));
+  const routers = presets.map((p, i) =>
+    router(`r${i + 1}`, p, ['pub', `203.0.113.${i + 2}`], [`lan${i + 1}`, `10.0.${i + 1}.1`]),
+  );
   const nodes = presets.flatMap((_, i) => [
     host(`h${i + 1}a`, `lan${i + 1}`, `10.0.${i + 1}.10`, `10.0.${i + 1}.1`),
     host(`h${i + 1}b`, `lan${i + 1}`, `10.0.${i + 1}.11`, `10.0.${i + 1}.1`),
@@ -87,7 +102,10 @@ let dockerAnswered: boolean | null = null;
 export function dockerAnswers(): boolean {
   if (dockerAnswered !== null) return dockerAnswered;
   try {
-    execFileSync(process.execPath, ['--input-type=module', '-e', dockerPing], { stdio: 'ignore', timeout: 5000 });
+    execFileSync(process.execPath, ['--input-type=module', '-e', dockerPing], {
+      stdio: 'ignore',
+      timeout: 5000,
+    });
     dockerAnswered = true;
   } catch {
     dockerAnswered = false;
@@ -113,8 +131,36 @@ export async function labLeftovers(lab: string): Promise<string[]> {
   const out = [...ns, ...links, ...(existsSync(labDir(lab)) ? [labDir(lab)] : [])];
   if (dockerAnswers()) {
     const filters = { label: [`${LABEL.lab}=${lab}`] };
-    const [containers, networks] = await Promise.all([docker().listContainers({ all: true, filters }), docker().listNetworks({ filters })]);
-    out.push(...containers.map((c) => `container ${c.Names[0] ?? c.Id}`), ...networks.map((n) => `network ${n.Name}`));
+    const [containers, networks] = await Promise.all([
+      docker().listContainers({ all: true, filters }),
+      docker().listNetworks({ filters }),
+    ]);
+    out.push(
+      ...containers.map((c) => `container ${c.Names[0] ?? c.Id}`),
+      ...networks.map((n) => `network ${n.Name}`),
+    );
   }
   return out;
+}
+
+const LAB_BIN = join(resolve(import.meta.dirname, '..', '..'), 'bin', 'quicmesh-lab.js');
+
+/** Run `quicmesh-lab ARGS` as a user does (the bin launcher, from the repository root); its exit code and output. */
+export function runLab(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [LAB_BIN, ...args], {
+      cwd: resolve(import.meta.dirname, '..', '..'),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => done({ code, stdout, stderr }));
+  });
 }

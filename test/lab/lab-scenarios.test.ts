@@ -7,29 +7,16 @@
  * is for `--repeat 5` measurements: on a small machine a punch toward a symmetric NAT can lose its race
  * against the relay, see LIMITATIONS.md).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioReport } from '../../cli/lab/scenario/phase.js';
 import type { EntryResult } from '../../cli/lab/scenario/run.js';
-import { isRootWithTools, labBackends, labLeftovers } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labLeftovers, runLab } from './lab-fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 
-function runLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [LAB_BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBackends())('shipped scenarios (%s)', (backend) => {
   let dir: string;

@@ -4,34 +4,16 @@
  * is gone afterwards; a topology with an expectation plain direct connections cannot meet (public ->
  * LAN behind a port-restricted cone NAT) exits 1 and names that expectation and why.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../cli/lab/verdicts/index.js';
 import { existsSync } from 'node:fs';
 import { labDir } from '../../cli/runtime/state.js';
-import { isRootWithTools, labBackends, labLeftovers } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labLeftovers, runLab } from './lab-fixtures.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 
-function runLab(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [LAB_BIN, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
 
 
 describe.runIf(isRootWithTools(['ip', 'nft']))('quicmesh-lab up --backend docker without an engine', () => {

@@ -5,10 +5,9 @@
  * a command that does not exist, a `ready` that never becomes true, an image the backend cannot use, a probe
  * printing garbage — is one clear line naming the node and the cause, with the lab torn down.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
 import { labLiveness } from '../../cli/lab/lab-liveness.js';
@@ -17,25 +16,9 @@ import { ensureImages } from '../../cli/runtime/docker/images.js';
 import { docker } from '../../cli/runtime/docker/engine.js';
 import { nodeContainerName } from '../../cli/runtime/docker/containers.js';
 import { parseTopology } from '../../cli/topology/parse.js';
-import { isRootWithTools, labBackends, labLeftovers, labName } from './lab-fixtures.js';
+import { isRootWithTools, labBackends, labLeftovers, labName, runLab } from './lab-fixtures.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const LAB_BIN = join(ROOT, 'bin', 'quicmesh-lab.js');
 
-function runLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [LAB_BIN, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 /** One public segment, one LAN behind a port-restricted NAT; nodes given as YAML lines. */
 function topologyText(name: string, nodes: string, extra = ''): string {
