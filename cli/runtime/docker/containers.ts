@@ -88,23 +88,37 @@ export async function attachNamespace(ns: string, pid: number): Promise<void> {
   await run(['ip', 'netns', 'attach', ns, String(pid)]);
 }
 
-/** Router container options. */
-export function routerSpec(lab: string, name: string, container: string, image: string, dataDir: string): Docker.ContainerCreateOptions & { name: string } {
+/**
+ * What a router and a pod share: a container that only holds its network namespace (sleep under tini),
+ * labelled with the lab, with its machine's data directory at /lab.
+ */
+function holderSpec(
+  lab: string,
+  role: 'router' | 'pod',
+  name: string,
+  container: string,
+  image: string,
+  dataDir: string,
+  hostConfig: Docker.HostConfig,
+): Docker.ContainerCreateOptions & { name: string } {
   return {
     name: container,
     Image: image,
     Hostname: name,
     Cmd: [IN_IMAGE.sleep, 'infinity'],
     WorkingDir: IN_IMAGE.dataDir,
-    Labels: labels(lab, 'router', name),
-    HostConfig: {
-      NetworkMode: 'none',
-      CapAdd: ['NET_ADMIN'],
-      Sysctls: { 'net.ipv4.ip_forward': '1' },
-      Init: true,
-      Binds: [`${dataDir}:${IN_IMAGE.dataDir}`],
-    },
+    Labels: labels(lab, role, name),
+    HostConfig: { ...hostConfig, Init: true, Binds: [`${dataDir}:${IN_IMAGE.dataDir}`] },
   };
+}
+
+/** Router container options. */
+export function routerSpec(lab: string, name: string, container: string, image: string, dataDir: string): Docker.ContainerCreateOptions & { name: string } {
+  return holderSpec(lab, 'router', name, container, image, dataDir, {
+    NetworkMode: 'none',
+    CapAdd: ['NET_ADMIN'],
+    Sysctls: { 'net.ipv4.ip_forward': '1' },
+  });
 }
 
 /** Pod container options: on the management network with the planned address, or on no network at all. */
@@ -117,13 +131,7 @@ export function podSpec(
   dataDir: string,
 ): Docker.ContainerCreateOptions & { name: string } {
   return {
-    name: container,
-    Image: image,
-    Hostname: name,
-    Cmd: [IN_IMAGE.sleep, 'infinity'],
-    WorkingDir: IN_IMAGE.dataDir,
-    Labels: labels(lab, 'pod', name),
-    HostConfig: { NetworkMode: mgmt ? mgmt.network : 'none', Init: true, Binds: [`${dataDir}:${IN_IMAGE.dataDir}`] },
+    ...holderSpec(lab, 'pod', name, container, image, dataDir, { NetworkMode: mgmt ? mgmt.network : 'none' }),
     ...(mgmt ? { NetworkingConfig: { EndpointsConfig: { [mgmt.network]: { IPAMConfig: { IPv4Address: mgmt.address } } } } } : {}),
   };
 }
