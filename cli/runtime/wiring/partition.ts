@@ -39,51 +39,46 @@ async function install(
   return touched.size;
 }
 
+/**
+ * Run `fn` on the lab's state under its partition lock (one partition or heal at a time); the lab is
+ * checked before waiting for the lock, and again once it is held.
+ */
+function withPartitions<T>(lab: string, fn: (state: LabState) => Promise<T>): Promise<T> {
+  upLab(lab);
+  return withLabLock(lab, 'partition', () => fn(upLab(lab)), { wait: 30_000 });
+}
+
 export async function partition(lab: string, sideA: string[], sideB: string[]): Promise<PartitionResult> {
   const t0 = performance.now();
-  upLab(lab);
-  return withLabLock(
-    lab,
-    'partition',
-    async () => {
-      const state = upLab(lab);
-      const plan = planPartition(state.nodes, sideA, sideB);
-      const existing = state.partitions ?? [];
-      const record: PartitionRecord = {
-        id: Math.max(0, ...existing.map((p) => p.id)) + 1,
-        sides: plan.sides,
-        rules: plan.rules,
-      };
-      await install([...existing, record], existing);
-      await fileStore.update(lab, (st) => {
-        st.partitions = [...(st.partitions ?? []), record];
-      });
-      return {
-        id: record.id,
-        sides: plan.sides,
-        machines: plan.rules.length,
-        ms: Math.round(performance.now() - t0),
-      };
-    },
-    { wait: 30_000 },
-  );
+  return withPartitions(lab, async (state) => {
+    const plan = planPartition(state.nodes, sideA, sideB);
+    const existing = state.partitions ?? [];
+    const record: PartitionRecord = {
+      id: Math.max(0, ...existing.map((p) => p.id)) + 1,
+      sides: plan.sides,
+      rules: plan.rules,
+    };
+    await install([...existing, record], existing);
+    await fileStore.update(lab, (st) => {
+      st.partitions = [...(st.partitions ?? []), record];
+    });
+    return {
+      id: record.id,
+      sides: plan.sides,
+      machines: plan.rules.length,
+      ms: Math.round(performance.now() - t0),
+    };
+  });
 }
 
 export async function heal(lab: string): Promise<HealResult> {
   const t0 = performance.now();
-  upLab(lab);
-  return withLabLock(
-    lab,
-    'partition',
-    async () => {
-      const state = upLab(lab);
-      const existing = state.partitions ?? [];
-      const machines = existing.length ? await install([], existing) : 0;
-      await fileStore.update(lab, (st) => {
-        st.partitions = [];
-      });
-      return { partitions: existing.length, machines, ms: Math.round(performance.now() - t0) };
-    },
-    { wait: 30_000 },
-  );
+  return withPartitions(lab, async (state) => {
+    const existing = state.partitions ?? [];
+    const machines = existing.length ? await install([], existing) : 0;
+    await fileStore.update(lab, (st) => {
+      st.partitions = [];
+    });
+    return { partitions: existing.length, machines, ms: Math.round(performance.now() - t0) };
+  });
 }
