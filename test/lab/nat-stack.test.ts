@@ -17,6 +17,7 @@ import { nsName } from '../../cli/runtime/names.js';
 import { readState } from '../../cli/runtime/state.js';
 import type { MappingBehaviour, NatPresetName, ResolvedRouter, ResolvedTopology } from '../../cli/topology/model.js';
 import { natPresetBehaviour } from '../../src/nat/nat-presets.js';
+import { pollUntil } from '../support/poll.js';
 import { host, isRootWithTools, labBackends, labLeftovers, labName, router } from './lab-fixtures.js';
 
 let LAB = 'qmt-natstk';
@@ -99,13 +100,15 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'ss', 'turnserver', 'turnutils_natd
         { stdio: 'ignore' },
       );
       const want = [`${STUN_A}:3478`, `${STUN_A}:3479`, `${STUN_B}:3478`, `${STUN_B}:3479`];
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const ss = await inNs(stunNs, ['ss', '-ulnH']);
-        if (want.every((w) => ss.includes(w))) break;
-        if (turn.exitCode !== null || Date.now() > deadline) throw new Error(`turnserver did not start (log ${tmp}/turn.log)`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const server = turn;
+      await pollUntil(
+        `turnserver listening on ${want.join(', ')} (log ${tmp}/turn.log)`,
+        async () => {
+          const ss = await inNs(stunNs, ['ss', '-ulnH']);
+          return server.exitCode === null && want.every((w) => ss.includes(w));
+        },
+        { timeoutMs: 15_000, intervalMs: 50 },
+      );
       await Promise.all(
         STACKS.map(async (s) => {
           results.set(s.client, await inNs(nsName(LAB, 'h', s.client), ['turnutils_natdiscovery', '-m', '-f', STUN_A]));
