@@ -62,10 +62,19 @@ export interface DatagramTransport {
   onDatagram(listener: (peer: PeerInfo, data: Uint8Array) => void): () => void;
 }
 
+/** The peer of a verified connection, and when that connection first heard from it. */
+export interface ConnectedPeer extends PeerInfo {
+  /**
+   * When the connection's first datagram from the peer arrived (the transport's clock, ms); null
+   * when the transport cannot tell. Says whether the peer answered a dial before it punched.
+   */
+  firstHeardAt: number | null;
+}
+
 /** A transport whose connections can be opened, migrated, inspected and closed. */
 export interface ConnectionControl {
   /** A verified connection to `target` (reused when one exists). */
-  connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo>;
+  connect(target: Target, opts?: ConnectOptions): Promise<ConnectedPeer>;
   /** Move the connection to `nodeId` (one we opened) onto `addr`; streams carry on. */
   migrate(nodeId: NodeId, addr: string, opts?: { timeoutMs?: number }): Promise<void>;
   pathInfo(nodeId: NodeId): PathInfo | undefined;

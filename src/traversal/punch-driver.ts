@@ -24,6 +24,13 @@
  *   we can reach — and the peer, its check answered, sends no more: without the replay we never
  *   learn it, every pair fails, and the connection ends up relayed.
  *
+ * - checks heard: every IceCheck that arrives is reported to `onCheck` listeners (peer, time), so a
+ *   connector can tell whether the peer punched toward us before it answered our dial.
+ * - pre-checks: `precheck(addr)` sends one check beside a plain dial's first flight (same socket,
+ *   same address, before any rendezvous is asked): the peer answers it only if its NAT let it in
+ *   unsolicited. Kept until answered, at most PRECHECK_TTL_MS and MAX_PRECHECKS.
+ *   (src/traversal/path-label.ts says what both prove.)
+ *
  * Both sides start from a HolePunchReady: the initiator as the reply to its HolePunchStart sent to
  * a rendezvous (a relay it keeps a link to, or the peer's), the other side as a one-way message from
  * that rendezvous (accepted only from `isRendezvous` peers).
@@ -90,6 +97,17 @@ export const EARLY_CHECK_TTL_MS = 3_000;
 /** Early checks kept at most (any peers): a flood of checks from strangers costs bounded memory. */
 export const MAX_EARLY_CHECKS = 64;
 
+/** How long a pre-check waits for its answer, ms (an answer later than that says nothing of the dial). */
+export const PRECHECK_TTL_MS = 3_000;
+/** Pre-checks awaiting an answer at most (any peers): a burst of dials costs bounded memory. */
+export const MAX_PRECHECKS = 64;
+
+/** A pre-check sent, awaiting its answer. */
+interface Precheck {
+  sentAt: number;
+  onAnswered(at: number): void;
+}
+
 /** A check from a peer before our attempt toward it existed. */
 interface EarlyCheck {
   from: string;
@@ -111,6 +129,9 @@ export class PunchDriver {
   /** Checks from peers we had no attempt for, by hex NodeId, oldest first (see the module comment). */
   private readonly earlyChecks = new Map<string, EarlyCheck[]>();
   private earlyCount = 0;
+  private readonly checkListeners = new Set<(peer: NodeId, at: number) => void>();
+  /** Pre-checks awaiting their answer, by hex transaction id, oldest first. */
+  private readonly prechecks = new Map<string, Precheck>();
 
   constructor(
     private readonly node: TraversalNode,
@@ -171,6 +192,35 @@ export class PunchDriver {
     return () => this.punchedListeners.delete(listener);
   }
 
+  /** Hear of every ICE check that arrives (the peer it names, the time); returns the remover. */
+  onCheck(listener: (peer: NodeId, at: number) => void): () => void {
+    this.checkListeners.add(listener);
+    return () => this.checkListeners.delete(listener);
+  }
+
+  /**
+   * Send one ICE check to `addr` now, beside a plain dial to it; `onAnswered` hears when the peer
+   * answered it (never, when its NAT dropped it). Not sent when MAX_PRECHECKS are still waiting.
+   */
+  precheck(addr: string, onAnswered: (at: number) => void): void {
+    const now = this.node.components.clock.now();
+    for (const [tx, p] of this.prechecks) {
+      if (now - p.sentAt < PRECHECK_TTL_MS) break;
+      this.prechecks.delete(tx);
+    }
+    if (this.prechecks.size >= MAX_PRECHECKS) return;
+    const txId = this.node.components.rng.bytes(12);
+    this.prechecks.set(toHex(txId), { sentAt: now, onAnswered });
+    this.sendMessage(addr, {
+      type: 'IceCheck',
+      from: this.node.contact,
+      txId,
+      priority: candidatePriority('peer-reflexive'),
+      useCandidate: false,
+      controlling: true,
+    });
+  }
+
   status(): { active: number; punches: number; successes: number; earlyChecks: number; pairs: { peer: string; checks: PairView[] }[] } {
     this.dropStaleEarly(this.node.components.clock.now());
     return {
@@ -190,6 +240,7 @@ export class PunchDriver {
       a.reject(new TransportError('punch driver stopped'));
       this.attempts.delete(key);
     }
+    this.prechecks.clear();
   }
 
   /** Run one IceAgent for the peer in `ready`; a newer punch to the same peer replaces an older one. */
@@ -292,20 +343,28 @@ export class PunchDriver {
     } catch {
       return;
     }
-    if (msg.type === 'IceCheck') this.onCheck(msg, from);
+    if (msg.type === 'IceCheck') this.handleCheck(msg, from);
     else if (msg.type === 'PathReply') this.onReply(msg);
   }
 
-  private onCheck(msg: IceCheck, from: string): void {
+  private handleCheck(msg: IceCheck, from: string): void {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
+    const now = this.node.components.clock.now();
+    for (const l of this.checkListeners) {
+      try {
+        l(msg.from.id, now);
+      } catch (err) {
+        this.node.components.logger.warn('check listener failed', { error: String(err) });
+      }
+    }
     const a = this.attempts.get(key);
     // No running attempt for this peer (none, or a finished one lingering): keep the check for an
     // attempt that may start soon — the rendezvous's answer may still be on its way, and a new
     // punch to a peer we punched a moment ago replaces the lingering attempt, which would
     // otherwise be the only one to have learnt where this check came from.
     if (a === undefined || a.settled !== undefined) {
-      this.keepEarly(key, { from, at: this.node.components.clock.now(), txId, priority: msg.priority, useCandidate: msg.useCandidate });
+      this.keepEarly(key, { from, at: now, txId, priority: msg.priority, useCandidate: msg.useCandidate });
     }
     if (a === undefined) {
       // Answer anyway: our answer opens our NAT toward the peer.
@@ -319,6 +378,13 @@ export class PunchDriver {
 
   private onReply(msg: PathReply): void {
     const txId = toHex(msg.nonce);
+    const pre = this.prechecks.get(txId);
+    if (pre !== undefined) {
+      this.prechecks.delete(txId);
+      const now = this.node.components.clock.now();
+      if (now - pre.sentAt < PRECHECK_TTL_MS) pre.onAnswered(now);
+      return;
+    }
     const a = this.txOwner.get(txId);
     if (a === undefined) return;
     this.txOwner.delete(txId);

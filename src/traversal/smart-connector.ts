@@ -16,9 +16,10 @@
  * While relayed, a punch that succeeds migrates the relayed connection to the punched address
  * (QUIC connection migration): open streams carry on and the relay session is released.
  *
- * Path labels: a connection verified before the rendezvous answered came from a plain dial
- * ('direct'); one verified after the peer was told to punch went through the hole it opened
- * ('hole-punched'), even when it is the same dial.
+ * Path labels state what happened, from evidence (path-label.ts): 'direct' when the peer's NAT let
+ * our plain dial in unsolicited — it answered our pre-check (one ICE check sent beside each plain
+ * dial), or our dial, before any check of its punch reached us; 'hole-punched' when it punched
+ * toward us before it answered, or the dial went to an address only the punch taught us.
  */
 import { bytesEqual, toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -34,6 +35,7 @@ import type { RelayClient } from '../nat/relay/relay-client.js';
 import type { ConnectionChange, ConnectionControl } from '../transport/paths.js';
 import type { Request, Response } from '../wire/messages.js';
 import type { TraversalNode } from './host.js';
+import { dialPath } from './path-label.js';
 import type { PunchDriver } from './punch-driver.js';
 import type { RelayLink, RelayTunnel } from './relay-link.js';
 
@@ -56,6 +58,10 @@ interface Run {
   dials: AbortController;
   /** When the rendezvous answered our punch (the peer was told to punch), or null. */
   punchAnsweredAt: number | null;
+  /** When the first ICE check from the peer arrived during this connect, or null. */
+  firstCheckAt: number | null;
+  /** When the peer answered the pre-check beside our plain dial to each address. */
+  precheckAnswers: Map<string, number>;
   /** The relay session under the connection (or being opened), by hex session id. */
   tunnels: Map<string, RelayTunnel>;
   /** relayFirst: the upgrade to start once relayed (ms after), or null. */
@@ -88,6 +94,7 @@ export class SmartConnector {
   private readonly mDials: ConnectDialMetrics;
   private readonly stopChanges: () => void;
   private readonly stopPunched: (() => void) | undefined;
+  private readonly stopChecks: (() => void) | undefined;
   private readonly o: Required<SmartConnectorOptions>;
 
   constructor(
@@ -104,6 +111,10 @@ export class SmartConnector {
     this.mDials = connectDialMetrics(deps.node.components.metrics);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
     this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr, r.rttMs));
+    this.stopChecks = deps.punch?.onCheck((peer, at) => {
+      const run = this.runs.get(toHex(peer));
+      if (run !== undefined && run.firstCheckAt === null) run.firstCheckAt = at;
+    });
   }
 
   private get now(): number {
@@ -143,6 +154,8 @@ export class SmartConnector {
         waiters: [],
         dials: new AbortController(),
         punchAnsweredAt: null,
+        firstCheckAt: null,
+        precheckAnswers: new Map(),
         tunnels: new Map(),
         upgradeAfterMs: opts.relayFirst ? (opts.upgradeAfterMs ?? 0) : null,
         lastDialError: null,
@@ -253,6 +266,7 @@ export class SmartConnector {
   stop(): void {
     this.stopChanges();
     this.stopPunched?.();
+    this.stopChecks?.();
     this.timer?.cancel();
     for (const key of [...this.runs.keys()]) this.forget(key, new TransportError('connector stopped'));
   }
@@ -308,20 +322,31 @@ export class SmartConnector {
     this.apply(run, this.deps.manager.input(run.target.nodeId, ev, this.now));
   }
 
-  /** A dial to `addr`; `why` says what to report when it succeeds. */
+  /** A dial to `addr`; `why`: a plain dial, or one to an address the punch named. */
   private dial(run: Run, addr: string, why: 'dial' | 'punch'): void {
     const signal = run.dials.signal;
+    // first, so it leaves before the dial's first flight: its answer shows the peer's NAT let us in unsolicited
+    if (why === 'dial' && run.punchAnsweredAt === null) {
+      this.deps.punch?.precheck(addr, (at) => {
+        if (!run.precheckAnswers.has(addr)) run.precheckAnswers.set(addr, at);
+      });
+    }
     this.deps.transport
       .connect(
         { addr, nodeId: run.target.nodeId },
         { timeoutMs: this.o.dialTimeoutMs, signal, repeatInitial: this.o.repeatInitial },
       )
       .then(
-        () => {
+        (peer) => {
           this.mDials.record(null, false);
-          // verified after the peer was told to punch: the punch opened its side
-          const punched = why === 'punch' || run.punchAnsweredAt !== null;
-          this.input(run, punched ? { kind: 'punchSucceeded', addr } : { kind: 'dialSucceeded', addr });
+          const path = dialPath({
+            punchTaught: why === 'punch' && !run.target.addrs.includes(addr),
+            firstHeardAt: peer.firstHeardAt,
+            firstCheckAt: run.firstCheckAt,
+            precheckAnsweredAt: run.precheckAnswers.get(addr) ?? null,
+            punchAnsweredAt: run.punchAnsweredAt,
+          });
+          this.input(run, path === 'hole-punched' ? { kind: 'punchSucceeded', addr } : { kind: 'dialSucceeded', addr });
         },
         (err: unknown) => {
           this.mDials.record(err, signal.aborted);

@@ -14,7 +14,7 @@ import { AbortError, IdentityError, ProtocolError, TimeoutError, TransportError,
 import { decodeMessage, encodeMessage } from '../../wire/codec.js';
 import { isRequest, type ErrorReply, type Message, type Request, type Response } from '../../wire/messages.js';
 import type { CapabilitySet } from '../capabilities.js';
-import type { ConnectionChange, ConnectionControl, ConnectOptions, PathInfo } from '../paths.js';
+import type { ConnectedPeer, ConnectionChange, ConnectionControl, ConnectOptions, PathInfo } from '../paths.js';
 import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandlers } from '../transport.js';
 import type { MemoryNetwork } from './network.js';
 import {
@@ -152,14 +152,15 @@ export class MemoryTransport implements Transport, ConnectionControl {
   // This transport holds no connections (each request stands alone); "connected" means a peer
   // answered connect() (a Ping, standing in for a handshake) and was not disconnected since.
 
-  /** A Ping exchange with `target`: resolves with the peer that answered. */
-  async connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo> {
+  /** A Ping exchange with `target`: resolves with the peer that answered (first heard: its Pong). */
+  async connect(target: Target, opts?: ConnectOptions): Promise<ConnectedPeer> {
     const reply = await this.request(target, { type: 'Ping', from: { id: this.localNodeId, addr: this.localAddr } }, opts);
+    const firstHeardAt = this.network.clock.now();
     const key = toHex(reply.from.nodeId);
     const fresh = !this.known.has(key);
     this.known.set(key, target.addr);
     if (fresh) this.emit({ kind: 'ready', nodeId: reply.from.nodeId, addr: target.addr, relayed: false, opener: true });
-    return reply.from;
+    return { ...reply.from, firstHeardAt };
   }
 
   pathInfo(nodeId: NodeId): PathInfo | undefined {

@@ -93,6 +93,8 @@ export class QuicConnection implements DatagramSink {
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
   private heardFromPeer = false;
+  /** When the first datagram from the peer arrived (components.clock), or null before. */
+  firstHeardAt: number | null = null;
 
   private constructor(
     private readonly owner: ConnectionOwner,
@@ -163,6 +165,8 @@ export class QuicConnection implements DatagramSink {
     }
     if (native.stats().recv === 0 || native.isClosed()) return undefined;
     const conn = new QuicConnection(owner, native, true, peer, undefined);
+    conn.heardFromPeer = true;
+    conn.firstHeardAt = owner.components.clock.now();
     conn.route(scid);
     conn.route(odcid); // the client's retransmitted Initials still carry it
     return conn;
@@ -240,6 +244,7 @@ export class QuicConnection implements DatagramSink {
       this.pathWatch = PATH_WATCH_FLUSHES;
       newSource = true;
     }
+    if (!this.heardFromPeer) this.firstHeardAt = this.owner.components.clock.now();
     this.heardFromPeer = true;
     try {
       this.native.recv(data, info);

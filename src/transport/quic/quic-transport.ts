@@ -42,7 +42,7 @@ import { onConnection, type Settle } from './on-connection.js';
 import { UdpEndpoint } from './endpoint.js';
 import { isRelayedHost } from './relayed-paths.js';
 import type { CapabilitySet } from '../capabilities.js';
-import type { ConnectionChange, ConnectOptions, PacketCarrier, PathInfo, RelayedPathTransport, RelayedPath } from '../paths.js';
+import type { ConnectedPeer, ConnectionChange, ConnectOptions, PacketCarrier, PathInfo, RelayedPathTransport, RelayedPath } from '../paths.js';
 import { encodeErrorReply, encodeReply, resultLabel } from './replies.js';
 import { APP_ERR, type QuicByteStream, type StreamServices } from './streams.js';
 import type { Config } from '@matrixai/quic/native/index.js';
@@ -242,8 +242,8 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
    * Make sure there is a verified connection to `target` (reusing one) and return the peer.
    * `repeatInitial` makes a new dial resend its first flight (hole punching).
    */
-  connect(target: Target, opts?: ConnectOptions): Promise<PeerInfo> {
-    return this.withConnection(target, opts, (conn) => conn.peer);
+  connect(target: Target, opts?: ConnectOptions): Promise<ConnectedPeer> {
+    return this.withConnection(target, opts, (conn) => ({ ...conn.peer, firstHeardAt: conn.firstHeardAt }));
   }
 
   // --- relayed paths, datagrams, migration -----------------------------------------------------
