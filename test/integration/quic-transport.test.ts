@@ -101,6 +101,23 @@ describe('QuicTransport', () => {
     expect(b.connectionCount).toBe(1);
   });
 
+  it('reports when a connection first heard from its peer (path labels): within the dial, the same when reused', async () => {
+    const a = node();
+    const b = node();
+    await a.start(echoHandlers());
+    await b.start(echoHandlers());
+    const clock = a.components.clock;
+    const t0 = clock.now();
+    const first = await a.connect({ addr: b.localAddr, nodeId: b.localNodeId });
+    const t1 = clock.now();
+    expect(toHex(first.nodeId)).toBe(toHex(b.localNodeId));
+    expect(first.firstHeardAt).not.toBeNull();
+    expect(first.firstHeardAt!).toBeGreaterThanOrEqual(t0);
+    expect(first.firstHeardAt!).toBeLessThanOrEqual(t1);
+    const again = await a.connect({ addr: b.localAddr, nodeId: b.localNodeId });
+    expect(again.firstHeardAt).toBe(first.firstHeardAt);
+  });
+
   it('dials a host name (resolved in the socket’s address family) and IPv6 literals', async () => {
     const a = node();
     const b = node();

@@ -33,7 +33,11 @@ export interface NatLabNodeOptions extends Partial<CreateNodeOptions> {
 
 type LabNode = NodeAssembly & { metrics: Metrics };
 
-export function natLab(seed: number) {
+/** One-way delay between two addresses, ms (default 5 everywhere). */
+export type LinkDelay = (fromAddr: string, toAddr: string) => number;
+
+export function natLab(seed: number, opts: { linkMs?: LinkDelay } = {}) {
+  const linkMs: LinkDelay = opts.linkMs ?? (() => 5);
   const keys = seededKeypairs(seed);
   const clock = new ManualClock(1_000);
   const natted = new Set<string>();
@@ -48,7 +52,7 @@ export function natLab(seed: number) {
     note(from, to);
     return !natted.has(to) || (sentTo.get(to)?.has(from) ?? false);
   };
-  const net = new MemoryNetwork({ clock, rng: new SeededRng(seed), latencyMs: () => 5, defaultTimeoutMs: 1_000, filter: passes });
+  const net = new MemoryNetwork({ clock, rng: new SeededRng(seed), latencyMs: linkMs, defaultTimeoutMs: 1_000, filter: passes });
   const raw = new Map<string, RawHandler>();
   const rawSent: { from: string; to: string }[] = [];
   let dropRaw = false;
@@ -66,7 +70,7 @@ export function natLab(seed: number) {
           if (dropRaw || !passes(from, to)) return;
           const copy = Uint8Array.from(bytes);
           const [fh, fp] = from.split(':');
-          clock.setTimer(5, () => raw.get(to)?.(copy, { host: fh!, port: Number(fp) }));
+          clock.setTimer(linkMs(from, to), () => raw.get(to)?.(copy, { host: fh!, port: Number(fp) }));
         },
         onRawDatagram(cb: RawHandler) {
           raw.set(base.localAddr, cb);

@@ -193,6 +193,28 @@ describe('hole punching through a relay as rendezvous (memory transport, NATed n
     await stop();
   });
 
+  it('a public peer whose answer comes after the rendezvous\'s is still direct: its answer to the pre-check decides, not the race', async () => {
+    // alice and bob 8 ms apart, each 5 ms from the relay: the rendezvous answers alice at 10 ms, bob's
+    // Pong comes at 16 ms, and bob's first check (bob was told to punch at 10 ms) at 18 ms
+    let alice: string | undefined;
+    let bob: string | undefined;
+    const pair = (x: string, y: string) => (x === alice && y === bob) || (x === bob && y === alice);
+    const l = natLab(7160, { linkMs: (from, to) => (pair(from, to) ? 8 : 5) });
+    const { nodes, stop } = await l.withRelay([{ connect: { punchDelayMs: 0 } }, { natted: false }]);
+    alice = nodes[0].meshNode.contact.addr;
+    bob = nodes[1].meshNode.contact.addr;
+    const sentBefore = l.rawSent.length;
+    const t0 = l.clock.now();
+    const result = await settle(l.clock, probePeer(nodes[0].meshNode, { addr: bob, nodeId: nodes[1].meshNode.nodeId }, { fresh: true }));
+    expect(result).toMatchObject({ connected: true, path: 'direct' });
+    expect(l.clock.now() - t0).toBeGreaterThanOrEqual(16);
+    // the pre-check went out beside the dial, and bob's punch checked back later
+    const sent = l.rawSent.slice(sentBefore);
+    expect(sent[0]).toEqual({ from: alice, to: bob });
+    expect(sent.some((s) => s.from === bob && s.to === alice)).toBe(true);
+    await stop();
+  });
+
   it('falls back to a relay session when no punch gets through', async () => {
     const l = natLab(7200);
     const { relay, nodes, stop } = await l.withRelay([{}, {}]);
