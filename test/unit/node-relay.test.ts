@@ -196,13 +196,12 @@ describe('hole punching through a relay as rendezvous (memory transport, NATed n
   it('a public peer whose answer comes after the rendezvous\'s is still direct: its answer to the pre-check decides, not the race', async () => {
     // alice and bob 8 ms apart, each 5 ms from the relay: the rendezvous answers alice at 10 ms, bob's
     // Pong comes at 16 ms, and bob's first check (bob was told to punch at 10 ms) at 18 ms
-    let alice: string | undefined;
-    let bob: string | undefined;
-    const pair = (x: string, y: string) => (x === alice && y === bob) || (x === bob && y === alice);
-    const l = natLab(7160, { linkMs: (from, to) => (pair(from, to) ? 8 : 5) });
+    const between = new Set<string>(); // alice's and bob's addresses, once they have them
+    const l = natLab(7160, { linkMs: (from, to) => (between.has(from) && between.has(to) ? 8 : 5) });
     const { nodes, stop } = await l.withRelay([{ connect: { punchDelayMs: 0 } }, { natted: false }]);
-    alice = nodes[0].meshNode.contact.addr;
-    bob = nodes[1].meshNode.contact.addr;
+    const alice = nodes[0].meshNode.contact.addr;
+    const bob = nodes[1].meshNode.contact.addr;
+    between.add(alice).add(bob);
     const sentBefore = l.rawSent.length;
     const t0 = l.clock.now();
     const result = await settle(l.clock, probePeer(nodes[0].meshNode, { addr: bob, nodeId: nodes[1].meshNode.nodeId }, { fresh: true }));
