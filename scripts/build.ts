@@ -76,7 +76,8 @@ try {
     minify: true,
     // class and function names as written: errors name themselves from their class (src/errors.ts)
     keepNames: true,
-    legalComments: 'none',
+    // the licence notices of the bundled packages (yargs-parser's), once, at the end of its chunk
+    legalComments: 'eof',
     logLevel: 'warning',
   });
 } catch (error) {

@@ -37,7 +37,7 @@ export async function detectNetem(): Promise<boolean> {
 }
 
 /** The delay helper's C source: in the clone, and copied into dist/ by the build (the package ships no native/). */
-export function nfqSource(): string {
+function nfqSource(): string {
   return packagePath(...(runningCompiled ? ['dist'] : []), 'native', 'nfq-delay', 'nfq-delay.c');
 }
 
