@@ -1,18 +1,21 @@
 /**
  * `npm run build` (also run by `npm install` in a clone, through `prepare`, and by `npm pack`):
- * src/ and cli/ into dist/, one ESM .js per source file, the folder layout kept (a
- * module finds the package's other files at the same relative paths as in a clone, one level deeper).
+ * src/ and cli/ into dist/.
  *   - tsc type-checks and writes one .d.ts per source file (tsconfig.build.json) to a scratch folder;
  *     rollup-plugin-dts rolls them up into one declaration file per entry point (the library, the
  *     topology subpath) holding only what those entries reach: a third of the per-file set, gzipped,
- *     and no internal module a user could import types from by path;
- *   - esbuild writes the JavaScript: the same per-file transform tsx applies when the tests and the
- *     CLIs run the sources, in 0.3 s, without comments and with whitespace minified (names kept; the
- *     declarations keep the doc comments). Not bundled: the verbs load lazily, a
- *     library user's bundler sees the modules, and paths taken from import.meta.url stay right.
- *   - the CLIs' parser, yargs, is bundled into dist/vendor/yargs.js (scripts/bundle-cli-parser.ts):
- *     half the start-up time of `--help`.
- * Then adds what the compiled lab finds relative to itself, as it does in a clone:
+ *     and no internal module a user could import types from by path. Doc comments are kept.
+ *   - esbuild bundles the JavaScript: one file per entry point (dist/src/index.js, dist/cli/topology/index.js,
+ *     dist/cli/quicmesh-lab.js, dist/cli/quicmesh.js, where package.json and the launchers look) and the
+ *     chunks they share (dist/chunks/), split so that an entry loads only what it reaches and a verb's
+ *     modules, imported on first use, stay in chunks of their own. Packages stay imports from
+ *     node_modules (a library user's bundler or Node resolves them), except the CLIs' parser, yargs,
+ *     bundled in with a lighter string width (scripts/bundle-cli-parser.ts): half the start-up time of
+ *     `--help`. Minified, which with ~55 files instead of ~290 keeps the packed tarball under 400 kB; names
+ *     kept (keepNames), since errors name themselves after their class (src/errors.ts).
+ *     Bundled, a module's import.meta.url is its chunk's: modules that read package files find them from
+ *     the package root (cli/shared/package-root.ts).
+ * Then adds what the compiled lab needs and the package does not ship otherwise:
  *   dist/bin/quicmesh.js             the node binary the lab starts (cli/runtime/netns/backend.ts)
  *   dist/native/nfq-delay/*.c        the delay helper's source it compiles (cli/runtime/wiring/shaping.ts)
  * and dist/.build-stamp, dated when the build started: bin/launch.js runs dist/ only while no source
@@ -25,13 +28,15 @@ import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { rollup } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
-import { bundleCliParser } from './bundle-cli-parser.js';
+import { cliParserPlugin } from './bundle-cli-parser.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
 const TYPES_SCRATCH = join(DIST, '.types');
 /** Entry points whose declarations ship, each rolled up into the .d.ts that package.json's `types` names. */
 const TYPE_ENTRIES = ['src/index', 'cli/topology/index'];
+/** Entry points of the JavaScript: the library, its topology subpath and the two command lines. */
+const JS_ENTRIES = [...TYPE_ENTRIES, 'cli/quicmesh-lab', 'cli/quicmesh'];
 const started = new Date();
 
 rmSync(DIST, { recursive: true, force: true });
@@ -56,20 +61,25 @@ try {
   }
   rmSync(TYPES_SCRATCH, { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: ['src/**/*.ts', 'cli/**/*.ts', 'cli/**/*.tsx'].map((glob) => join(ROOT, glob)),
+    entryPoints: JS_ENTRIES.map((entry) => join(ROOT, `${entry}.ts`)),
     outdir: DIST,
     outbase: ROOT,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     tsconfig: join(ROOT, 'tsconfig.json'),
-    // whitespace and syntax only: names stay as written (stack traces and error names read as in the
-    // sources); this is what keeps the packed tarball under 400 kB
-    minifyWhitespace: true,
-    minifySyntax: true,
+    // packages stay imports from node_modules, except the CLIs' parser (scripts/bundle-cli-parser.ts)
+    plugins: [cliParserPlugin],
+    minify: true,
+    // class and function names as written: errors name themselves from their class (src/errors.ts)
+    keepNames: true,
+    // the licence notices of the bundled packages (yargs-parser's), once, at the end of its chunk
+    legalComments: 'eof',
     logLevel: 'warning',
   });
-  await bundleCliParser(ROOT, DIST);
 } catch (error) {
   rmSync(DIST, { recursive: true, force: true });
   process.stderr.write(`build failed, dist/ removed${error instanceof Error ? `: ${error.message}` : ''}\n`);

@@ -10,13 +10,14 @@
  * QUICMESH_LAB_TSX=1 skips it (nodes run through bin/quicmesh.js); so does any build failure.
  */
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { packagePath, runningCompiled } from '../shared/package-root.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export const NODE_ENTRY = join(REPO, 'cli', 'quicmesh.ts');
-export const BUNDLE_FILE = join(REPO, 'node_modules', '.cache', 'quicmesh-lab', 'quicmesh-node.mjs');
+/** The node binary's sources (a clone's: compiled, there is nothing to bundle). */
+const nodeEntry = (): string => packagePath('cli', 'quicmesh.ts');
+/** Where the bundle is written, beside the packages it imports. */
+export const bundleFile = (): string =>
+  packagePath('node_modules', '.cache', 'quicmesh-lab', 'quicmesh-node.mjs');
 
 export type BundleResult = { command: string[]; elapsedMs: number } | { command: null; reason: string };
 
@@ -28,16 +29,17 @@ interface EsbuildApi {
 export async function bundleNodeBinary(): Promise<BundleResult> {
   if (process.env.QUICMESH_LAB_TSX === '1') return { command: null, reason: 'QUICMESH_LAB_TSX=1' };
   // compiled (dist/ of a build or an installed package): the node binary is plain JavaScript already
-  if (import.meta.url.endsWith('.js')) return { command: null, reason: 'compiled' };
+  if (runningCompiled) return { command: null, reason: 'compiled' };
   const t0 = performance.now();
   // Written under a per-process name, then renamed: a concurrent `up` never starts a half-written file.
-  const tmp = `${BUNDLE_FILE}.${process.pid}.tmp.mjs`;
+  const file = bundleFile();
+  const tmp = `${file}.${process.pid}.tmp.mjs`;
   try {
     // esbuild ships with tsx (a dependency); loaded lazily so only `up`/`test` pay for it.
     const esbuild = (await import('esbuild' as string)) as EsbuildApi;
-    mkdirSync(dirname(BUNDLE_FILE), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true });
     await esbuild.build({
-      entryPoints: [NODE_ENTRY],
+      entryPoints: [nodeEntry()],
       outfile: tmp,
       bundle: true,
       platform: 'node',
@@ -46,11 +48,11 @@ export async function bundleNodeBinary(): Promise<BundleResult> {
       packages: 'external',
       logLevel: 'silent',
     });
-    renameSync(tmp, BUNDLE_FILE);
+    renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
     return { command: null, reason: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
   }
   // argv[1] must be the bundle: the backend uses it to recognise its processes before killing them.
-  return { command: [process.execPath, BUNDLE_FILE], elapsedMs: performance.now() - t0 };
+  return { command: [process.execPath, file], elapsedMs: performance.now() - t0 };
 }

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUNDLE_FILE, bundleNodeBinary } from '../../cli/lab/node-bundle.js';
+import { bundleFile, bundleNodeBinary } from '../../cli/lab/node-bundle.js';
 
 function run(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -25,7 +25,7 @@ describe('bundleNodeBinary', () => {
     delete process.env.QUICMESH_LAB_TSX;
     const bundle = await bundleNodeBinary();
     if (bundle.command === null) throw new Error(`no bundle: ${bundle.reason}`);
-    expect(bundle.command).toEqual([process.execPath, BUNDLE_FILE]);
+    expect(bundle.command).toEqual([process.execPath, bundleFile()]);
     const help = await run([...bundle.command, 'node', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('POST /connect');

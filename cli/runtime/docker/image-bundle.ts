@@ -8,14 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { QuicmeshError } from '../../../src/errors.js';
+import { packagePath, packageRoot, runningCompiled } from '../../shared/package-root.js';
 import { stateRoot } from '../state.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-// the sources in a clone; the compiled file in dist/ (a build, or an installed package)
-const ENTRY = [join(REPO, 'cli', 'quicmesh.ts'), join(REPO, 'cli', 'quicmesh.js')].find((f) => existsSync(f)) ?? join(REPO, 'cli', 'quicmesh.ts');
+/** The node binary's entry: the sources in a clone; the compiled file in dist/ (a build, or an installed package). */
+const nodeEntry = (): string => (runningCompiled ? packagePath('dist', 'cli', 'quicmesh.js') : packagePath('cli', 'quicmesh.ts'));
 
 interface EsbuildApi {
   version: string;
@@ -42,7 +41,8 @@ export function bundleDir(root: string, repo: string): string {
 }
 
 export async function buildImageBundle(): Promise<{ file: string; rebuilt: boolean }> {
-  const dir = bundleDir(stateRoot(), REPO);
+  const repo = packageRoot();
+  const dir = bundleDir(stateRoot(), repo);
   const file = join(dir, 'quicmesh-node.mjs');
   const recordFile = join(dir, 'inputs.json');
   let esbuild: EsbuildApi;
@@ -59,7 +59,7 @@ export async function buildImageBundle(): Promise<{ file: string; rebuilt: boole
   const tmp = `${file}.${process.pid}.tmp.mjs`;
   try {
     const result = await esbuild.build({
-      entryPoints: [ENTRY],
+      entryPoints: [nodeEntry()],
       outfile: tmp,
       bundle: true,
       platform: 'node',
@@ -67,12 +67,12 @@ export async function buildImageBundle(): Promise<{ file: string; rebuilt: boole
       target: 'node20',
       logLevel: 'silent',
       metafile: true,
-      absWorkingDir: REPO,
+      absWorkingDir: repo,
       // CommonJS packages inside an ESM bundle call require(): give them Node's
       banner: { js: "import { createRequire as __quicmeshRequire } from 'node:module'; const require = __quicmeshRequire(import.meta.url);" },
     });
     renameSync(tmp, file);
-    const inputs = Object.keys(result.metafile?.inputs ?? {}).map((p) => resolve(REPO, p)).sort();
+    const inputs = Object.keys(result.metafile?.inputs ?? {}).map((p) => resolve(repo, p)).sort();
     const inputsHash = hashInputs(inputs, esbuild.version);
     if (inputsHash) writeFileSync(recordFile, JSON.stringify({ inputs, inputsHash } satisfies BundleRecord));
     return { file, rebuilt: true };

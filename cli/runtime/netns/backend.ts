@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/errors.js';
+import { packagePath, runningCompiled } from '../../shared/package-root.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
 import { findTool, tryRun } from '../exec.js';
 import { readLogFile } from '../log-file.js';
@@ -21,8 +21,8 @@ import { nsBatches, rootBatch } from '../wiring/build.js';
 import { alive, cmdline, killAll, listNamespaces, listRootLinks } from '../wiring/teardown.js';
 import { netnsMgmtLines } from './mgmt-plan.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const QUICMESH_BIN = join(here, '..', '..', '..', 'bin', 'quicmesh.js');
+/** The node binary: the compiled one (dist/bin/quicmesh.js), or from the sources the launcher bin/quicmesh.js. */
+const quicmeshBin = (): string => packagePath(...(runningCompiled ? ['dist'] : []), 'bin', 'quicmesh.js');
 
 /** Exit codes of node processes this process started (a pid's exit is only seen by its parent). */
 const exited = new Map<number, number | null>();
@@ -99,7 +99,7 @@ class NetnsBackend implements LabBackend {
   }
 
   nodeRuntime(): NodeRuntime {
-    return { command: [process.execPath, QUICMESH_BIN], keyFile: (dir) => join(dir, 'node.key'), dataDir: (dir) => dir };
+    return { command: [process.execPath, quicmeshBin()], keyFile: (dir) => join(dir, 'node.key'), dataDir: (dir) => dir };
   }
 
   async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ProcessRecord } from '../state.js';
 import { stateRoot } from '../state.js';
+import { packagePath, runningCompiled } from '../../shared/package-root.js';
 import { MissingToolError } from '../errors.js';
 import { nsArgv, requireTools, run, tryRun } from '../exec.js';
 import { type ShapeTarget, type ShapingMode, lossScript, shapingLabel } from '../plan/shaping-plan.js';
@@ -36,12 +36,15 @@ export async function detectNetem(): Promise<boolean> {
   }
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const NFQ_SOURCE = join(here, '..', '..', '..', 'native', 'nfq-delay', 'nfq-delay.c');
+/** The delay helper's C source: in the clone, and copied into dist/ by the build (the package ships no native/). */
+function nfqSource(): string {
+  return packagePath(...(runningCompiled ? ['dist'] : []), 'native', 'nfq-delay', 'nfq-delay.c');
+}
 
 /** Build nfq-delay with gcc on first use (cached by source hash under the state root). */
 export async function ensureNfqDelay(): Promise<string> {
-  const src = readFileSync(NFQ_SOURCE);
+  const source = nfqSource();
+  const src = readFileSync(source);
   const hash = createHash('sha256').update(src).digest('hex').slice(0, 12);
   const bin = join(stateRoot(), '.bin', `nfq-delay-${hash}`);
   if (existsSync(bin)) return bin;
@@ -51,7 +54,7 @@ export async function ensureNfqDelay(): Promise<string> {
   }
   mkdirSync(dirname(bin), { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  await run(['gcc', '-O2', '-Wall', '-o', tmp, NFQ_SOURCE, '-lnetfilter_queue', '-lnfnetlink'], { timeoutMs: 60_000 });
+  await run(['gcc', '-O2', '-Wall', '-o', tmp, source, '-lnetfilter_queue', '-lnfnetlink'], { timeoutMs: 60_000 });
   await run(['mv', '-f', tmp, bin]);
   return bin;
 }
