@@ -125,8 +125,8 @@ class DockerBackend implements LabBackend {
   /**
    * The management network is the lab's own, as on netns: a bridge in the root namespace (named by the lab's
    * tag, so `down` and the sweep find it by name) and a veth per pod, ports isolated from each other. A
-   * Docker network here cost an engine endpoint per pod (address management, firewall rules), made one at a
-   * time inside the engine: most of a 50-node `up`'s pod phase.
+   * Docker network here cost an engine endpoint per pod (address management, firewall rules inside the
+   * engine): half of a 50-node `up`'s hosts step on two cores.
    */
   async connectManagement(ctx: BuildContext, plan: LabPlan): Promise<void> {
     if (plan.mgmt) await connectMgmtBridge(ctx.lab, plan.mgmt);
