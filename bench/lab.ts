@@ -7,7 +7,8 @@
  *   4. with --parity: `quicmesh-lab test topologies/nat-matrix.yaml --repeat N` on both backends, and the
  *      share of cells whose path is the same on both.
  * netns is the baseline beside docker. Options: --runs N (default 3), --quick (1 run, 20 nodes),
- * --parity [--repeat N], --backends netns,docker.
+ * --parity [--repeat N], --backends netns,docker, --parts quickstart,many,images (default: all three;
+ * `--parts=many` measures the 50 nodes only), --many-runs N (default 1).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const RUNS = Number(arg('runs') ?? (quick ? 1 : 3));
 const MANY = quick ? 20 : 50;
 const parity = process.argv.includes('--parity');
 const REPEAT = Number(arg('repeat') ?? 5);
+const PARTS = new Set((arg('parts') ?? 'quickstart,many,images').split(','));
+const MANY_RUNS = Number(arg('many-runs') ?? 1);
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -159,23 +162,28 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qm-lab-bench-'));
   try {
     let images: Awaited<ReturnType<typeof imageBuild>> | null = null;
-    if (backends.includes('docker')) images = await imageBuild();
+    if (backends.includes('docker') && PARTS.has('images')) images = await imageBuild();
+    else if (backends.includes('docker')) await ensureImages();
 
     const quickstart = join(ROOT, 'topologies', 'quickstart.yaml');
     const many = join(dir, 'many.yaml');
     writeFileSync(many, manyNodes('bench-many', MANY));
+    const none: UpDown = { up: [], down: [], memMiB: [] };
     const results = new Map<string, { qs: UpDown; many: UpDown }>();
     for (const b of backends) {
-      const qs = await measure(b, quickstart, 'quickstart', RUNS);
-      const m = await measure(b, many, 'bench-many', 1);
+      const qs = PARTS.has('quickstart') ? await measure(b, quickstart, 'quickstart', RUNS) : none;
+      const m = PARTS.has('many') ? await measure(b, many, 'bench-many', MANY_RUNS) : none;
       results.set(b, { qs, many: m });
     }
-    console.log(`\nlab backends (${RUNS} run(s) of the quick start; ${MANY} nodes once; median (min–max)); netns is the baseline`);
-    table(
-      ['measure', ...backends, 'goal (docker)'],
-      [
+    const rows: string[][] = [];
+    if (PARTS.has('quickstart')) {
+      rows.push(
         ['quick start: up, every node ready', ...backends.map((b) => fmt(results.get(b)!.qs.up)), '≤ 8 s'],
         ['quick start: down', ...backends.map((b) => fmt(results.get(b)!.qs.down)), '≤ 3 s'],
+      );
+    }
+    if (PARTS.has('many')) {
+      rows.push(
         [`${MANY} nodes: up, every node ready`, ...backends.map((b) => fmt(results.get(b)!.many.up)), MANY === 50 ? '≤ 45 s' : '-'],
         [`${MANY} nodes: down`, ...backends.map((b) => fmt(results.get(b)!.many.down)), '-'],
         [
@@ -183,8 +191,10 @@ async function main(): Promise<void> {
           ...backends.map((b) => `${stats(results.get(b)!.many.memMiB).median.toFixed(1)}${b === 'docker' ? ' (node + pod containers)' : ' (process RSS)'}`),
           'reported',
         ],
-      ],
-    );
+      );
+    }
+    console.log(`\nlab backends (${RUNS} run(s) of the quick start; ${MANY} nodes ${MANY_RUNS} time(s); median (min–max)); netns is the baseline`);
+    if (rows.length) table(['measure', ...backends, 'goal (docker)'], rows);
     if (images) {
       console.log('\ndocker images');
       table(

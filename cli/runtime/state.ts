@@ -133,7 +133,7 @@ export interface DockerSection {
   /** The engine, as the user gave it (DOCKER_HOST) or the socket path. */
   engine: string;
   images: { node: string; router: string };
-  /** The lab's management network (name and id, once made). */
+  /** A Docker management network of labs made by older versions (null now: the lab's own bridge, as on netns). */
   network: { name: string; id: string | null } | null;
   /** Containers by role: "router", "pod" (holds a host's network namespace) or "node". */
   containers: Array<{ name: string; machine: string; role: 'router' | 'pod' | 'node'; id: string | null }>;

@@ -109,15 +109,16 @@ describe('container specs', () => {
     expect(labels('demo', 'pod', 'alice')).toEqual({ [LABEL.lab]: 'demo', [LABEL.role]: 'pod', [LABEL.machine]: 'alice' });
   });
 
-  it('gives routers NET_ADMIN and forwarding, no Docker network; hosts no capabilities and the management network', () => {
+  it('gives routers NET_ADMIN and forwarding, no Docker network; pods no capabilities and no Docker network either', () => {
     const r = routerSpec('demo', 'r1', 'qm-demo_r_r1', 'router:1', '/data/r1');
     expect(r.HostConfig).toMatchObject({ NetworkMode: 'none', CapAdd: ['NET_ADMIN'], Sysctls: { 'net.ipv4.ip_forward': '1' } });
     expect(r.HostConfig?.Binds).toEqual(['/data/r1:/lab']);
-    const p = podSpec('demo', 'alice', 'qm-demo_h_alice', 'node:1', { network: 'qm-demo_mgmt', address: '172.31.4.2' }, '/data/alice');
+    const p = podSpec('demo', 'alice', 'qm-demo_h_alice', 'node:1', '/data/alice');
     expect(p.HostConfig?.CapAdd).toBeUndefined();
-    expect(p.HostConfig?.NetworkMode).toBe('qm-demo_mgmt');
-    expect(p.NetworkingConfig?.EndpointsConfig?.['qm-demo_mgmt']?.IPAMConfig?.IPv4Address).toBe('172.31.4.2');
-    expect(podSpec('demo', 'x', 'qm-demo_h_x', 'node:1', null, '/d').HostConfig?.NetworkMode).toBe('none');
+    // the management link is the lab's veth to its own bridge, as on netns: no engine endpoint
+    expect(p.HostConfig?.NetworkMode).toBe('none');
+    expect(p.NetworkingConfig).toBeUndefined();
+    expect(p.HostConfig?.Binds).toEqual(['/data/alice:/lab']);
   });
 
   it("runs a node in its pod's namespace, its data directory at /lab, the host's Node.js mapped to the image's", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { planLab, planNamespaces } from '../../cli/runtime/plan/lab-plan.js';
 import { lossScript, planShaping } from '../../cli/runtime/plan/shaping-plan.js';
 import { nodeArgv } from '../../cli/runtime/plan/node-argv.js';
-import { netnsMgmtLines } from '../../cli/runtime/netns/mgmt-plan.js';
+import { mgmtLines } from '../../cli/runtime/plan/mgmt-plan.js';
 import { checkLabName, mgmtVethName, nsName } from '../../cli/runtime/names.js';
 import { host, router, threeRouterLab } from '../lab/lab-fixtures.js';
 
@@ -19,7 +19,7 @@ describe('planLab', () => {
   });
 
   it('keeps interface names within 15 characters and routes hosts via their gateway', () => {
-    const names = [...plan.attachments.flatMap((a) => [a.iface, a.port]), ...netnsMgmtLines('demo', plan.mgmt!).rootLinks];
+    const names = [...plan.attachments.flatMap((a) => [a.iface, a.port]), ...mgmtLines('demo', plan.mgmt!).rootLinks];
     expect(names.every((n) => n.length <= 15)).toBe(true);
     expect(plan.inNs.hosts.get(nsName('demo', 'h', 'h2a'))).toContain('route add default via 10.0.2.1');
     expect(plan.nft.get(nsName('demo', 'r', 'r2'))).toContain('masquerade random');
@@ -27,7 +27,7 @@ describe('planLab', () => {
   });
 
   it('gives each host a management address on an isolated bridge port', () => {
-    const lines = netnsMgmtLines('demo', plan.mgmt!);
+    const lines = mgmtLines('demo', plan.mgmt!);
     expect(plan.mgmt).toMatchObject({ subnet: '172.31.7.0/24', gateway: '172.31.7.1', bridge: lines.rootLinks[0] });
     expect(plan.nodes.filter((n) => n.kind === 'host').map((n) => n.mgmtAddress)).toEqual(
       ['2', '3', '4', '5', '6', '7'].map((x) => `172.31.7.${x}`),

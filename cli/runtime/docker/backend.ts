@@ -1,8 +1,9 @@
 /**
- * The docker backend: routers and hosts are containers (containers.ts), nodes run in containers of the lab's
- * node image, the management network is an internal Docker network with inter-container traffic off, logs and
- * exec go through the engine. The data plane is the shared wiring: veths from the lab's switch namespaces into
- * the containers' namespaces, so two LANs may share a subnet and every preset behaves as on netns.
+ * The docker backend: routers and hosts are containers (containers.ts) on no Docker network, nodes run in
+ * containers of the lab's node image, logs and exec go through the engine. The data plane and the management
+ * network are the shared wiring: veths from the lab's switch namespaces into the containers' namespaces (two
+ * LANs may share a subnet, every preset behaves as on netns), and the lab's management bridge in the root
+ * namespace with an isolated port per host, as on netns (no engine endpoint per pod: see connectManagement).
  * Everything is labelled with the lab's name; `down` finds it by label, also after a crash.
  */
 import type Docker from 'dockerode';
@@ -12,15 +13,15 @@ import { PassThrough } from 'node:stream';
 import { ConfigError, QuicmeshError } from '../../../src/errors.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
 import { requireRoot } from '../exec.js';
-import { IF, mgmtBridgeName } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
 import type { ResolvedTopology } from '../../topology/model.js';
 import { registerBackend } from '../registry.js';
 import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
 import { type DockerSection, type LabState, type NodeProcessRecord, type NodeRecord, machineDataDir } from '../state.js';
-import { nsBatches } from '../wiring/build.js';
+import { connectMgmtBridge } from '../wiring/build.js';
+import { alive, deleteRootLinks, inNamespace } from '../wiring/teardown.js';
 import {
-  attachNamespace,
+  attachNamespaces,
   inParallel,
   labContainers,
   nodeContainerName,
@@ -55,10 +56,6 @@ async function requireLocalImages(topo: ResolvedTopology): Promise<void> {
 function section(state: LabState): DockerSection {
   if (!state.docker) throw new ConfigError(`lab ${state.lab} has no docker section in its state`);
   return state.docker;
-}
-
-export function mgmtNetworkName(lab: string): string {
-  return `qm-${lab}_mgmt`;
 }
 
 /** The container a user means by a machine: a router's, a host's node container (its pod while the node is stopped). */
@@ -105,67 +102,34 @@ class DockerBackend implements LabBackend {
 
   async createMachines(ctx: BuildContext, kind: 'router' | 'host', namespaces: string[]): Promise<void> {
     const sec = section(ctx.state);
-    const mgmt = kind === 'host' ? await this.ensureMgmtNetwork(ctx) : null;
-    await inParallel(namespaces, PARALLEL, async (ns) => {
+    const machines = namespaces.map((ns) => {
       const rec = ctx.state.nodes.find((n) => n.namespace === ns);
       if (!rec) throw new Error(`internal: no machine for namespace ${ns}`);
       const entry = { name: ns, machine: rec.name, role: kind === 'router' ? ('router' as const) : ('pod' as const), id: null as string | null };
       sec.containers.push(entry);
-      ctx.save(); // recorded before it exists: a crash from here on still finds it (and its label)
+      return { ns, rec, entry };
+    });
+    ctx.save(); // recorded before they exist: a crash from here on still finds them (and their labels)
+    const pids = await inParallel(machines, PARALLEL, async ({ ns, rec, entry }) => {
       const dataDir = machineDataDir(ctx.lab, rec.name);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      const spec =
-        kind === 'router'
-          ? routerSpec(ctx.lab, rec.name, ns, sec.images.router, dataDir)
-          : podSpec(ctx.lab, rec.name, ns, sec.images.node, mgmt && rec.mgmtAddress ? { network: mgmt, address: rec.mgmtAddress } : null, dataDir);
+      const spec = kind === 'router' ? routerSpec(ctx.lab, rec.name, ns, sec.images.router, dataDir) : podSpec(ctx.lab, rec.name, ns, sec.images.node, dataDir);
       const { id, pid } = await startContainer(spec);
       entry.id = id;
-      ctx.save();
-      await attachNamespace(ns, pid);
+      return pid;
     });
-    if (kind !== 'host') return;
-    // Docker named its management interface eth0 and routed everything through it: the lab's eth0 is the data
-    // link, and the default route is the lab's, so the management interface becomes mgmt0 with no default route.
-    const lines = new Map<string, string[]>();
-    for (const ns of namespaces) {
-      if (!mgmt) continue;
-      lines.set(ns, ['route del default', 'link set eth0 down', `link set eth0 name ${IF.mgmt}`, `link set ${IF.mgmt} up`]);
-    }
-    await nsBatches(lines);
-  }
-
-  /** The lab's management network: internal (no way out of the host), no traffic between its containers. */
-  private async ensureMgmtNetwork(ctx: BuildContext): Promise<string | null> {
-    const sec = section(ctx.state);
-    if (!ctx.state.mgmtSubnet) return null;
-    if (sec.network?.id) return sec.network.name;
-    const name = mgmtNetworkName(ctx.lab);
-    sec.network = { name, id: null };
     ctx.save();
-    const gateway = ctx.state.mgmtSubnet.replace(/\.0\/24$/, '.1');
-    try {
-      const net = await docker().createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        Internal: true,
-        CheckDuplicate: true,
-        Labels: { [LABEL.lab]: ctx.lab, [LABEL.role]: 'management' },
-        IPAM: { Driver: 'default', Config: [{ Subnet: ctx.state.mgmtSubnet, Gateway: gateway }] },
-        Options: {
-          'com.docker.network.bridge.name': mgmtBridgeName(ctx.lab),
-          'com.docker.network.bridge.enable_icc': 'false',
-        },
-      });
-      sec.network.id = net.id;
-      ctx.save();
-    } catch (err) {
-      throw new QuicmeshError(`creating the management network ${name} (${ctx.state.mgmtSubnet}) failed: ${engineMessage(err)}`, { cause: err });
-    }
-    return name;
+    await attachNamespaces(machines.map(({ ns }, i) => ({ ns, pid: pids[i]! })));
   }
 
-  async connectManagement(): Promise<void> {
-    // the pods joined the management network when they were made (createMachines)
+  /**
+   * The management network is the lab's own, as on netns: a bridge in the root namespace (named by the lab's
+   * tag, so `down` and the sweep find it by name) and a veth per pod, ports isolated from each other. A
+   * Docker network here cost an engine endpoint per pod (address management, firewall rules inside the
+   * engine): half of a 50-node `up`'s hosts step on two cores.
+   */
+  async connectManagement(ctx: BuildContext, plan: LabPlan): Promise<void> {
+    if (plan.mgmt) await connectMgmtBridge(ctx.lab, plan.mgmt);
   }
 
   nodeRuntime(): NodeRuntime {
@@ -174,15 +138,18 @@ class DockerBackend implements LabBackend {
 
   async stageNodes(ctx: BuildContext, launches: NodeLaunch[]): Promise<void> {
     const sec = section(ctx.state);
-    await inParallel(launches, PARALLEL, async (launch) => {
+    const staged = launches.map((launch) => {
       const pod = sec.containers.find((c) => c.role === 'pod' && c.machine === launch.name);
       if (!pod?.id) throw new QuicmeshError(`node ${launch.name} has no pod container to run in`);
       const entry = { name: nodeContainerName(ctx.lab, launch.name), machine: launch.name, role: 'node' as const, id: null as string | null };
       sec.containers.push(entry);
-      ctx.save();
-      entry.id = await createContainer(nodeSpec(ctx.lab, launch.name, launch.image ?? sec.images.node, pod.id, launch.argv, launch.dataDir, launch));
-      ctx.save();
+      return { launch, podId: pod.id, entry };
     });
+    ctx.save(); // recorded before they exist
+    await inParallel(staged, PARALLEL, async ({ launch, podId, entry }) => {
+      entry.id = await createContainer(nodeSpec(ctx.lab, launch.name, launch.image ?? sec.images.node, podId, launch.argv, launch.dataDir, launch));
+    });
+    ctx.save();
   }
 
   async startNode(ctx: BuildContext, launch: NodeLaunch): Promise<NodeProcessRecord> {
@@ -224,6 +191,10 @@ class DockerBackend implements LabBackend {
   }
 
   async nodeLiveness(state: LabState, node: NodeRecord): Promise<NodeLiveness> {
+    // the engine is local: a recorded container process still alive in the pod's namespace is running, with no
+    // engine call (readiness asks this of every node ten times a second)
+    const pid = node.process?.running ? node.process.pid : null;
+    if (pid !== null && alive(pid) && inNamespace(pid, node.namespace)) return { running: true, exitCode: null };
     try {
       const info = await docker().getContainer(nodeContainerName(state.lab, node.name)).inspect();
       return { running: info.State.Running, exitCode: info.State.Running ? null : info.State.ExitCode };
@@ -324,7 +295,10 @@ class DockerBackend implements LabBackend {
   }
 
   async teardown(lab: string, state: LabState | null, progress: (line: string) => void): Promise<void> {
+    // the management bridge and its veths (the lab's own, by its tag) go while the engine removes containers
+    const links = deleteRootLinks(lab, [], progress);
     if (!(await engineAnswers(3000))) {
+      await links;
       if (state?.backend === 'docker') {
         throw new QuicmeshError(
           `cannot remove lab ${lab}'s containers: no Docker engine answers at ${engineAddress()}; start it and run down again (the lab's state is kept)`,
@@ -344,6 +318,7 @@ class DockerBackend implements LabBackend {
       8,
       removeContainer,
     );
+    // labs made before the management network was the lab's own bridge had a Docker network for it
     const nets = await docker().listNetworks({ filters: { label: [`${LABEL.lab}=${lab}`] } });
     const netIds = [...new Set([...nets.map((n) => n.Id), ...(state?.docker?.network?.id ? [state.docker.network.id] : [])])];
     for (const id of netIds) {
@@ -354,6 +329,7 @@ class DockerBackend implements LabBackend {
       }
     }
     if (netIds.length) progress(`  removed ${netIds.length} network(s)`);
+    await links;
   }
 
   async listLabs(): Promise<string[]> {

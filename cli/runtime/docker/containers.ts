@@ -1,7 +1,7 @@
 /**
  * The docker backend's containers, as Kubernetes runs pods:
  *   router  qm-<lab>_r_<name>   the router image, NET_ADMIN, no network of Docker's (its wan0/lan0 are the lab's)
- *   pod     qm-<lab>_h_<name>   holds a host's network namespace (on the lab's management network only)
+ *   pod     qm-<lab>_h_<name>   holds a host's network namespace (on no Docker network)
  *   node    qm-<lab>_<name>     the node process, sharing its pod's network namespace, its data dir at /lab
  * A pod's namespace outlives its node container, so stopping and starting a node keeps its links, addresses
  * and shaping. Each router and pod namespace gets the lab's name for it on the host (`ip netns attach`),
@@ -82,10 +82,13 @@ export async function startContainer(opts: Docker.ContainerCreateOptions & { nam
   return { id: info.Id, pid: info.State.Pid };
 }
 
-/** Give a running container's network namespace a name on the host (replacing a stale one of that name). */
-export async function attachNamespace(ns: string, pid: number): Promise<void> {
-  if (existsSync(`/run/netns/${ns}`)) await run(['ip', 'netns', 'del', ns]);
-  await run(['ip', 'netns', 'attach', ns, String(pid)]);
+/**
+ * Give running containers' network namespaces the lab's names for them on the host (replacing stale ones of
+ * those names): one `ip -batch` for all of them.
+ */
+export async function attachNamespaces(machines: ReadonlyArray<{ ns: string; pid: number }>): Promise<void> {
+  const lines = machines.flatMap(({ ns, pid }) => [...(existsSync(`/run/netns/${ns}`) ? [`netns del ${ns}`] : []), `netns attach ${ns} ${pid}`]);
+  if (lines.length) await run(['ip', '-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
 /**
@@ -121,19 +124,12 @@ export function routerSpec(lab: string, name: string, container: string, image: 
   });
 }
 
-/** Pod container options: on the management network with the planned address, or on no network at all. */
-export function podSpec(
-  lab: string,
-  name: string,
-  container: string,
-  image: string,
-  mgmt: { network: string; address: string } | null,
-  dataDir: string,
-): Docker.ContainerCreateOptions & { name: string } {
-  return {
-    ...holderSpec(lab, 'pod', name, container, image, dataDir, { NetworkMode: mgmt ? mgmt.network : 'none' }),
-    ...(mgmt ? { NetworkingConfig: { EndpointsConfig: { [mgmt.network]: { IPAMConfig: { IPv4Address: mgmt.address } } } } } : {}),
-  };
+/**
+ * Pod container options: on no Docker network. Its interfaces are the lab's veths (data link eth0, management
+ * mgmt0 to the lab's bridge), made from the host as on netns: no engine endpoint, no engine firewall work.
+ */
+export function podSpec(lab: string, name: string, container: string, image: string, dataDir: string): Docker.ContainerCreateOptions & { name: string } {
+  return holderSpec(lab, 'pod', name, container, image, dataDir, { NetworkMode: 'none' });
 }
 
 /**

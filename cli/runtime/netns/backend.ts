@@ -9,17 +9,16 @@ import { dirname, join } from 'node:path';
 import { ConfigError } from '../../../src/errors.js';
 import { packagePath, runningCompiled } from '../../shared/package-root.js';
 import type { BackendSection, BuildContext, LabBackend, NodeLaunch, NodeLiveness, NodeRuntime } from '../backend.js';
-import { findTool, tryRun } from '../exec.js';
+import { findTool } from '../exec.js';
 import { readLogFile } from '../log-file.js';
-import { rootIfPrefix } from '../names.js';
 import type { LabPlan } from '../plan/lab-plan.js';
 import type { ResolvedTopology } from '../../topology/model.js';
 import { registerBackend } from '../registry.js';
 import type { ExecOptions, ExecResult, LogOptions } from '../runtime.js';
 import { type LabState, type NodeProcessRecord, type NodeRecord, fileStore, labDir } from '../state.js';
-import { nsBatches, rootBatch } from '../wiring/build.js';
-import { alive, cmdline, killAll, listNamespaces, listRootLinks } from '../wiring/teardown.js';
-import { netnsMgmtLines } from './mgmt-plan.js';
+import { connectMgmtBridge, rootBatch } from '../wiring/build.js';
+import { alive, cmdline, deleteRootLinks, inNamespace, killAll, listNamespaces } from '../wiring/teardown.js';
+import { mgmtLines } from '../plan/mgmt-plan.js';
 
 /** The node binary: the compiled one (dist/bin/quicmesh.js), or from the sources the launcher bin/quicmesh.js. */
 const quicmeshBin = (): string => packagePath(...(runningCompiled ? ['dist'] : []), 'bin', 'quicmesh.js');
@@ -51,15 +50,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Whether a process runs in a named network namespace (same namespace inode). */
-function inNamespace(pid: number, ns: string): boolean {
-  try {
-    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${ns}`).ino;
-  } catch {
-    return false;
-  }
-}
-
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -84,7 +74,7 @@ class NetnsBackend implements LabBackend {
         `node ${imaged.name}: image: ${imaged.program!.image} needs the docker backend (the netns backend runs programs from the host's filesystem; use --backend docker or drop image:)`,
       );
     }
-    return { netns: { rootLinks: plan.mgmt ? netnsMgmtLines(plan.lab, plan.mgmt).rootLinks : [] } };
+    return { netns: { rootLinks: plan.mgmt ? mgmtLines(plan.lab, plan.mgmt).rootLinks : [] } };
   }
 
   async createMachines(_ctx: BuildContext, _kind: 'router' | 'host', namespaces: string[]): Promise<void> {
@@ -92,10 +82,7 @@ class NetnsBackend implements LabBackend {
   }
 
   async connectManagement(ctx: BuildContext, plan: LabPlan): Promise<void> {
-    if (!plan.mgmt) return;
-    const lines = netnsMgmtLines(ctx.lab, plan.mgmt);
-    await rootBatch(lines.root);
-    await nsBatches(lines.inNs);
+    if (plan.mgmt) await connectMgmtBridge(ctx.lab, plan.mgmt);
   }
 
   nodeRuntime(): NodeRuntime {
@@ -217,13 +204,7 @@ class NetnsBackend implements LabBackend {
   }
 
   async teardown(lab: string, state: LabState | null, progress: (line: string) => void): Promise<void> {
-    const prefix = rootIfPrefix(lab);
-    const recorded = state?.netns?.rootLinks ?? [];
-    const links = (await listRootLinks()).filter((l) => l.startsWith(prefix) || recorded.includes(l));
-    if (links.length) {
-      progress(`  deleting ${links.length} root interface(s)`);
-      await tryRun(['ip', '-force', '-batch', '-'], { input: links.map((l) => `link del ${l}`).join('\n') + '\n' });
-    }
+    await deleteRootLinks(lab, state?.netns?.rootLinks ?? [], progress);
   }
 
   async listLabs(): Promise<string[]> {

@@ -4,6 +4,7 @@
  * one `ip -batch` in the root namespace per step and one per namespace, run in parallel across namespaces.
  */
 import type { LabPlan } from '../plan/lab-plan.js';
+import { mgmtLines } from '../plan/mgmt-plan.js';
 import { nsArgv, run } from '../exec.js';
 
 export async function rootBatch(lines: string[]): Promise<void> {
@@ -37,4 +38,11 @@ export async function wireMachines(plan: LabPlan, kind: 'routers' | 'hosts'): Pr
       if (sysctls.length) await run(nsArgv(ns, ['sysctl', '-q', '-w', ...sysctls]));
     }),
   );
+}
+
+/** The management network: the lab's bridge in the root namespace and a veth (mgmt0) into every host. */
+export async function connectMgmtBridge(lab: string, mgmt: NonNullable<LabPlan['mgmt']>): Promise<void> {
+  const lines = mgmtLines(lab, mgmt);
+  await rootBatch(lines.root);
+  await nsBatches(lines.inNs);
 }

@@ -4,10 +4,10 @@
  * file and, independently, from a sweep of namespaces with the lab's prefix, so a crashed or half-built lab
  * is removed too.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { LabState, ProcessRecord } from '../state.js';
 import { run, tryRun } from '../exec.js';
-import { nsPrefix } from '../names.js';
+import { nsPrefix, rootIfPrefix } from '../names.js';
 
 export async function listNamespaces(): Promise<string[]> {
   const { stdout } = await run(['ip', 'netns', 'list']);
@@ -50,6 +50,44 @@ export function cmdline(pid: number): string {
   }
 }
 
+/** Whether a process runs in a named network namespace (same namespace inode). */
+export function inNamespace(pid: number, ns: string): boolean {
+  try {
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${ns}`).ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Processes running in any of the named namespaces: one pass over /proc, comparing namespace inodes (what
+ * `ip netns pids` does for one namespace, without a process per namespace).
+ */
+export function pidsInNamespaces(namespaces: readonly string[]): number[] {
+  const key = (path: string): string | null => {
+    try {
+      const st = statSync(path);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null; // gone meanwhile
+    }
+  };
+  const wanted = new Set(namespaces.map((ns) => key(`/run/netns/${ns}`)).filter((k) => k !== null));
+  if (!wanted.size) return [];
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && wanted.has(key(`/proc/${e}/ns/net`) ?? ''))
+    .map(Number);
+}
+
+/** Delete the lab's root-namespace interfaces (its management bridge and veths): by its tag, and as recorded. */
+export async function deleteRootLinks(lab: string, recorded: readonly string[], progress: (l: string) => void): Promise<void> {
+  const prefix = rootIfPrefix(lab);
+  const links = (await listRootLinks()).filter((l) => l.startsWith(prefix) || recorded.includes(l));
+  if (!links.length) return;
+  progress(`  deleting ${links.length} root interface(s)`);
+  await tryRun(['ip', '-force', '-batch', '-'], { input: links.map((l) => `link del ${l}`).join('\n') + '\n' });
+}
+
 /** SIGTERM, wait (bounded) for exit, then SIGKILL. Only pids we know are ours are passed here. */
 export async function killAll(pids: number[], graceMs = 3000): Promise<void> {
   const live = pids.filter(alive);
@@ -85,17 +123,7 @@ export async function teardownNamespaces(lab: string, state: LabState | null, pr
   const namespaces = [...new Set([...(state?.namespaces ?? []), ...existing.filter((n) => n.startsWith(prefix))])].filter((n) =>
     existing.includes(n),
   );
-  const inside = (
-    await Promise.all(
-      namespaces.map(async (ns) => {
-        try {
-          return (await run(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
-        } catch {
-          return [];
-        }
-      }),
-    )
-  ).flat();
+  const inside = pidsInNamespaces(namespaces);
   const pids = [...new Set([...recorded, ...inside])].filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid);
   if (pids.length) {
     progress(`  stopping ${pids.length} process(es)`);

@@ -1,9 +1,9 @@
 /**
- * The netns backend's management network as `ip -batch` lines: a bridge in the root namespace holding the
+ * The management network as `ip -batch` lines, on every backend: a bridge in the root namespace holding the
  * gateway address, one veth per host (mgmt0 inside), bridge ports isolated from each other so hosts cannot
- * use it to reach one another. Pure.
+ * use it to reach one another. No default route through it (a host's default route is its data link). Pure.
  */
-import type { LabPlan } from '../plan/lab-plan.js';
+import type { LabPlan } from './lab-plan.js';
 import { IF, mgmtVethName } from '../names.js';
 
 export interface MgmtLines {
@@ -15,7 +15,7 @@ export interface MgmtLines {
   rootLinks: string[];
 }
 
-export function netnsMgmtLines(lab: string, mgmt: NonNullable<LabPlan['mgmt']>): MgmtLines {
+export function mgmtLines(lab: string, mgmt: NonNullable<LabPlan['mgmt']>): MgmtLines {
   const root = [`link add ${mgmt.bridge} type bridge`, `addr add ${mgmt.gateway}/24 dev ${mgmt.bridge}`, `link set ${mgmt.bridge} up`];
   const inNs = new Map<string, string[]>();
   const rootLinks = [mgmt.bridge];
