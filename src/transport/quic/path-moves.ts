@@ -205,18 +205,17 @@ export interface PeerMovesHost {
 }
 
 export class PeerMoves {
-  /** Addresses the peer moved away from, oldest first, as "host:port". */
-  private readonly movedFrom: string[] = [];
+  /** Addresses the peer moved away from, oldest first. */
+  private readonly movedFrom: HostPort[] = [];
   private readonly timers = new Set<TimerHandle>();
 
   constructor(private readonly host: PeerMovesHost) {}
 
   /** quiche followed the peer from `old` to the active path: reap what is left in flight on `old`. */
   moved(old: HostPort): void {
-    const key = formatAddr(old.host, old.port);
-    const i = this.movedFrom.indexOf(key);
+    const i = this.movedFrom.findIndex((a) => same(a, old));
     if (i >= 0) this.movedFrom.splice(i, 1);
-    this.movedFrom.push(key);
+    this.movedFrom.push({ host: old.host, port: old.port });
     if (this.movedFrom.length > MAX_MOVED_FROM) this.movedFrom.shift();
     for (const ms of REAP_AFTER_MS) {
       const t = this.host.clock.setTimer(ms, () => {
@@ -229,8 +228,7 @@ export class PeerMoves {
 
   /** Where a packet quiche addressed to `to` goes: an address the peer left stands for where it is now. */
   destination(to: HostPort): HostPort {
-    if (this.movedFrom.length === 0 || !this.movedFrom.includes(formatAddr(to.host, to.port))) return to;
-    return this.host.activePeer();
+    return this.movedFrom.some((a) => same(a, to)) ? this.host.activePeer() : to;
   }
 
   stop(): void {
