@@ -28,7 +28,7 @@ import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
-import { FirstFlight, PathMigrations } from './path-moves.js';
+import { FirstFlight, PathMigrations, PeerMoves } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
 
@@ -90,6 +90,8 @@ export class QuicConnection implements DatagramSink {
   private recvInfo: { from: HostPort; to: HostPort };
   /** Client-side migrations in flight (migrateTo). */
   private readonly migrations: PathMigrations;
+  /** The peer's own moves (NAT rebinding): what we sent to its old address is reaped. */
+  private readonly peerMoves: PeerMoves;
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
   private heardFromPeer = false;
@@ -109,6 +111,13 @@ export class QuicConnection implements DatagramSink {
     this.path = { local: owner.endpoint.local, peer };
     this.recvInfo = { from: peer, to: this.path.local };
     this.streams = new StreamTable(this, owner.services);
+    this.peerMoves = new PeerMoves({
+      native,
+      clock: owner.components.clock,
+      local: this.path.local,
+      activePeer: () => this.path.peer,
+      wake: () => this.wake(),
+    });
     this.migrations = new PathMigrations({
       native,
       clock: owner.components.clock,
@@ -291,7 +300,7 @@ export class QuicConnection implements DatagramSink {
       }
       if (r === null) break;
       if (!this.heardFromPeer) this.firstFlight?.capture(buf.subarray(0, r[0]));
-      ep.sendPacket(buf, r[0], r[1].to);
+      ep.sendPacket(buf, r[0], this.peerMoves.destination(r[1].to));
     }
     this.firstFlight?.arm();
   }
@@ -497,7 +506,11 @@ export class QuicConnection implements DatagramSink {
       }
       if (!ev) return;
       this.migrations.onEvent(ev);
-      if (ev.type === 'PeerMigrated') this.follow({ host: ev.new.host, port: ev.new.port });
+      if (ev.type === 'PeerMigrated') {
+        const old = this.path.peer;
+        this.follow({ host: ev.new.host, port: ev.new.port });
+        this.peerMoves.moved(old);
+      }
     }
   }
 
@@ -551,6 +564,7 @@ export class QuicConnection implements DatagramSink {
     this.firstFlight?.cancel();
     this.firstFlight = undefined;
     this.migrations.failAll(reason);
+    this.peerMoves.stop();
     this.streams.closeAll(reason);
     const waiters = this.waiters;
     this.waiters = [];

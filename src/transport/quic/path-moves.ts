@@ -12,6 +12,14 @@
  *   after a switch, once ACKs on the new path have moved past them, we make the old path active
  *   and at once the new one again (nothing is sent in between): quiche then declares them lost
  *   and retransmits their frames on the new path.
+ * - PeerMoves: the same dead path when the *peer* moved (its NAT rebinding, a router that rebooted:
+ *   quiche follows it, PeerMigrated). Packets sent into its old address since the last ACK from there
+ *   would again stay in flight on the old path for ever, and the side that cannot migrate (the
+ *   server; quiche refuses `migrate` there) cannot switch back and forth to reap them. Instead it
+ *   probes the old path (PATH_CHALLENGE) and sends whatever quiche addresses to the old address to
+ *   the peer's current one: the peer answers and acknowledges that probe, and an ACK for a packet of
+ *   the old path makes quiche run loss detection there — the stale packets are declared lost and
+ *   their frames retransmitted on the active path.
  * - FirstFlight: for hole punching, the dial's first datagrams are resent on a schedule until the
  *   peer answers — every `intervalMs` for REPEAT_BURST copies, then at doubling intervals up to
  *   REPEAT_MAX_INTERVAL_MS — since the first copies may die at the peer's NAT before its own punch
@@ -179,6 +187,61 @@ export class PathMigrations {
     } catch {
       // cannot happen for a validated path; if it does, the next flush sends on `old` and the
       // connection times out there rather than hanging
+    }
+    this.host.wake();
+  }
+}
+
+/** Old peer addresses remembered at most (a peer that keeps moving only needs its latest few). */
+const MAX_MOVED_FROM = 4;
+
+export interface PeerMovesHost {
+  readonly native: Connection;
+  readonly clock: Clock;
+  readonly local: HostPort;
+  /** The peer address of the active path now. */
+  activePeer(): HostPort;
+  wake(): void;
+}
+
+export class PeerMoves {
+  /** Addresses the peer moved away from, oldest first. */
+  private readonly movedFrom: HostPort[] = [];
+  private readonly timers = new Set<TimerHandle>();
+
+  constructor(private readonly host: PeerMovesHost) {}
+
+  /** quiche followed the peer from `old` to the active path: reap what is left in flight on `old`. */
+  moved(old: HostPort): void {
+    const i = this.movedFrom.findIndex((a) => same(a, old));
+    if (i >= 0) this.movedFrom.splice(i, 1);
+    this.movedFrom.push({ host: old.host, port: old.port });
+    if (this.movedFrom.length > MAX_MOVED_FROM) this.movedFrom.shift();
+    for (const ms of REAP_AFTER_MS) {
+      const t = this.host.clock.setTimer(ms, () => {
+        this.timers.delete(t);
+        this.reap(old);
+      });
+      this.timers.add(t);
+    }
+  }
+
+  /** Where a packet quiche addressed to `to` goes: an address the peer left stands for where it is now. */
+  destination(to: HostPort): HostPort {
+    return this.movedFrom.some((a) => same(a, to)) ? this.host.activePeer() : to;
+  }
+
+  stop(): void {
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+  }
+
+  private reap(old: HostPort): void {
+    if (same(old, this.host.activePeer())) return; // the peer is back there: nothing stale
+    try {
+      this.host.native.probePath(this.host.local, old);
+    } catch {
+      return; // quiche no longer knows that path (or has no spare connection ID): nothing to reap
     }
     this.host.wake();
   }

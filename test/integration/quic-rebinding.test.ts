@@ -1,0 +1,118 @@
+/**
+ * A NAT rebinding under a connection whose *far* side is sending (real QUIC over 127.0.0.1): the
+ * client's router reboots, its old mapping is dead (what the server sends there is dropped) and the
+ * client's next packet leaves from a new one. The server follows the client there (PeerMigrated);
+ * what it had sent into the dead mapping meanwhile must be declared lost and sent again on the new
+ * path, or the stream waits for those bytes for ever (quickstart-reboot: a stream bob → alice-1 on a
+ * connection alice-1 opened).
+ */
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SystemClock } from '../../src/core/clock.js';
+import { Keypair } from '../../src/identity/keypair.js';
+import { answerStreamChecks, runStreamCheck } from '../../src/node/stream-check.js';
+import { QuicTransport } from '../../src/transport/quic/index.js';
+import type { TransportHandlers } from '../../src/transport/transport.js';
+import { pollUntil } from '../support/poll.js';
+
+const open: QuicTransport[] = [];
+const sockets: dgram.Socket[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+  for (const s of sockets.splice(0)) s.close();
+});
+
+const handlers: TransportHandlers = { onRequest: () => ({ type: 'Ack', rejection: null }) };
+
+async function udp(): Promise<dgram.Socket> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  sockets.push(sock);
+  return sock;
+}
+
+/**
+ * A toy port-restricted NAT toward one server port: `rebootStart()` forgets the mapping and forwards
+ * nothing (packets from the server to the old mapping are dropped from then on), `rebootEnd()` forwards
+ * again — the client's next packet leaves from a fresh mapping.
+ */
+interface ToyNat {
+  inside: string;
+  rebootStart(): void;
+  rebootEnd(): void;
+  dropped(): number;
+  delivered(): number;
+}
+
+async function toyNat(serverPort: number): Promise<ToyNat> {
+  const inside = await udp();
+  const mappings = [await udp(), await udp()];
+  let current = 0; // the live mapping; -1 while rebooting
+  let client: dgram.RemoteInfo | undefined;
+  let dropped = 0;
+  let delivered = 0;
+  inside.on('message', (m, rinfo) => {
+    client = rinfo;
+    if (current >= 0) mappings[current]!.send(m, serverPort, '127.0.0.1');
+  });
+  mappings.forEach((sock, i) =>
+    sock.on('message', (m) => {
+      if (i !== current) return void dropped++; // a mapping the router forgot: no pinhole
+      delivered += m.length;
+      if (client) inside.send(m, client.port, client.address);
+    }),
+  );
+  return {
+    inside: `127.0.0.1:${inside.address().port}`,
+    rebootStart: () => void (current = -1),
+    rebootEnd: () => void (current = 1),
+    dropped: () => dropped,
+    delivered: () => delivered,
+  };
+}
+
+describe('QUIC across a NAT rebinding while the server sends', () => {
+  it('a stream the server writes on a connection the client opened arrives whole after the client’s mapping changed', async () => {
+    const clock = new SystemClock();
+    // the client keeps its connection alive often, so it speaks soon after the reboot (as every node does every 2 s)
+    const client = new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 });
+    const server = new QuicTransport({ keypair: Keypair.generate() });
+    open.push(client, server);
+    await client.start(handlers);
+    await server.start(handlers);
+    answerStreamChecks(client, clock);
+    const nat = await toyNat(Number(server.localAddr.split(':')[1]));
+    // the client opens the connection (through its NAT); the server then streams to it on that connection
+    await client.request(
+      { addr: nat.inside, nodeId: server.localNodeId },
+      { type: 'Ping', from: { id: client.localNodeId, addr: client.localAddr } },
+    );
+    const clientAt = server.connectionTo(client.localNodeId)?.peerAddr;
+    expect(clientAt).toBeDefined();
+    const check = runStreamCheck(
+      server,
+      { clock },
+      { addr: clientAt!, nodeId: client.localNodeId },
+      { durationMs: 2_500, answerTimeoutMs: 5_000 },
+    );
+    // mid-stream, once data is flowing: the router reboots
+    const before = nat.delivered();
+    await pollUntil('stream data through the NAT', () => nat.delivered() > before + 40_000, {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
+    nat.rebootStart();
+    // the server sends on into the dead mapping (stream data, then its retransmissions)
+    await pollUntil('packets to the forgotten mapping', () => nat.dropped() >= 20, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    nat.rebootEnd();
+    const result = await check;
+    expect(server.connectionTo(client.localNodeId)?.peerAddr).not.toBe(clientAt); // and followed the client
+    expect(result.error).toBeUndefined();
+    expect(result.intact).toBe(true);
+    expect(result.peerBytes).toBe(result.sentBytes);
+  });
+});
