@@ -45,6 +45,7 @@ export class RelayService {
   private timer: TimerHandle | undefined;
   private stopPeers: (() => void) | undefined;
   private stopFrames: (() => void) | undefined;
+  private stopChanges: (() => void) | undefined;
   private readonly mFrames: Counter;
   private readonly seen = new Map<string, string>();
   private readonly sweepMs: number;
@@ -95,6 +96,16 @@ export class RelayService {
         this.mFrames.inc({ result: transport.sendDatagram(verdict.to.id, data) ? 'forwarded' : 'undeliverable' });
       });
     }
+    const control = capability(this.node.transport, 'connectionControl');
+    this.stopChanges = control?.onConnectionChange((c) => {
+      // A node's last direct connection to us is gone (it stopped, restarted, or left): its sessions
+      // carry nothing any more. Free them now rather than at the idle timeout, so a restarted node's
+      // old sessions do not count against its partners' per-peer limit (churn: RelayRejected
+      // "Too many sessions" for nodes relayed to many peers).
+      if (c.kind !== 'closed' || c.relayed || control.pathInfo(c.nodeId) !== undefined) return;
+      this.seen.delete(toHex(c.nodeId));
+      this.apply(this.server.peerDisconnected(c.nodeId));
+    });
     this.scheduleSweep();
   }
 
@@ -104,6 +115,7 @@ export class RelayService {
     this.timer = undefined;
     this.stopPeers?.();
     this.stopFrames?.();
+    this.stopChanges?.();
   }
 
   status(): RelayStatus {

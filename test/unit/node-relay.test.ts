@@ -10,6 +10,7 @@ import { probePeer } from '../../src/traversal/probe.js';
 import { seededKeypairs, settle } from '../support/virtual-time.js';
 import { MemoryNetwork } from '../../src/transport/memory/index.js';
 import { natLab } from '../support/memory-nat.js';
+import { capability } from '../../src/transport/capabilities.js';
 import { nodeArgv } from '../../cli/runtime/plan/node-argv.js';
 import { nodeConfigFromArgs } from '../../cli/node/node-command.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
@@ -64,6 +65,31 @@ describe('relay service and relay link (memory transport)', () => {
     await settle(clock, new Promise((r) => clock.setTimer(50, () => r(undefined))));
     expect(relay.meshNode.status().extra.relay).toMatchObject({ sessions: 0 });
     expect(alice.meshNode.status().extra.nat).toMatchObject({ relayServer: false, relays: [{ reachable: true }] });
+    await Promise.all([alice.stop(), bob.stop(), relay.stop()]);
+  });
+
+  it('frees the sessions of a node whose connection to the relay went away (a restarted node)', async () => {
+    const { clock, make } = lab();
+    const relay = make({ relay: true });
+    await relay.start();
+    const relayAddr = relay.meshNode.contact.addr;
+    const alice = make({ relays: [relayAddr] });
+    const bob = make({ relays: [relayAddr] });
+    await alice.start();
+    await bob.start();
+    await settle(clock, Promise.all([alice.services.relayLink!.keepAlive(), bob.services.relayLink!.keepAlive()]));
+    const result = await settle(clock, probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { timeoutMs: 2_000 }));
+    expect(result).toMatchObject({ connected: true, path: 'relayed' });
+    expect(relay.services.relayService!.status()).toMatchObject({ sessions: 1, connectedPeers: 3 - 1 });
+    // bob's connection to the relay goes away (as a QUIC connection does when its process stops):
+    // before, the session stayed until the 60 s idle timeout and counted against alice's per-peer limit
+    // (the memory transport reports only connections it opened: open one, then lose it)
+    const control = capability(relay.meshNode.transport, 'connectionControl')!;
+    await settle(clock, control.connect(bob.meshNode.contact));
+    expect(relay.services.relayService!.status().sessions).toBe(1); // a connection that opens changes nothing
+    control.disconnect(bob.meshNode.nodeId);
+    await settle(clock, new Promise((r) => clock.setTimer(50, () => r(undefined))));
+    expect(relay.services.relayService!.status()).toMatchObject({ sessions: 0, connectedPeers: 1 });
     await Promise.all([alice.stop(), bob.stop(), relay.stop()]);
   });
 
