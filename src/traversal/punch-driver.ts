@@ -347,17 +347,22 @@ export class PunchDriver {
     else if (msg.type === 'PathReply') this.onReply(msg);
   }
 
+  /** Tell every listener; one that throws is logged and does not stop the others. */
+  private notify<A extends unknown[]>(listeners: ReadonlySet<(...args: A) => void>, what: string, ...args: A): void {
+    for (const l of listeners) {
+      try {
+        l(...args);
+      } catch (err) {
+        this.node.components.logger.warn(`${what} listener failed`, { error: String(err) });
+      }
+    }
+  }
+
   private handleCheck(msg: IceCheck, from: string): void {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
     const now = this.node.components.clock.now();
-    for (const l of this.checkListeners) {
-      try {
-        l(msg.from.id, now);
-      } catch (err) {
-        this.node.components.logger.warn('check listener failed', { error: String(err) });
-      }
-    }
+    this.notify(this.checkListeners, 'check', msg.from.id, now);
     const a = this.attempts.get(key);
     // No running attempt for this peer (none, or a finished one lingering): keep the check for an
     // attempt that may start soon — the rendezvous's answer may still be on its way, and a new
@@ -448,13 +453,7 @@ export class PunchDriver {
       rttMs: a.lastRttMs,
     };
     a.resolve(result);
-    for (const l of this.punchedListeners) {
-      try {
-        l(a.peer, result);
-      } catch (err) {
-        this.node.components.logger.warn('punch listener failed', { error: String(err) });
-      }
-    }
+    this.notify(this.punchedListeners, 'punch', a.peer, result);
     // Keep answering the peer's checks (and finish the nomination) for a while; then let go.
     this.node.components.clock.setTimer(LINGER_MS, () => {
       a.timer?.cancel();

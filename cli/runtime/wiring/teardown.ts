@@ -50,32 +50,31 @@ export function cmdline(pid: number): string {
   }
 }
 
-/** Whether a process runs in a named network namespace (same namespace inode). */
-export function inNamespace(pid: number, ns: string): boolean {
+/** A network namespace's identity (device and inode of its nsfs file), or null when it is gone. */
+function nsKey(path: string): string | null {
   try {
-    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${ns}`).ino;
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
   } catch {
-    return false;
+    return null;
   }
 }
 
+/** Whether a process runs in a named network namespace. */
+export function inNamespace(pid: number, ns: string): boolean {
+  const key = nsKey(`/proc/${pid}/ns/net`);
+  return key !== null && key === nsKey(`/run/netns/${ns}`);
+}
+
 /**
- * Processes running in any of the named namespaces: one pass over /proc, comparing namespace inodes (what
- * `ip netns pids` does for one namespace, without a process per namespace).
+ * Processes running in any of the named namespaces: one pass over /proc, comparing namespace identities
+ * (what `ip netns pids` does for one namespace, without a process per namespace).
  */
 export function pidsInNamespaces(namespaces: readonly string[]): number[] {
-  const key = (path: string): string | null => {
-    try {
-      const st = statSync(path);
-      return `${st.dev}:${st.ino}`;
-    } catch {
-      return null; // gone meanwhile
-    }
-  };
-  const wanted = new Set(namespaces.map((ns) => key(`/run/netns/${ns}`)).filter((k) => k !== null));
+  const wanted = new Set(namespaces.map((ns) => nsKey(`/run/netns/${ns}`)).filter((k) => k !== null));
   if (!wanted.size) return [];
   return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e) && wanted.has(key(`/proc/${e}/ns/net`) ?? ''))
+    .filter((e) => /^\d+$/.test(e) && wanted.has(nsKey(`/proc/${e}/ns/net`) ?? ''))
     .map(Number);
 }
 

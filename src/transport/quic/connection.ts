@@ -94,8 +94,7 @@ export class QuicConnection implements DatagramSink {
   private readonly peerMoves: PeerMoves;
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
-  private heardFromPeer = false;
-  /** When the first datagram from the peer arrived (components.clock), or null before. */
+  /** When the first datagram from the peer arrived (components.clock), or null before (not heard yet). */
   firstHeardAt: number | null = null;
 
   private constructor(
@@ -142,7 +141,7 @@ export class QuicConnection implements DatagramSink {
       conn.firstFlight = new FirstFlight(
         {
           clock: owner.components.clock,
-          stillNeeded: () => !conn.heardFromPeer && conn.state === 'handshake' && !conn.released,
+          stillNeeded: () => conn.firstHeardAt === null && conn.state === 'handshake' && !conn.released,
           resend: (packet) => {
             const buf = ep.packetBuffer();
             packet.copy(buf);
@@ -174,7 +173,6 @@ export class QuicConnection implements DatagramSink {
     }
     if (native.stats().recv === 0 || native.isClosed()) return undefined;
     const conn = new QuicConnection(owner, native, true, peer, undefined);
-    conn.heardFromPeer = true;
     conn.firstHeardAt = owner.components.clock.now();
     conn.route(scid);
     conn.route(odcid); // the client's retransmitted Initials still carry it
@@ -253,8 +251,7 @@ export class QuicConnection implements DatagramSink {
       this.pathWatch = PATH_WATCH_FLUSHES;
       newSource = true;
     }
-    if (!this.heardFromPeer) this.firstHeardAt = this.owner.components.clock.now();
-    this.heardFromPeer = true;
+    this.firstHeardAt ??= this.owner.components.clock.now();
     try {
       this.native.recv(data, info);
       // An authentic packet from a new source: the peer is seen there now (WhatIsMyAddr answers
@@ -299,7 +296,7 @@ export class QuicConnection implements DatagramSink {
         return;
       }
       if (r === null) break;
-      if (!this.heardFromPeer) this.firstFlight?.capture(buf.subarray(0, r[0]));
+      if (this.firstHeardAt === null) this.firstFlight?.capture(buf.subarray(0, r[0]));
       ep.sendPacket(buf, r[0], this.peerMoves.destination(r[1].to));
     }
     this.firstFlight?.arm();
