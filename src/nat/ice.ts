@@ -153,6 +153,14 @@ export interface IceAgentOptions {
   maxPairs?: number;
   /** Controlling: ms after the first success to wait for a better pair before nominating. Default 200. */
   nominationWaitMs?: number;
+  /**
+   * Checks the first round sends at once, before pacing starts (default 1: RFC 8445's one per Ta). A
+   * hole punch has a handful of pairs, and its first round is what opens the NATs: pacing it delays
+   * the pair that works by Ta per candidate ranked above it.
+   */
+  firstBurst?: number;
+  /** Send triggered checks (answers to the peer's checks) at once, unpaced. Default false (RFC 8445). */
+  unpacedTriggered?: boolean;
 }
 
 interface Tx {
@@ -173,6 +181,7 @@ export class IceAgent {
   private readonly nominateOnSuccess = new Set<string>();
   private readonly o: Required<Omit<IceAgentOptions, 'role' | 'local' | 'remote' | 'rng'>>;
   private nextCheckAt = 0;
+  private sentAny = false;
   private firstSuccessAt: number | null = null;
   private nominating = false;
   private selected: CandidatePair | null = null;
@@ -187,9 +196,11 @@ export class IceAgent {
       maxRetransmits: opts.maxRetransmits ?? 3,
       maxPairs: opts.maxPairs ?? 100,
       nominationWaitMs: opts.nominationWaitMs ?? 200,
+      firstBurst: opts.firstBurst ?? 1,
+      unpacedTriggered: opts.unpacedTriggered ?? false,
     };
-    if (!(this.o.taMs > 0) || !(this.o.rtoMs > 0) || !(this.o.maxPairs > 0) || this.o.maxRetransmits < 0) {
-      throw new ConfigError('IceAgent: taMs, rtoMs, maxPairs must be > 0 and maxRetransmits >= 0');
+    if (!(this.o.taMs > 0) || !(this.o.rtoMs > 0) || !(this.o.maxPairs > 0) || this.o.maxRetransmits < 0 || !(this.o.firstBurst >= 1)) {
+      throw new ConfigError('IceAgent: taMs, rtoMs, maxPairs, firstBurst must be > 0 and maxRetransmits >= 0');
     }
     for (const r of opts.remote ?? []) this.addRemoteCandidate(r);
   }
@@ -230,11 +241,17 @@ export class IceAgent {
         if (tx.nominate) this.nominating = false; // the path died: nominate the next best, if any
       }
     }
+    if (this.o.unpacedTriggered) {
+      for (let pair = this.nextTriggered(); pair !== undefined; pair = this.nextTriggered()) out.push(this.send(pair, now, false));
+    }
     if (now >= this.nextCheckAt) {
-      const pair = this.nextPair();
-      if (pair !== undefined) {
+      const burst = this.sentAny ? 1 : this.o.firstBurst;
+      for (let i = 0; i < burst; i++) {
+        const pair = this.nextPair();
+        if (pair === undefined) break;
         out.push(this.send(pair, now, false));
         this.nextCheckAt = now + this.o.taMs;
+        this.sentAny = true;
       }
     }
     if (this.role === 'controlling' && !this.nominating && this.firstSuccessAt !== null) {
@@ -256,6 +273,7 @@ export class IceAgent {
   nextAt(): number | undefined {
     if (this.state !== 'running') return undefined;
     let next = this.pairs.some((p) => p.state === 'Waiting' || p.state === 'Frozen') || this.triggered.length > 0 ? this.nextCheckAt : Infinity;
+    if (this.o.unpacedTriggered && this.triggered.length > 0) next = 0; // due now (any time passed)
     for (const tx of this.txs.values()) next = Math.min(next, tx.sentAt + this.o.rtoMs * 2 ** tx.retries);
     if (this.role === 'controlling' && !this.nominating && this.firstSuccessAt !== null) {
       next = Math.min(next, this.firstSuccessAt + this.o.nominationWaitMs);
@@ -353,12 +371,16 @@ export class IceAgent {
     }
   }
 
-  private nextPair(): CandidatePair | undefined {
+  private nextTriggered(): CandidatePair | undefined {
     while (this.triggered.length > 0) {
       const p = this.triggered.shift()!;
       if (p.state === 'Waiting' && this.pairs.includes(p)) return p;
     }
-    return this.pairs.find((p) => p.state === 'Waiting') ?? this.pairs.find((p) => p.state === 'Frozen');
+    return undefined;
+  }
+
+  private nextPair(): CandidatePair | undefined {
+    return this.nextTriggered() ?? this.pairs.find((p) => p.state === 'Waiting') ?? this.pairs.find((p) => p.state === 'Frozen');
   }
 
   private send(pair: CandidatePair, now: number, nominate: boolean): IceEffect {

@@ -90,6 +90,8 @@ interface Attempt {
 
 /** Pairs one agent keeps at most (remote candidates learned from unknown senders included). */
 const MAX_PAIRS = 16;
+/** Checks the first round sends at once (one per remote candidate, up to this many). */
+const FIRST_BURST = 8;
 /** How long a finished attempt keeps answering the peer's checks, ms. */
 const LINGER_MS = 2_000;
 /** How long a check from a peer we have no attempt for is kept for the attempt that may follow, ms. */
@@ -129,7 +131,7 @@ export class PunchDriver {
   /** Checks from peers we had no attempt for, by hex NodeId, oldest first (see the module comment). */
   private readonly earlyChecks = new Map<string, EarlyCheck[]>();
   private earlyCount = 0;
-  private readonly checkListeners = new Set<(peer: NodeId, at: number) => void>();
+  private readonly checkListeners = new Set<(peer: NodeId, at: number, from: string) => void>();
   /** Pre-checks awaiting their answer, by hex transaction id, oldest first. */
   private readonly prechecks = new Map<string, Precheck>();
 
@@ -192,8 +194,8 @@ export class PunchDriver {
     return () => this.punchedListeners.delete(listener);
   }
 
-  /** Hear of every ICE check that arrives (the peer it names, the time); returns the remover. */
-  onCheck(listener: (peer: NodeId, at: number) => void): () => void {
+  /** Hear of every ICE check that arrives (the peer it names, the time, the address it came from); returns the remover. */
+  onCheck(listener: (peer: NodeId, at: number, from: string) => void): () => void {
     this.checkListeners.add(listener);
     return () => this.checkListeners.delete(listener);
   }
@@ -263,6 +265,10 @@ export class PunchDriver {
       maxRetransmits: this.opts.maxRetransmits ?? 7,
       nominationWaitMs: 0,
       maxPairs: MAX_PAIRS,
+      // the first round to every candidate at once, and answers to the peer's checks at once: punching
+      // is a race between the two NATs opening, and pacing only delays the pair that gets through
+      firstBurst: FIRST_BURST,
+      unpacedTriggered: true,
     });
     this.punches++;
     return new Promise<PunchResult>((resolve, reject) => {
@@ -362,7 +368,7 @@ export class PunchDriver {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
     const now = this.node.components.clock.now();
-    this.notify(this.checkListeners, 'check', msg.from.id, now);
+    this.notify(this.checkListeners, 'check', msg.from.id, now, from);
     const a = this.attempts.get(key);
     // No running attempt for this peer (none, or a finished one lingering): keep the check for an
     // attempt that may start soon — the rendezvous's answer may still be on its way, and a new

@@ -38,9 +38,13 @@ import type { TraversalNode } from './host.js';
 import { dialPath } from './path-label.js';
 import type { PunchDriver } from './punch-driver.js';
 import type { RelayLink, RelayTunnel } from './relay-link.js';
+import { RelayMemory } from './relay-memory.js';
 
 export * from './smart-connector-types.js';
 import type { ConnectOptions, ConnectOutcome, ConnectPath, ConnectTarget, SmartConnectorOptions } from './smart-connector-types.js';
+
+/** Peer-reflexive addresses one connect dials at most (forged checks cost bounded dials). */
+const MAX_REFLEXIVE_DIALS = 4;
 
 interface Waiter {
   /** When this connect began: its time to connect counts from here (a joiner's too). */
@@ -62,10 +66,14 @@ interface Run {
   firstCheckAt: number | null;
   /** When the peer answered the pre-check beside our plain dial to each address. */
   precheckAnswers: Map<string, number>;
+  /** Peer-reflexive addresses dialled at the peer's first check from each (at most MAX_REFLEXIVE_DIALS). */
+  reflexiveDials: Set<string>;
   /** The relay session under the connection (or being opened), by hex session id. */
   tunnels: Map<string, RelayTunnel>;
   /** relayFirst: the upgrade to start once relayed (ms after), or null. */
   upgradeAfterMs: number | null;
+  /** This connect went to the relays first (asked to, or the peer needed one last time). */
+  relayFirst: boolean;
   /** The last dial and relay failures, named when the whole connect fails. */
   lastDialError: string | null;
   lastRelayError: string | null;
@@ -89,6 +97,8 @@ export interface SmartConnectorDeps {
 /** Smart connections: dials, hole punch and relay in parallel; the first verified connection wins, relayed ones are upgraded. */
 export class SmartConnector {
   private readonly runs = new Map<string, Run>();
+  /** Peers whose last connect needed a relay: the next goes to the relay first (relay-memory.ts). */
+  private readonly relayMemory = new RelayMemory();
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private readonly mDials: ConnectDialMetrics;
@@ -111,9 +121,11 @@ export class SmartConnector {
     this.mDials = connectDialMetrics(deps.node.components.metrics);
     this.stopChanges = deps.transport.onConnectionChange((c) => this.onChange(c));
     this.stopPunched = deps.punch?.onPunched((peer, r) => this.onPunched(peer, r.addr, r.rttMs));
-    this.stopChecks = deps.punch?.onCheck((peer, at) => {
+    this.stopChecks = deps.punch?.onCheck((peer, at, from) => {
       const run = this.runs.get(toHex(peer));
-      if (run !== undefined && run.firstCheckAt === null) run.firstCheckAt = at;
+      if (run === undefined) return;
+      if (run.firstCheckAt === null) run.firstCheckAt = at;
+      this.dialReflexive(run, from);
     });
   }
 
@@ -148,6 +160,10 @@ export class SmartConnector {
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
       this.forget(key, new TransportError('restarted'));
+      // it needed a relay last time: relay first now, punching alongside (unless told how to connect)
+      if (opts.relayFirst === undefined && target.relays.length > 0 && this.relayMemory.needsRelay(target.nodeId, target.addrs, this.now)) {
+        opts = { ...opts, relayFirst: true, upgradeAfterMs: 0 };
+      }
       run = {
         target,
         startedAt: this.now,
@@ -156,8 +172,10 @@ export class SmartConnector {
         punchAnsweredAt: null,
         firstCheckAt: null,
         precheckAnswers: new Map(),
+        reflexiveDials: new Set(),
         tunnels: new Map(),
         upgradeAfterMs: opts.relayFirst ? (opts.upgradeAfterMs ?? 0) : null,
+        relayFirst: opts.relayFirst === true,
         lastDialError: null,
         lastRelayError: null,
         closed: false,
@@ -300,10 +318,14 @@ export class SmartConnector {
           void this.probeDirect(run, e.addrs);
           break;
         case 'connected':
+          if (e.connection.kind === 'Direct') this.relayMemory.forget(run.target.nodeId);
+          // direct dials and the punch did not get through in time (a relayFirst connect tried neither)
+          else if (!run.relayFirst) this.relayMemory.needed(run.target.nodeId, run.target.addrs, this.now);
           for (const w of [...run.waiters]) w.resolve(this.outcome(e.connection, w.since));
           if (e.connection.kind === 'Relayed' && run.upgradeAfterMs !== null) this.scheduleUpgrade(run, run.upgradeAfterMs);
           break;
         case 'upgraded':
+          this.relayMemory.forget(run.target.nodeId);
           this.deps.node.components.logger.info('relayed connection upgraded to direct', {
             peer: toHex(run.target.nodeId).slice(0, 8),
             addr: e.to.kind === 'Direct' ? e.to.addr : '',
@@ -357,6 +379,21 @@ export class SmartConnector {
       );
   }
 
+  /**
+   * A check from the peer came from `from`, an address its record and the rendezvous did not name (a
+   * symmetric NAT's fresh port, say): its NAT now lets our packets in from there, so dial it at once
+   * rather than after our own check's round trip has proved the pair. The QUIC handshake checks the
+   * peer's identity, so a forged check costs one dial at most; dials per connect are bounded.
+   */
+  private dialReflexive(run: Run, from: string): void {
+    if (run.closed || run.target.addrs.includes(from) || run.reflexiveDials.has(from)) return;
+    if (run.reflexiveDials.size >= MAX_REFLEXIVE_DIALS) return;
+    const plan = this.deps.manager.plan(run.target.nodeId);
+    if (plan?.phase !== 'connecting' || plan.connection !== null) return;
+    run.reflexiveDials.add(from);
+    this.dial(run, from, 'punch');
+  }
+
   private punch(run: Run, rendezvous: { id: NodeId; addr: string }): void {
     if (this.deps.punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
     // TEST ONLY: a known slowdown for the lab's regression tests
@@ -405,6 +442,7 @@ export class SmartConnector {
    * faster (the spec's path selection, `selectPath`); a peer that moved is followed.
    */
   private onPunched(peer: NodeId, addr: string, directRttMs: number): void {
+    this.relayMemory.forget(peer); // a direct path works now
     const info = this.deps.transport.pathInfo(peer);
     if (info === undefined || !info.opener || info.addr === addr) return;
     const run = this.runs.get(toHex(peer));

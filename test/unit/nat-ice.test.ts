@@ -164,6 +164,31 @@ describe('IceAgent', () => {
     expect(agent.poll(50)).toMatchObject([{ kind: 'check', to: B_PUB }]);
   });
 
+  it('firstBurst: the first round checks every candidate at once, then pacing resumes', () => {
+    const local = gatherCandidates({ hostAddrs: [A_HOST] });
+    const remote = gatherCandidates({ hostAddrs: [B_HOST, '10.9.0.2:4433'], reflexive: [{ addr: B_PUB, base: B_HOST }] });
+    const agent = new IceAgent({ role: 'controlling', local, remote, rng: new SeededRng(1), taMs: 50, firstBurst: 8 });
+    const first = agent.poll(0);
+    expect(first.map((e) => (e.kind === 'check' ? e.to : e.kind))).toEqual([B_HOST, '10.9.0.2:4433', B_PUB]);
+    expect(agent.poll(10)).toEqual([]);
+    // a peer-reflexive candidate learned later is paced as usual
+    agent.onRequest('203.0.113.7:1000', A_HOST, { txId: 't', priority: 1, useCandidate: false });
+    expect(agent.nextAt()).toBe(50);
+    expect(() => new IceAgent({ role: 'controlling', local, rng: new SeededRng(1), firstBurst: 0 })).toThrow(ConfigError);
+  });
+
+  it('unpacedTriggered: the answer to a peer\'s check goes out at once, not after Ta', () => {
+    const local = gatherCandidates({ hostAddrs: [A_HOST] });
+    const agent = new IceAgent({ role: 'controlling', local, remote: bCands, rng: new SeededRng(1), taMs: 50, unpacedTriggered: true });
+    expect(agent.poll(0)).toHaveLength(1);
+    agent.onRequest('203.0.113.7:1000', A_HOST, { txId: 't', priority: 1, useCandidate: false });
+    expect(agent.nextAt()).toBeLessThanOrEqual(1);
+    expect(agent.poll(1)).toMatchObject([{ kind: 'check', to: '203.0.113.7:1000' }]);
+    // the paced round is not moved by it
+    expect(agent.poll(2)).toEqual([]);
+    expect(agent.poll(50)).toMatchObject([{ kind: 'check', to: B_PUB }]);
+  });
+
   it('learns a peer-reflexive remote from an incoming check and answers it', () => {
     const local = gatherCandidates({ hostAddrs: [B_HOST] });
     const agent = new IceAgent({ role: 'controlled', local, rng: new SeededRng(1) });

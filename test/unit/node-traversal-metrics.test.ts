@@ -139,11 +139,34 @@ describe('quicmesh_relay_client_sessions and quicmesh_relay_client_bytes_total (
     expect(aOut + aIn).toBe(relay.services.relayService!.status().bytesRelayed);
 
     // a fresh connect supersedes the relayed one: the session is closed at the relay, both sides let go
-    await settle(l.clock, probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { fresh: true, timeoutMs: 100 }));
+    // (told not to go to the relay first, which it would now: bob needed the relay last time)
+    await settle(
+      l.clock,
+      probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { fresh: true, timeoutMs: 100, relayFirst: false }),
+    );
     await l.wait(100);
     expect(sample(await aliceText(), 'quicmesh_relay_client_sessions')).toBe(0);
     expect(sample(await bobText(), 'quicmesh_relay_client_sessions')).toBe(0);
     expect(relay.services.relayService!.status().sessions).toBe(0);
+    await stop();
+  });
+});
+
+describe('a peer that needed a relay', () => {
+  it('is connected through the relay first next time, and directly first again once a direct path worked', async () => {
+    const { l, alice, bob, stop } = await trio(91500);
+    const target = { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId };
+    l.dropRaw(true); // no direct path: dials and punch fail, the relay fallback comes after 500 ms
+    expect(await settle(l.clock, probePeer(alice.meshNode, target, { timeoutMs: 3_000 }))).toMatchObject({ connected: true, path: 'relayed' });
+    // within less than the fallback delay: only a connect that goes to the relay at once makes it
+    expect(await settle(l.clock, probePeer(alice.meshNode, target, { fresh: true, timeoutMs: 300 }))).toMatchObject({ connected: true, path: 'relayed' });
+    // the path opens: the punch that runs beside the relayed connect moves it to direct, and bob is forgotten
+    l.dropRaw(false);
+    expect(await settle(l.clock, probePeer(alice.meshNode, target, { fresh: true, timeoutMs: 300 }))).toMatchObject({ connected: true });
+    await l.wait(1_000);
+    const r = await settle(l.clock, probePeer(alice.meshNode, target, { fresh: true, timeoutMs: 3_000 }));
+    expect(r).toMatchObject({ connected: true });
+    expect(r.path).not.toBe('relayed');
     await stop();
   });
 });
