@@ -50,6 +50,8 @@ export interface SmartConnectTarget {
    * `publicDirectTimeoutMs`; absent: unknown.
    */
   behindNat?: boolean;
+  /** The peer needed a relay last time: its relays join the race at once, beside the dials and the punch. */
+  relayNow?: boolean;
 }
 
 /** What a SmartConnectPlan asks its driver to do (dial, punch, open a relay, connected, upgraded, failed). */
@@ -175,8 +177,9 @@ export class SmartConnectPlan {
       if (delay === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
       else this.punchAt = now + delay;
     }
-    // nothing to dial: a punch alone is a gamble, so start the relay alongside it
-    if (this.pendingDials.size === 0) out.push(...this.nextRelay(now));
+    // nothing to dial: a punch alone is a gamble, so start the relay alongside it (and at once for a
+    // peer that needed one last time: the first verified path wins, a later punch still upgrades)
+    if (this.pendingDials.size === 0 || this.target.relayNow === true) out.push(...this.nextRelay(now));
     return out;
   }
 

@@ -37,48 +37,12 @@ import type { Request, Response } from '../wire/messages.js';
 import type { TraversalNode } from './host.js';
 import { dialPath } from './path-label.js';
 import type { PunchDriver } from './punch-driver.js';
-import type { RelayLink, RelayTunnel } from './relay-link.js';
+import type { RelayLink } from './relay-link.js';
 import { RelayMemory } from './relay-memory.js';
+import { failureText, MAX_REFLEXIVE_DIALS, newRun, type Run, type Waiter } from './smart-connector-run.js';
 
 export * from './smart-connector-types.js';
 import type { ConnectOptions, ConnectOutcome, ConnectPath, ConnectTarget, SmartConnectorOptions } from './smart-connector-types.js';
-
-/** Peer-reflexive addresses one connect dials at most (forged checks cost bounded dials). */
-const MAX_REFLEXIVE_DIALS = 4;
-
-interface Waiter {
-  /** When this connect began: its time to connect counts from here (a joiner's too). */
-  since: number;
-  resolve(o: ConnectOutcome): void;
-  reject(e: Error): void;
-}
-
-/** One peer's connect in progress or done. */
-interface Run {
-  target: ConnectTarget;
-  startedAt: number;
-  waiters: Waiter[];
-  /** Aborts the direct and punch dials still in flight. */
-  dials: AbortController;
-  /** When the rendezvous answered our punch (the peer was told to punch), or null. */
-  punchAnsweredAt: number | null;
-  /** When the first ICE check from the peer arrived during this connect, or null. */
-  firstCheckAt: number | null;
-  /** When the peer answered the pre-check beside our plain dial to each address. */
-  precheckAnswers: Map<string, number>;
-  /** Peer-reflexive addresses dialled at the peer's first check from each (at most MAX_REFLEXIVE_DIALS). */
-  reflexiveDials: Set<string>;
-  /** The relay session under the connection (or being opened), by hex session id. */
-  tunnels: Map<string, RelayTunnel>;
-  /** relayFirst: the upgrade to start once relayed (ms after), or null. */
-  upgradeAfterMs: number | null;
-  /** This connect went to the relays first (asked to, or the peer needed one last time). */
-  relayFirst: boolean;
-  /** The last dial and relay failures, named when the whole connect fails. */
-  lastDialError: string | null;
-  lastRelayError: string | null;
-  closed: boolean;
-}
 
 /** What a SmartConnector drives: the node, its connection control, the ConnectionManager, and the relay and punch services it may use. */
 export interface SmartConnectorDeps {
@@ -160,32 +124,22 @@ export class SmartConnector {
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
       this.forget(key, new TransportError('restarted'));
-      // it needed a relay last time: relay first now, punching alongside (unless told how to connect)
-      if (opts.relayFirst === undefined && target.relays.length > 0 && this.relayMemory.needsRelay(target.nodeId, target.addrs, this.now)) {
-        opts = { ...opts, relayFirst: true, upgradeAfterMs: 0 };
-      }
-      run = {
-        target,
-        startedAt: this.now,
-        waiters: [],
-        dials: new AbortController(),
-        punchAnsweredAt: null,
-        firstCheckAt: null,
-        precheckAnswers: new Map(),
-        reflexiveDials: new Set(),
-        tunnels: new Map(),
-        upgradeAfterMs: opts.relayFirst ? (opts.upgradeAfterMs ?? 0) : null,
-        relayFirst: opts.relayFirst === true,
-        lastDialError: null,
-        lastRelayError: null,
-        closed: false,
-      };
+
+      run = newRun(target, opts, this.now);
       this.runs.set(key, run);
       const relays = this.deps.relayClient?.rankEndpoints(target.relays) ?? [...target.relays];
+      // it needed a relay last time: its relays join the race at once (unless told how to connect)
+      const relayNow = opts.relayFirst === undefined && relays.length > 0 && this.relayMemory.needsRelay(target.nodeId, target.addrs, this.now);
       // relay first: nothing to dial and no punch, so the plan goes to the relays at once
       const planTarget = opts.relayFirst
         ? { peerId: target.nodeId, addrs: [], relays, rendezvous: null }
-        : { peerId: target.nodeId, addrs: [...target.addrs], relays, ...(target.behindNat !== undefined ? { behindNat: target.behindNat } : {}) };
+        : {
+            peerId: target.nodeId,
+            addrs: [...target.addrs],
+            relays,
+            ...(target.behindNat !== undefined ? { behindNat: target.behindNat } : {}),
+            ...(relayNow ? { relayNow } : {}),
+          };
       const started = this.deps.manager.connect(planTarget, this.now);
       this.apply(run, started.effects);
     }
@@ -610,10 +564,4 @@ export class SmartConnector {
       this.arm();
     });
   }
-}
-
-/** The plan's reason, with the last errors behind it. */
-function failureText(reason: string, run: Run): string {
-  const why = [run.lastDialError && `last dial ${run.lastDialError}`, run.lastRelayError && `last relay ${run.lastRelayError}`].filter(Boolean);
-  return why.length > 0 ? `${reason} (${why.join('; ')})` : reason;
 }

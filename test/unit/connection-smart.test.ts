@@ -113,6 +113,21 @@ describe('SmartConnectPlan', () => {
     expect(kinds(r.start(0))).toEqual(['dial', 'dial', 'punch']);
   });
 
+  it('relayNow: the relays join at once beside the dials and the punch; a punch that wins later still upgrades', () => {
+    const p = new SmartConnectPlan(target({ behindNat: true, relayNow: true }), { rng: new SeededRng(1), directTimeoutMs: 500 });
+    const start = p.start(0);
+    expect(kinds(start)).toEqual(['dial', 'dial', 'punch', 'relayConnect']);
+    const { sessionId } = relayConnectOf(start);
+    // the relay answers first: relayed, dials cancelled; the punch keeps running
+    expect(kinds(p.input({ kind: 'relayConnected', sessionId }, 80))).toEqual(['cancelDials', 'connected']);
+    expect(kinds(p.input({ kind: 'punchSucceeded', addr: A1 }, 120))).toEqual(['relayClose', 'upgraded']);
+    // a dial that wins first: direct, and the relay attempt in flight is abandoned
+    const q = new SmartConnectPlan(target({ relayNow: true }), { rng: new SeededRng(2) });
+    q.start(0);
+    expect(kinds(q.input({ kind: 'dialSucceeded', addr: A1 }, 20))).toEqual(['cancelDials', 'connected']);
+    expect(q.connection).toMatchObject({ kind: 'Direct', addr: A1 });
+  });
+
   it('gives a peer not known to be behind a NAT the longer direct timeout before the relays join', () => {
     const opts = { rng: new SeededRng(1), directTimeoutMs: 500, publicDirectTimeoutMs: 2000 };
     const pub = new SmartConnectPlan(target({ addrs: [A1], behindNat: false }), opts);
