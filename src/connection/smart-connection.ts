@@ -96,6 +96,12 @@ export interface SmartConnectOptions {
   publicDirectTimeoutMs?: number;
   /** ms after the dials before the punch starts. Default 0. */
   punchDelayMs?: number;
+  /**
+   * The same for a peer known not to be behind a NAT (behindNat false): its plain dial should
+   * answer, and a punch started meanwhile only competes with the handshake for both nodes' time
+   * (its answer arrives with the handshake's). Default: punchDelayMs.
+   */
+  publicPunchDelayMs?: number;
   /** ms for a relay to accept, and again for the peer to join. Default 5 s. */
   relayTimeoutMs?: number;
   /** ms between upgrade rounds while relayed. Default 30 s. */
@@ -133,12 +139,13 @@ export class SmartConnectPlan {
       directTimeoutMs: opts.directTimeoutMs ?? DIRECT_CONNECT_TIMEOUT_MS,
       publicDirectTimeoutMs: opts.publicDirectTimeoutMs ?? opts.directTimeoutMs ?? DIRECT_CONNECT_TIMEOUT_MS,
       punchDelayMs: opts.punchDelayMs ?? 0,
+      publicPunchDelayMs: opts.publicPunchDelayMs ?? opts.punchDelayMs ?? 0,
       relayTimeoutMs: opts.relayTimeoutMs ?? 5_000,
       upgradeIntervalMs: opts.upgradeIntervalMs ?? 30_000,
       maxUpgradeAttempts: opts.maxUpgradeAttempts ?? 10,
     };
     for (const [k, v] of Object.entries(this.o)) {
-      if (!(v >= 0) || (k !== 'maxUpgradeAttempts' && k !== 'punchDelayMs' && !(v > 0))) throw new ConfigError(`SmartConnectPlan.${k}: bad value ${v}`);
+      if (!(v >= 0) || (k !== 'maxUpgradeAttempts' && k !== 'punchDelayMs' && k !== 'publicPunchDelayMs' && !(v > 0))) throw new ConfigError(`SmartConnectPlan.${k}: bad value ${v}`);
     }
     const first = target.relays[0];
     this.rendezvous =
@@ -173,7 +180,7 @@ export class SmartConnectPlan {
     this.punchAt = Infinity;
     if (this.rendezvous) {
       this.punching = true; // counts as a direct option while it waits for its start
-      const delay = this.target.behindNat ? 0 : this.o.punchDelayMs;
+      const delay = this.target.behindNat === true ? 0 : this.target.behindNat === false ? this.o.publicPunchDelayMs : this.o.punchDelayMs;
       if (delay === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
       else this.punchAt = now + delay;
     }

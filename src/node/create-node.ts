@@ -76,6 +76,8 @@ export interface CreateNodeOptions {
 export interface SmartConnectOptions extends SmartConnectorOptions {
   /** Head start of the plain dials before a hole punch starts, ms. Default 10. */
   punchDelayMs?: number;
+  /** The same toward a peer whose record shows no NAT (its plain dial should answer), ms. Default 100. */
+  publicPunchDelayMs?: number;
   /** Time the dials and the punch get before a relay is tried beside them, ms. Default 500. */
   relayDelayMs?: number;
   /** The same for a peer whose record shows no NAT (a plain dial should answer), ms. Default 2 000. */
@@ -193,6 +195,7 @@ export function createNode(opts: CreateNodeOptions): NodeAssembly {
       rng: opts.components.rng,
       metrics: opts.components.metrics,
       punchDelayMs: c.punchDelayMs ?? 10,
+      publicPunchDelayMs: c.publicPunchDelayMs ?? 100,
       directTimeoutMs: c.relayDelayMs ?? 500,
       publicDirectTimeoutMs: c.publicRelayDelayMs ?? 2_000,
       relayTimeoutMs: c.relayTimeoutMs ?? 5_000,

@@ -111,6 +111,12 @@ describe('SmartConnectPlan', () => {
     // a peer known to be behind a NAT is punched at once
     const r = new SmartConnectPlan(target({ behindNat: true }), { rng: new SeededRng(1), punchDelayMs: 10 });
     expect(kinds(r.start(0))).toEqual(['dial', 'dial', 'punch']);
+    // a peer known to be public gets the longer head start: its handshake answers first
+    const pub = new SmartConnectPlan(target({ addrs: [A1], behindNat: false }), { rng: new SeededRng(1), punchDelayMs: 10, publicPunchDelayMs: 100 });
+    expect(kinds(pub.start(0))).toEqual(['dial']);
+    expect(pub.nextAt()).toBe(100);
+    expect(pub.tick(10)).toEqual([]);
+    expect(kinds(pub.tick(100))).toEqual(['punch']);
   });
 
   it('relayNow: the relays join at once beside the dials and the punch; a punch that wins later still upgrades', () => {
