@@ -78,19 +78,21 @@ export function stackCell(cell: JsonExpectationReport | undefined): string {
 
 /**
  * How far the first stack is ahead of the best other in a cell, by p50 time to connect: positive = ahead.
- * Only among stacks that connected every repeat; null when a comparison makes no sense.
+ * The first stack must have connected every repeat; the others count once they connected at all (a
+ * stack that connected only some repeats is compared by the p50 of those, and `partial` says so: its
+ * failures are not time it saved). null when there is nothing to compare.
  */
-export function lead(cells: Array<JsonExpectationReport | undefined>): { ms: number; versus: number } | null {
+export function lead(cells: Array<JsonExpectationReport | undefined>): { ms: number; versus: number; partial: boolean } | null {
   const [first, ...others] = cells;
   if (!first || first.timeToConnectMs.p50 === null || connected(first) < first.repeats) return null;
-  let best: { p50: number; index: number } | null = null;
+  let best: { p50: number; index: number; partial: boolean } | null = null;
   others.forEach((c, i) => {
-    if (!c || c.timeToConnectMs.p50 === null || connected(c) < c.repeats) return;
-    if (!best || c.timeToConnectMs.p50 < best.p50) best = { p50: c.timeToConnectMs.p50, index: i + 1 };
+    if (!c || c.timeToConnectMs.p50 === null || connected(c) === 0) return;
+    if (!best || c.timeToConnectMs.p50 < best.p50) best = { p50: c.timeToConnectMs.p50, index: i + 1, partial: connected(c) < c.repeats };
   });
   if (!best) return null;
-  const b = best as { p50: number; index: number };
-  return { ms: Math.round((b.p50 - first.timeToConnectMs.p50) * 10) / 10, versus: b.index };
+  const b = best as { p50: number; index: number; partial: boolean };
+  return { ms: Math.round((b.p50 - first.timeToConnectMs.p50) * 10) / 10, versus: b.index, partial: b.partial };
 }
 
 /** The side-by-side table (plain text) and a summary of where the first stack is behind. */
@@ -111,8 +113,12 @@ export function formatComparison(runs: readonly StackRun[]): string {
   const rows = keys.map((k) => {
     const cells = byStack.map((m) => m.get(k));
     const l = lead(cells);
-    if (l && l.ms < 0) behind.push(`${k}: ${-l.ms} ms behind ${runs[l.versus]!.name}`);
-    const aheadText = l ? `${l.ms >= 0 ? '+' : ''}${l.ms} ms vs ${runs[l.versus]!.name}` : '-';
+    const versus = (x: NonNullable<typeof l>): string => {
+      const c = cells[x.versus]!;
+      return `${runs[x.versus]!.name}${x.partial ? ` (${connected(c)}/${c.repeats} connected)` : ''}`;
+    };
+    if (l && l.ms < 0) behind.push(`${k}: ${-l.ms} ms behind ${versus(l)}`);
+    const aheadText = l ? `${l.ms >= 0 ? '+' : ''}${l.ms} ms vs ${versus(l)}` : '-';
     return [k, expected.get(k) ?? '?', ...cells.map(stackCell), aheadText];
   });
   const table = [head, ...rows];
@@ -130,7 +136,7 @@ export function formatComparison(runs: readonly StackRun[]): string {
     .map((r) => `${r.name}: no report (${r.error?.message.split('\n')[0] ?? 'unknown error'})`);
   const leads = rows.map((r) => r[r.length - 1]!).filter((t) => t !== '-');
   const summary = [
-    `cells: path connected/repeats p50 time-to-connect per stack; "ahead by" compares ${runs[0]!.name} with the fastest other stack that connected every repeat`,
+    `cells: path connected/repeats p50 time-to-connect per stack; "ahead by" compares ${runs[0]!.name}, where it connected every repeat, with the fastest other stack that connected (by the p50 of the repeats it connected)`,
     `${runs[0]!.name} is ahead in ${leads.length - behind.length} of ${leads.length} comparable cell(s)${behind.length ? `; behind in: ${behind.join('; ')}` : ''}`,
     ...notes,
   ];

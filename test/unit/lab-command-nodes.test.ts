@@ -187,11 +187,11 @@ describe('stacks side by side', () => {
       /^a -> b\s+hole-punched\s+hole-punched 2\/2 30ms\s+hole-punched 2\/2 45ms\s+relayed 2\/2 200ms\s+\+15 ms vs udp$/,
     );
     expect(lines[2]).toMatch(
-      /^a -> c\s+relayed\s+relayed 2\/2 50ms\s+failed 0\/2 -\s+relayed 1\/2 220ms\s+-$/,
+      /^a -> c\s+relayed\s+relayed 2\/2 50ms\s+failed 0\/2 -\s+relayed 1\/2 220ms\s+\+170 ms vs libp2p \(1\/2 connected\)$/,
     );
     expect(lines[3]).toMatch(/\+?-5 ms vs udp$/);
     expect(text).toContain(
-      'quicmesh is ahead in 1 of 2 comparable cell(s); behind in: a -> d: 5 ms behind udp',
+      'quicmesh is ahead in 2 of 3 comparable cell(s); behind in: a -> d: 5 ms behind udp',
     );
     expect(lead([undefined])).toBeNull();
     expect(stackCell(undefined)).toBe('·');
