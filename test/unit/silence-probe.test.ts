@@ -1,0 +1,67 @@
+/**
+ * SilenceProbe (src/transport/quic/silence-probe.ts): when a stream the peer writes to us goes silent,
+ * early keep-alives at afterMs, 2·afterMs, 4·afterMs … below the regular keep-alive period; only stream
+ * data starts a new silence (the ACK of our own PING does not), and nothing while no stream is open.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SilenceProbe, type SilenceVerdict } from '../../src/transport/quic/silence-probe.js';
+
+/** The verdicts of a check every `tick` ms from `from` to `to`, keeping only the probes, with their times. */
+function probes(p: SilenceProbe, from: number, to: number, tick: number, receiving = true): Array<[number, SilenceVerdict]> {
+  const out: Array<[number, SilenceVerdict]> = [];
+  for (let t = from; t <= to; t += tick) {
+    const v = p.check(t, receiving);
+    if (v !== 'quiet') out.push([t, v]);
+  }
+  return out;
+}
+
+describe('SilenceProbe', () => {
+  it('probes a silent stream at 250, 500 and 1000 ms, then leaves it to the 2 s keep-alive', () => {
+    const p = new SilenceProbe(250, 2_000);
+    for (let t = 0; t <= 1_000; t += 20) p.heard(t); // a stream every 20 ms, then the router reboots
+    expect(probes(p, 1_000, 5_000, 10)).toEqual([
+      [1_250, 'first'],
+      [1_500, 'again'],
+      [2_000, 'again'],
+    ]);
+  });
+
+  it('starts over once stream data arrives again, not before', () => {
+    const p = new SilenceProbe(250, 2_000);
+    p.heard(0);
+    expect(probes(p, 0, 600, 50)).toEqual([
+      [250, 'first'],
+      [500, 'again'],
+    ]);
+    p.heard(700);
+    expect(probes(p, 700, 1_000, 50)).toEqual([[950, 'first']]);
+  });
+
+  it('is quiet with no stream to us open, and before any stream data', () => {
+    const p = new SilenceProbe(250, 2_000);
+    expect(probes(p, 0, 3_000, 10)).toEqual([]);
+    p.heard(0);
+    expect(probes(p, 0, 3_000, 10, false)).toEqual([]);
+  });
+
+  it('probes a silence once per doubling of afterMs below untilMs, first at afterMs (seeded)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 50 }), (after, until, tick) => {
+        const p = new SilenceProbe(after, until);
+        p.heard(0);
+        const got = probes(p, 0, until + tick * 20, tick);
+        let bound = 0;
+        while (after * 2 ** bound < until) bound++;
+        expect(got.length).toBe(bound);
+        if (got.length > 0) {
+          expect(got[0]![1]).toBe('first');
+          expect(got[0]![0]).toBeGreaterThanOrEqual(after);
+          expect(got[0]![0]).toBeLessThan(after + tick);
+        }
+      }),
+      { seed: 13, numRuns: 200 },
+    );
+  });
+});
