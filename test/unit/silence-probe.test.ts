@@ -2,6 +2,8 @@
  * SilenceProbe (src/transport/quic/silence-probe.ts): when a stream the peer writes to us goes silent,
  * early keep-alives at afterMs, 2·afterMs, 4·afterMs … below the regular keep-alive period; only stream
  * data starts a new silence (the ACK of our own PING does not), and nothing while no stream is open.
+ * On the sending side, a peer heard again after such a silence gets one PING (its ACK lets quiche declare
+ * what died in the silence lost at once, instead of at its backed-off PTO).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -63,5 +65,21 @@ describe('SilenceProbe', () => {
       }),
       { seed: 13, numRuns: 200 },
     );
+  });
+
+  it('pings once when a peer we send to is heard again after 250 ms of silence, not while packets flow', () => {
+    const p = new SilenceProbe(250, 2_000);
+    const pings: number[] = [];
+    const at = (t: number, sending = true): void => void (p.resumed(t, sending) && pings.push(t));
+    for (let t = 0; t <= 1_000; t += 20) at(t); // ACKs while we stream
+    at(1_900); // the reboot's silence ends: the peer's probe came through
+    at(1_940); // the ACK of our PING, then ACKs as before
+    at(1_960);
+    expect(pings).toEqual([1_900]);
+    at(2_500, false); // nothing of ours in flight: nothing to recover
+    at(3_000, false);
+    expect(pings).toEqual([1_900]);
+    at(3_249);
+    expect(pings).toEqual([1_900]); // 249 ms is no silence
   });
 });

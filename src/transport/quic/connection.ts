@@ -280,7 +280,9 @@ export class QuicConnection implements DatagramSink {
     if (this.state === 'ready') {
       if (this.readPending) {
         this.readPending = false;
-        if (this.streams.processReadable()) this.silence.heard(this.owner.components.clock.now());
+        const now = this.owner.components.clock.now();
+        if (this.silence.resumed(now, this.streams.sending)) this.keepAlive();
+        if (this.streams.processReadable()) this.silence.heard(now);
         this.readDatagrams();
       }
       this.streams.pumpAll();

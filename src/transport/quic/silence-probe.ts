@@ -11,7 +11,13 @@
  * What counts is stream data from the peer, not any packet: our own PING is answered by an ACK, which
  * must not start a new episode (an idle stream would be pinged for ever). One silence gets probes
  * after afterMs, 2·afterMs, 4·afterMs … while that stays under untilMs (the regular keep-alive
- * period, which takes over from there). Pure: the caller passes the time.
+ * period, which takes over from there).
+ *
+ * The other side of the same silence: a peer we are sending to is heard again (its probe came through
+ * the re-opened pinhole). What we sent meanwhile died at its router and, with no ACK since, quiche only
+ * resends it at its next PTO, backed off to a second or more by then. A PING right away is acknowledged
+ * within a round trip, and that ACK makes quiche declare the older packets lost and resend them now.
+ * Pure: the caller passes the time.
  */
 /** Default silence before the first early keep-alive, ms: a streaming peer sends far more often. */
 export const SILENCE_PROBE_MS = 250;
@@ -21,6 +27,7 @@ export type SilenceVerdict = 'quiet' | 'first' | 'again';
 export class SilenceProbe {
   private dataAt: number | null = null;
   private probes = 0;
+  private packetAt: number | null = null;
 
   constructor(
     private readonly afterMs: number,
@@ -31,6 +38,16 @@ export class SilenceProbe {
   heard(now: number): void {
     this.dataAt = now;
     this.probes = 0;
+  }
+
+  /**
+   * Packets from the peer arrived at `now`; true when they end a silence of afterMs or more while we
+   * are `sending` (a stream we write is open): PING, so that its ACK lets quiche resend what was lost.
+   */
+  resumed(now: number, sending: boolean): boolean {
+    const before = this.packetAt;
+    this.packetAt = now;
+    return sending && before !== null && now - before >= this.afterMs;
   }
 
   /**

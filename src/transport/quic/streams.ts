@@ -286,6 +286,11 @@ export class StreamTable {
     return this.readers.size + this.writes.size;
   }
 
+  /** Streams we are writing to (open for writing, whether or not data is queued). */
+  get sending(): boolean {
+    return this.writes.size > 0;
+  }
+
   /** Streams we are reading from (the peer may still send on them). */
   get receiving(): boolean {
     return this.readers.size > 0;
