@@ -11,7 +11,7 @@
  * What counts is stream data from the peer, not any packet: our own PING is answered by an ACK, which
  * must not start a new episode (an idle stream would be pinged for ever). One silence gets probes
  * after afterMs, 2·afterMs, 4·afterMs … while that stays under untilMs (the regular keep-alive
- * period, which takes over from there).
+ * period, which takes over from there); a silence that began untilMs ago or earlier gets none.
  *
  * The other side of the same silence: a peer we are sending to is heard again (its probe came through
  * the re-opened pinhole). What we sent meanwhile died at its router and, with no ACK since, quiche only
@@ -56,8 +56,12 @@ export class SilenceProbe {
    */
   check(now: number, receiving: boolean): SilenceVerdict {
     if (!receiving || this.dataAt === null) return 'quiet';
+    const silentFor = now - this.dataAt;
+    // a silence older than the keep-alive period is not news (e.g. a request stream opened long after
+    // the last data): the regular keep-alive covers it
+    if (silentFor >= this.untilMs) return 'quiet';
     const wait = this.afterMs * 2 ** this.probes;
-    if (wait >= this.untilMs || now - this.dataAt < wait) return 'quiet';
+    if (wait >= this.untilMs || silentFor < wait) return 'quiet';
     this.probes++;
     return this.probes === 1 ? 'first' : 'again';
   }
