@@ -150,12 +150,19 @@ describe('QUIC across a NAT rebinding while the server sends', () => {
       });
       const dropped = nat.dropped();
       nat.rebootStart();
-      await pollUntil('packets to the forgotten mapping', () => nat.dropped() >= dropped + 10, { timeoutMs: 5_000, intervalMs: 10 });
-      nat.rebootEnd();
-      await pollUntil(`the server following the client to mapping ${i + 1}`, () => !seen.has(server.connectionTo(client.localNodeId)?.peerAddr ?? clientAt), {
+      await pollUntil('packets to the forgotten mapping', () => nat.dropped() >= dropped + 10, {
         timeoutMs: 5_000,
-        intervalMs: 20,
+        intervalMs: 10,
       });
+      nat.rebootEnd();
+      await pollUntil(
+        `the server following the client to mapping ${i + 1}`,
+        () => !seen.has(server.connectionTo(client.localNodeId)?.peerAddr ?? clientAt),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 20,
+        },
+      );
       seen.add(server.connectionTo(client.localNodeId)!.peerAddr);
     }
     const result = await check;

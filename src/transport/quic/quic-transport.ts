@@ -106,6 +106,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   private readonly conns: ConnectionIndex;
   private keepAliveTimer: TimerHandle | undefined;
   private silenceTimer: TimerHandle | undefined;
+  /** Early keep-alives of silent streams (ConnectionOwner.silence): the probe delay and the keep-alive period. */
   readonly silence: { afterMs: number; untilMs: number };
   private readonly silentListeners = new Set<(peer: PeerInfo) => void>();
   /** Raw datagram listeners: e.g. the punch driver, and NAT detection while punching runs. */
@@ -296,7 +297,6 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     return () => this.datagramListeners.delete(listener);
   }
 
-  /** Hear of connections becoming ready, moving (migration, NAT rebinding) and closing; returns the remover. */
   /**
    * Called when a peer stopped sending in the middle of a stream to us (the first early keep-alive of
    * that silence went out): a hint that our NAT may have forgotten its mapping. Returns the remover.
@@ -306,6 +306,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     return () => this.silentListeners.delete(listener);
   }
 
+  /** Hear of connections becoming ready, moving (migration, NAT rebinding) and closing; returns the remover. */
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);

@@ -19,11 +19,14 @@
  * within a round trip, and that ACK makes quiche declare the older packets lost and resend them now.
  * Pure: the caller passes the time.
  */
+
 /** Default silence before the first early keep-alive, ms: a streaming peer sends far more often. */
 export const SILENCE_PROBE_MS = 250;
 
+/** What SilenceProbe.check says: nothing to do, the first probe of a silence, or a later one. */
 export type SilenceVerdict = 'quiet' | 'first' | 'again';
 
+/** One connection's silence bookkeeping (see the module comment). */
 export class SilenceProbe {
   private dataAt: number | null = null;
   private probes = 0;

@@ -221,8 +221,7 @@ export class StreamTable {
     for (const [id, q] of this.writes) this.pump(id, q);
   }
 
-  /** Read everything quiche has for us. */
-  /** Read what arrived; false when no stream had anything (the batch held no stream data). */
+  /** Read everything quiche has for us; false when no stream had anything (no stream data arrived). */
   processReadable(): boolean {
     const native = this.host.native;
     // quiche's readable() iterator costs ~35 µs a call (mostly GC of its native wrapper), more
