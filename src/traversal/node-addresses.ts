@@ -12,6 +12,8 @@
  * that told us): a router that rebooted maps us anew without any local sign, and the connections our
  * peers opened to us (QUIC: only the opener migrates) would die at the old mapping. On a change it does
  * the same renewal — relays pinged, punches toward every peer so they migrate, record republished.
+ * A stream whose peer falls silent mid-way (the QUIC transport's onPeerSilent) is the one early sign of
+ * such a reboot: the mapping is then checked at once, not at the next period.
  */
 import { fromHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -57,6 +59,15 @@ export interface NodeAddressesDeps {
 
 /** Default period of the NAT mapping check, ms: a router reboot is noticed within about this long. */
 export const DEFAULT_MAPPING_CHECK_MS = 2_000;
+/** Checks brought forward by silent peers come at most this often, ms (many streams may stop at once). */
+const EARLY_CHECK_GAP_MS = 500;
+
+/** A transport that tells when a peer stopped sending mid-stream (QuicTransport does). */
+interface SilenceAware {
+  onPeerSilent(listener: () => void): () => void;
+}
+const silenceAware = (t: unknown): t is SilenceAware =>
+  typeof t === 'object' && t !== null && typeof (t as Partial<SilenceAware>).onPeerSilent === 'function';
 
 const WILDCARD = /^(0\.0\.0\.0|\[::\]):/;
 /** Republish period of a record some other node holds, ms (well inside its 24 h lifetime). */
@@ -72,8 +83,13 @@ export class NodeAddresses {
   private stopped = false;
   private republishTimer: TimerHandle | undefined;
   private mappingTimer: TimerHandle | undefined;
+  private checking = false;
+  private lastEarlyAt = -Infinity;
+  private readonly unsubscribeSilence: () => void;
 
   constructor(private readonly d: NodeAddressesDeps) {
+    const transport = d.meshNode.transport;
+    this.unsubscribeSilence = silenceAware(transport) ? transport.onPeerSilent(() => this.checkMappingNow()) : () => {};
     // the record lists the relays we are reachable through: publish again when that changes
     d.relayLink?.onReachabilityChange(() => {
       if (this.joined) void this.publishRecord();
@@ -108,6 +124,7 @@ export class NodeAddresses {
   }
 
   stop(): void {
+    this.unsubscribeSilence();
     this.watch?.stop();
     this.republishTimer?.cancel();
     this.mappingTimer?.cancel();
@@ -146,17 +163,33 @@ export class NodeAddresses {
     this.mappingTimer = this.d.components.clock.setTimer(period, () => void this.checkMapping(period));
   }
 
+  /** A peer fell silent mid-stream: check the mapping now (unless one is under way or just was). */
+  private checkMappingNow(): void {
+    const period = this.d.mappingCheckMs ?? DEFAULT_MAPPING_CHECK_MS;
+    if (this.stopped || period <= 0 || this.checking || this.mappingTimer === undefined) return;
+    const now = this.d.components.clock.now();
+    if (now - this.lastEarlyAt < EARLY_CHECK_GAP_MS) return;
+    this.lastEarlyAt = now;
+    this.mappingTimer.cancel();
+    void this.checkMapping(period);
+  }
+
   private async checkMapping(period: number): Promise<void> {
+    this.checking = true;
     const seed = this.seed;
     const before = this.nat.reflexiveAddr;
     const behindNat = before !== null && before !== this.d.meshNode.contact.addr;
-    if (seed !== undefined && behindNat && !this.stopped) {
-      const now = await this.askReflexive(seed, { timeoutMs: period });
-      // a network change re-learns on its own meanwhile; only a change the mapping alone made counts here
-      if (now !== null && now !== before && this.nat.reflexiveAddr === before && !this.stopped) await this.mappingChanged(now);
+    try {
+      if (seed !== undefined && behindNat && !this.stopped) {
+        const now = await this.askReflexive(seed, { timeoutMs: period });
+        // a network change re-learns on its own meanwhile; only a change the mapping alone made counts here
+        if (now !== null && now !== before && this.nat.reflexiveAddr === before && !this.stopped) await this.mappingChanged(now);
+      }
+    } finally {
+      this.checking = false;
+      this.mappingTimer = undefined;
+      this.scheduleMappingCheck();
     }
-    this.mappingTimer = undefined;
-    this.scheduleMappingCheck();
   }
 
   /** Our NAT maps us anew (a router reboot): renew as after a network change, our own address unchanged. */

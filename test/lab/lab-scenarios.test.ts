@@ -45,10 +45,10 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBacken
   }
 
   it('quickstart-reboot: streams through router-a carry on across its reboot; a restarted bob is found again', async () => {
-    // netns: every stream of the shipped file — to a public node, through another NAT, one opened
-    // from outside (bob -> alice-1) and one relayed (carol -> alice-2). docker: without those two,
-    // whose recovery within 3 s is not reliable there yet (LIMITATIONS.md, "A router reboot and
-    // connections opened from outside": 8 and 9 of 10 runs); the shipped file keeps them.
+    // every stream of the shipped file — to a public node, through another NAT, one opened from outside
+    // (bob -> alice-1) and one relayed (carol -> alice-2) — except, on docker, the relayed one: its
+    // relayed connection went silent until it timed out in 1 of 17 runs there, the first run of a fresh
+    // lab (LIMITATIONS.md, "A relayed stream behind a rebooted router, on docker"); the shipped file keeps it
     let file = 'topologies/quickstart-reboot.yaml';
     let expected = 4;
     if (backend === 'docker') {
@@ -56,12 +56,12 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'tc', 'conntrack'])).each(labBacken
       const copy = text
         .replace('$schema=../schema/', `$schema=${ROOT}/schema/`)
         .split('\n')
-        .filter((l) => !/stream: (bob -> alice-1|carol -> alice-2),/.test(l))
+        .filter((l) => !/stream: carol -> alice-2,/.test(l))
         .join('\n');
-      expect(text.split('\n').length - copy.split('\n').length).toBe(2);
+      expect(text.split('\n').length - copy.split('\n').length).toBe(1);
       file = join(dir, 'quickstart-reboot.yaml');
       await writeFile(file, copy);
-      expected = 2;
+      expected = 3;
     }
     const { entry } = await scenario(file, 'quickstart-reboot');
     const streams = entry('stream');

@@ -15,12 +15,19 @@ import { flush } from '../support/virtual-time.js';
 
 const SEED = { addr: '203.0.113.5:4433', nodeId: 'ab'.repeat(32) };
 
-function setup(own: string, mapping: () => string) {
+function setup(own: string, mapping: () => string, mappingCheckMs = 1_000) {
   const clock = new ManualClock();
   const calls: string[] = [];
+  const silent = { listener: undefined as (() => void) | undefined };
   const deps = {
     meshNode: {
       contact: { addr: own },
+      transport: {
+        onPeerSilent: (l: () => void) => {
+          silent.listener = l;
+          return () => void (silent.listener = undefined);
+        },
+      },
       request: async () => {
         calls.push('WhatIsMyAddr');
         return { msg: { type: 'YourAddr', addr: mapping() } };
@@ -40,9 +47,9 @@ function setup(own: string, mapping: () => string) {
       reachableEndpoints: () => [],
     },
     connector: () => ({ refreshPaths: () => (calls.push('refreshPaths'), 1) }),
-    mappingCheckMs: 1_000,
+    mappingCheckMs,
   } as unknown as NodeAddressesDeps;
-  return { clock, calls, addresses: new NodeAddresses(deps) };
+  return { clock, calls, silent, addresses: new NodeAddresses(deps) };
 }
 
 async function runTo(clock: ManualClock, until: number): Promise<void> {
@@ -51,6 +58,7 @@ async function runTo(clock: ManualClock, until: number): Promise<void> {
     clock.step();
     await flush();
   }
+  if (clock.now() < until) clock.advance(until - clock.now()); // nothing left due before `until`
 }
 
 describe('the NAT mapping watch', () => {
@@ -68,6 +76,33 @@ describe('the NAT mapping watch', () => {
     expect(calls).toEqual(['WhatIsMyAddr', 'relay keepalive', 'refreshPaths', 'publish 198.51.100.1:51234,192.168.1.2:4433']);
     expect(addresses.nat).toMatchObject({ reflexiveAddr: '198.51.100.1:51234', mappingChanges: 1 });
     addresses.stop();
+  });
+
+  it('checks at once when a peer falls silent mid-stream (a reboot under a stream), at most every 500 ms', async () => {
+    let mapped = '198.51.100.1:40000';
+    const { clock, calls, silent, addresses } = setup('192.168.1.2:4433', () => mapped, 2_000);
+    await addresses.learnReflexive(SEED);
+    await addresses.publishRecord();
+    await runTo(clock, 2_100); // the first periodic check at 2 s
+    calls.length = 0;
+    mapped = '198.51.100.1:51234'; // the router rebooted at 2.1 s; a stream to us stops
+    await runTo(clock, 2_400);
+    expect(calls).toEqual([]);
+    silent.listener!(); // the transport's first early keep-alive of that silence
+    await flush();
+    expect(clock.now()).toBe(2_400); // now, not at the next period (4 s)
+    expect(calls).toEqual(['WhatIsMyAddr', 'relay keepalive', 'refreshPaths', 'publish 198.51.100.1:51234,192.168.1.2:4433']);
+    calls.length = 0;
+    await runTo(clock, 2_700);
+    silent.listener!(); // another silent peer 300 ms later: no second check so soon
+    await flush();
+    expect(calls).toEqual([]);
+    await runTo(clock, 4_399);
+    expect(calls).toEqual([]); // the period restarts from the early check
+    await runTo(clock, 4_400);
+    expect(calls).toEqual(['WhatIsMyAddr']);
+    addresses.stop();
+    expect(silent.listener).toBeUndefined();
   });
 
   it('asks nothing of a public node, nor after stop', async () => {

@@ -26,8 +26,9 @@ interface BundleRecord {
   inputsHash: string;
 }
 
-function hashInputs(files: string[], esbuildVersion: string): string | null {
-  const h = createHash('sha256').update(`esbuild ${esbuildVersion}\0`);
+/** The inputs' content, the esbuild version and the entry: a clone runs dist/ or its sources (bin/launch.js). */
+function hashInputs(files: string[], esbuildVersion: string, entry: string): string | null {
+  const h = createHash('sha256').update(`esbuild ${esbuildVersion}\0${entry}\0`);
   for (const f of files) {
     if (!existsSync(f)) return null;
     h.update(f).update('\0').update(readFileSync(f)).update('\0');
@@ -53,7 +54,8 @@ export async function buildImageBundle(): Promise<{ file: string; rebuilt: boole
   }
   if (existsSync(file) && existsSync(recordFile)) {
     const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as BundleRecord;
-    if (hashInputs(rec.inputs, esbuild.version) === rec.inputsHash) return { file, rebuilt: false };
+    // the entry counts too: a bundle of an unchanged dist/ must not stand in for newer sources
+    if (hashInputs(rec.inputs, esbuild.version, nodeEntry()) === rec.inputsHash) return { file, rebuilt: false };
   }
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp.mjs`;
@@ -73,7 +75,7 @@ export async function buildImageBundle(): Promise<{ file: string; rebuilt: boole
     });
     renameSync(tmp, file);
     const inputs = Object.keys(result.metafile?.inputs ?? {}).map((p) => resolve(repo, p)).sort();
-    const inputsHash = hashInputs(inputs, esbuild.version);
+    const inputsHash = hashInputs(inputs, esbuild.version, nodeEntry());
     if (inputsHash) writeFileSync(recordFile, JSON.stringify({ inputs, inputsHash } satisfies BundleRecord));
     return { file, rebuilt: true };
   } catch (err) {

@@ -24,8 +24,14 @@ const STREAM_WINDOW = 4 * 1024 * 1024;
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
 /** Concurrent streams the peer may open; quiche raises the limit again as streams complete. */
 const MAX_STREAMS = 1000;
-/** Connection IDs we accept from the peer (for migration and path probing). */
-const ACTIVE_CID_LIMIT = 4;
+/**
+ * Connection IDs we accept from the peer (for migration and path probing); quiche also keeps at most
+ * this many paths. quiche 0.18 never frees a path whose peer address is gone (it keeps its connection
+ * ID, and only paths without one are evicted), so every address a connection ever had — each NAT
+ * rebinding of either side, each migration — costs one for the connection's life: with 4, the 4th
+ * router reboot under a long-lived connection left it deaf (quickstart-reboot --repeat 5); 8 lasts 7.
+ */
+export const ACTIVE_CID_LIMIT = 8;
 
 /**
  * quiche's congestion controllers. Default BBR: the binding hides each packet's pacing time

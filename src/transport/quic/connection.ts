@@ -30,6 +30,7 @@ import { CID_LEN } from './config.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
 import { FirstFlight, PathMigrations, PeerMoves } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
+import { SilenceProbe, type SilenceVerdict } from './silence-probe.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
 
 /** What a connection needs from its transport. */
@@ -39,6 +40,8 @@ export interface ConnectionOwner {
   readonly log: Logger;
   readonly services: StreamServices;
   readonly config: Config;
+  /** ms of silence mid-stream before an early keep-alive (SilenceProbe), and the regular keep-alive period. */
+  readonly silence: { afterMs: number; untilMs: number };
   /** Config of connections over a relay (smaller packets: see RELAYED_UDP_PAYLOAD). */
   readonly relayedConfig: Config;
   /** A DATAGRAM frame arrived on a verified connection. */
@@ -94,6 +97,8 @@ export class QuicConnection implements DatagramSink {
   private readonly peerMoves: PeerMoves;
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
+  /** The peer's stream data stopping mid-stream: early keep-alives (see silence-probe.ts). */
+  private readonly silence: SilenceProbe;
   /** When the first datagram from the peer arrived (components.clock), or null before (not heard yet). */
   firstHeardAt: number | null = null;
 
@@ -110,6 +115,7 @@ export class QuicConnection implements DatagramSink {
     this.path = { local: owner.endpoint.local, peer };
     this.recvInfo = { from: peer, to: this.path.local };
     this.streams = new StreamTable(this, owner.services);
+    this.silence = new SilenceProbe(owner.silence.afterMs, owner.silence.untilMs);
     this.peerMoves = new PeerMoves({
       native,
       clock: owner.components.clock,
@@ -274,7 +280,9 @@ export class QuicConnection implements DatagramSink {
     if (this.state === 'ready') {
       if (this.readPending) {
         this.readPending = false;
-        this.streams.processReadable();
+        const now = this.owner.components.clock.now();
+        if (this.silence.resumed(now, this.streams.sending)) this.keepAlive();
+        if (this.streams.processReadable()) this.silence.heard(now);
         this.readDatagrams();
       }
       this.streams.pumpAll();
@@ -388,6 +396,17 @@ export class QuicConnection implements DatagramSink {
       return;
     }
     this.wake();
+  }
+
+  /**
+   * A PING now if the peer stopped sending mid-stream (see silence-probe.ts); `first` for the first
+   * probe of a silence, which may mean our NAT forgot us.
+   */
+  probeSilence(now: number): SilenceVerdict {
+    if (this.state !== 'ready') return 'quiet';
+    const verdict = this.silence.check(now, this.streams.receiving);
+    if (verdict !== 'quiet') this.keepAlive();
+    return verdict;
   }
 
   /** Close with an application error code; pending operations fail with `reason`. */

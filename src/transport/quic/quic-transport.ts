@@ -37,6 +37,7 @@ import type { PeerInfo, Reply, RequestOptions, Target, Transport, TransportHandl
 import { formatAddr, parseAddr, type HostPort } from './addr.js';
 import { buildQuicheConfig, RELAYED_UDP_PAYLOAD, type CongestionControl } from './config.js';
 import { QuicConnection, type ConnectionOwner, type DialOptions } from './connection.js';
+import { SILENCE_PROBE_MS } from './silence-probe.js';
 import { ConnectionIndex } from './connection-index.js';
 import { onConnection, type Settle } from './on-connection.js';
 import { UdpEndpoint } from './endpoint.js';
@@ -60,6 +61,11 @@ export interface QuicTransportOptions {
   idleTimeoutMs?: number;
   /** ms between keep-alive PINGs on connections in use; must be below idleTimeoutMs. */
   keepAliveMs?: number;
+  /**
+   * ms a stream the peer writes to us may go silent before we PING early (our NAT may have forgotten
+   * us: see silence-probe.ts); 0 turns it off. Default SILENCE_PROBE_MS.
+   */
+  silenceProbeMs?: number;
   /** Default deadline (ms) of one request, dial included. */
   requestTimeoutMs?: number;
   /** Most connections held at once; further Initials are dropped, further dials refused. */
@@ -99,6 +105,10 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   private closing: Promise<void> | undefined;
   private readonly conns: ConnectionIndex;
   private keepAliveTimer: TimerHandle | undefined;
+  private silenceTimer: TimerHandle | undefined;
+  /** Early keep-alives of silent streams (ConnectionOwner.silence): the probe delay and the keep-alive period. */
+  readonly silence: { afterMs: number; untilMs: number };
+  private readonly silentListeners = new Set<(peer: PeerInfo) => void>();
   /** Raw datagram listeners: e.g. the punch driver, and NAT detection while punching runs. */
   private readonly rawListeners = new Set<(data: Buffer, from: HostPort) => void>();
   private streamHandler: ((stream: QuicByteStream) => void) | undefined;
@@ -116,6 +126,8 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   constructor(opts: QuicTransportOptions) {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? QUIC_IDLE_TIMEOUT_MS;
     this.keepAliveMs = opts.keepAliveMs ?? Math.min(QUIC_KEEPALIVE_INTERVAL_MS, Math.floor(this.idleTimeoutMs / 3));
+    this.silence = { afterMs: opts.silenceProbeMs ?? SILENCE_PROBE_MS, untilMs: this.keepAliveMs };
+    if (!(this.silence.afterMs >= 0)) throw new ConfigError(`silenceProbeMs must be >= 0, got ${this.silence.afterMs}`);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.maxConnections = opts.maxConnections ?? Infinity;
     if (!(this.idleTimeoutMs > 0)) throw new ConfigError(`idleTimeoutMs must be > 0, got ${this.idleTimeoutMs}`);
@@ -183,6 +195,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     this.handlers = handlers;
     this.state = 'started';
     this.scheduleKeepAlive();
+    this.scheduleSilenceProbe();
     this.log.info('listening', { addr: this.localAddr, node: shortHex(this.localNodeId) });
   }
 
@@ -282,6 +295,15 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   onDatagram(listener: (peer: PeerInfo, data: Uint8Array) => void): () => void {
     this.datagramListeners.add(listener);
     return () => this.datagramListeners.delete(listener);
+  }
+
+  /**
+   * Called when a peer stopped sending in the middle of a stream to us (the first early keep-alive of
+   * that silence went out): a hint that our NAT may have forgotten its mapping. Returns the remover.
+   */
+  onPeerSilent(listener: (peer: PeerInfo) => void): () => void {
+    this.silentListeners.add(listener);
+    return () => this.silentListeners.delete(listener);
   }
 
   /** Hear of connections becoming ready, moving (migration, NAT rebinding) and closing; returns the remover. */
@@ -389,6 +411,8 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     this.closing = (async () => {
       this.keepAliveTimer?.cancel();
       this.keepAliveTimer = undefined;
+      this.silenceTimer?.cancel();
+      this.silenceTimer = undefined;
       const conns = [...this.conns.unreleased];
       this.endpoint.beginClose();
       for (const conn of conns) conn.shutdownSend();
@@ -579,6 +603,29 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /** Look for streams whose peer fell silent, twice per probe delay (see silence-probe.ts). */
+  private scheduleSilenceProbe(): void {
+    const afterMs = this.silence.afterMs;
+    if (afterMs <= 0) return;
+    this.silenceTimer = this.components.clock.setTimer(Math.max(1, Math.floor(afterMs / 2)), () => {
+      if (this.state !== 'started') return;
+      const now = this.components.clock.now();
+      for (const conn of this.conns.all) {
+        if (conn.probeSilence(now) !== 'first') continue;
+        const peer = conn.verifiedPeer;
+        if (peer === undefined) continue;
+        for (const l of this.silentListeners) {
+          try {
+            l(peer);
+          } catch (e) {
+            this.log.warn('peer-silent listener threw', { error: (e as Error).message });
+          }
+        }
+      }
+      this.scheduleSilenceProbe();
+    });
+  }
 
   /** PING the connections in use; a duplicate nobody prefers is left to idle out. */
   private scheduleKeepAlive(): void {

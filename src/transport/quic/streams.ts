@@ -221,18 +221,19 @@ export class StreamTable {
     for (const [id, q] of this.writes) this.pump(id, q);
   }
 
-  /** Read everything quiche has for us. */
-  processReadable(): void {
+  /** Read everything quiche has for us; false when no stream had anything (no stream data arrived). */
+  processReadable(): boolean {
     const native = this.host.native;
     // quiche's readable() iterator costs ~35 µs a call (mostly GC of its native wrapper), more
     // than a whole request otherwise: ask per stream instead (~0.1 µs each), for the streams we
     // know and for the next ones the peer will open, and fall back to the iterator only when
     // something readable is still left (a stream opened out of order, a late FIN).
-    if (!native.isReadable()) return;
+    if (!native.isReadable()) return false;
     for (const id of this.readers.keys()) if (native.streamReadable(id)) this.readStream(id);
     this.acceptNext(this.remoteBidiDone);
     this.acceptNext(this.remoteUniDone);
     if (native.isReadable()) for (const id of native.readable()) this.readStream(id);
+    return true;
   }
 
   /** Read the peer's new streams that are ready, in id order from the lowest one not yet seen. */
@@ -282,6 +283,16 @@ export class StreamTable {
 
   get activeStreams(): number {
     return this.readers.size + this.writes.size;
+  }
+
+  /** Streams we are writing to (open for writing, whether or not data is queued). */
+  get sending(): boolean {
+    return this.writes.size > 0;
+  }
+
+  /** Streams we are reading from (the peer may still send on them). */
+  get receiving(): boolean {
+    return this.readers.size > 0;
   }
 
   private openBidi(): number {
