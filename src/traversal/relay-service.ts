@@ -76,6 +76,9 @@ export class RelayService {
     this.running = true;
     const serve = (peer: PeerInfo, msg: RelayConnect | RelayForward | RelayClose): Response => {
       const outcome = this.server.handle({ id: peer.nodeId, addr: peer.addr }, msg, this.node.components.clock.now());
+      if (msg.type === 'RelayClose') {
+        this.node.components.logger.debug('relay session closed by a member', { from: shortHex(peer.nodeId), session: shortHex(msg.sessionId) });
+      }
       this.apply(outcome.effects);
       return outcome.reply;
     };
