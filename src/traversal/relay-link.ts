@@ -17,7 +17,7 @@
  * result is an ordinary end-to-end encrypted QUIC connection to the peer (every request to its
  * NodeId uses it) that a later hole punch can migrate to a direct path.
  */
-import { toHex } from '../core/bytes.js';
+import { shortHex, toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { DecodeError, RemoteError, TimeoutError, TransportError } from '../errors.js';
@@ -97,7 +97,11 @@ export class RelayLink {
     node.onNotify('RelayClosed', (_peer, msg) => {
       const key = toHex(msg.sessionId);
       this.settleOpening(key, new TransportError('relay session closed before the peer joined'));
-      this.tunnels.get(key)?.closed(new TransportError('relay session closed'));
+      const tunnel = this.tunnels.get(key);
+      if (tunnel === undefined) return;
+      // a connection still on the session's path loses its carrier: it times out unless it moved off
+      node.components.logger.debug('relay closed a session of ours', { peer: shortHex(tunnel.peer), session: shortHex(msg.sessionId) });
+      tunnel.closed(new TransportError('relay session closed'));
     });
   }
 

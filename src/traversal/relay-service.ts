@@ -10,7 +10,7 @@
  * relay frames (src/nat/relay/relay-datagram.ts) on their links; each frame is admitted by the
  * server core (membership, bandwidth) and passed on unchanged over the other party's link.
  */
-import { toHex } from '../core/bytes.js';
+import { shortHex, toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { errorMessage } from '../errors.js';
@@ -48,6 +48,7 @@ export class RelayService {
   private stopChanges: (() => void) | undefined;
   private readonly mFrames: Counter;
   private readonly seen = new Map<string, string>();
+  private readonly refusedLogged = new Set<string>();
   private readonly sweepMs: number;
   private running = false;
 
@@ -75,6 +76,9 @@ export class RelayService {
     this.running = true;
     const serve = (peer: PeerInfo, msg: RelayConnect | RelayForward | RelayClose): Response => {
       const outcome = this.server.handle({ id: peer.nodeId, addr: peer.addr }, msg, this.node.components.clock.now());
+      if (msg.type === 'RelayClose') {
+        this.node.components.logger.debug('relay session closed by a member', { from: shortHex(peer.nodeId), session: shortHex(msg.sessionId) });
+      }
       this.apply(outcome.effects);
       return outcome.reply;
     };
@@ -92,7 +96,10 @@ export class RelayService {
           return this.mFrames.inc({ result: 'malformed' });
         }
         const verdict = this.server.forwardFrame(peer.nodeId, frame.sessionId, frame.packet.length, this.node.components.clock.now());
-        if ('reason' in verdict) return this.mFrames.inc({ result: 'refused' });
+        if ('reason' in verdict) {
+          this.noteRefused(peer.nodeId, frame.sessionId, verdict.reason);
+          return this.mFrames.inc({ result: 'refused' });
+        }
         this.mFrames.inc({ result: transport.sendDatagram(verdict.to.id, data) ? 'forwarded' : 'undeliverable' });
       });
     }
@@ -104,7 +111,11 @@ export class RelayService {
       // "Too many sessions" for nodes relayed to many peers).
       if (c.kind !== 'closed' || c.relayed || control.pathInfo(c.nodeId) !== undefined) return;
       this.seen.delete(toHex(c.nodeId));
+      const before = this.server.sessionCount;
       this.apply(this.server.peerDisconnected(c.nodeId));
+      const freed = before - this.server.sessionCount;
+      // Said at info: a session freed under a live relayed connection silences it (it then times out).
+      if (freed > 0) this.node.components.logger.info('relay sessions freed: the node\'s last connection closed', { node: shortHex(c.nodeId), addr: c.addr, sessions: freed });
     });
     this.scheduleSweep();
   }
@@ -134,6 +145,15 @@ export class RelayService {
    */
   serves(nodeId: NodeId): boolean {
     return this.seen.has(toHex(nodeId));
+  }
+
+  /** The first refused frame of each session is logged (a refused session drops every frame after it too). */
+  private noteRefused(from: NodeId, sessionId: Uint8Array, reason: string): void {
+    const key = `${toHex(sessionId)}/${reason}`;
+    if (this.refusedLogged.has(key)) return;
+    if (this.refusedLogged.size >= 256) this.refusedLogged.clear();
+    this.refusedLogged.add(key);
+    this.node.components.logger.debug('relay frame refused', { from: shortHex(from), session: shortHex(sessionId), reason });
   }
 
   private notePeer(peer: PeerInfo): void {

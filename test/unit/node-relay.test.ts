@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Components } from '../../src/core/components.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger, type LogFields, type Logger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import { noopMetrics, type Metrics } from '../../src/metrics/metrics.js';
 import { PromMetrics } from '../../src/metrics/prom.js';
@@ -22,19 +22,19 @@ const keypair = () => keys.next();
 function lab() {
   const clock = new ManualClock(1_000);
   const net = new MemoryNetwork({ clock, rng: new SeededRng(5), latencyMs: () => 5, defaultTimeoutMs: 1_000 });
-  const make = (opts: Partial<CreateNodeOptions> & { metrics?: Metrics } = {}): NodeAssembly => {
+  const make = (opts: Partial<CreateNodeOptions> & { metrics?: Metrics; logger?: Logger } = {}): NodeAssembly => {
     const kp = keypair();
     const transport = net.createTransport({ nodeId: kp.nodeId, publicKey: kp.publicKeyBytes() });
-    const components: Components = { clock, rng: new SeededRng(keys.seed), logger: silentLogger, metrics: opts.metrics ?? noopMetrics };
+    const components: Components = { clock, rng: new SeededRng(keys.seed), logger: opts.logger ?? silentLogger, metrics: opts.metrics ?? noopMetrics };
     return createNode({ keypair: kp, transport, components, pubsub: false, ...opts });
   };
   return { clock, net, make };
 }
 
 /** A relay and two nodes, alice and bob, that keep a link to it (registered by their first keep-alive). */
-async function linkedPair(metrics?: Metrics) {
+async function linkedPair(metrics?: Metrics, relayLogger?: Logger) {
   const { clock, make } = lab();
-  const relay = make({ relay: true, ...(metrics ? { metrics } : {}) });
+  const relay = make({ relay: true, ...(metrics ? { metrics } : {}), ...(relayLogger ? { logger: relayLogger } : {}) });
   await relay.start();
   const relayAddr = relay.meshNode.contact.addr;
   const alice = make({ relays: [relayAddr] });
@@ -74,7 +74,9 @@ describe('relay service and relay link (memory transport)', () => {
   });
 
   it('frees the sessions of a node whose connection to the relay went away (a restarted node)', async () => {
-    const { clock, relay, alice, bob } = await linkedPair();
+    const logged: { msg: string; fields?: LogFields }[] = [];
+    const logger: Logger = { ...silentLogger, info: (msg, fields) => logged.push({ msg, fields }), child: () => logger };
+    const { clock, relay, alice, bob } = await linkedPair(undefined, logger);
     const result = await settle(clock, probePeer(alice.meshNode, { addr: '10.250.0.1:4433', nodeId: bob.meshNode.nodeId }, { timeoutMs: 2_000 }));
     expect(result).toMatchObject({ connected: true, path: 'relayed' });
     expect(relay.services.relayService!.status()).toMatchObject({ sessions: 1, connectedPeers: 2 });
@@ -87,6 +89,10 @@ describe('relay service and relay link (memory transport)', () => {
     control.disconnect(bob.meshNode.nodeId);
     await settle(clock, new Promise((r) => clock.setTimer(50, () => r(undefined))));
     expect(relay.services.relayService!.status()).toMatchObject({ sessions: 0, connectedPeers: 1 });
+    // said in the relay's log: a relayed connection that goes silent is explained there
+    expect(logged.filter((l) => l.msg.startsWith('relay sessions freed'))).toEqual([
+      { msg: "relay sessions freed: the node's last connection closed", fields: expect.objectContaining({ sessions: 1 }) },
+    ]);
     await Promise.all([alice.stop(), bob.stop(), relay.stop()]);
   });
 
