@@ -8,6 +8,7 @@
  */
 import { shortHex, toHex } from '../core/bytes.js';
 import type { Components } from '../core/components.js';
+import { notifyListeners } from '../core/listeners.js';
 import type { Contact, NodeId } from '../core/types.js';
 import { AbortError, IdentityError, RemoteError, TimeoutError, TransportError, errorMessage } from '../errors.js';
 import type { Keypair } from '../identity/keypair.js';
@@ -244,13 +245,7 @@ export class MeshNode implements MeshService {
   }
 
   private tellPeerListeners(peer: PeerInfo): void {
-    for (const l of this.peerListeners) {
-      try {
-        l(peer);
-      } catch (err) {
-        this.components.logger.warn('peer listener failed', { error: errorMessage(err) });
-      }
-    }
+    notifyListeners(this.peerListeners, this.components.logger, 'peer', peer);
   }
 
   private notePeer(peer: PeerInfo): void {

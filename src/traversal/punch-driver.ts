@@ -40,6 +40,7 @@
  */
 import { toHex } from '../core/bytes.js';
 import type { TimerHandle } from '../core/clock.js';
+import { notifyListeners } from '../core/listeners.js';
 import type { NodeId } from '../core/types.js';
 import { RemoteError, TransportError } from '../errors.js';
 import { candidatePriority, gatherCandidates, IceAgent, type CandidatePair, type IceCandidate, type IceEffect } from '../nat/ice.js';
@@ -353,22 +354,11 @@ export class PunchDriver {
     else if (msg.type === 'PathReply') this.onReply(msg);
   }
 
-  /** Tell every listener; one that throws is logged and does not stop the others. */
-  private notify<A extends unknown[]>(listeners: ReadonlySet<(...args: A) => void>, what: string, ...args: A): void {
-    for (const l of listeners) {
-      try {
-        l(...args);
-      } catch (err) {
-        this.node.components.logger.warn(`${what} listener failed`, { error: String(err) });
-      }
-    }
-  }
-
   private handleCheck(msg: IceCheck, from: string): void {
     const txId = toHex(msg.txId);
     const key = toHex(msg.from.id);
     const now = this.node.components.clock.now();
-    this.notify(this.checkListeners, 'check', msg.from.id, now, from);
+    notifyListeners(this.checkListeners, this.node.components.logger, 'check', msg.from.id, now, from);
     const a = this.attempts.get(key);
     // No running attempt for this peer (none, or a finished one lingering): keep the check for an
     // attempt that may start soon — the rendezvous's answer may still be on its way, and a new
@@ -459,7 +449,7 @@ export class PunchDriver {
       rttMs: a.lastRttMs,
     };
     a.resolve(result);
-    this.notify(this.punchedListeners, 'punch', a.peer, result);
+    notifyListeners(this.punchedListeners, this.node.components.logger, 'punch', a.peer, result);
     // Keep answering the peer's checks (and finish the nomination) for a while; then let go.
     this.node.components.clock.setTimer(LINGER_MS, () => {
       a.timer?.cancel();

@@ -38,6 +38,7 @@ import { formatAddr, parseAddr, type HostPort } from './addr.js';
 import { buildQuicheConfig, RELAYED_UDP_PAYLOAD, type CongestionControl } from './config.js';
 import { QuicConnection, type ConnectionOwner, type DialOptions } from './connection.js';
 import { SILENCE_PROBE_MS } from './silence-probe.js';
+import { notifyListeners } from '../../core/listeners.js';
 import { ConnectionIndex } from './connection-index.js';
 import { onConnection, type Settle } from './on-connection.js';
 import { UdpEndpoint } from './endpoint.js';
@@ -525,13 +526,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   datagramReceived(conn: QuicConnection, data: Uint8Array): void {
     const peer = conn.verifiedPeer;
     if (peer === undefined) return;
-    for (const l of this.datagramListeners) {
-      try {
-        l(peer, data);
-      } catch (e) {
-        this.log.warn('datagram listener threw', { peer: peer.addr, error: (e as Error).message });
-      }
-    }
+    notifyListeners(this.datagramListeners, this.log, 'datagram', peer, data);
   }
 
   private emitChange(kind: ConnectionChange['kind'], conn: QuicConnection, previous?: string): void {
@@ -539,13 +534,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     if (peer === undefined || this.changeListeners.size === 0) return;
     const change: ConnectionChange = { kind, nodeId: peer.nodeId, addr: conn.peerAddr, relayed: conn.isRelayed, opener: !conn.isServer };
     if (previous !== undefined) change.previous = previous;
-    for (const l of this.changeListeners) {
-      try {
-        l(change);
-      } catch (e) {
-        this.log.warn('connection listener threw', { error: (e as Error).message });
-      }
-    }
+    notifyListeners(this.changeListeners, this.log, 'connection', change);
   }
 
   connectionClosed(conn: QuicConnection, reason: Error): void {
@@ -614,14 +603,7 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
       for (const conn of this.conns.all) {
         if (conn.probeSilence(now) !== 'first') continue;
         const peer = conn.verifiedPeer;
-        if (peer === undefined) continue;
-        for (const l of this.silentListeners) {
-          try {
-            l(peer);
-          } catch (e) {
-            this.log.warn('peer-silent listener threw', { error: (e as Error).message });
-          }
-        }
+        if (peer !== undefined) notifyListeners(this.silentListeners, this.log, 'peer-silent', peer);
       }
       this.scheduleSilenceProbe();
     });
