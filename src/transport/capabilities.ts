@@ -48,6 +48,12 @@ export interface DrainingDisconnect {
   disconnectAndDrain(nodeId: NodeId, timeoutMs?: number): Promise<boolean>;
 }
 
+/** Hints that a peer stopped sending in the middle of a stream to us (our NAT may have forgotten us). */
+export interface PeerSilence {
+  /** Hear of each such silence (the first early keep-alive went out); returns the remover. */
+  onPeerSilent(listener: (peer: PeerInfo) => void): () => void;
+}
+
 /** Every optional transport capability, under the name `capability(transport, name)` asks for. */
 export interface TransportCapabilities {
   /** Explicit connects, path state and events, migration (src/transport/paths.ts). */
@@ -59,6 +65,7 @@ export interface TransportCapabilities {
   rawDatagrams: RawDatagrams;
   streams: ByteStreams;
   drainingDisconnect: DrainingDisconnect;
+  peerSilence: PeerSilence;
 }
 
 /** The name of a transport capability. */

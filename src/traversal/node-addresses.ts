@@ -21,6 +21,7 @@ import type { Components } from '../core/components.js';
 import type { DhtNode } from '../dht/index.js';
 import { MAX_RECORD_RELAYS } from '../identity/endpoint-record.js';
 import type { Keypair } from '../identity/keypair.js';
+import { capability } from '../transport/capabilities.js';
 import { formatAddr, parseAddr } from '../transport/quic/addr.js';
 import type { TraversalNode } from './host.js';
 import { interfaceAddressNow, NetworkWatch } from './network-watch.js';
@@ -62,13 +63,6 @@ export const DEFAULT_MAPPING_CHECK_MS = 2_000;
 /** Checks brought forward by silent peers come at most this often, ms (many streams may stop at once). */
 const EARLY_CHECK_GAP_MS = 500;
 
-/** A transport that tells when a peer stopped sending mid-stream (QuicTransport does). */
-interface SilenceAware {
-  onPeerSilent(listener: () => void): () => void;
-}
-const silenceAware = (t: unknown): t is SilenceAware =>
-  typeof t === 'object' && t !== null && typeof (t as Partial<SilenceAware>).onPeerSilent === 'function';
-
 const WILDCARD = /^(0\.0\.0\.0|\[::\]):/;
 /** Republish period of a record some other node holds, ms (well inside its 24 h lifetime). */
 const REPUBLISH_MS = 30 * 60_000;
@@ -88,8 +82,7 @@ export class NodeAddresses {
   private readonly unsubscribeSilence: () => void;
 
   constructor(private readonly d: NodeAddressesDeps) {
-    const transport = d.meshNode.transport;
-    this.unsubscribeSilence = silenceAware(transport) ? transport.onPeerSilent(() => this.checkMappingNow()) : () => {};
+    this.unsubscribeSilence = capability(d.meshNode.transport, 'peerSilence')?.onPeerSilent(() => this.checkMappingNow()) ?? (() => {});
     // the record lists the relays we are reachable through: publish again when that changes
     d.relayLink?.onReachabilityChange(() => {
       if (this.joined) void this.publishRecord();

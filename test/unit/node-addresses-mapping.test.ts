@@ -23,9 +23,13 @@ function setup(own: string, mapping: () => string, mappingCheckMs = 1_000) {
     meshNode: {
       contact: { addr: own },
       transport: {
-        onPeerSilent: (l: () => void) => {
-          silent.listener = l;
-          return () => void (silent.listener = undefined);
+        capabilities: {
+          peerSilence: {
+            onPeerSilent: (l: () => void) => {
+              silent.listener = l;
+              return () => void (silent.listener = undefined);
+            },
+          },
         },
       },
       request: async () => {

@@ -87,7 +87,7 @@ const EMPTY = new Uint8Array(0);
 export class QuicTransport implements Transport, RelayedPathTransport, ConnectionOwner, StreamServices {
   readonly localNodeId: NodeId;
   /** Everything a transport can do (src/transport/capabilities.ts). */
-  readonly capabilities: CapabilitySet = { connectionControl: this, datagrams: this, relayedPaths: this, rawDatagrams: this, streams: this, drainingDisconnect: this };
+  readonly capabilities: CapabilitySet = { connectionControl: this, datagrams: this, relayedPaths: this, rawDatagrams: this, streams: this, drainingDisconnect: this, peerSilence: this };
   readonly components: Components;
   readonly log: Logger;
   readonly endpoint: UdpEndpoint;
