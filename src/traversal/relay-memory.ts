@@ -1,9 +1,9 @@
 /**
  * Which peers needed a relay last time: a connect whose direct dials and hole punch did not get
  * through before the relay fallback (DIRECT_CONNECT_TIMEOUT_MS) ended relayed, so the next connect
- * to that peer — at the same addresses — goes to the relay first and punches alongside it, as a
- * relayFirst connect does: it waits no longer for what did not work, and still upgrades to direct
- * by migration if the punch gets through now. A direct connection or a successful punch to the
+ * to that peer — at the same addresses — starts its relays at once beside the dials and the punch
+ * (SmartConnectTarget.relayNow): it waits no longer for what did not work, and still goes direct if
+ * a dial wins, or by migration if the punch gets through later. A direct connection or a successful punch to the
  * peer forgets it. Entries expire after `ttlMs` (NATs and networks change) and at most `max` are
  * kept (oldest dropped first). Pure: times are given.
  */

@@ -61,7 +61,7 @@ export interface SmartConnectorDeps {
 /** Smart connections: dials, hole punch and relay in parallel; the first verified connection wins, relayed ones are upgraded. */
 export class SmartConnector {
   private readonly runs = new Map<string, Run>();
-  /** Peers whose last connect needed a relay: the next goes to the relay first (relay-memory.ts). */
+  /** Peers whose last connect needed a relay: the next starts its relays at once (relay-memory.ts). */
   private readonly relayMemory = new RelayMemory();
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
@@ -124,7 +124,6 @@ export class SmartConnector {
     }
     if (run === undefined || plan === undefined || plan.phase === 'failed' || plan.phase === 'idle') {
       this.forget(key, new TransportError('restarted'));
-
       run = newRun(target, opts, this.now);
       this.runs.set(key, run);
       const relays = this.deps.relayClient?.rankEndpoints(target.relays) ?? [...target.relays];
