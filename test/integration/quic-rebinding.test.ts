@@ -74,30 +74,34 @@ async function toyNat(serverPort: number, reboots = 1): Promise<ToyNat> {
   };
 }
 
+/**
+ * A client behind a toy NAT (`reboots` mappings to spare) opens a connection to a server, which then
+ * streams to it on that connection for `durationMs` (a stream check: the client counts every byte).
+ */
+async function serverStreamingThroughNat(reboots: number, durationMs: number) {
+  const clock = new SystemClock();
+  // the client keeps its connection alive often, so it speaks soon after the reboot (as every node does every 2 s)
+  const client = new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 });
+  const server = new QuicTransport({ keypair: Keypair.generate() });
+  open.push(client, server);
+  await client.start(handlers);
+  await server.start(handlers);
+  answerStreamChecks(client, clock);
+  const nat = await toyNat(Number(server.localAddr.split(':')[1]), reboots);
+  // the client opens the connection (through its NAT); the server then streams to it on that connection
+  await client.request(
+    { addr: nat.inside, nodeId: server.localNodeId },
+    { type: 'Ping', from: { id: client.localNodeId, addr: client.localAddr } },
+  );
+  const clientAt = server.connectionTo(client.localNodeId)?.peerAddr;
+  expect(clientAt).toBeDefined();
+  const check = runStreamCheck(server, { clock }, { addr: clientAt!, nodeId: client.localNodeId }, { durationMs, answerTimeoutMs: 5_000 });
+  return { server, client, nat, clientAt: clientAt!, check };
+}
+
 describe('QUIC across a NAT rebinding while the server sends', () => {
   it('a stream the server writes on a connection the client opened arrives whole after the client’s mapping changed', async () => {
-    const clock = new SystemClock();
-    // the client keeps its connection alive often, so it speaks soon after the reboot (as every node does every 2 s)
-    const client = new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 });
-    const server = new QuicTransport({ keypair: Keypair.generate() });
-    open.push(client, server);
-    await client.start(handlers);
-    await server.start(handlers);
-    answerStreamChecks(client, clock);
-    const nat = await toyNat(Number(server.localAddr.split(':')[1]));
-    // the client opens the connection (through its NAT); the server then streams to it on that connection
-    await client.request(
-      { addr: nat.inside, nodeId: server.localNodeId },
-      { type: 'Ping', from: { id: client.localNodeId, addr: client.localAddr } },
-    );
-    const clientAt = server.connectionTo(client.localNodeId)?.peerAddr;
-    expect(clientAt).toBeDefined();
-    const check = runStreamCheck(
-      server,
-      { clock },
-      { addr: clientAt!, nodeId: client.localNodeId },
-      { durationMs: 2_500, answerTimeoutMs: 5_000 },
-    );
+    const { server, client, nat, clientAt, check } = await serverStreamingThroughNat(1, 2_500);
     // mid-stream, once data is flowing: the router reboots
     const before = nat.delivered();
     await pollUntil('stream data through the NAT', () => nat.delivered() > before + 40_000, {
@@ -122,25 +126,7 @@ describe('QUIC across a NAT rebinding while the server sends', () => {
     // quiche keeps every path a connection had, each with one of the peer's connection IDs; with 4
     // of them (3 spare) the 4th reboot's packets were dropped and the stream died (config.ts)
     const REBOOTS = 7;
-    const clock = new SystemClock();
-    const client = new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 });
-    const server = new QuicTransport({ keypair: Keypair.generate() });
-    open.push(client, server);
-    await client.start(handlers);
-    await server.start(handlers);
-    answerStreamChecks(client, clock);
-    const nat = await toyNat(Number(server.localAddr.split(':')[1]), REBOOTS);
-    await client.request(
-      { addr: nat.inside, nodeId: server.localNodeId },
-      { type: 'Ping', from: { id: client.localNodeId, addr: client.localAddr } },
-    );
-    const clientAt = server.connectionTo(client.localNodeId)!.peerAddr;
-    const check = runStreamCheck(
-      server,
-      { clock },
-      { addr: clientAt, nodeId: client.localNodeId },
-      { durationMs: 6_000, answerTimeoutMs: 5_000 },
-    );
+    const { server, client, nat, clientAt, check } = await serverStreamingThroughNat(REBOOTS, 6_000);
     const seen = new Set([clientAt]);
     for (let i = 0; i < REBOOTS; i++) {
       const before = nat.delivered();
