@@ -175,15 +175,17 @@ export class SmartConnectPlan {
     this.upgradeAttempts = 0;
     const out: SmartEffect[] = [];
     this.pendingDials = new Set(this.target.addrs);
-    for (const addr of this.pendingDials) out.push({ kind: 'dial', addr });
     this.directDeadline = now + (this.target.behindNat === false ? this.o.publicDirectTimeoutMs : this.o.directTimeoutMs);
     this.punchAt = Infinity;
     if (this.rendezvous) {
       this.punching = true; // counts as a direct option while it waits for its start
       const delay = this.target.behindNat === true ? 0 : this.target.behindNat === false ? this.o.publicPunchDelayMs : this.o.punchDelayMs;
+      // before the dials: the punch's request has the longest way to go (rendezvous, then the peer, whose
+      // answer opens its NAT), while each dial's first flight is repeated until then anyway
       if (delay === 0) out.push({ kind: 'punch', rendezvous: this.rendezvous });
       else this.punchAt = now + delay;
     }
+    for (const addr of this.pendingDials) out.push({ kind: 'dial', addr });
     // nothing to dial: a punch alone is a gamble, so start the relay alongside it (and at once for a
     // peer that needed one last time: the first verified path wins, a later punch still upgrades)
     if (this.pendingDials.size === 0 || this.target.relayNow === true) out.push(...this.nextRelay(now));

@@ -44,10 +44,11 @@ describe('SmartConnectPlan', () => {
   it('dials every address and registers a punch at the first relay; the first dial wins', () => {
     const p = plan();
     const start = p.start(0);
+    // the punch first: its request has the longest way to go, the dials' first flights repeat meanwhile
     expect(start).toEqual([
+      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] }},
       { kind: 'dial', addr: A1 },
       { kind: 'dial', addr: A2 },
-      { kind: 'punch', rendezvous: { id: R1.relayId, addr: R1.addrs[0] }},
     ]);
     expect(p.start(1)).toEqual([]); // already running
     const won = p.input({ kind: 'dialSucceeded', addr: A2 }, 100);
@@ -110,7 +111,7 @@ describe('SmartConnectPlan', () => {
     expect(q.tick(10)).toEqual([]);
     // a peer known to be behind a NAT is punched at once
     const r = new SmartConnectPlan(target({ behindNat: true }), { rng: new SeededRng(1), punchDelayMs: 10 });
-    expect(kinds(r.start(0))).toEqual(['dial', 'dial', 'punch']);
+    expect(kinds(r.start(0))).toEqual(['punch', 'dial', 'dial']);
     // a peer known to be public gets the longer head start: its handshake answers first
     const pub = new SmartConnectPlan(target({ addrs: [A1], behindNat: false }), { rng: new SeededRng(1), punchDelayMs: 10, publicPunchDelayMs: 100 });
     expect(kinds(pub.start(0))).toEqual(['dial']);
@@ -122,7 +123,7 @@ describe('SmartConnectPlan', () => {
   it('relayNow: the relays join at once beside the dials and the punch; a punch that wins later still upgrades', () => {
     const p = new SmartConnectPlan(target({ behindNat: true, relayNow: true }), { rng: new SeededRng(1), directTimeoutMs: 500 });
     const start = p.start(0);
-    expect(kinds(start)).toEqual(['dial', 'dial', 'punch', 'relayConnect']);
+    expect(kinds(start)).toEqual(['punch', 'dial', 'dial', 'relayConnect']);
     const { sessionId } = relayConnectOf(start);
     // the relay answers first: relayed, dials cancelled; the punch keeps running
     expect(kinds(p.input({ kind: 'relayConnected', sessionId }, 80))).toEqual(['cancelDials', 'connected']);
@@ -229,7 +230,7 @@ describe('SmartConnectPlan', () => {
     p.start(0);
     p.input({ kind: 'dialSucceeded', addr: A1 }, 10);
     const again = p.input({ kind: 'connectionLost' }, 20);
-    expect(kinds(again)).toEqual(['dial', 'dial', 'punch']);
+    expect(kinds(again)).toEqual(['punch', 'dial', 'dial']);
     expect(p.failures).toBe(1);
   });
 
