@@ -88,6 +88,14 @@ export class ManualClock implements Clock {
     return false;
   }
 
+  /**
+   * Let `ms` pass without firing anything, as a stretch of synchronous work does: timers that fall
+   * due meanwhile fire late, at the next step() or advance().
+   */
+  elapse(ms: number): void {
+    this.current += Math.max(0, ms);
+  }
+
   /** Fire every timer due up to `now() + ms`, then set time to that point. */
   advance(ms: number): void {
     const until = this.current + ms;

@@ -113,6 +113,8 @@ export class SmartConnector {
    * connect to a peer being connected joins the first.
    */
   connect(target: ConnectTarget, opts: ConnectOptions = {}): Promise<ConnectOutcome> {
+    // the time to connect counts from here: starting the dials and the punch takes time too
+    const since = this.now;
     const key = toHex(target.nodeId);
     if (opts.fresh) this.dropPeer(target.nodeId);
     if (opts.signal?.aborted) return Promise.reject(new AbortError('connect aborted'));
@@ -143,7 +145,6 @@ export class SmartConnector {
       this.apply(run, started.effects);
     }
     const r = run;
-    const since = this.now;
     return new Promise<ConnectOutcome>((resolve, reject) => {
       let timer: TimerHandle | undefined;
       const done = (): void => {

@@ -29,6 +29,17 @@ describe('ManualClock', () => {
     clock.advance(100);
     expect(at).toEqual([5, 10]);
   });
+
+  it('elapse lets time pass without firing: a timer due meanwhile fires late, at the next step', () => {
+    const clock = new ManualClock();
+    const at: number[] = [];
+    clock.setTimer(5, () => at.push(clock.now()));
+    clock.elapse(8);
+    expect(clock.now()).toBe(8);
+    expect(at).toEqual([]);
+    expect(clock.step()).toBe(true);
+    expect(at).toEqual([8]);
+  });
 });
 
 describe('SeededRng', () => {

@@ -5,6 +5,8 @@
  * started read as a connect of seconds).
  */
 import { describe, expect, it } from 'vitest';
+import { bytesEqual } from '../../src/core/bytes.js';
+import { capability } from '../../src/transport/capabilities.js';
 import { probePeer } from '../../src/traversal/probe.js';
 import { natLab } from '../support/memory-nat.js';
 import { settle } from '../support/virtual-time.js';
@@ -23,5 +25,35 @@ describe('probePeer on a connection that exists', () => {
     expect(again).toMatchObject({ connected: true, path: 'hole-punched' });
     expect(again.timeToConnectMs).toBe(0);
     await stop();
+  });
+});
+
+describe('time to connect', () => {
+  /** Alice probes bob, a public peer; starting her first dial to bob takes `costMs` (synchronous work: time passes, no timer fires). */
+  async function connectWithDialCost(costMs: number): Promise<number | null> {
+    const l = natLab(91400);
+    const { nodes, stop } = await l.withRelay([{}, { natted: false }]);
+    const [alice, bob] = nodes;
+    const control = capability(alice!.meshNode.transport, 'connectionControl')!;
+    const connect = control.connect.bind(control);
+    let charged = false;
+    control.connect = (...args: Parameters<typeof connect>) => {
+      if (!charged && bytesEqual(args[0].nodeId!, bob!.meshNode.nodeId)) {
+        charged = true;
+        l.clock.elapse(costMs);
+      }
+      return connect(...args);
+    };
+    const target = { addr: bob!.meshNode.contact.addr, nodeId: bob!.meshNode.nodeId };
+    const r = await settle(l.clock, probePeer(alice!.meshNode, target, { timeoutMs: 3_000 }));
+    await stop();
+    expect(r.path).toBe('direct'); // the dial that paid the cost is the one that won
+    return r.timeToConnectMs;
+  }
+
+  it('counts from the connect call, so starting the dials and the punch counts too', async () => {
+    const base = await connectWithDialCost(0);
+    expect(base).toBeGreaterThan(0);
+    expect(await connectWithDialCost(7)).toBe(base! + 7);
   });
 });
