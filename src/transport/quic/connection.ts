@@ -556,7 +556,9 @@ export class QuicConnection implements DatagramSink {
         this.strandedPeer.validated(ev.peer);
       } else if ((ev.type as string) === 'FailedValidation' && this.isServer) {
         // (the binding's types name this event 'Closed'; quiche 0.18 reports it as FailedValidation)
-        this.strandedPeer.pathFailed((ev as unknown as { peer: HostPort }).peer);
+        const peer = (ev as unknown as { peer: HostPort }).peer;
+        this.owner.log.debug('quiche failed its check of a peer address', { peer: formatAddr(peer.host, peer.port), active: formatAddr(this.path.peer.host, this.path.peer.port) });
+        this.strandedPeer.pathFailed(peer);
       }
     }
   }
