@@ -393,6 +393,7 @@ export class QuicConnection implements DatagramSink {
     this.strandedPeer.followed(peer);
     this.path.peer = peer;
     this.recvInfo = { from: peer, to: this.path.local };
+    if (old === this.peerAddr) return; // quiche caught up with where we already sent (StrandedPeer)
     if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
     this.owner.connectionMoved(this, old);
   }
