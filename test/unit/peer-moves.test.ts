@@ -22,6 +22,7 @@ function setup(opts: { probeFails?: boolean } = {}) {
   let wakes = 0;
   let active = NEW;
   let validated = false;
+  const failed: HostPort[] = [];
   const native = {
     probePath(local: HostPort, peer: HostPort): number {
       if (opts.probeFails) throw new Error('InvalidState');
@@ -32,7 +33,14 @@ function setup(opts: { probeFails?: boolean } = {}) {
       return validated;
     },
   } as unknown as Connection;
-  const moves = new PeerMoves({ native, clock, local: LOCAL, activePeer: () => active, wake: () => void wakes++ });
+  const moves = new PeerMoves({
+    native,
+    clock,
+    local: LOCAL,
+    activePeer: () => active,
+    wake: () => void wakes++,
+    checkable: (p) => !failed.some((f) => f.host === p.host && f.port === p.port),
+  });
   return {
     clock,
     moves,
@@ -40,6 +48,7 @@ function setup(opts: { probeFails?: boolean } = {}) {
     wakes: () => wakes,
     setActive: (p: HostPort) => void (active = p),
     validate: () => void (validated = true),
+    fail: (p: HostPort) => void failed.push(p),
   };
 }
 
@@ -110,6 +119,16 @@ describe('PeerMoves: a new peer address', () => {
     expect(t.probes).toHaveLength(2);
   });
 
+  it('is not checked once quiche failed it: its credit there is spent, and a check quiche cannot send holds up all it sends', () => {
+    const t = setup();
+    t.moves.arrived(NEW);
+    t.clock.advance(300);
+    expect(t.probes).toHaveLength(1);
+    t.fail(NEW);
+    t.clock.advance(5_000);
+    expect(t.probes).toHaveLength(1);
+  });
+
   it('is left alone when quiche no longer knows the path, and after stop()', () => {
     const refused = setup({ probeFails: true });
     refused.moves.arrived(NEW);
@@ -143,6 +162,8 @@ describe('StrandedPeer', () => {
     const { peer } = stranded();
     peer.pathFailed(NEW);
     expect(peer.engaged).toBe(true);
+    expect(peer.failedAt(NEW)).toBe(true);
+    expect(peer.failedAt(OTHER)).toBe(false);
     expect(peer.source(NEW)).toEqual(OLD); // quiche would make its failed path active and close the connection
     expect(peer.source(OTHER)).toBeUndefined();
     expect(peer.watches(NEW)).toBe(true);

@@ -124,6 +124,7 @@ export class QuicConnection implements DatagramSink {
       local: this.path.local,
       activePeer: () => this.path.peer,
       wake: () => this.wake(),
+      checkable: (peer) => !this.strandedPeer.failedAt(peer),
     });
     this.strandedPeer = new StrandedPeer({ activePeer: () => this.path.peer });
     this.migrations = new PathMigrations({

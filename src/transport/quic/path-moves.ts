@@ -215,6 +215,11 @@ export interface PeerMovesHost {
   /** The peer address of the active path now. */
   activePeer(): HostPort;
   wake(): void;
+  /**
+   * May a check go to `peer`? Not to an address quiche failed (StrandedPeer): its anti-amplification
+   * credit there is spent and stays so, and a check quiche cannot send holds up everything it sends.
+   */
+  checkable(peer: HostPort): boolean;
 }
 
 export class PeerMoves {
@@ -263,6 +268,7 @@ export class PeerMoves {
 
   private recheck(peer: HostPort): void {
     const native = this.host.native;
+    if (!this.host.checkable(peer)) return;
     try {
       if (native.isPathValidated(this.host.local, peer)) return; // throws for a path quiche dropped
       native.probePath(this.host.local, peer);
@@ -334,9 +340,14 @@ export class StrandedPeer {
     this.stranded = undefined;
   }
 
+  /** Did quiche fail its check of `peer`? */
+  failedAt(peer: HostPort): boolean {
+    return this.failed.some((a) => same(a, peer));
+  }
+
   /** The source address to give quiche for a packet from `from`: its active path's when quiche failed `from`. */
   source(from: HostPort): HostPort | undefined {
-    if (this.failed.length === 0 || !this.failed.some((a) => same(a, from))) return undefined;
+    if (this.failed.length === 0 || !this.failedAt(from)) return undefined;
     const active = this.host.activePeer();
     return same(active, from) ? undefined : active;
   }
