@@ -28,7 +28,7 @@ import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
-import { FirstFlight, PathMigrations, PeerMoves } from './path-moves.js';
+import { FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { SilenceProbe, type SilenceVerdict } from './silence-probe.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
@@ -95,6 +95,8 @@ export class QuicConnection implements DatagramSink {
   private readonly migrations: PathMigrations;
   /** The peer's own moves (NAT rebinding): what we sent to its old address is reaped. */
   private readonly peerMoves: PeerMoves;
+  /** A peer address quiche failed to validate, where the peer still is (server side). */
+  private readonly strandedPeer: StrandedPeer;
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
   /** The peer's stream data stopping mid-stream: early keep-alives (see silence-probe.ts). */
@@ -122,7 +124,9 @@ export class QuicConnection implements DatagramSink {
       local: this.path.local,
       activePeer: () => this.path.peer,
       wake: () => this.wake(),
+      checkable: (peer) => !this.strandedPeer.failedAt(peer),
     });
+    this.strandedPeer = new StrandedPeer({ activePeer: () => this.path.peer });
     this.migrations = new PathMigrations({
       native,
       clock: owner.components.clock,
@@ -203,7 +207,8 @@ export class QuicConnection implements DatagramSink {
   }
 
   get peerAddr(): string {
-    return formatAddr(this.path.peer.host, this.path.peer.port);
+    const at = this.strandedPeer.at ?? this.path.peer;
+    return formatAddr(at.host, at.port);
   }
 
   /** True while the current path runs through a relay (see relayed-paths.ts). */
@@ -250,16 +255,25 @@ export class QuicConnection implements DatagramSink {
 
   recv(data: Buffer, from: dgram.RemoteInfo): void {
     if (this.released || this.frozen) return;
+    // quiche failed a path of the peer's: a packet from there goes in as from its active path (StrandedPeer)
+    const src = this.isServer && this.strandedPeer.engaged ? { host: from.address, port: from.port } : undefined;
+    const as = src && this.strandedPeer.source(src);
     let info = this.recvInfo;
     let newSource = false;
-    if (info.from.host !== from.address || info.from.port !== from.port) {
+    if (as !== undefined) {
+      info = { from: as, to: this.path.local };
+    } else if (info.from.host !== from.address || info.from.port !== from.port) {
       info = this.recvInfo = { from: { host: from.address, port: from.port }, to: this.path.local };
       this.pathWatch = PATH_WATCH_FLUSHES;
       newSource = true;
     }
+    const watch = src !== undefined && this.strandedPeer.watches(src);
+    const heard = watch ? this.native.stats().recv : 0;
     this.firstHeardAt ??= this.owner.components.clock.now();
     try {
       this.native.recv(data, info);
+      // authentic (quiche took it): the peer is there
+      if (watch && this.native.stats().recv > heard) this.strandedHeard(src, as !== undefined);
       // An authentic packet from a new source: the peer is seen there now (WhatIsMyAddr answers
       // with it, a rendezvous punches toward it) even before quiche has validated the path.
       if (newSource && this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: formatAddr(from.address, from.port) };
@@ -305,7 +319,7 @@ export class QuicConnection implements DatagramSink {
       }
       if (r === null) break;
       if (this.firstHeardAt === null) this.firstFlight?.capture(buf.subarray(0, r[0]));
-      ep.sendPacket(buf, r[0], this.peerMoves.destination(r[1].to));
+      ep.sendPacket(buf, r[0], this.strandedPeer.destination(this.peerMoves.destination(r[1].to)));
     }
     this.firstFlight?.arm();
   }
@@ -366,11 +380,21 @@ export class QuicConnection implements DatagramSink {
     return this.migrations.migrateTo(peer, timeoutMs);
   }
 
+  /** An authentic packet from `from`, handed to quiche as from its active path when `stranded`: we send where the peer is. */
+  private strandedHeard(from: HostPort, stranded: boolean): void {
+    const old = this.peerAddr;
+    if (!this.strandedPeer.heard(from, stranded)) return;
+    if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
+    this.owner.connectionMoved(this, old);
+  }
+
   /** The active path's peer is now `peer` (our migration, or the peer's). */
   private follow(peer: HostPort): void {
     const old = this.peerAddr;
+    this.strandedPeer.followed(peer);
     this.path.peer = peer;
     this.recvInfo = { from: peer, to: this.path.local };
+    if (old === this.peerAddr) return; // quiche caught up with where we already sent (StrandedPeer)
     if (this.peerInfo) this.peerInfo = { ...this.peerInfo, addr: this.peerAddr };
     this.owner.connectionMoved(this, old);
   }
@@ -524,8 +548,19 @@ export class QuicConnection implements DatagramSink {
       this.migrations.onEvent(ev);
       if (ev.type === 'PeerMigrated') {
         const old = this.path.peer;
+        // also quiche falling back to an older path after it failed a new one: no move when that is where it was
+        if (old.host === ev.new.host && old.port === ev.new.port) continue;
         this.follow({ host: ev.new.host, port: ev.new.port });
         this.peerMoves.moved(old);
+      } else if (ev.type === 'New' && this.isServer) {
+        this.peerMoves.arrived(ev.peer);
+      } else if (ev.type === 'Validated' && this.isServer) {
+        this.strandedPeer.validated(ev.peer);
+      } else if ((ev.type as string) === 'FailedValidation' && this.isServer) {
+        // (the binding's types name this event 'Closed'; quiche 0.18 reports it as FailedValidation)
+        const peer = (ev as unknown as { peer: HostPort }).peer;
+        this.owner.log.debug('quiche failed its check of a peer address', { peer: formatAddr(peer.host, peer.port), active: formatAddr(this.path.peer.host, this.path.peer.port) });
+        this.strandedPeer.pathFailed(peer);
       }
     }
   }

@@ -20,6 +20,16 @@
  *   the peer's current one: the peer answers and acknowledges that probe, and an ACK for a packet of
  *   the old path makes quiche run loss detection there — the stale packets are declared lost and
  *   their frames retransmitted on the active path.
+ *   A new peer address is checked again while quiche has not validated it (see arrived()).
+ * - StrandedPeer: a peer address quiche gave up on (server side). quiche 0.18 checks a peer's new
+ *   address once: when that PATH_CHALLENGE (or its answer) is lost and the server's anti-amplification
+ *   credit there is spent — it always is once a path carried data — the path is marked failed for
+ *   good and quiche falls back to an older path (often a dead mapping). The peer's next packet from
+ *   the failed address then makes that path active, leaves quiche without a usable path and closes
+ *   the connection (InvalidState, sent as PROTOCOL_VIOLATION). After a router reboot that address is
+ *   the only one the peer has. So packets from an address quiche failed are handed to quiche as if
+ *   from its active path, and what quiche sends there goes to the address the peer really sent from,
+ *   once a packet from there proved authentic (it decrypted: only the peer holds the keys).
  * - FirstFlight: for hole punching, the dial's first datagrams are resent on a schedule until the
  *   peer answers — every `intervalMs` for REPEAT_BURST copies, then at doubling intervals up to
  *   REPEAT_MAX_INTERVAL_MS — since the first copies may die at the peer's NAT before its own punch
@@ -192,6 +202,9 @@ export class PathMigrations {
   }
 }
 
+/** When to check a new peer address again while quiche has not validated it (ms after its first packet). */
+const RECHECK_AFTER_MS = [300, 700, 1_500, 3_000];
+
 /** Old peer addresses remembered at most (a peer that keeps moving only needs its latest few). */
 const MAX_MOVED_FROM = 4;
 
@@ -202,6 +215,11 @@ export interface PeerMovesHost {
   /** The peer address of the active path now. */
   activePeer(): HostPort;
   wake(): void;
+  /**
+   * May a check go to `peer`? Not to an address quiche failed (StrandedPeer): its anti-amplification
+   * credit there is spent and stays so, and a check quiche cannot send holds up everything it sends.
+   */
+  checkable(peer: HostPort): boolean;
 }
 
 export class PeerMoves {
@@ -226,9 +244,38 @@ export class PeerMoves {
     }
   }
 
+  /**
+   * A packet came from `peer`, an address new to quiche (its New event): check it again while it is
+   * not validated. quiche sends one PATH_CHALLENGE there and, when it is lost and the loss is found
+   * by a later ACK, neither resends it nor gives up: the path then stays unvalidated, its sending
+   * capped at 3x what the peer sends (anti-amplification), for as long as the peer stays there.
+   */
+  arrived(peer: HostPort): void {
+    const at = { host: peer.host, port: peer.port };
+    for (const ms of RECHECK_AFTER_MS) {
+      const t = this.host.clock.setTimer(ms, () => {
+        this.timers.delete(t);
+        this.recheck(at);
+      });
+      this.timers.add(t);
+    }
+  }
+
   /** Where a packet quiche addressed to `to` goes: an address the peer left stands for where it is now. */
   destination(to: HostPort): HostPort {
     return this.movedFrom.some((a) => same(a, to)) ? this.host.activePeer() : to;
+  }
+
+  private recheck(peer: HostPort): void {
+    const native = this.host.native;
+    if (!this.host.checkable(peer)) return;
+    try {
+      if (native.isPathValidated(this.host.local, peer)) return; // throws for a path quiche dropped
+      native.probePath(this.host.local, peer);
+    } catch {
+      return;
+    }
+    this.host.wake();
   }
 
   stop(): void {
@@ -244,6 +291,82 @@ export class PeerMoves {
       return; // quiche no longer knows that path (or has no spare connection ID): nothing to reap
     }
     this.host.wake();
+  }
+}
+
+/** Failed peer addresses remembered at most. */
+const MAX_FAILED = 4;
+
+export interface StrandedPeerHost {
+  /** quiche's active path's peer address. */
+  activePeer(): HostPort;
+}
+
+export class StrandedPeer {
+  /** Addresses of the peer whose path quiche failed, oldest first. */
+  private readonly failed: HostPort[] = [];
+  /** Where the peer is while quiche sends to its active path instead (undefined: quiche's own view holds). */
+  private stranded: HostPort | undefined;
+
+  constructor(private readonly host: StrandedPeerHost) {}
+
+  /** The peer's real address while it differs from quiche's active path's. */
+  get at(): HostPort | undefined {
+    return this.stranded;
+  }
+
+  /** Has quiche failed a path of the peer's (only then do packets need looking at)? */
+  get engaged(): boolean {
+    return this.failed.length > 0 || this.stranded !== undefined;
+  }
+
+  /** quiche failed its check of the path to `peer` (its FailedValidation event). */
+  pathFailed(peer: HostPort): void {
+    const i = this.failed.findIndex((a) => same(a, peer));
+    if (i >= 0) this.failed.splice(i, 1);
+    this.failed.push({ host: peer.host, port: peer.port });
+    if (this.failed.length > MAX_FAILED) this.failed.shift();
+  }
+
+  /** quiche validated `peer` after all (a later check got through): its packets go in as they are again, and quiche follows the peer there. */
+  validated(peer: HostPort): void {
+    const i = this.failed.findIndex((a) => same(a, peer));
+    if (i >= 0) this.failed.splice(i, 1);
+  }
+
+  /** quiche followed the peer itself (a validated path, PeerMigrated): its view holds again. */
+  followed(peer: HostPort): void {
+    this.validated(peer);
+    this.stranded = undefined;
+  }
+
+  /** Did quiche fail its check of `peer`? */
+  failedAt(peer: HostPort): boolean {
+    return this.failed.some((a) => same(a, peer));
+  }
+
+  /** The source address to give quiche for a packet from `from`: its active path's when quiche failed `from`. */
+  source(from: HostPort): HostPort | undefined {
+    if (this.failed.length === 0 || !this.failedAt(from)) return undefined;
+    const active = this.host.activePeer();
+    return same(active, from) ? undefined : active;
+  }
+
+  /** Does a packet from `from` need checking for authenticity (it would change where we send)? */
+  watches(from: HostPort): boolean {
+    return this.stranded !== undefined ? !same(this.stranded, from) : this.source(from) !== undefined;
+  }
+
+  /** An authentic packet came from `from` (handed to quiche as from its active path when `stranded`): true when where we send changed. */
+  heard(from: HostPort, stranded: boolean): boolean {
+    const before = this.stranded;
+    this.stranded = stranded ? { host: from.host, port: from.port } : undefined;
+    return before === undefined ? this.stranded !== undefined : this.stranded === undefined || !same(before, this.stranded);
+  }
+
+  /** Where a packet quiche addressed to `to` goes: the peer's real address instead of quiche's active path's. */
+  destination(to: HostPort): HostPort {
+    return this.stranded !== undefined && same(to, this.host.activePeer()) ? this.stranded : to;
   }
 }
 
