@@ -5,10 +5,10 @@
  * StrandedPeer: an address whose check quiche failed, where the peer still is. On a ManualClock with
  * a stand-in for quiche.
  */
-import type { Connection } from '@matrixai/quic/native/index.js';
+import type { Connection, PathEvent } from '@matrixai/quic/native/index.js';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { PeerMoves, StrandedPeer } from '../../src/transport/quic/path-moves.js';
+import { PathMigrations, PeerMoves, StrandedPeer } from '../../src/transport/quic/path-moves.js';
 import type { HostPort } from '../../src/transport/quic/addr.js';
 
 const LOCAL: HostPort = { host: '0.0.0.0', port: 4433 };
@@ -207,5 +207,40 @@ describe('StrandedPeer', () => {
     for (const a of failed) peer.pathFailed(a);
     expect(peer.source(failed[0]!)).toBeUndefined();
     for (const a of failed.slice(1)) expect(peer.source(a)).toEqual(OLD);
+  });
+});
+
+describe('PathMigrations (our own move to another path)', () => {
+  function migrations() {
+    const clock = new ManualClock();
+    const switched: HostPort[] = [];
+    const native = {
+      probePath: () => 0,
+      isPathValidated: () => false,
+      migrate: () => 0,
+    } as unknown as Connection;
+    const m = new PathMigrations({ native, clock, local: LOCAL, switched: (p) => switched.push(p), activePeer: () => OLD, wake: () => {} });
+    return { clock, m, switched };
+  }
+
+  it('fails the move at once when quiche reports the check failed (FailedValidation, as quiche 0.18 names it)', async () => {
+    const { clock, m, switched } = migrations();
+    const move = m.migrateTo(NEW, 5_000);
+    m.onEvent({ type: 'FailedValidation', local: LOCAL, peer: NEW } as unknown as PathEvent);
+    await expect(move).rejects.toThrow(/failed validation/);
+    expect(m.pending).toBe(0);
+    expect(clock.pending).toBe(0); // its deadline is gone too
+    expect(switched).toEqual([]);
+  });
+
+  it('switches when the path validates, and fails at the deadline when nothing is heard', async () => {
+    const { clock, m, switched } = migrations();
+    const ok = m.migrateTo(NEW, 5_000);
+    m.onEvent({ type: 'Validated', local: LOCAL, peer: NEW });
+    await ok;
+    expect(switched).toEqual([NEW]);
+    const late = m.migrateTo(OTHER, 5_000);
+    clock.advance(5_000);
+    await expect(late).rejects.toThrow(/not validated within 5000 ms/);
   });
 });

@@ -4,7 +4,7 @@
  * - PathMigrations: client-side migration (RFC 9000 §9). migrateTo(peer) asks quiche to probe
  *   the path (PATH_CHALLENGE; retried while the peer's spare connection IDs are still on their
  *   way), waits for quiche's Validated event (the far side answered, so it holds our keys), then
- *   makes it the active path. A Closed event or the deadline fails the move.
+ *   makes it the active path. A failed check (FailedValidation; Closed) or the deadline fails the move.
  *   Leaving a dead path: quiche 0.18 keeps loss recovery per path and only declares the old path's
  *   packets lost when that path stops being the active one (on_path_change) or when an ACK also
  *   acknowledges one of its own packets. Packets sent into a path that died (the node moved, the
@@ -114,7 +114,8 @@ export class PathMigrations {
       if (probe) this.switchTo(probe);
       return;
     }
-    if (ev.type === 'Closed') {
+    // quiche 0.18 reports a failed check as FailedValidation (the binding's types call it Closed)
+    if (ev.type === 'Closed' || (ev.type as string) === 'FailedValidation') {
       const failed = this.probes.filter((q) => same(q.peer, ev.peer));
       for (const p of failed) {
         this.drop(p);
