@@ -20,15 +20,17 @@ import type { Components } from '../../core/components.js';
 import type { TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeId } from '../../core/types.js';
-import { ConfigError, IdentityError, TimeoutError, TransportError } from '../../errors.js';
+import { ConfigError, IdentityError, TransportError } from '../../errors.js';
 import { extractPublicKeyFromCert } from '../../identity/cert.js';
 import { nodeIdFromPublicKey } from '../../identity/node-id.js';
 import type { ConnectOptions } from '../paths.js';
 import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
+import { closeReason } from './close-reason.js';
+import { issueSpareCids, retiredCids } from './connection-ids.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
-import { FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
+import { failedCheckPeer, FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { SilenceProbe, type SilenceVerdict } from './silence-probe.js';
 import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
@@ -505,21 +507,7 @@ export class QuicConnection implements DatagramSink {
 
   /** Give the peer spare connection IDs (it needs one per extra path: probing, migration). */
   private issueSpareCids(): void {
-    const left = this.native.sourceCidsLeft();
-    if (left <= 0) return;
-    const random = this.owner.components.rng.bytes(left * (CID_LEN + 16)); // one draw for all
-    for (let i = 0; i < left; i++) {
-      const base = i * (CID_LEN + 16);
-      const cid = random.slice(base, base + CID_LEN);
-      let token = 0n; // stateless reset token (we never send resets, but the peer needs one)
-      for (const b of random.subarray(base + CID_LEN, base + CID_LEN + 16)) token = (token << 8n) | BigInt(b);
-      try {
-        this.native.newSourceCid(cid, token, false);
-      } catch {
-        return;
-      }
-      this.route(cid);
-    }
+    issueSpareCids(this.native, this.owner.components.rng, (cid) => this.route(cid));
   }
 
   private afterIo(): void {
@@ -557,8 +545,7 @@ export class QuicConnection implements DatagramSink {
       } else if (ev.type === 'Validated' && this.isServer) {
         this.strandedPeer.validated(ev.peer);
       } else if ((ev.type as string) === 'FailedValidation' && this.isServer) {
-        // (the binding's types name this event 'Closed'; quiche 0.18 reports it as FailedValidation)
-        const peer = (ev as unknown as { peer: HostPort }).peer;
+        const peer = failedCheckPeer(ev)!;
         this.owner.log.debug('quiche failed its check of a peer address', { peer: formatAddr(peer.host, peer.port), active: formatAddr(this.path.peer.host, this.path.peer.port) });
         this.strandedPeer.pathFailed(peer);
       }
@@ -600,8 +587,7 @@ export class QuicConnection implements DatagramSink {
 
   /** Stop routing the connection IDs the peer has retired (rare: checked on timer ticks). */
   private retireCids(): void {
-    const native = this.native;
-    for (let cid = native.retiredScidNext(); cid; cid = native.retiredScidNext()) {
+    for (const cid of retiredCids(this.native)) {
       this.owner.endpoint.unregister(cid, this);
       const i = this.routed.findIndex((c) => bytesEqual(c, cid));
       if (i >= 0) this.routed.splice(i, 1);
@@ -634,24 +620,7 @@ export class QuicConnection implements DatagramSink {
   }
 
   private describeClose(): Error {
-    const native = this.native;
-    const addr = this.peerAddr;
-    if (native.isTimedOut()) {
-      return this.peerInfo
-        ? new TransportError(`connection to ${addr} timed out (peer silent)`)
-        : new TimeoutError(`handshake with ${addr} timed out`);
-    }
-    const pe = native.peerError();
-    if (pe) {
-      if (pe.isApp && pe.errorCode === APP_ERR.IDENTITY) return new IdentityError(`peer ${addr} refused our identity`);
-      if (!pe.isApp && pe.errorCode >= quiche.CRYPTO_ERROR_START && pe.errorCode <= quiche.CRYPTO_ERROR_STOP) {
-        return new TransportError(`TLS handshake with ${addr} failed (alert ${pe.errorCode - quiche.CRYPTO_ERROR_START})`);
-      }
-      return new TransportError(`peer ${addr} closed the connection (${pe.isApp ? 'app' : 'transport'} code ${pe.errorCode})`);
-    }
-    const le = native.localError();
-    if (le) return new TransportError(`connection to ${addr} failed (${le.isApp ? 'app' : 'transport'} code ${le.errorCode})`);
-    return new TransportError(`connection to ${addr} closed`);
+    return closeReason(this.native, this.peerAddr, this.peerInfo !== undefined);
   }
 }
 

@@ -69,6 +69,15 @@ export interface MigrationHost {
 
 const same = (a: HostPort, b: HostPort): boolean => a.host === b.host && a.port === b.port;
 
+/**
+ * The peer address of a path whose check quiche failed, or null for any other event. quiche 0.18
+ * reports it as FailedValidation; the binding's types know only Closed (a path quiche dropped).
+ */
+export function failedCheckPeer(ev: PathEvent): HostPort | null {
+  const type = ev.type as string;
+  return type === 'FailedValidation' || type === 'Closed' ? (ev as { peer: HostPort }).peer : null;
+}
+
 export class PathMigrations {
   private readonly probes: Probe[] = [];
   private readonly reapTimers = new Set<TimerHandle>();
@@ -114,12 +123,12 @@ export class PathMigrations {
       if (probe) this.switchTo(probe);
       return;
     }
-    // quiche 0.18 reports a failed check as FailedValidation (the binding's types call it Closed)
-    if (ev.type === 'Closed' || (ev.type as string) === 'FailedValidation') {
-      const failed = this.probes.filter((q) => same(q.peer, ev.peer));
+    const peer = failedCheckPeer(ev);
+    if (peer !== null) {
+      const failed = this.probes.filter((q) => same(q.peer, peer));
       for (const p of failed) {
         this.drop(p);
-        p.reject(new TransportError(`path to ${formatAddr(ev.peer.host, ev.peer.port)} failed validation`));
+        p.reject(new TransportError(`path to ${formatAddr(peer.host, peer.port)} failed validation`));
       }
     }
   }
