@@ -76,24 +76,12 @@ describe('PeerMoves', () => {
     ]);
   });
 
-  it('does not probe when the peer is back at the old address, nor after stop()', () => {
+  it('does not probe when the peer is back at the old address', () => {
     const back = setup();
     back.moves.moved(OLD);
     back.setActive(OLD);
     back.clock.advance(2_000);
     expect(back.probes).toEqual([]);
-    const stopped = setup();
-    stopped.moves.moved(OLD);
-    stopped.moves.stop();
-    stopped.clock.advance(2_000);
-    expect(stopped.probes).toEqual([]);
-  });
-
-  it('gives up quietly when quiche refuses the probe (it no longer knows the path)', () => {
-    const t = setup({ probeFails: true });
-    t.moves.moved(OLD);
-    expect(() => t.clock.advance(2_000)).not.toThrow();
-    expect(t.wakes()).toBe(0);
   });
 
   it('remembers only the latest few addresses the peer left', () => {
@@ -128,14 +116,22 @@ describe('PeerMoves: a new peer address', () => {
     t.clock.advance(5_000);
     expect(t.probes).toHaveLength(1);
   });
+});
 
-  it('is left alone when quiche no longer knows the path, and after stop()', () => {
+describe.each([
+  ['the old path after a move', (m: PeerMoves) => m.moved(OLD)],
+  ['a new peer address', (m: PeerMoves) => m.arrived(NEW)],
+])('PeerMoves: checks of %s', (_what, start) => {
+  it('are given up quietly when quiche refuses them (it no longer knows the path)', () => {
     const refused = setup({ probeFails: true });
-    refused.moves.arrived(NEW);
+    start(refused.moves);
     expect(() => refused.clock.advance(5_000)).not.toThrow();
     expect(refused.wakes()).toBe(0);
+  });
+
+  it('stop after stop()', () => {
     const stopped = setup();
-    stopped.moves.arrived(NEW);
+    start(stopped.moves);
     stopped.moves.stop();
     stopped.clock.advance(5_000);
     expect(stopped.probes).toEqual([]);

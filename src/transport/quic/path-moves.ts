@@ -332,8 +332,7 @@ export class StrandedPeer {
 
   /** quiche failed its check of the path to `peer` (its FailedValidation event). */
   pathFailed(peer: HostPort): void {
-    const i = this.failed.findIndex((a) => same(a, peer));
-    if (i >= 0) this.failed.splice(i, 1);
+    this.validated(peer); // moved to the newest end
     this.failed.push({ host: peer.host, port: peer.port });
     if (this.failed.length > MAX_FAILED) this.failed.shift();
   }
@@ -357,7 +356,7 @@ export class StrandedPeer {
 
   /** The source address to give quiche for a packet from `from`: its active path's when quiche failed `from`. */
   source(from: HostPort): HostPort | undefined {
-    if (this.failed.length === 0 || !this.failedAt(from)) return undefined;
+    if (!this.failedAt(from)) return undefined;
     const active = this.host.activePeer();
     return same(active, from) ? undefined : active;
   }
