@@ -61,6 +61,8 @@ export interface ConnectionOwner {
 export type ConnectionState = 'handshake' | 'ready' | 'closed';
 type Waiter = (err: Error | null) => void;
 const PATH_WATCH_FLUSHES = 16;
+/** ms without a datagram from the peer after which the next one is flushed at once (QuicConnection.urgent). */
+const QUIET_GAP_MS = 1;
 
 /**
  * repeatInitial: hole punching. The first copies may die at the peer's NAT until its own punch
@@ -105,6 +107,10 @@ export class QuicConnection implements DatagramSink {
   private readonly silence: SilenceProbe;
   /** When the first datagram from the peer arrived (components.clock), or null before (not heard yet). */
   firstHeardAt: number | null = null;
+  /** When the last datagram from the peer arrived (components.clock). */
+  private lastHeardAt = -Infinity;
+  /** The last datagram came QUIET_GAP_MS or more after the one before it (see `urgent`). */
+  private afterQuiet = false;
 
   private constructor(
     private readonly owner: ConnectionOwner,
@@ -164,6 +170,7 @@ export class QuicConnection implements DatagramSink {
         repeat.forMs,
       );
     }
+    // urgent (a handshake): flushed right after this task, behind any request written before it (a punch's)
     owner.endpoint.markDirty(conn);
     return conn;
   }
@@ -255,6 +262,16 @@ export class QuicConnection implements DatagramSink {
 
   // --- DatagramSink ------------------------------------------------------------------------
 
+  /**
+   * Flushed right after the current task (UdpEndpoint batches the rest): while the handshake runs,
+   * and for a datagram that came after a quiet spell — the head of a burst, usually a whole small
+   * message (a request, a punch's rendezvous message) that someone waits on. The datagrams that
+   * follow it closely (bulk data) go with the turn's batch.
+   */
+  get urgent(): boolean {
+    return !this.released && (this.state === 'handshake' || this.afterQuiet);
+  }
+
   recv(data: Buffer, from: dgram.RemoteInfo): void {
     if (this.released || this.frozen) return;
     // quiche failed a path of the peer's: a packet from there goes in as from its active path (StrandedPeer)
@@ -271,7 +288,10 @@ export class QuicConnection implements DatagramSink {
     }
     const watch = src !== undefined && this.strandedPeer.watches(src);
     const heard = watch ? this.native.stats().recv : 0;
-    this.firstHeardAt ??= this.owner.components.clock.now();
+    const now = this.owner.components.clock.now();
+    this.firstHeardAt ??= now;
+    this.afterQuiet = now - this.lastHeardAt >= QUIET_GAP_MS;
+    this.lastHeardAt = now;
     try {
       this.native.recv(data, info);
       // authentic (quiche took it): the peer is there

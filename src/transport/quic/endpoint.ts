@@ -3,7 +3,9 @@
  * needs the dial and the listen port to be the same). It routes each datagram by its destination
  * connection ID, hands unknown Initials to the accept policy, hands non-QUIC datagrams to the
  * raw hook, and batches sends: connections mark themselves dirty and are flushed once per turn
- * of the event loop, so a burst of incoming datagrams is acknowledged together.
+ * of the event loop, so a burst of incoming datagrams is acknowledged together — except an urgent
+ * sink (a connection in its handshake, or one whose datagram ended a quiet spell), flushed right
+ * after the current task: see DatagramSink.urgent.
  *
  * Datagram classification (RFC 9000 §17): QUIC v1 packets always have the fixed bit (0x40) of
  * the first byte set. A datagram that is empty or whose first byte has 0x40 clear is "raw" and
@@ -34,6 +36,13 @@ export interface DatagramSink {
   recv(data: Buffer, from: dgram.RemoteInfo): void;
   /** Produce and send every packet that is ready; called once per batch. */
   flush(): void;
+  /**
+   * True when someone waits on this sink's next flush (a handshake; a lone message): it is flushed
+   * right after the current task instead of with the turn's batch, which on a loaded host waits
+   * behind every other I/O callback of the turn (in the NAT lab with busy CPUs: 5-10 ms per connect
+   * toward a symmetric NAT). Such flushes are few, so batching gains nothing there.
+   */
+  readonly urgent?: boolean;
 }
 
 export interface EndpointHooks {
@@ -61,6 +70,7 @@ export class UdpEndpoint {
   private lastCid: Buffer | undefined;
   private lastSink: DatagramSink | undefined;
   private readonly dirty = new Set<DatagramSink>();
+  private urgentQueued = false;
   private flushScheduled = false;
   private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
   private slabOffset = 0;
@@ -126,6 +136,13 @@ export class UdpEndpoint {
   /** Flush `sink` on this turn of the event loop, together with every other dirty sink. */
   markDirty(sink: DatagramSink): void {
     this.dirty.add(sink);
+    if (sink.urgent === true) {
+      if (!this.urgentQueued) {
+        this.urgentQueued = true;
+        queueMicrotask(this.flushUrgent);
+      }
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushAll);
@@ -234,6 +251,20 @@ export class UdpEndpoint {
       const sinks = [...this.dirty];
       this.dirty.clear();
       for (const s of sinks) this.flushOne(s);
+    }
+  };
+
+  private readonly flushUrgent = (): void => {
+    this.urgentQueued = false;
+    for (const s of [...this.dirty]) {
+      if (s.urgent !== true) continue;
+      this.dirty.delete(s);
+      this.flushOne(s);
+    }
+    // a sink that stopped being urgent on the way (its handshake completed) goes with the batch
+    if (this.dirty.size > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
     }
   };
 
