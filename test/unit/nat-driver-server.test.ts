@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { settle } from '../support/virtual-time.js';
+import { flush, settle } from '../support/virtual-time.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
@@ -243,7 +243,7 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
 });
 
 describe('NatTestServer', () => {
-  function setup(partner?: string, withReplySocket = false) {
+  function setup(partner?: string, withReplySocket = false, partnerReady?: Promise<unknown>) {
     const sentReply: Array<{ bytes: Uint8Array; to: string }> = [];
     const sentMain: Array<{ bytes: Uint8Array; to: string }> = [];
     const sentAlt: Array<{ bytes: Uint8Array; to: string }> = [];
@@ -270,6 +270,7 @@ describe('NatTestServer', () => {
         ? { localAddr: '198.51.100.2:50000', send: (bytes, host, port) => sentReply.push({ bytes, to: `${host}:${port}` }) }
         : undefined,
       partner,
+      partnerReady,
       components: { logger: silentLogger },
     });
     srv.start();
@@ -296,6 +297,21 @@ describe('NatTestServer', () => {
     const lone = setup();
     expect((await lone.ask('203.0.113.9:40000', 'address')).accepted).toBe(false);
     expect(lone.srv.status().refused).toBe(1);
+  });
+
+  it('until the partner has answered, address tests are refused at once, without a forward; port tests are served', async () => {
+    let answered!: () => void;
+    const s = setup(S2, false, new Promise<void>((r) => (answered = r)));
+    expect(s.srv.status().partnerUp).toBe(false);
+    expect((await s.ask('203.0.113.9:40000', 'address')).accepted).toBe(false);
+    expect((await s.ask('203.0.113.9:40000', 'port')).accepted).toBe(true);
+    expect(s.forwarded).toHaveLength(0);
+    answered();
+    await flush();
+    expect(s.srv.status().partnerUp).toBe(true);
+    expect((await s.ask('203.0.113.9:40000', 'address')).accepted).toBe(true);
+    expect(s.forwarded).toHaveLength(1);
+    expect(s.srv.status()).toMatchObject({ refused: 1, addressTests: 1, portTests: 1 });
   });
 
   it('a forwarded test is honoured only from the partner\'s host, and answered from the main socket', async () => {
