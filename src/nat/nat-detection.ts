@@ -200,7 +200,7 @@ export interface DetectNatOptions {
 const TIMED_OUT = Symbol('timeout');
 const FAILED = Symbol('failed');
 
-/** Pause before asking again for a refused or failed filtering test: doubles from the first to the last. */
+/** Pause before asking again for a refused or failed filtering test: doubles from the first to the last; the last try leaves the first for its answer. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 500;
 
@@ -290,8 +290,10 @@ async function filteringTest(
     const r = await within(attempt, clock, Math.max(0, deadline - clock.now()), signal);
     if (r === 'received') return true;
     if (r === TIMED_OUT) return accepted ? false : null;
-    if (clock.now() + pauseMs >= deadline) return null;
-    await pause(clock, pauseMs, signal);
+    // the last try comes early enough to be answered (a server's partner may have come up meanwhile)
+    const left = deadline - clock.now();
+    if (left <= RETRY_FIRST_MS) return null;
+    await pause(clock, Math.min(pauseMs, left - RETRY_FIRST_MS), signal);
   }
 }
 
