@@ -13,6 +13,10 @@
  * a NatTest request (a proposed wire message; here the driver's `requestReplyFrom`) whose answer
  * is a raw NAT-test datagram (raw-packets.ts). Filtering runs before the mapping probes to the
  * alternates, so our own traffic cannot open the filter it measures.
+ *
+ * Silence only measures filtering once the server has taken the test. A test it refused or that
+ * failed is asked again within the probe's time: nodes start together, and a server (or the
+ * partner it forwards the address test to) may answer a moment after the first client asks.
  */
 import { STUN_TIMEOUT_MS } from '../constants.js';
 import type { Clock } from '../core/clock.js';
@@ -173,11 +177,12 @@ export interface NatProbeDriver {
   whatIsMyAddr(server: NatServer, dest: string, fromLocalPort?: number): Promise<string>;
   /**
    * Ask `server` (at its primary address) to send a NAT-test datagram to our reflexive address
-   * from another address or port. Resolve 'received' when that datagram arrives, 'unsupported'
-   * when the server says it cannot; never resolve for a datagram that does not come (the
-   * detector's timeout decides).
+   * from another address or port, and call `accepted` once the server has taken the test (only
+   * then does silence count as filtering). Resolve 'received' when that datagram arrives,
+   * 'unsupported' when the server says it cannot; never resolve for a datagram that does not
+   * come (the detector's timeout decides).
    */
-  requestReplyFrom(server: NatServer, alternate: 'address' | 'port'): Promise<'received' | 'unsupported'>;
+  requestReplyFrom(server: NatServer, alternate: 'address' | 'port', accepted: () => void): Promise<'received' | 'unsupported'>;
   /** Send to our own public `reflexive` address; resolve true when it comes back in. Optional. */
   hairpin?(reflexive: string): Promise<boolean>;
 }
@@ -194,6 +199,10 @@ export interface DetectNatOptions {
 
 const TIMED_OUT = Symbol('timeout');
 const FAILED = Symbol('failed');
+
+/** Pause before asking again for a refused or failed filtering test: doubles from the first to the last; the last try leaves the first for its answer. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 500;
 
 /** Settle with the promise's value, TIMED_OUT after `ms`, FAILED if it rejects; reject on abort. */
 function within<T>(
@@ -250,11 +259,8 @@ async function runProbe(
       const r = await within(driver.whatIsMyAddr(probe.server, probe.dest), clock, timeoutMs, signal);
       return { id: probe.id, reflexive: r === TIMED_OUT || r === FAILED ? null : r };
     }
-    case 'filtering': {
-      const r = await within(driver.requestReplyFrom(probe.server, probe.alternate), clock, timeoutMs, signal);
-      // silence is the measurement ("filtered"); an error or a refusal tells nothing
-      return { id: probe.id, received: r === TIMED_OUT ? false : r === 'received' ? true : null };
-    }
+    case 'filtering':
+      return { id: probe.id, received: await filteringTest(driver, probe, clock, timeoutMs, signal) };
     case 'hairpin': {
       const x1 = reflexiveOf(earlier, 'map-primary');
       if (driver.hairpin === undefined || x1 == null) return undefined;
@@ -262,4 +268,47 @@ async function runProbe(
       return { id: 'hairpin', received: r === true };
     }
   }
+}
+
+/**
+ * One filtering test within `budgetMs`: true when the reply came in; false when the server took
+ * the test and no reply came (the measurement: filtered); null when no try was taken in time.
+ * A refusal or an error tells nothing about our NAT — the server or its partner may still be
+ * starting — so the test is asked again, after a growing pause, while the budget lasts.
+ */
+async function filteringTest(
+  driver: NatProbeDriver,
+  probe: Extract<NatProbe, { kind: 'filtering' }>,
+  clock: Clock,
+  budgetMs: number,
+  signal?: AbortSignal,
+): Promise<boolean | null> {
+  const deadline = clock.now() + budgetMs;
+  for (let pauseMs = RETRY_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, RETRY_MAX_MS)) {
+    let accepted = false;
+    const attempt = driver.requestReplyFrom(probe.server, probe.alternate, () => (accepted = true));
+    const r = await within(attempt, clock, Math.max(0, deadline - clock.now()), signal);
+    if (r === 'received') return true;
+    if (r === TIMED_OUT) return accepted ? false : null;
+    // the last try comes early enough to be answered (a server's partner may have come up meanwhile)
+    const left = deadline - clock.now();
+    if (left <= RETRY_FIRST_MS) return null;
+    await pause(clock, Math.min(pauseMs, left - RETRY_FIRST_MS), signal);
+  }
+}
+
+/** Resolve after `ms` on `clock`; reject when `signal` aborts first. */
+function pause(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    const timer = clock.setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

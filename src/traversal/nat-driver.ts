@@ -86,27 +86,28 @@ export class MeshNatDriver implements NatProbeDriver {
     return reply.msg.addr;
   }
 
-  async requestReplyFrom(server: NatServer, alternate: 'address' | 'port'): Promise<'received' | 'unsupported'> {
+  async requestReplyFrom(server: NatServer, alternate: 'address' | 'port', accepted: () => void): Promise<'received' | 'unsupported'> {
     const nonce = this.nonce();
     // Listen first: the raw reply may overtake the acknowledgement.
     const arrival = this.waitFor(nonce);
     arrival.catch(() => {}); // settled below or left to the detector's timeout
-    let accepted = false;
+    let taken = false;
     try {
       const reply = await this.opts.node.request(
         { addr: server.addr, nodeId: server.nodeId },
         { type: 'NatTest', from: this.opts.node.contact, change: alternate, nonce, replyTo: null },
         { timeoutMs: this.opts.requestTimeoutMs ?? STUN_TIMEOUT_MS },
       );
-      accepted = reply.msg.type === 'NatTestAck' && reply.msg.accepted;
+      taken = reply.msg.type === 'NatTestAck' && reply.msg.accepted;
     } catch (err) {
       this.forget(nonce, err as Error);
       throw err;
     }
-    if (!accepted) {
+    if (!taken) {
       this.forget(nonce, new ProtocolError('NatTest refused'));
       return 'unsupported';
     }
+    accepted();
     await arrival;
     return 'received';
   }

@@ -4,7 +4,8 @@
  *
  * - Server: binds the second UDP port (default: the node's port + 1) for address probes and a
  *   third, ephemeral one that filtering replies leave from, and serves NatTest
- *   (nat-test-server.ts); status().extra.natServer counts what it answered.
+ *   (nat-test-server.ts); status().extra.natServer counts what it answered. It pings its partner
+ *   until it answers, each try a fresh dial (short deadlines), and forwards address tests from then on.
  * - Detection: waits until the first server answers a Ping (lab nodes start together), runs
  *   detectNatType through a MeshNatDriver, logs the report, exports quicmesh_nat_type{type} and
  *   adds { natType, mapping, filtering, publicAddrs, hairpin, detection } to status().extra.nat
@@ -107,12 +108,23 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
     stops.push(() => alt.close());
     const reply: AltSocket = await openAltSocket(host, 0, log);
     stops.push(() => reply.close());
+    const partner = opts.server.partner;
+    let partnerReady: Promise<void> | undefined;
+    if (partner !== undefined) {
+      const stopWaiting = new AbortController();
+      stops.push(() => stopWaiting.abort());
+      partnerReady = untilAnswers(mesh, components, partner, { waitMs: PARTNER_WAIT_MS, signal: stopWaiting.signal, ...PARTNER_PACE }).then(
+        (answered) => log.info(answered ? 'NAT test partner answers' : 'NAT test partner did not answer: forwarding anyway', { partner }),
+        () => {}, // stopped
+      );
+    }
     const server = new NatTestServer({
       node: mesh,
       sendRaw: (b, h, p) => raw.sendRawDatagram(b, h, p),
       altSocket: alt,
       replySocket: reply,
-      partner: opts.server.partner,
+      partner,
+      partnerReady,
       components,
     });
     server.start();
@@ -144,7 +156,7 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
     stops.push(() => driver.close());
     services.detection = (async () => {
       try {
-        await untilAnswers(mesh, components, detect.servers[0]!.addr, detect.readyTimeoutMs ?? 60_000, opts.signal);
+        await untilAnswers(mesh, components, detect.servers[0]!.addr, { waitMs: detect.readyTimeoutMs ?? 60_000, signal: opts.signal });
         const report = await detectNatType(driver, detect.servers, {
           clock: components.clock,
           localAddrs: localAddrsOf(opts.transport.localAddr),
@@ -180,23 +192,45 @@ export async function startNatServices(opts: NatServicesOptions): Promise<NatSer
   return services;
 }
 
-/** Ping `addr` until it answers or `ms` pass (then carry on: the detection reports Unknown). */
-async function untilAnswers(mesh: TraversalNode, components: Components, addr: string, ms: number, signal?: AbortSignal): Promise<void> {
+/** How long a NAT test server waits for its partner before forwarding anyway (the lab starts every node within this). */
+const PARTNER_WAIT_MS = 60_000;
+/**
+ * Pinging the partner: a dial to a port nobody listens on yet resends its first packet after 1 s,
+ * then 2 s, 4 s...; giving each try a short deadline abandons that dial, so the next try is a
+ * fresh one and the partner is found within about a second of it listening. The deadline grows
+ * so that a handshake on a loaded machine still fits.
+ */
+const PARTNER_PACE = { tryMs: (attempt: number) => Math.min(1_000 + 250 * attempt, 3_000), maxPauseMs: 250 };
+
+interface UntilAnswersOptions {
+  /** Give up after this long (then carry on). */
+  waitMs: number;
+  signal?: AbortSignal;
+  /** Deadline of try `attempt` (from 0), ms; default 2 000. */
+  tryMs?: (attempt: number) => number;
+  /** Longest pause between tries (they start at 100 ms and double), ms; default 2 000. */
+  maxPauseMs?: number;
+}
+
+/** Ping `addr` until it answers (true) or `waitMs` pass (false: carry on, e.g. detection reports Unknown). */
+async function untilAnswers(mesh: TraversalNode, components: Components, addr: string, opts: UntilAnswersOptions): Promise<boolean> {
+  const { signal } = opts;
   const clock = components.clock;
-  const deadline = clock.now() + ms;
+  const deadline = clock.now() + opts.waitMs;
   for (let attempt = 0; clock.now() < deadline; attempt++) {
     signal?.throwIfAborted();
     try {
-      await mesh.request({ addr }, { type: 'Ping', from: mesh.contact }, { timeoutMs: 2_000, signal });
-      return;
+      await mesh.request({ addr }, { type: 'Ping', from: mesh.contact }, { timeoutMs: opts.tryMs?.(attempt) ?? 2_000, signal });
+      return true;
     } catch {
       // not up yet: back off on the clock
     }
     signal?.throwIfAborted();
-    const delay = Math.min(2_000, 100 * 2 ** Math.min(attempt, 5));
+    const delay = Math.min(opts.maxPauseMs ?? 2_000, 100 * 2 ** Math.min(attempt, 5));
     await new Promise<void>((resolve) => {
       const timer = clock.setTimer(delay, resolve);
       signal?.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
     });
   }
+  return false;
 }

@@ -5,7 +5,11 @@
  * - NatTest change 'port': send a NAT-test reply datagram to the requester's reflexive address
  *   (the address its authenticated request came from) from another port of ours.
  * - NatTest change 'address': forward the test to the partner (a NAT test server on another IP),
- *   which sends the reply from its own address; the partner's acceptance is our answer.
+ *   which sends the reply from its own address; the partner's acceptance is our answer. Until
+ *   `partnerReady` settles (the partner answered once), address tests are refused at once: servers
+ *   and clients start together, and a forward to a partner not listening yet only waits on a dial
+ *   whose resends space out (1 s, 2 s, ...) — kept alive by every client's forward, it outlasted
+ *   the clients' probe time in the lab. A refused client asks again.
  *
  * Filtering replies leave from the `replySocket` (a port no client ever sends to) when there is
  * one. Why: a reply a NAT lets in opens a session for its source; had it come from the second port
@@ -57,6 +61,8 @@ export interface NatTestServerOptions {
   components: Pick<Components, 'logger'>;
   /** Deadline of the forward to the partner, ms (default 2 000: below the detector's probe timeout). */
   forwardTimeoutMs?: number;
+  /** Settles once the partner has answered (or we stopped waiting); address tests are refused until then. Default: forward from the start. */
+  partnerReady?: Promise<unknown>;
 }
 
 /** A NAT test server's status section: its addresses and partner, and counts of the tests answered or refused. */
@@ -64,6 +70,8 @@ export interface NatTestServerStatus {
   altAddr: string | null;
   replyAddr: string | null;
   partner: string | null;
+  /** Whether address tests are forwarded (the partner answered, or we stopped waiting for it). */
+  partnerUp: boolean;
   portTests: number;
   addressTests: number;
   forwardedServed: number;
@@ -75,10 +83,17 @@ export interface NatTestServerStatus {
 export class NatTestServer {
   private readonly counts = { portTests: 0, addressTests: 0, forwardedServed: 0, addrProbes: 0, refused: 0 };
   private readonly log;
+  /** False while `partnerReady` is pending. */
+  private partnerUp: boolean;
 
   constructor(private readonly opts: NatTestServerOptions) {
     this.log = opts.components.logger.child('nat-server');
     if (opts.partner !== undefined) splitAddr(opts.partner); // ConfigError on a bad address
+    this.partnerUp = opts.partnerReady === undefined;
+    const up = (): void => {
+      this.partnerUp = true;
+    };
+    opts.partnerReady?.then(up, up);
   }
 
   /** Serve NatTest on the node and address probes on the second port. */
@@ -92,6 +107,7 @@ export class NatTestServer {
       altAddr: this.opts.altSocket?.localAddr ?? null,
       replyAddr: this.opts.replySocket?.localAddr ?? null,
       partner: this.opts.partner ?? null,
+      partnerUp: this.opts.partner !== undefined && this.partnerUp,
       ...this.counts,
     };
   }
@@ -112,6 +128,10 @@ export class NatTestServer {
     }
     const partner = this.opts.partner;
     if (partner === undefined) return ack(false);
+    if (!this.partnerUp) {
+      this.log.debug('address test refused: the partner has not answered yet', { partner });
+      return ack(false);
+    }
     try {
       const reply = await this.opts.node.request(
         { addr: partner },

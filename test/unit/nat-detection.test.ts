@@ -37,9 +37,10 @@ function natDriver(nat: NatBox | null, opts: { partner?: boolean } = {}): NatPro
       if (!into(dest, reflexive)) return never();
       return reflexive;
     },
-    async requestReplyFrom(server, alternate) {
+    async requestReplyFrom(server, alternate, accepted) {
       const reflexive = out(server.addr);
       if (alternate === 'address' && opts.partner === false) return 'unsupported';
+      accepted();
       const source = alternate === 'port' ? server.altPortAddr! : PARTNER;
       return into(source, reflexive) ? 'received' : never();
     },
@@ -136,6 +137,93 @@ describe('NAT detection through each preset', () => {
     const p = detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE], signal: ac.signal });
     ac.abort(new Error('stop'));
     await expect(p).rejects.toThrow('stop');
+  });
+});
+
+describe('a filtering test the server refuses or fails', () => {
+  /** Detection through a NAT at 203.0.113.5:40000; `filter` plays every filtering try (numbered from 0 per test, `now` on the clock). */
+  async function detectWith(
+    filter: (alternate: 'address' | 'port', attempt: number, accepted: () => void, now: number) => Promise<'received' | 'unsupported'>,
+  ) {
+    const clock = new ManualClock();
+    const tries: Array<{ alternate: string; at: number }> = [];
+    const driver: NatProbeDriver = {
+      whatIsMyAddr: async () => '203.0.113.5:40000',
+      requestReplyFrom: (_server, alternate, accepted) => {
+        tries.push({ alternate, at: clock.now() });
+        return filter(alternate, tries.filter((t) => t.alternate === alternate).length - 1, accepted, clock.now());
+      },
+    };
+    const report = await settle(clock, detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE], timeoutMs: 1000 }));
+    const received = (id: string) => report.probes.find((p) => p.id === id);
+    return { report, tries, received, clock };
+  }
+  const refuse = async (): Promise<'unsupported'> => 'unsupported';
+
+  it('is asked again after a refusal and an error, and measured once the server takes it', async () => {
+    const { report, tries, received } = await detectWith(async (alternate, attempt, accepted) => {
+      if (attempt === 0) return 'unsupported'; // e.g. the partner is not up yet
+      if (attempt === 1) throw new Error('request timed out'); // e.g. the server's forward failed
+      accepted();
+      return alternate === 'port' ? 'received' : never();
+    });
+    expect(received('filter-other-port')).toEqual({ id: 'filter-other-port', received: true });
+    // taken, then silence: that is the measurement, not a failure
+    expect(received('filter-other-address')).toEqual({ id: 'filter-other-address', received: false });
+    expect(report.filtering).toBe('address-dependent');
+    // three tries each, the pause growing from 100 ms
+    const at = tries.filter((t) => t.alternate === 'port').map((t) => t.at);
+    expect(at).toHaveLength(3);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(100);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(200);
+  });
+
+  it('refused until the probe time is up: unknown, with a bounded number of tries within that time', async () => {
+    const { report, tries, received } = await detectWith(refuse);
+    expect(received('filter-other-address')).toEqual({ id: 'filter-other-address', received: null });
+    expect(received('filter-other-port')).toEqual({ id: 'filter-other-port', received: null });
+    expect(report.filtering).toBe('unknown');
+    const port = tries.filter((t) => t.alternate === 'port');
+    expect(port.length).toBeGreaterThan(2);
+    expect(port.length).toBeLessThanOrEqual(6);
+    // the last try still leaves 100 ms for an answer
+    expect(port.at(-1)!.at - port[0]!.at).toBeLessThanOrEqual(900);
+  });
+
+  it('a server that starts taking tests shortly before the probe time is up still gets a last try', async () => {
+    // the clock starts at 0, and so do the filtering tests (map-primary is answered at once)
+    const { received, clock } = await detectWith(async (_alternate, _attempt, accepted, now) => {
+      if (now < 850) return 'unsupported';
+      accepted();
+      return 'received';
+    });
+    expect(received('filter-other-port')).toEqual({ id: 'filter-other-port', received: true });
+    expect(received('filter-other-address')).toEqual({ id: 'filter-other-address', received: true });
+    expect(clock.now()).toBeLessThan(2000);
+  });
+
+  it('a try the server has not taken when the probe time is up tells nothing (null, not filtered)', async () => {
+    // refused at first, then the retry's request hangs (a slow server): no evidence of filtering
+    const { report, received } = await detectWith(async (_alternate, attempt) => (attempt === 0 ? 'unsupported' : never()));
+    expect(received('filter-other-address')).toEqual({ id: 'filter-other-address', received: null });
+    expect(received('filter-other-port')).toEqual({ id: 'filter-other-port', received: null });
+    expect(report.filtering).toBe('unknown');
+  });
+
+  it('stops asking on abort', async () => {
+    const clock = new ManualClock();
+    const ac = new AbortController();
+    let tries = 0;
+    const driver: NatProbeDriver = {
+      whatIsMyAddr: async () => '203.0.113.5:40000',
+      requestReplyFrom: async () => {
+        if (++tries === 2) ac.abort(new Error('stop'));
+        return 'unsupported';
+      },
+    };
+    const p = detectNatType(driver, [S1, S2], { clock, localAddrs: [INSIDE], timeoutMs: 1000, signal: ac.signal });
+    await expect(settle(clock, p)).rejects.toThrow('stop');
+    expect(tries).toBeLessThanOrEqual(3);
   });
 });
 

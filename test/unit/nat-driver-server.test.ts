@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { settle } from '../support/virtual-time.js';
+import { flush, settle } from '../support/virtual-time.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SeededRng } from '../../src/core/rng.js';
 import type { Contact } from '../../src/core/types.js';
@@ -142,19 +142,32 @@ class World {
 
 const SERVERS: NatServer[] = [{ addr: S1, altPortAddr: S1_ALT }, { addr: S2 }];
 
-async function detect(behaviour: NatBehaviourSpec | null, opts: { hairpin?: boolean; partner?: boolean } = {}) {
+interface DetectOptions {
+  hairpin?: boolean;
+  partner?: boolean;
+  /** Virtual ms after the start at which server 1 / its partner begin to serve NatTest (both answer WhatIsMyAddr from the start). */
+  serverLateMs?: number;
+  partnerLateMs?: number;
+}
+
+async function detect(behaviour: NatBehaviourSpec | null, opts: DetectOptions = {}) {
   const nat = behaviour ? new NatBox(PUBLIC_HOST, behaviour, { rng: new SeededRng(11), hairpin: opts.hairpin }) : null;
   const world = new World(nat);
   const partnered = opts.partner ?? true;
-  world.server(S1, S1_ALT, partnered ? S2 : undefined);
-  world.server(S2, S2_ALT, partnered ? S1 : undefined);
+  const servers: { s1?: NatTestServer; s2?: NatTestServer } = {};
+  const startAfter = (ms: number | undefined, start: () => void): void => {
+    if (ms === undefined) start();
+    else world.clock.setTimer(ms, start);
+  };
+  startAfter(opts.serverLateMs, () => (servers.s1 = world.server(S1, S1_ALT, partnered ? S2 : undefined)));
+  startAfter(opts.partnerLateMs, () => (servers.s2 = world.server(S2, S2_ALT, partnered ? S1 : undefined)));
   const driver = world.driver();
   const report: NatReport = await settle(world.clock, detectNatType(driver, SERVERS, { clock: world.clock, localAddrs: [INSIDE], timeoutMs: 1000 }));
   // every waiter is released once its window has passed
   await settle(world.clock, new Promise<void>((r) => world.clock.setTimer(10_000, r)));
   expect(driver.pending).toBe(0);
   driver.close();
-  return { report, world };
+  return { report, world, servers };
 }
 
 describe('MeshNatDriver + NatTestServer through a NAT model', () => {
@@ -197,6 +210,30 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
     expect((await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { hairpin: false })).report.hairpin).toBe(false);
   });
 
+  // The lab's flake: nodes start together, and a client that found server 1 up asked for the address
+  // test while the partner was still starting; the server's forward failed, the test was refused,
+  // and filtering came out unknown. A refused test is asked again within the probe's time.
+  it('a partner that starts serving late: the refused address test is asked again and measured', async () => {
+    const { report, servers } = await detect(NAT_PRESET_TABLE['full-cone'].behaviour, { partnerLateMs: 300 });
+    expect(servers.s1!.status().refused).toBeGreaterThan(0); // the first tries came before the partner served
+    expect(servers.s2!.status().forwardedServed).toBe(1);
+    expect(report.probes).toContainEqual({ id: 'filter-other-address', received: true });
+    expect(report).toMatchObject({ natType: 'FullCone', filtering: 'endpoint-independent' });
+  });
+
+  it('a server that answers WhatIsMyAddr before it serves NatTest: both filtering tests are asked again', async () => {
+    const { report, servers } = await detect(NAT_PRESET_TABLE['restricted-cone'].behaviour, { serverLateMs: 200 });
+    expect(servers.s1!.status()).toMatchObject({ portTests: 1, addressTests: 1 });
+    // the address test was taken and its reply filtered (false), the port test's came in
+    expect(report.probes).toEqual(
+      expect.arrayContaining([
+        { id: 'filter-other-address', received: false },
+        { id: 'filter-other-port', received: true },
+      ]),
+    );
+    expect(report).toMatchObject({ natType: 'RestrictedCone', filtering: 'address-dependent' });
+  });
+
   it('without a partner the address test is refused: filtering unknown, not guessed', async () => {
     const { report } = await detect(NAT_PRESET_TABLE['restricted-cone'].behaviour, { partner: false });
     expect(report.probes).toContainEqual({ id: 'filter-other-address', received: null });
@@ -206,7 +243,7 @@ describe('MeshNatDriver + NatTestServer through a NAT model', () => {
 });
 
 describe('NatTestServer', () => {
-  function setup(partner?: string, withReplySocket = false) {
+  function setup(partner?: string, withReplySocket = false, partnerReady?: Promise<unknown>) {
     const sentReply: Array<{ bytes: Uint8Array; to: string }> = [];
     const sentMain: Array<{ bytes: Uint8Array; to: string }> = [];
     const sentAlt: Array<{ bytes: Uint8Array; to: string }> = [];
@@ -233,6 +270,7 @@ describe('NatTestServer', () => {
         ? { localAddr: '198.51.100.2:50000', send: (bytes, host, port) => sentReply.push({ bytes, to: `${host}:${port}` }) }
         : undefined,
       partner,
+      partnerReady,
       components: { logger: silentLogger },
     });
     srv.start();
@@ -259,6 +297,21 @@ describe('NatTestServer', () => {
     const lone = setup();
     expect((await lone.ask('203.0.113.9:40000', 'address')).accepted).toBe(false);
     expect(lone.srv.status().refused).toBe(1);
+  });
+
+  it('until the partner has answered, address tests are refused at once, without a forward; port tests are served', async () => {
+    let answered!: () => void;
+    const s = setup(S2, false, new Promise<void>((r) => (answered = r)));
+    expect(s.srv.status().partnerUp).toBe(false);
+    expect((await s.ask('203.0.113.9:40000', 'address')).accepted).toBe(false);
+    expect((await s.ask('203.0.113.9:40000', 'port')).accepted).toBe(true);
+    expect(s.forwarded).toHaveLength(0);
+    answered();
+    await flush();
+    expect(s.srv.status().partnerUp).toBe(true);
+    expect((await s.ask('203.0.113.9:40000', 'address')).accepted).toBe(true);
+    expect(s.forwarded).toHaveLength(1);
+    expect(s.srv.status()).toMatchObject({ refused: 1, addressTests: 1, portTests: 1 });
   });
 
   it('a forwarded test is honoured only from the partner\'s host, and answered from the main socket', async () => {
