@@ -226,12 +226,12 @@ export class SmartConnectPlan {
         this.phaseValue = 'connected';
         // a punch still running may yet upgrade us (by migration); the first explicit round waits an interval
         this.nextUpgradeAt = now + this.o.upgradeIntervalMs;
-        const out: SmartEffect[] = [];
+        const out: SmartEffect[] = [{ kind: 'connected', connection: this.conn }];
         if (this.pendingDials.size > 0) {
           this.pendingDials.clear();
           out.push({ kind: 'cancelDials' });
         }
-        return [...out, { kind: 'connected', connection: this.conn }];
+        return out;
       }
       case 'relayFailed': {
         const a = this.matching(ev.sessionId);
@@ -310,7 +310,14 @@ export class SmartConnectPlan {
     this.phaseValue = 'connected';
     this.nextUpgradeAt = Infinity;
     this.punchAt = Infinity; // a punch not started yet is not needed any more
+    // the news first, the clean-up after: whoever waits for the connection need not wait for it
     const out: SmartEffect[] = [];
+    if (prev?.kind === 'Relayed') {
+      this.upgrades++;
+      out.push({ kind: 'upgraded', from: prev, to }, { kind: 'relayClose', relay: prev.relay, sessionId: prev.sessionId });
+    } else {
+      out.push({ kind: 'connected', connection: to });
+    }
     if (this.pendingDials.size > 0) {
       this.pendingDials.clear();
       out.push({ kind: 'cancelDials' });
@@ -319,13 +326,6 @@ export class SmartConnectPlan {
     const a = this.relayAttempt;
     this.relayAttempt = null;
     if (a !== null && a.accepted) out.push({ kind: 'relayClose', relay: a.relay, sessionId: a.sessionId });
-    if (prev?.kind === 'Relayed') {
-      this.upgrades++;
-      out.push({ kind: 'relayClose', relay: prev.relay, sessionId: prev.sessionId });
-      out.push({ kind: 'upgraded', from: prev, to });
-    } else {
-      out.push({ kind: 'connected', connection: to });
-    }
     return out;
   }
 

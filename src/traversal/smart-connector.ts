@@ -252,10 +252,13 @@ export class SmartConnector {
         case 'dial':
           this.dial(run, e.addr, 'dial');
           break;
-        case 'cancelDials':
-          run.dials.abort();
+        case 'cancelDials': {
+          // after whoever waited for the connection ran: closing the losing dials is no part of connecting
+          const losing = run.dials;
           run.dials = new AbortController();
+          this.deps.node.components.clock.setTimer(0, () => losing.abort());
           break;
+        }
         case 'punch':
           this.punch(run, e.rendezvous);
           break;

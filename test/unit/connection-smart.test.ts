@@ -52,7 +52,7 @@ describe('SmartConnectPlan', () => {
     ]);
     expect(p.start(1)).toEqual([]); // already running
     const won = p.input({ kind: 'dialSucceeded', addr: A2 }, 100);
-    expect(kinds(won)).toEqual(['cancelDials', 'connected']);
+    expect(kinds(won)).toEqual(['connected', 'cancelDials']);
     expect(p.connection).toEqual({ kind: 'Direct', addr: A2, via: 'direct' });
     expect(p.input({ kind: 'punchSucceeded', addr: A1 }, 200)).toEqual([]); // already direct
     expect(p.nextAt()).toBeUndefined();
@@ -61,7 +61,7 @@ describe('SmartConnectPlan', () => {
   it('a punch can win before any dial', () => {
     const p = plan();
     p.start(0);
-    expect(kinds(p.input({ kind: 'punchSucceeded', addr: '203.0.113.2:61000' }, 300))).toEqual(['cancelDials', 'connected']);
+    expect(kinds(p.input({ kind: 'punchSucceeded', addr: '203.0.113.2:61000' }, 300))).toEqual(['connected', 'cancelDials']);
     expect(p.connection).toEqual({ kind: 'Direct', addr: '203.0.113.2:61000', via: 'hole-punched' });
   });
 
@@ -94,9 +94,9 @@ describe('SmartConnectPlan', () => {
     p.input({ kind: 'relayAccepted', sessionId: rc.sessionId }, 5100);
     const up = p.input({ kind: 'punchSucceeded', addr: A1 }, 5200);
     expect(up).toEqual([
+      { kind: 'connected', connection: { kind: 'Direct', addr: A1, via: 'hole-punched' } },
       { kind: 'cancelDials' },
       { kind: 'relayClose', relay: R1, sessionId: rc.sessionId },
-      { kind: 'connected', connection: { kind: 'Direct', addr: A1, via: 'hole-punched' } },
     ]);
   });
 
@@ -126,12 +126,12 @@ describe('SmartConnectPlan', () => {
     expect(kinds(start)).toEqual(['punch', 'dial', 'dial', 'relayConnect']);
     const { sessionId } = relayConnectOf(start);
     // the relay answers first: relayed, dials cancelled; the punch keeps running
-    expect(kinds(p.input({ kind: 'relayConnected', sessionId }, 80))).toEqual(['cancelDials', 'connected']);
-    expect(kinds(p.input({ kind: 'punchSucceeded', addr: A1 }, 120))).toEqual(['relayClose', 'upgraded']);
+    expect(kinds(p.input({ kind: 'relayConnected', sessionId }, 80))).toEqual(['connected', 'cancelDials']);
+    expect(kinds(p.input({ kind: 'punchSucceeded', addr: A1 }, 120))).toEqual(['upgraded', 'relayClose']);
     // a dial that wins first: direct, and the relay attempt in flight is abandoned
     const q = new SmartConnectPlan(target({ relayNow: true }), { rng: new SeededRng(2) });
     q.start(0);
-    expect(kinds(q.input({ kind: 'dialSucceeded', addr: A1 }, 20))).toEqual(['cancelDials', 'connected']);
+    expect(kinds(q.input({ kind: 'dialSucceeded', addr: A1 }, 20))).toEqual(['connected', 'cancelDials']);
     expect(q.connection).toMatchObject({ kind: 'Direct', addr: A1 });
   });
 
@@ -155,7 +155,7 @@ describe('SmartConnectPlan', () => {
     const p = plan();
     p.start(0);
     const rc = relayConnectOf(p.tick(5000));
-    expect(kinds(p.input({ kind: 'relayConnected', sessionId: rc.sessionId }, 5100))).toEqual(['cancelDials', 'connected']);
+    expect(kinds(p.input({ kind: 'relayConnected', sessionId: rc.sessionId }, 5100))).toEqual(['connected', 'cancelDials']);
     expect(p.connection?.kind).toBe('Relayed');
   });
 
@@ -164,7 +164,7 @@ describe('SmartConnectPlan', () => {
     p.start(0);
     expect(p.tick(5000)).toEqual([]);
     expect(p.phase).toBe('connecting');
-    expect(kinds(p.input({ kind: 'dialSucceeded', addr: A1 }, 6000))).toEqual(['cancelDials', 'connected']);
+    expect(kinds(p.input({ kind: 'dialSucceeded', addr: A1 }, 6000))).toEqual(['connected', 'cancelDials']);
   });
 
   it('fails over between relays on rejection and timeout, then fails', () => {
@@ -208,8 +208,8 @@ describe('SmartConnectPlan', () => {
     const relayed = p.connection!;
     const up = p.input({ kind: 'pathValidated', addr: A1 }, 12_000);
     expect(up).toEqual([
-      { kind: 'relayClose', relay: R1, sessionId: rc.sessionId },
       { kind: 'upgraded', from: relayed, to: { kind: 'Direct', addr: A1, via: 'direct' } },
+      { kind: 'relayClose', relay: R1, sessionId: rc.sessionId },
     ]);
     expect(p.upgrades).toBe(1);
     expect(p.nextAt()).toBeUndefined();
@@ -298,7 +298,7 @@ describe('ConnectionManager', () => {
     expect(m.stats(peerId)!.kind).toBe('Relayed');
     m.recordRtt(peerId, 80);
     const up = m.input(peerId, { kind: 'pathValidated', addr: A1 }, 30);
-    expect(kinds(up)).toEqual(['relayClose', 'upgraded']);
+    expect(kinds(up)).toEqual(['upgraded', 'relayClose']);
     expect(m.stats(peerId)).toMatchObject({ kind: 'Direct', upgrades: 1, rttMs: null });
     expect(metrics.counters.get('quicmesh_path_upgrades_total')).toBe(1);
     m.input(peerId, { kind: 'connectionLost' }, 40);

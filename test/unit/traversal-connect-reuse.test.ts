@@ -56,4 +56,34 @@ describe('time to connect', () => {
     expect(base).toBeGreaterThan(0);
     expect(await connectWithDialCost(7)).toBe(base! + 7);
   });
+
+  /** Alice probes natted bob at an address where he is not, so the punch finds him; closing that losing dial costs `costMs`. */
+  async function connectWithCancelCost(costMs: number): Promise<{ ms: number | null; closed: boolean }> {
+    const l = natLab(91500);
+    const { nodes, stop } = await l.withRelay([{}, {}]);
+    const [alice, bob] = nodes;
+    const nowhere = '10.250.0.1:4433';
+    const control = capability(alice!.meshNode.transport, 'connectionControl')!;
+    const connect = control.connect.bind(control);
+    let losing: AbortSignal | undefined;
+    control.connect = (...args: Parameters<typeof connect>) => {
+      const signal = args[1]?.signal;
+      if (args[0].addr === nowhere && signal !== undefined && losing === undefined) {
+        losing = signal;
+        signal.addEventListener('abort', () => l.clock.elapse(costMs), { once: true });
+      }
+      return connect(...args);
+    };
+    const r = await settle(l.clock, probePeer(alice!.meshNode, { addr: nowhere, nodeId: bob!.meshNode.nodeId }, { timeoutMs: 3_000 }));
+    await stop();
+    expect(r.path).toBe('hole-punched');
+    return { ms: r.timeToConnectMs, closed: losing?.aborted ?? false };
+  }
+
+  it('does not count closing the dials that lost (done once the connect has resolved)', async () => {
+    const cheap = await connectWithCancelCost(0);
+    const costly = await connectWithCancelCost(9);
+    expect(cheap.ms).toBeGreaterThan(0);
+    expect(costly).toEqual({ ms: cheap.ms, closed: true });
+  });
 });
