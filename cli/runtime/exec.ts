@@ -14,6 +14,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   nft: 'nftables',
   iptables: 'iptables',
   conntrack: 'conntrack',
+  nice: 'coreutils',
   gcc: 'gcc',
   turnserver: 'coturn',
   turnutils_natdiscovery: 'coturn',
@@ -57,6 +58,15 @@ export async function tryRun(argv: string[], opts: { input?: string } = {}): Pro
   } catch {
     return false;
   }
+}
+
+/**
+ * Run argv at the lowest CPU priority: the lab's own housekeeping while probes are being timed (the
+ * routers forgetting a pair's NAT state before each probe, up to 8 at once), so it takes the CPU
+ * only when the nodes and probes it measures leave some.
+ */
+export function lowPriority(argv: string[]): string[] {
+  return ['nice', '-n', '19', ...argv];
 }
 
 /** Run argv inside a namespace. */

@@ -1,12 +1,13 @@
 /**
  * `forgetNatState`, on every backend: snapshot every router on the two hosts' paths (in parallel),
  * let forget-plan.ts pick the A↔B state out of it, and delete that in each router namespace. Nothing else
- * in the routers changes, so probes of other pairs running meanwhile are not disturbed.
+ * in the routers changes, so probes of other pairs running meanwhile are not disturbed — and all of it
+ * runs at the lowest CPU priority (lowPriority), so it does not slow the connects being timed either.
  */
 import { ConfigError } from '../../../src/errors.js';
 import { readState } from '../state.js';
 import { LabCommandError } from '../errors.js';
-import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
+import { lowPriority, nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
 import type { ForgetResult } from '../runtime.js';
 import {
   type RouterForget,
@@ -20,7 +21,7 @@ import {
 import { checkLabName } from '../names.js';
 
 async function snapshot(ns: string): Promise<RouterSnapshot> {
-  const [ct, nft] = await Promise.all(SNAPSHOT_COMMANDS.map((c) => run(nsArgv(ns, c.argv))));
+  const [ct, nft] = await Promise.all(SNAPSHOT_COMMANDS.map((c) => run(lowPriority(nsArgv(ns, c.argv)))));
   return parseSnapshot(ct!.stdout, nft!.stdout);
 }
 
@@ -28,7 +29,7 @@ async function snapshot(ns: string): Promise<RouterSnapshot> {
 async function execute(f: RouterForget): Promise<number> {
   const counts = await Promise.all(
     f.commands.map(async (cmd) => {
-      const argv = nsArgv(f.namespace, cmd.argv);
+      const argv = lowPriority(nsArgv(f.namespace, cmd.argv));
       // conntrack -D exits 1 when nothing matched: the flow ended or expired since the snapshot
       if (cmd.argv[0] === 'conntrack') return (await tryRun(argv)) ? 1 : 0;
       try {
@@ -49,7 +50,7 @@ async function execute(f: RouterForget): Promise<number> {
 export async function forgetNatState(lab: string, nodeA: string, nodeB: string): Promise<ForgetResult> {
   requireRoot();
   checkLabName(lab);
-  requireTools(['conntrack', 'nft']);
+  requireTools(['conntrack', 'nft', 'nice']);
   const state = readState(lab);
   if (!state) throw new ConfigError(`no lab named "${lab}" is up`);
   const scope = forgetScope(state.nodes, nodeA, nodeB);
