@@ -246,11 +246,17 @@ export class SmartConnector {
   // --- effects ---------------------------------------------------------------------------------
 
   private apply(run: Run, effects: PeerEffect[]): void {
+    // Dials behind a punch of the same batch start once its request to the rendezvous has left (its
+    // flush is queued first): starting a dial (pre-check, ClientHello) takes 0.3-1 ms each, and the
+    // request has the longest way to go.
+    let punched = false;
+    const afterPunch: string[] = [];
     for (const e of effects) {
       if (run.closed) return;
       switch (e.kind) {
         case 'dial':
-          this.dial(run, e.addr, 'dial');
+          if (punched) afterPunch.push(e.addr);
+          else this.dial(run, e.addr, 'dial');
           break;
         case 'cancelDials': {
           // after whoever waited for the connection ran: closing the losing dials is no part of connecting
@@ -261,6 +267,7 @@ export class SmartConnector {
         }
         case 'punch':
           this.punch(run, e.rendezvous);
+          punched = true;
           break;
         case 'relayConnect':
           this.relayConnect(run, e.relay, e.sessionId);
@@ -292,6 +299,12 @@ export class SmartConnector {
           this.fail(run, new TransportError(failureText(e.reason, run)));
           break;
       }
+    }
+    if (afterPunch.length > 0) {
+      queueMicrotask(() => {
+        if (run.closed || this.deps.manager.plan(run.target.nodeId)?.phase !== 'connecting') return;
+        for (const addr of afterPunch) this.dial(run, addr, 'dial');
+      });
     }
     this.arm();
   }

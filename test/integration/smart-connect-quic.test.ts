@@ -70,6 +70,38 @@ describe('smart connections over QUIC on loopback', () => {
     expect(alice.transport.pathInfo(bob.node.meshNode.nodeId)).toMatchObject({ relayed: false, opener: true });
   });
 
+  it('a connect that punches at once sends its request to the rendezvous before its dials leave', async () => {
+    // carol punches with no head start for her plain dials (as toward a peer whose record shows a NAT)
+    const relayAddr = relay.node.meshNode.contact.addr;
+    const carol = makePeer({ bootstrap: [relayAddr], relays: [relayAddr], connect: { punchDelayMs: 0 } });
+    await carol.node.start();
+    await carol.node.services.relayLink!.keepAlive();
+    const ep = carol.transport.endpoint;
+    const sent: string[] = [];
+    const sendPacket = ep.sendPacket.bind(ep);
+    const send = ep.send.bind(ep);
+    ep.sendPacket = (buf, len, to) => {
+      sent.push(`${to.host}:${to.port}`);
+      sendPacket(buf, len, to);
+    };
+    ep.send = (bytes, host, port) => {
+      sent.push(`${host}:${port}`);
+      send(bytes, host, port);
+    };
+    try {
+      const r = await probePeer(carol.node.meshNode, { addr: bob.node.meshNode.contact.addr, nodeId: bob.node.meshNode.nodeId }, { fresh: true, timeoutMs: 5_000 });
+      expect(r).toMatchObject({ connected: true });
+    } finally {
+      ep.sendPacket = sendPacket;
+      ep.send = send;
+      await carol.node.stop();
+    }
+    const toRelay = sent.indexOf(relayAddr);
+    const toBob = sent.indexOf(bob.node.meshNode.contact.addr);
+    expect(toRelay).toBeGreaterThanOrEqual(0);
+    expect(toBob).toBeGreaterThan(toRelay); // the pre-check and the Initial leave after the punch request
+  });
+
   it('smartConnect(record) connects from a resolved endpoint record and refuses a forged one', async () => {
     const record = await alice.node.services.dht.resolvePeer(bob.node.meshNode.keypair.identity);
     expect(record).not.toBeNull();
