@@ -19,7 +19,7 @@
  * partner it forwards the address test to) may answer a moment after the first client asks.
  */
 import { STUN_TIMEOUT_MS } from '../constants.js';
-import type { Clock } from '../core/clock.js';
+import { sleep, type Clock } from '../core/clock.js';
 import type { NodeId } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { sameHost, splitAddr, uniqueAddrs } from './addr.js';
@@ -293,22 +293,6 @@ async function filteringTest(
     // the last try comes early enough to be answered (a server's partner may have come up meanwhile)
     const left = deadline - clock.now();
     if (left <= RETRY_FIRST_MS) return null;
-    await pause(clock, Math.min(pauseMs, left - RETRY_FIRST_MS), signal);
+    await sleep(clock, Math.min(pauseMs, left - RETRY_FIRST_MS), signal);
   }
-}
-
-/** Resolve after `ms` on `clock`; reject when `signal` aborts first. */
-function pause(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    const timer = clock.setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -16,6 +16,7 @@
  * full cone.
  */
 import { networkInterfaces } from 'node:os';
+import { sleep } from '../core/clock.js';
 import type { Components } from '../core/components.js';
 import { ConfigError } from '../errors.js';
 import type { TraversalNode } from './host.js';
@@ -225,12 +226,7 @@ async function untilAnswers(mesh: TraversalNode, components: Components, addr: s
     } catch {
       // not up yet: back off on the clock
     }
-    signal?.throwIfAborted();
-    const delay = Math.min(opts.maxPauseMs ?? 2_000, 100 * 2 ** Math.min(attempt, 5));
-    await new Promise<void>((resolve) => {
-      const timer = clock.setTimer(delay, resolve);
-      signal?.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
-    });
+    await sleep(clock, Math.min(opts.maxPauseMs ?? 2_000, 100 * 2 ** Math.min(attempt, 5)), signal);
   }
   return false;
 }

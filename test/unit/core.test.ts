@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { SeededRng } from '../../src/core/rng.js';
 
 describe('ManualClock', () => {
@@ -39,6 +39,30 @@ describe('ManualClock', () => {
     expect(at).toEqual([]);
     expect(clock.step()).toBe(true);
     expect(at).toEqual([8]);
+  });
+});
+
+describe('sleep', () => {
+  it('resolves once its time has passed on the clock', async () => {
+    const clock = new ManualClock();
+    let done = false;
+    const p = sleep(clock, 100).then(() => (done = true));
+    clock.advance(99);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    clock.advance(1);
+    await p;
+    expect(done).toBe(true);
+  });
+
+  it('rejects with the abort reason and leaves no timer behind', async () => {
+    const clock = new ManualClock();
+    const ac = new AbortController();
+    const p = sleep(clock, 100, ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+    expect(clock.pending).toBe(0);
+    await expect(sleep(clock, 100, ac.signal)).rejects.toThrow('stop'); // already aborted
   });
 });
 

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
+import type { MeshNode } from '../../src/node/mesh-node.js';
 import { capability } from '../../src/transport/capabilities.js';
+import type { ConnectionControl } from '../../src/transport/paths.js';
 import { probePeer } from '../../src/traversal/probe.js';
 import { natLab } from '../support/memory-nat.js';
 import { settle } from '../support/virtual-time.js';
@@ -29,21 +31,29 @@ describe('probePeer on a connection that exists', () => {
 });
 
 describe('time to connect', () => {
+  type Dial = Parameters<ConnectionControl['connect']>;
+  /** Let `seen` look at every dial `node` starts (target, options) before it starts. */
+  function onDial(node: MeshNode, seen: (...args: Dial) => void): void {
+    const control = capability(node.transport, 'connectionControl')!;
+    const connect = control.connect.bind(control);
+    control.connect = (...args: Dial) => {
+      seen(...args);
+      return connect(...args);
+    };
+  }
+
   /** Alice probes bob, a public peer; starting her first dial to bob takes `costMs` (synchronous work: time passes, no timer fires). */
   async function connectWithDialCost(costMs: number): Promise<number | null> {
     const l = natLab(91400);
     const { nodes, stop } = await l.withRelay([{}, { natted: false }]);
     const [alice, bob] = nodes;
-    const control = capability(alice!.meshNode.transport, 'connectionControl')!;
-    const connect = control.connect.bind(control);
     let charged = false;
-    control.connect = (...args: Parameters<typeof connect>) => {
-      if (!charged && bytesEqual(args[0].nodeId!, bob!.meshNode.nodeId)) {
+    onDial(alice!.meshNode, (target) => {
+      if (!charged && bytesEqual(target.nodeId!, bob!.meshNode.nodeId)) {
         charged = true;
         l.clock.elapse(costMs);
       }
-      return connect(...args);
-    };
+    });
     const target = { addr: bob!.meshNode.contact.addr, nodeId: bob!.meshNode.nodeId };
     const r = await settle(l.clock, probePeer(alice!.meshNode, target, { timeoutMs: 3_000 }));
     await stop();
@@ -63,17 +73,14 @@ describe('time to connect', () => {
     const { nodes, stop } = await l.withRelay([{}, {}]);
     const [alice, bob] = nodes;
     const nowhere = '10.250.0.1:4433';
-    const control = capability(alice!.meshNode.transport, 'connectionControl')!;
-    const connect = control.connect.bind(control);
     let losing: AbortSignal | undefined;
-    control.connect = (...args: Parameters<typeof connect>) => {
-      const signal = args[1]?.signal;
-      if (args[0].addr === nowhere && signal !== undefined && losing === undefined) {
+    onDial(alice!.meshNode, (target, opts) => {
+      const signal = opts?.signal;
+      if (target.addr === nowhere && signal !== undefined && losing === undefined) {
         losing = signal;
         signal.addEventListener('abort', () => l.clock.elapse(costMs), { once: true });
       }
-      return connect(...args);
-    };
+    });
     const r = await settle(l.clock, probePeer(alice!.meshNode, { addr: nowhere, nodeId: bob!.meshNode.nodeId }, { timeoutMs: 3_000 }));
     await stop();
     expect(r.path).toBe('hole-punched');

@@ -27,11 +27,20 @@ async function microtasks(): Promise<void> {
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('UdpEndpoint flush scheduling', () => {
-  it('batches an ordinary sink: flushed once, on the turn (setImmediate), however often it was marked', async () => {
+  it.each([
+    ['an ordinary sink, however often it was marked', (ep: UdpEndpoint, sink: CountingSink) => {
+      sink.urgent = false;
+      ep.markDirty(sink);
+      ep.markDirty(sink);
+    }],
+    ['a sink that stopped being urgent before its microtask (not lost)', (ep: UdpEndpoint, sink: CountingSink) => {
+      ep.markDirty(sink);
+      sink.urgent = false; // e.g. its handshake completed in the same task
+    }],
+  ])('batches %s: flushed once, on the turn (setImmediate)', async (_what, mark) => {
     const ep = endpoint();
-    const sink = new CountingSink(false);
-    ep.markDirty(sink);
-    ep.markDirty(sink);
+    const sink = new CountingSink(true);
+    mark(ep, sink);
     await microtasks();
     expect(sink.flushes).toBe(0);
     await nextTurn();
@@ -50,17 +59,6 @@ describe('UdpEndpoint flush scheduling', () => {
     expect([urgent.flushes, batched.flushes]).toEqual([1, 0]);
     await nextTurn();
     expect([urgent.flushes, batched.flushes]).toEqual([1, 1]);
-  });
-
-  it('a sink that stopped being urgent before its microtask goes with the batch, not lost', async () => {
-    const ep = endpoint();
-    const sink = new CountingSink(true);
-    ep.markDirty(sink);
-    sink.urgent = false; // e.g. its handshake completed in the same task
-    await microtasks();
-    expect(sink.flushes).toBe(0);
-    await nextTurn();
-    expect(sink.flushes).toBe(1);
   });
 
   it('flushNow flushes at once and takes the sink out of the batch', async () => {

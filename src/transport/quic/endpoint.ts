@@ -143,10 +143,14 @@ export class UdpEndpoint {
       }
       return;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAll);
-    }
+    this.scheduleBatch();
+  }
+
+  /** Flush the dirty sinks with this turn's batch (once per turn). */
+  private scheduleBatch(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushAll);
   }
 
   /** Flush `sink` now (used for application writes, where latency matters more than batching). */
@@ -262,10 +266,7 @@ export class UdpEndpoint {
       this.flushOne(s);
     }
     // a sink that stopped being urgent on the way (its handshake completed) goes with the batch
-    if (this.dirty.size > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAll);
-    }
+    if (this.dirty.size > 0) this.scheduleBatch();
   };
 
   private flushOne(sink: DatagramSink): void {
