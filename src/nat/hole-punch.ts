@@ -11,7 +11,8 @@
  * HolePunchStart{target B} from A: "tell B to punch toward me now". When B is connected here, B
  *   gets HolePunchReady (A's addresses) and A gets HolePunchReady (B's observed + last announced
  *   addresses) at once, no registration needed; otherwise A gets HolePunchFailed 'Unknown target'.
- *   This is what a node already talking to B's relay uses to upgrade a relayed connection.
+ *   This is what a node already talking to B's relay uses to upgrade a relayed connection. A's
+ *   forwarded QUIC Initial (HolePunchStart.initial) rides along in B's copy only.
  */
 import { bytesEqual, toHex } from '../core/bytes.js';
 import type { Contact, NodeId } from '../core/types.js';
@@ -159,7 +160,8 @@ export class HolePunchCoordinator {
     const [dFrom, dThem] = delays(from, target.party, this.startDelayMs);
     return {
       reply: ready(target.party, target.announced, dFrom),
-      effects: [{ kind: 'send', to: target.party.contact, msg: ready(from, msg.addrs, dThem) }],
+      // the initiator's forwarded Initial goes to the target only (it answers it toward the initiator)
+      effects: [{ kind: 'send', to: target.party.contact, msg: withInitial(ready(from, msg.addrs, dThem), msg.initial) }],
     };
   }
 
@@ -202,6 +204,10 @@ export class HolePunchCoordinator {
 
 function ready(peer: PunchParty, announced: readonly string[], delayMs: number): HolePunchReady {
   return { type: 'HolePunchReady', peer: peer.contact, peerAddrs: candidateList(peer.observedAddr, announced), delayMs };
+}
+
+function withInitial(msg: HolePunchReady, initial: Uint8Array | undefined): HolePunchReady {
+  return initial === undefined ? msg : { ...msg, initial };
 }
 
 function pairKey(from: NodeId, to: NodeId): string {

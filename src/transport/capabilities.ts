@@ -15,6 +15,11 @@ export interface RawDatagrams {
   sendRawDatagram(bytes: Uint8Array, host: string, port: number): void;
   /** Receive the non-QUIC datagrams arriving on the socket; returns the remover. */
   onRawDatagram(listener: (data: Uint8Array, from: { host: string; port: number }) => void): () => void;
+  /**
+   * A peer's first QUIC Initial that a rendezvous forwarded (HolePunchReady.initial): handled as if it
+   * had come from `host:port`. 'known': that connection exists already; 'refused': not a usable Initial.
+   */
+  acceptForwardedInitial?(datagram: Uint8Array, host: string, port: number): 'accepted' | 'known' | 'refused';
 }
 
 /**

@@ -83,6 +83,12 @@ export interface ConnectionControl {
   onConnectionChange(listener: (change: ConnectionChange) => void): () => void;
   /** Close every connection to `nodeId`. */
   disconnect(nodeId: NodeId): void;
+  /**
+   * The first flight of our dial to `addr` (one datagram, nothing heard back yet), to forward
+   * through a hole punch's rendezvous (HolePunchStart.initial); the dial then takes its handshake
+   * only from `addr`. Undefined when there is no such dial.
+   */
+  forwardFirstFlight?(addr: string): Uint8Array | undefined;
 }
 
 /** A transport that runs QUIC over a relay session (a packet carrier). */

@@ -135,6 +135,8 @@ export class PunchDriver {
   private readonly checkListeners = new Set<(peer: NodeId, at: number, from: string) => void>();
   /** Pre-checks awaiting their answer, by hex transaction id, oldest first. */
   private readonly prechecks = new Map<string, Precheck>();
+  /** Forwarded Initials answered, already known (the initiator's own copy came first), refused. */
+  private readonly forwarded = { accepted: 0, known: 0, refused: 0 };
 
   constructor(
     private readonly node: TraversalNode,
@@ -148,6 +150,8 @@ export class PunchDriver {
       this.punch(msg, 'controlled').catch((err: unknown) =>
         node.components.logger.debug('hole punch (responder) failed', { error: String(err) }),
       );
+      // after the first checks: answering the initiator's forwarded Initial takes a handshake's work
+      if (msg.initial !== undefined) this.answerForwarded(msg.initial, msg.peerAddrs[0]);
     });
   }
 
@@ -165,13 +169,14 @@ export class PunchDriver {
   async start(
     rendezvous: { addr: string; nodeId: NodeId },
     target: NodeId,
-    opts: { timeoutMs?: number; addrs?: string[] } = {},
+    opts: { timeoutMs?: number; addrs?: string[]; initial?: Uint8Array } = {},
   ): Promise<{ ready: HolePunchReady; result: Promise<PunchResult> }> {
     let reply;
     try {
+      const addrs = opts.addrs ?? [this.node.contact.addr];
       reply = await this.node.request(
         rendezvous,
-        { type: 'HolePunchStart', from: this.node.contact, target, addrs: opts.addrs ?? [this.node.contact.addr] },
+        { type: 'HolePunchStart', from: this.node.contact, target, addrs, ...(opts.initial !== undefined ? { initial: opts.initial } : {}) },
         { timeoutMs: opts.timeoutMs },
       );
     } catch (err) {
@@ -224,13 +229,21 @@ export class PunchDriver {
     });
   }
 
-  status(): { active: number; punches: number; successes: number; earlyChecks: number; pairs: { peer: string; checks: PairView[] }[] } {
+  status(): {
+    active: number;
+    punches: number;
+    successes: number;
+    earlyChecks: number;
+    forwardedInitials: { accepted: number; known: number; refused: number };
+    pairs: { peer: string; checks: PairView[] }[];
+  } {
     this.dropStaleEarly(this.node.components.clock.now());
     return {
       active: [...this.attempts.values()].filter((a) => a.settled === undefined).length,
       punches: this.punches,
       successes: this.successes,
       earlyChecks: this.earlyCount,
+      forwardedInitials: { ...this.forwarded },
       pairs: [...this.attempts].map(([peer, a]) => ({ peer, checks: a.agent.checklist().map(pairView) })),
     };
   }
@@ -290,6 +303,26 @@ export class PunchDriver {
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /**
+   * The initiator's first QUIC Initial came with the rendezvous's message: take it as from its
+   * observed address (`from`, the rendezvous's first candidate), so our QUIC answer goes there at
+   * once — opening our NAT toward it like a check, and a round trip before its own next Initial
+   * would get through the NAT we just opened.
+   */
+  private answerForwarded(initial: Uint8Array, from: string | undefined): void {
+    const accept = this.opts.raw.acceptForwardedInitial;
+    if (accept === undefined || from === undefined) return;
+    let verdict: string;
+    try {
+      const hp = parseAddr(from);
+      verdict = accept.call(this.opts.raw, initial, hp.host, hp.port);
+    } catch (err) {
+      verdict = `refused (${String(err)})`;
+    }
+    this.forwarded[verdict === 'accepted' ? 'accepted' : verdict === 'known' ? 'known' : 'refused']++;
+    this.node.components.logger.debug('forwarded Initial', { from, verdict });
+  }
 
   private get localBase(): string {
     return this.opts.localCandidates?.().host ?? this.node.contact.addr;
@@ -496,11 +529,22 @@ function pairView(p: CandidatePair): PairView {
 
 const PRIVATE = [/^10\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./, /^127\./, /^169\.254\./];
 
+/** Is `addr` ("host:port") in a private, carrier-NAT, loopback or link-local range? */
+export function isPrivateAddr(addr: string): boolean {
+  let host: string;
+  try {
+    host = parseAddr(addr).host;
+  } catch {
+    return false; // not an address at all: not a private one either
+  }
+  return PRIVATE.some((re) => re.test(host));
+}
+
 /** The peer's addresses as ICE candidates: private-range ones are host candidates, the rest server-reflexive. */
 export function remoteCandidates(addrs: readonly string[]): IceCandidate[] {
   return [...new Set(addrs)].map((addr, i) => {
     const host = parseAddr(addr).host;
-    const type = PRIVATE.some((re) => re.test(host)) ? ('host' as const) : ('server-reflexive' as const);
+    const type = isPrivateAddr(addr) ? ('host' as const) : ('server-reflexive' as const);
     return { type, addr, base: addr, priority: candidatePriority(type, 65535 - i), foundation: `${type[0]}:${host}`, component: 1 };
   });
 }

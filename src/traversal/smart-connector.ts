@@ -36,7 +36,7 @@ import type { ConnectionChange, ConnectionControl } from '../transport/paths.js'
 import type { Request, Response } from '../wire/messages.js';
 import type { TraversalNode } from './host.js';
 import { dialPath } from './path-label.js';
-import type { PunchDriver } from './punch-driver.js';
+import { isPrivateAddr, type PunchDriver } from './punch-driver.js';
 import type { RelayLink } from './relay-link.js';
 import { RelayMemory } from './relay-memory.js';
 import { failureText, MAX_REFLEXIVE_DIALS, newRun, type Run, type Waiter } from './smart-connector-run.js';
@@ -251,10 +251,12 @@ export class SmartConnector {
     // request has the longest way to go.
     let punched = false;
     const afterPunch: string[] = [];
+    const dialed = new Set<string>();
     for (const e of effects) {
       if (run.closed) return;
       switch (e.kind) {
         case 'dial':
+          if (dialed.has(e.addr)) break;
           if (punched) afterPunch.push(e.addr);
           else this.dial(run, e.addr, 'dial');
           break;
@@ -266,7 +268,7 @@ export class SmartConnector {
           break;
         }
         case 'punch':
-          this.punch(run, e.rendezvous);
+          this.punch(run, e.rendezvous, this.forwardedInitial(run, effects, dialed));
           punched = true;
           break;
         case 'relayConnect':
@@ -364,21 +366,41 @@ export class SmartConnector {
     this.dial(run, from, 'punch');
   }
 
-  private punch(run: Run, rendezvous: { id: NodeId; addr: string }): void {
+  /**
+   * Before a punch: the first flight of our dial to the peer's first public address, dialled now if
+   * this batch dials it, to ride in the punch's request (HolePunchStart.initial). The peer answers
+   * that Initial the moment the rendezvous's message reaches it, from behind the NAT it opens by
+   * answering: we hear the handshake a round trip sooner than if our next Initial had to get in
+   * first. Undefined: nothing to forward (no such dial, or it heard from the peer already).
+   */
+  private forwardedInitial(run: Run, effects: PeerEffect[], dialed: Set<string>): Uint8Array | undefined {
+    const transport = this.deps.transport;
+    if (transport.forwardFirstFlight === undefined || this.deps.manager.plan(run.target.nodeId)?.connection != null) return undefined;
+    const batch = effects.flatMap((e) => (e.kind === 'dial' ? [e.addr] : []));
+    const addr = [...batch, ...run.target.addrs].find((a) => !isPrivateAddr(a));
+    if (addr === undefined) return undefined;
+    if (batch.includes(addr) && !dialed.has(addr)) {
+      dialed.add(addr);
+      this.dial(run, addr, 'dial');
+    }
+    return transport.forwardFirstFlight(addr);
+  }
+
+  private punch(run: Run, rendezvous: { id: NodeId; addr: string }, initial?: Uint8Array): void {
     if (this.deps.punch === undefined) return this.input(run, { kind: 'punchFailed', reason: 'no hole punching here' });
     // TEST ONLY: a known slowdown for the lab's regression tests
     if (this.o.testPunchDelayMs > 0) {
       this.deps.node.components.clock.setTimer(this.o.testPunchDelayMs, () => {
-        if (!run.closed) this.punchNow(run, rendezvous);
+        if (!run.closed) this.punchNow(run, rendezvous, initial);
       });
       return;
     }
-    this.punchNow(run, rendezvous);
+    this.punchNow(run, rendezvous, initial);
   }
 
-  private punchNow(run: Run, rendezvous: { id: NodeId; addr: string }): void {
+  private punchNow(run: Run, rendezvous: { id: NodeId; addr: string }, initial?: Uint8Array): void {
     const upgrading = this.deps.manager.plan(run.target.nodeId)?.connection?.kind === 'Relayed';
-    this.startPunch({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId)
+    this.startPunch({ addr: rendezvous.addr, nodeId: rendezvous.id }, run.target.nodeId, upgrading ? undefined : initial)
       .then(({ ready, result }) => {
         if (run.closed) return;
         run.punchAnsweredAt = this.now;
@@ -399,9 +421,9 @@ export class SmartConnector {
   }
 
   /** Ask `rendezvous` to coordinate a punch with `peer`, announcing our direct candidates. */
-  private startPunch(rendezvous: { addr: string; nodeId: NodeId }, peer: NodeId): ReturnType<PunchDriver['start']> {
+  private startPunch(rendezvous: { addr: string; nodeId: NodeId }, peer: NodeId, initial?: Uint8Array): ReturnType<PunchDriver['start']> {
     const addrs = this.deps.localCandidates?.();
-    return this.deps.punch!.start(rendezvous, peer, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}) });
+    return this.deps.punch!.start(rendezvous, peer, { timeoutMs: this.o.dialTimeoutMs, ...(addrs ? { addrs } : {}), ...(initial ? { initial } : {}) });
   }
 
   /**

@@ -38,6 +38,7 @@ import {
   MAX_ADDRS,
   MAX_CONTACTS,
   MAX_ERROR_CODE_BYTES,
+  MAX_FORWARDED_INITIAL_BYTES,
   MAX_IDS,
   MAX_MESSAGE_BYTES,
   MAX_MESSAGE_ID_BYTES,
@@ -47,6 +48,7 @@ import {
   MAX_STORE_VALUE_BYTES,
   MAX_TEXT_BYTES,
   MAX_TOPIC_BYTES,
+  MIN_FORWARDED_INITIAL_BYTES,
 } from './limits.js';
 import {
   MESSAGE_TAGS,
@@ -78,6 +80,8 @@ const nonce = bytes(1, MAX_NONCE_BYTES);
 const topic = string(1, MAX_TOPIC_BYTES);
 const text = string(0, MAX_TEXT_BYTES);
 const payload = bytes(0, MAX_PAYLOAD_BYTES);
+// Hole punching extension (a forwarded QUIC Initial): optional, at the end of the body.
+const forwardedInitial = trailing(bytes(MIN_FORWARDED_INITIAL_BYTES, MAX_FORWARDED_INITIAL_BYTES));
 const messageIds = list(bytes(1, MAX_MESSAGE_ID_BYTES), MAX_IDS);
 // Append-only: the index is the wire value.
 const storeRejection = enumeration<StoreRejection>([
@@ -125,8 +129,8 @@ const SCHEMAS: { readonly [T in MessageType]: StructCodec<Body<T>> } = {
   RelayClosed: struct({ sessionId }),
   HolePunchRegister: struct({ from: contact, target: id32, addrs }),
   HolePunchWaiting: struct({ target: id32 }),
-  HolePunchReady: struct({ peer: contact, peerAddrs: addrs, delayMs: u32 }),
-  HolePunchStart: struct({ from: contact, target: id32, addrs }),
+  HolePunchReady: struct({ peer: contact, peerAddrs: addrs, delayMs: u32, initial: forwardedInitial }),
+  HolePunchStart: struct({ from: contact, target: id32, addrs, initial: forwardedInitial }),
   HolePunchFailed: struct({ target: id32, reason: text }),
   NatTest: struct({ from: contact, change: natChange, nonce, replyTo: nullable(addr) }),
   NatTestAck: struct({ nonce, accepted: bool }),

@@ -27,6 +27,9 @@ export const MAX_ERROR_CODE_BYTES = 64;
 export const MAX_STORE_VALUE_BYTES = MAX_VALUE_SIZE;
 /** Opaque payloads (relay forwarding, pubsub data); the whole message must still fit a frame. */
 export const MAX_PAYLOAD_BYTES = MAX_FRAME_SIZE;
+/** A QUIC Initial forwarded in a hole punch's messages: bytes (RFC 9000's 1,200-byte minimum .. one datagram). */
+export const MIN_FORWARDED_INITIAL_BYTES = 1_200;
+export const MAX_FORWARDED_INITIAL_BYTES = 1_500;
 /** Network coordinates: |x|, |y| and height (ms) at most this (a minute: beyond any real RTT). */
 export const MAX_COORD_MS = 60_000;
 /** Network coordinates: relative error estimate in 0..this. */

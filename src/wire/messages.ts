@@ -69,10 +69,18 @@ export interface RelayClosed { type: 'RelayClosed'; sessionId: Uint8Array }
 export interface HolePunchRegister { type: 'HolePunchRegister'; from: Contact; target: NodeId; addrs: string[] }
 /** The rendezvous has our registration and waits for the target's. */
 export interface HolePunchWaiting { type: 'HolePunchWaiting'; target: NodeId }
-/** Both sides are registered: punch `peerAddrs` starting `delayMs` after receipt. */
-export interface HolePunchReady { type: 'HolePunchReady'; peer: Contact; peerAddrs: string[]; delayMs: number }
-/** Asks the target (through the rendezvous) to start punching toward `addrs`. */
-export interface HolePunchStart { type: 'HolePunchStart'; from: Contact; target: NodeId; addrs: string[] }
+/**
+ * Both sides are registered: punch `peerAddrs` starting `delayMs` after receipt. `initial`: the
+ * initiator's forwarded QUIC Initial (see HolePunchStart), only in the target's copy.
+ */
+export interface HolePunchReady { type: 'HolePunchReady'; peer: Contact; peerAddrs: string[]; delayMs: number; initial?: Uint8Array }
+/**
+ * Asks the target (through the rendezvous) to start punching toward `addrs`. `initial` (optional,
+ * at the end): the first datagram of our QUIC dial to the target, a v1 Initial the target takes as
+ * if it had come from our observed address, so its answer punches its NAT and reaches us a round
+ * trip sooner than our own next Initial would get in.
+ */
+export interface HolePunchStart { type: 'HolePunchStart'; from: Contact; target: NodeId; addrs: string[]; initial?: Uint8Array }
 /** The rendezvous could not arrange the punch; `reason` says why. */
 export interface HolePunchFailed { type: 'HolePunchFailed'; target: NodeId; reason: string }
 /**

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { Contact } from '../../src/core/types.js';
-import { MAX_COORD_ERROR, MAX_COORD_MS } from '../../src/wire/limits.js';
+import { MAX_COORD_ERROR, MAX_COORD_MS, MAX_FORWARDED_INITIAL_BYTES, MIN_FORWARDED_INITIAL_BYTES } from '../../src/wire/limits.js';
 import type {
   GossipMessage,
   NetCoord,
@@ -54,6 +54,12 @@ export const coordArb: fc.Arbitrary<NetCoord> = fc.record({
 /** The sender's coordinate, present or absent (absent: the encoding of a node without tiering). */
 function withCoord<T extends object>(base: fc.Arbitrary<T>): fc.Arbitrary<T & { coord?: NetCoord }> {
   return fc.tuple(base, fc.option(coordArb, { nil: undefined })).map(([m, coord]) => (coord === undefined ? m : { ...m, coord }));
+}
+
+/** A hole punch message with or without a forwarded QUIC Initial (1,200..1,500 bytes). */
+function withInitial<T extends object>(base: fc.Arbitrary<T>): fc.Arbitrary<T & { initial?: Uint8Array }> {
+  const initialArb = fc.uint8Array({ minLength: MIN_FORWARDED_INITIAL_BYTES, maxLength: MAX_FORWARDED_INITIAL_BYTES });
+  return fc.tuple(base, fc.option(initialArb, { nil: undefined })).map(([m, initial]) => (initial === undefined ? m : { ...m, initial }));
 }
 
 /** A reply's own coordinate and per-contact coordinates: none, only `coord`, or both (one per contact). */
@@ -130,13 +136,15 @@ export const messageArbs: { [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     addrs: addrsArb,
   }),
   HolePunchWaiting: fc.record({ type: t('HolePunchWaiting'), target: idArb }),
-  HolePunchReady: fc.record({
-    type: t('HolePunchReady'),
-    peer: contactArb,
-    peerAddrs: addrsArb,
-    delayMs: u32Arb,
-  }),
-  HolePunchStart: fc.record({ type: t('HolePunchStart'), from: contactArb, target: idArb, addrs: addrsArb }),
+  HolePunchReady: withInitial(
+    fc.record({
+      type: t('HolePunchReady'),
+      peer: contactArb,
+      peerAddrs: addrsArb,
+      delayMs: u32Arb,
+    }),
+  ),
+  HolePunchStart: withInitial(fc.record({ type: t('HolePunchStart'), from: contactArb, target: idArb, addrs: addrsArb })),
   HolePunchFailed: fc.record({ type: t('HolePunchFailed'), target: idArb, reason: textArb }),
   PathProbe: fc.record({ type: t('PathProbe'), from: contactArb, nonce: sessionArb }),
   PathReply: fc.record({ type: t('PathReply'), nonce: sessionArb, observedAddr: addrArb }),

@@ -210,6 +210,16 @@ describe('codec decode errors name the field', () => {
     expect(decodeFailure(new Uint8Array(MAX_FRAME_SIZE + 1))).toBe('message');
   });
 
+  it('a hole punch message decodes with and without its forwarded Initial, and refuses a short one', () => {
+    const initial = new Uint8Array(1_200).fill(0xc3);
+    const start: MessageOf<'HolePunchStart'> = { ...SAMPLES.HolePunchStart, initial };
+    expect(decodeMessage(encodeMessage(start))).toEqual(start);
+    expect(decodeMessage(encodeMessage(SAMPLES.HolePunchStart))).toEqual(SAMPLES.HolePunchStart);
+    // cut inside the Initial: its length says 1,200, 100 bytes are there
+    const bytes = encodeMessage(start);
+    expect(decodeFailure(bytes.subarray(0, bytes.length - 1_100))).toBe('HolePunchStart.initial');
+  });
+
   it('truncation and trailing bytes', () => {
     expect(decodeFailure(findNode.subarray(0, findNode.length - 1))).toBe('FindNode.target');
     expect(decodeFailure(findNode.subarray(0, 2))).toBe('FindNode.from.id');
@@ -326,6 +336,9 @@ describe('codec encode validation', () => {
       encodeFailure({ ...SAMPLES.Nodes, nodes: Array.from({ length: MAX_CONTACTS + 1 }, () => me) }),
     ).toBe('Nodes.nodes');
     expect(encodeFailure({ ...SAMPLES.HolePunchReady, delayMs: -1 })).toBe('HolePunchReady.delayMs');
+    // a forwarded Initial is one whole QUIC datagram: never under RFC 9000's 1,200 bytes, never over 1,500
+    expect(encodeFailure({ ...SAMPLES.HolePunchStart, initial: new Uint8Array(1_199) })).toBe('HolePunchStart.initial');
+    expect(encodeFailure({ ...SAMPLES.HolePunchReady, initial: new Uint8Array(1_501) })).toBe('HolePunchReady.initial');
     expect(encodeFailure({ ...SAMPLES.Prune, backoffMs: 1.5 })).toBe('Prune.backoffMs');
     expect(encodeFailure({ ...SAMPLES.Publish, message: { ...SAMPLES.Publish.message, seqno: -1n } })).toBe(
       'Publish.message.seqno',

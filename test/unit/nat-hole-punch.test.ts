@@ -105,6 +105,18 @@ describe('HolePunchCoordinator', () => {
     expect(out.reply).toMatchObject({ type: 'HolePunchReady', peer: b.contact, peerAddrs: ['203.0.113.2:50000'] });
     expect(out.effects[0]!.to).toEqual(b.contact);
     expect(out.effects[0]!.msg).toMatchObject({ peerAddrs: ['203.0.113.1:40000', '192.168.1.5:4433'] });
+    expect(out.effects[0]!.msg).not.toHaveProperty('initial');
+  });
+
+  it("HolePunchStart's forwarded Initial goes to the target only", () => {
+    const c = new HolePunchCoordinator({ startDelayMs: 0 });
+    c.peerSeen(b);
+    const initial = new Uint8Array(1_200).fill(7);
+    const out = c.start(a, { type: 'HolePunchStart', from: a.contact, target: idB, addrs: [], initial });
+    expect(out.reply).not.toHaveProperty('initial');
+    expect(out.effects).toHaveLength(1);
+    expect(out.effects[0]!.to).toEqual(b.contact);
+    expect(out.effects[0]!.msg).toEqual({ type: 'HolePunchReady', peer: a.contact, peerAddrs: ['203.0.113.1:40000'], delayMs: 0, initial });
   });
 
   it('refuses self targets and overload', () => {

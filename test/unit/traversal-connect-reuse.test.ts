@@ -6,10 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bytesEqual } from '../../src/core/bytes.js';
-import type { MeshNode } from '../../src/node/mesh-node.js';
-import { capability } from '../../src/transport/capabilities.js';
-import type { ConnectionControl } from '../../src/transport/paths.js';
 import { probePeer } from '../../src/traversal/probe.js';
+import { onDial } from '../support/dial-spy.js';
 import { natLab } from '../support/memory-nat.js';
 import { settle } from '../support/virtual-time.js';
 
@@ -31,17 +29,6 @@ describe('probePeer on a connection that exists', () => {
 });
 
 describe('time to connect', () => {
-  type Dial = Parameters<ConnectionControl['connect']>;
-  /** Let `seen` look at every dial `node` starts (target, options) before it starts. */
-  function onDial(node: MeshNode, seen: (...args: Dial) => void): void {
-    const control = capability(node.transport, 'connectionControl')!;
-    const connect = control.connect.bind(control);
-    control.connect = (...args: Dial) => {
-      seen(...args);
-      return connect(...args);
-    };
-  }
-
   /** Alice probes bob, a public peer; starting her first dial to bob takes `costMs` (synchronous work: time passes, no timer fires). */
   async function connectWithDialCost(costMs: number): Promise<number | null> {
     const l = natLab(91400);

@@ -30,6 +30,7 @@ import { CID_LEN } from './config.js';
 import { closeReason } from './close-reason.js';
 import { issueSpareCids, retiredCids } from './connection-ids.js';
 import type { DatagramSink, UdpEndpoint } from './endpoint.js';
+import { AnswerAddress } from './forwarded-initials.js';
 import { failedCheckPeer, FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { SilenceProbe, type SilenceVerdict } from './silence-probe.js';
@@ -101,6 +102,8 @@ export class QuicConnection implements DatagramSink {
   private readonly peerMoves: PeerMoves;
   /** A peer address quiche failed to validate, where the peer still is (server side). */
   private readonly strandedPeer: StrandedPeer;
+  /** Where the peer answered our forwarded first flight from (forwardFlight). */
+  private answerAddr: AnswerAddress | undefined;
   /** The dial's first flight, repeated while punching (DialOptions.repeatInitial). */
   private firstFlight: FirstFlight | undefined;
   /** The peer's stream data stopping mid-stream: early keep-alives (see silence-probe.ts). */
@@ -216,7 +219,7 @@ export class QuicConnection implements DatagramSink {
   }
 
   get peerAddr(): string {
-    const at = this.strandedPeer.at ?? this.path.peer;
+    const at = this.strandedPeer.at ?? this.answerAddr?.at ?? this.path.peer;
     return formatAddr(at.host, at.port);
   }
 
@@ -276,7 +279,7 @@ export class QuicConnection implements DatagramSink {
     if (this.released || this.frozen) return;
     // quiche failed a path of the peer's: a packet from there goes in as from its active path (StrandedPeer)
     const src = this.isServer && this.strandedPeer.engaged ? { host: from.address, port: from.port } : undefined;
-    const as = src && this.strandedPeer.source(src);
+    const as = src ? this.strandedPeer.source(src) : this.answerAddr?.source({ host: from.address, port: from.port }, this.state === 'handshake');
     let info = this.recvInfo;
     let newSource = false;
     if (as !== undefined) {
@@ -304,7 +307,10 @@ export class QuicConnection implements DatagramSink {
       // flush); anything else is a packet quiche refused, which it has already dropped.
       this.owner.log.trace('quic recv refused a packet', { peer: this.peerAddr, error: (e as Error).message });
     }
-    if (this.state === 'handshake' && this.native.isEstablished()) this.verifyPeer();
+    if (this.state === 'handshake' && this.native.isEstablished()) {
+      this.answerAddr?.established();
+      this.verifyPeer();
+    }
     // Stream data is read once per batch of datagrams, in flush(): one pass over quiche's
     // readable streams instead of one per packet.
     this.readPending = true;
@@ -341,7 +347,8 @@ export class QuicConnection implements DatagramSink {
       }
       if (r === null) break;
       if (this.firstHeardAt === null) this.firstFlight?.capture(buf.subarray(0, r[0]));
-      ep.sendPacket(buf, r[0], this.strandedPeer.destination(this.peerMoves.destination(r[1].to)));
+      const to = this.strandedPeer.destination(this.peerMoves.destination(r[1].to));
+      ep.sendPacket(buf, r[0], this.answerAddr?.destination(to) ?? to);
     }
     this.firstFlight?.arm();
   }
@@ -453,6 +460,26 @@ export class QuicConnection implements DatagramSink {
     const verdict = this.silence.check(now, this.streams.receiving);
     if (verdict !== 'quiet') this.keepAlive();
     return verdict;
+  }
+
+  /**
+   * Our dial's first flight, to forward through a rendezvous (HolePunchStart.initial): its one
+   * datagram once sent (flushed now if it has not been), while nothing has been heard from the peer.
+   * From then on the dial follows the peer's answer to wherever it comes from (AnswerAddress).
+   */
+  forwardFlight(): Buffer | undefined {
+    if (this.isServer || this.state !== 'handshake' || this.firstHeardAt !== null || this.firstFlight === undefined) return undefined;
+    if (this.firstFlight.flight.length === 0) this.owner.endpoint.flushNow(this);
+    const flight = this.firstFlight?.flight;
+    if (flight?.length !== 1) return undefined;
+    this.answerAddr ??= new AnswerAddress(this.path.peer);
+    return flight[0];
+  }
+
+  /** Drop the connection without sending anything (endpoint.ts: a provisional connection replaced). */
+  discard(): void {
+    this.markClosed(new TransportError('replaced: the client reached us from another address'));
+    this.release();
   }
 
   /** Close with an application error code; pending operations fail with `reason`. */

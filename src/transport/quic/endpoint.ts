@@ -28,6 +28,7 @@ import type { Logger } from '../../core/logger.js';
 import { TransportError } from '../../errors.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN, MAX_UDP_PAYLOAD } from './config.js';
+import { ProvisionalClients } from './forwarded-initials.js';
 import { isRelayedHost, RelayedPaths } from './relayed-paths.js';
 
 /** Where a routed datagram goes: a connection. */
@@ -43,6 +44,8 @@ export interface DatagramSink {
    * toward a symmetric NAT). Such flushes are few, so batching gains nothing there.
    */
   readonly urgent?: boolean;
+  /** Drop the connection without a word (a provisional one replaced: forwarded-initials.ts). */
+  discard?(): void;
 }
 
 export interface EndpointHooks {
@@ -67,6 +70,8 @@ export class UdpEndpoint {
   readonly relayed = new RelayedPaths();
   private socket: dgram.Socket | undefined;
   private readonly routes = new Map<string, DatagramSink>();
+  /** Connections accepted from forwarded Initials, until their client is heard where expected (forwarded-initials.ts). */
+  private readonly provisional = new ProvisionalClients<DatagramSink>();
   private lastCid: Buffer | undefined;
   private lastSink: DatagramSink | undefined;
   private readonly dirty = new Set<DatagramSink>();
@@ -123,6 +128,7 @@ export class UdpEndpoint {
   unregister(cid: Uint8Array, sink: DatagramSink): void {
     const key = cidKey(cid);
     if (this.routes.get(key) === sink) this.routes.delete(key);
+    this.provisional.forget(sink);
     if (this.lastSink === sink) {
       this.lastCid = undefined;
       this.lastSink = undefined;
@@ -201,6 +207,25 @@ export class UdpEndpoint {
     if (this.closing || !this.socket || this.relayed.get(from.host) === undefined) return;
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.onMessage(buf, { address: from.host, port: from.port, family: 'IPv4', size: buf.length });
+  }
+
+  /**
+   * A client's first Initial that a rendezvous forwarded to us (HolePunchStart.initial), taken as if
+   * it had come from `from`, where the rendezvous saw the client: our answer punches our NAT toward
+   * it. Only a QUIC v1 Initial of at least QUIC_MIN_INITIAL_SIZE bytes for a connection ID we do not
+   * know yet ('known': the client's own copy got here first) starts a connection, a provisional one.
+   */
+  acceptForwarded(data: Uint8Array, from: HostPort): 'accepted' | 'known' | 'refused' {
+    if (this.closing || !this.socket || isRelayedHost(from.host)) return 'refused';
+    const buf = Buffer.from(data);
+    const head = quicHeader(buf);
+    if (typeof head === 'string' || !head.long || !isInitialV1(buf)) return 'refused';
+    if (this.routes.has(cidKey(head.dcid))) return 'known';
+    const created = this.hooks.accept(Buffer.from(head.dcid), buf, { address: from.host, port: from.port, family: 'IPv4', size: buf.length });
+    if (created === undefined) return 'refused';
+    this.provisional.add(created, formatAddr(from.host, from.port));
+    this.markDirty(created);
+    return 'accepted';
   }
 
   /** Send arbitrary bytes from the shared socket (hole punching, probes). */
@@ -289,23 +314,10 @@ export class UdpEndpoint {
   };
 
   private route(data: Buffer, from: dgram.RemoteInfo): void {
-    const b0 = data.length > 0 ? data[0]! : 0;
-    if ((b0 & 0x40) === 0) {
-      this.hooks.raw(data, from);
-      return;
-    }
-    let dcid: Buffer;
-    const long = (b0 & 0x80) !== 0;
-    if (long) {
-      // flags(1) version(4) dcid_len(1) dcid
-      if (data.length < 7) return this.hooks.dropped('short');
-      const dcidLen = data[5]!;
-      if (dcidLen > quiche.MAX_CONN_ID_LEN || data.length < 6 + dcidLen) return this.hooks.dropped('malformed');
-      dcid = data.subarray(6, 6 + dcidLen);
-    } else {
-      if (data.length < 1 + CID_LEN) return this.hooks.dropped('short');
-      dcid = data.subarray(1, 1 + CID_LEN);
-    }
+    const head = quicHeader(data);
+    if (head === 'raw') return this.hooks.raw(data, from);
+    if (typeof head === 'string') return this.hooks.dropped(head);
+    const { long, dcid } = head;
     // Bulk traffic is one connection's packets back to back: remember the last route.
     let sink: DatagramSink | undefined;
     const last = this.lastCid;
@@ -315,6 +327,14 @@ export class UdpEndpoint {
       if (sink) {
         this.lastCid = Buffer.from(dcid);
         this.lastSink = sink;
+      }
+    }
+    if (sink && this.provisional.size > 0) {
+      const verdict = this.provisional.check(sink, formatAddr(from.address, from.port), long && isInitialV1(data));
+      if (verdict === 'drop') return this.hooks.dropped('unexpected-address');
+      if (verdict === 'replace') {
+        sink.discard?.();
+        sink = undefined; // accepted anew below, from where the client really is
       }
     }
     if (sink) {
@@ -331,7 +351,7 @@ export class UdpEndpoint {
       else this.hooks.dropped('version-negotiation');
       return;
     }
-    if ((b0 & 0x30) !== 0) return this.hooks.dropped('unknown-cid'); // not an Initial
+    if ((data[0]! & 0x30) !== 0) return this.hooks.dropped('unknown-cid'); // not an Initial
     const created = this.hooks.accept(Buffer.from(dcid), data, from);
     if (created) this.markDirty(created);
   }
@@ -347,6 +367,29 @@ export class UdpEndpoint {
     const len = quiche.negotiateVersion(header.scid, header.dcid, out);
     this.send(out.subarray(0, len), from.address, from.port);
   }
+}
+
+/**
+ * A datagram's QUIC header as far as routing needs it: 'raw' (not QUIC, see the classification rule
+ * above), a drop reason, or the header form and destination connection ID.
+ */
+function quicHeader(data: Buffer): 'raw' | 'short' | 'malformed' | { long: boolean; dcid: Buffer } {
+  const b0 = data.length > 0 ? data[0]! : 0;
+  if ((b0 & 0x40) === 0) return 'raw';
+  if ((b0 & 0x80) !== 0) {
+    // flags(1) version(4) dcid_len(1) dcid
+    if (data.length < 7) return 'short';
+    const dcidLen = data[5]!;
+    if (dcidLen > quiche.MAX_CONN_ID_LEN || data.length < 6 + dcidLen) return 'malformed';
+    return { long: true, dcid: data.subarray(6, 6 + dcidLen) };
+  }
+  if (data.length < 1 + CID_LEN) return 'short';
+  return { long: false, dcid: data.subarray(1, 1 + CID_LEN) };
+}
+
+/** A long-header datagram that is a QUIC v1 Initial big enough to start a connection. */
+function isInitialV1(data: Buffer): boolean {
+  return data.length >= QUIC_MIN_INITIAL_SIZE && (data[0]! & 0x30) === 0 && data.readUInt32BE(1) === quiche.PROTOCOL_VERSION;
 }
 
 /** Map key for a connection ID (latin1 keeps one char per byte: cheap and collision-free). */

@@ -407,6 +407,11 @@ export class FirstFlight {
     if (this.timer === undefined && !this.done) this.packets.push(Buffer.from(packet));
   }
 
+  /** The datagrams of the first flush, while they are still being repeated. */
+  get flight(): readonly Buffer[] {
+    return this.packets;
+  }
+
   /** After the first flush: start repeating what it sent. */
   arm(): void {
     if (this.timer === undefined && !this.done && this.packets.length > 0) this.schedule();

@@ -395,6 +395,17 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
   }
 
   /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear); returns the remover. */
+  acceptForwardedInitial(datagram: Uint8Array, host: string, port: number): 'accepted' | 'known' | 'refused' {
+    if (this.state !== 'started') return 'refused';
+    return this.endpoint.acceptForwarded(datagram, { host, port });
+  }
+
+  forwardFirstFlight(addr: string): Uint8Array | undefined {
+    if (this.state !== 'started') return undefined;
+    const flight = this.conns.atAddr(addr)?.forwardFlight();
+    return flight === undefined ? undefined : Uint8Array.from(flight);
+  }
+
   onRawDatagram(listener: (data: Buffer, from: HostPort) => void): () => void {
     this.rawListeners.add(listener);
     return () => this.rawListeners.delete(listener);
