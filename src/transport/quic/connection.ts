@@ -12,64 +12,34 @@
  * quiche's pacing hints (SendInfo.at) are opaque in this binding, so packets go out at once;
  * the default BBR congestion control keeps bursts near the path's capacity instead.
  */
-import type { Connection, Config } from '@matrixai/quic/native/index.js';
+import type { Connection, PathEvent } from '@matrixai/quic/native/index.js';
 import { quiche } from '@matrixai/quic/native/index.js';
 import type dgram from 'node:dgram';
-import { bytesEqual, shortHex } from '../../core/bytes.js';
-import type { Components } from '../../core/components.js';
+import { bytesEqual } from '../../core/bytes.js';
 import type { TimerHandle } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
 import type { NodeId } from '../../core/types.js';
 import { ConfigError, IdentityError, TransportError } from '../../errors.js';
-import { extractPublicKeyFromCert } from '../../identity/cert.js';
-import { nodeIdFromPublicKey } from '../../identity/node-id.js';
-import type { ConnectOptions } from '../paths.js';
 import type { PeerInfo } from '../transport.js';
 import { formatAddr, type HostPort } from './addr.js';
 import { CID_LEN } from './config.js';
 import { closeReason } from './close-reason.js';
 import { issueSpareCids, retiredCids } from './connection-ids.js';
-import type { DatagramSink, UdpEndpoint } from './endpoint.js';
+import type { DatagramSink } from './endpoint.js';
 import { AnswerAddress } from './forwarded-initials.js';
-import { failedCheckPeer, FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
+import { drainDatagrams, maxDatagramLen, peerIdentity, queueDatagram } from './native-ops.js';
+import { drainPathEvents, failedCheckPeer, FirstFlight, PathMigrations, PeerMoves, StrandedPeer } from './path-moves.js';
 import { isRelayedHost } from './relayed-paths.js';
 import { SilenceProbe, type SilenceVerdict } from './silence-probe.js';
-import { APP_ERR, StreamTable, type StreamServices } from './streams.js';
+import { APP_ERR, StreamTable } from './streams.js';
 
-/** What a connection needs from its transport. */
-export interface ConnectionOwner {
-  readonly endpoint: UdpEndpoint;
-  readonly components: Components;
-  readonly log: Logger;
-  readonly services: StreamServices;
-  readonly config: Config;
-  /** ms of silence mid-stream before an early keep-alive (SilenceProbe), and the regular keep-alive period. */
-  readonly silence: { afterMs: number; untilMs: number };
-  /** Config of connections over a relay (smaller packets: see RELAYED_UDP_PAYLOAD). */
-  readonly relayedConfig: Config;
-  /** A DATAGRAM frame arrived on a verified connection. */
-  datagramReceived(conn: QuicConnection, data: Uint8Array): void;
-  /** The peer's identity is verified: index the connection. */
-  connectionReady(conn: QuicConnection): void;
-  /** The connection can no longer be used (closing, closed, refused). Called once. */
-  connectionClosed(conn: QuicConnection, reason: Error): void;
-  /** The peer's address changed (NAT rebinding, migration). */
-  connectionMoved(conn: QuicConnection, oldAddr: string): void;
-  /** Draining is over: no timer, no route left. Called once, after connectionClosed. */
-  connectionReleased(conn: QuicConnection): void;
-}
+export type { ConnectionOwner, ConnectionState, DialOptions } from './connection-types.js';
+import type { ConnectionOwner, ConnectionState, DialOptions } from './connection-types.js';
 
-export type ConnectionState = 'handshake' | 'ready' | 'closed';
 type Waiter = (err: Error | null) => void;
 const PATH_WATCH_FLUSHES = 16;
 /** ms without a datagram from the peer after which the next one is flushed at once (QuicConnection.urgent). */
 const QUIET_GAP_MS = 1;
 
-/**
- * repeatInitial: hole punching. The first copies may die at the peer's NAT until its own punch
- * opened it, and quiche's own retransmission would wait a full PTO (about a second).
- */
-export type DialOptions = Pick<ConnectOptions, 'repeatInitial'>;
 
 
 /** One QUIC connection of a QuicTransport (its TLS-verified peer, streams and paths). */
@@ -325,7 +295,7 @@ export class QuicConnection implements DatagramSink {
         const now = this.owner.components.clock.now();
         if (this.silence.resumed(now, this.streams.sending)) this.keepAlive();
         if (this.streams.processReadable()) this.silence.heard(now);
-        this.readDatagrams();
+        drainDatagrams(this.native, (d) => this.owner.datagramReceived(this, d));
       }
       this.streams.pumpAll();
     }
@@ -357,40 +327,14 @@ export class QuicConnection implements DatagramSink {
 
   /** Queue one DATAGRAM frame; false when it cannot go (not ready, too big, queue full). */
   sendDatagram(data: Uint8Array): boolean {
-    if (this.state !== 'ready') return false;
-    const native = this.native;
-    try {
-      if (native.isDgramSendQueueFull()) return false;
-      const max = native.dgramMaxWritableLen();
-      if (max === null || data.length > max) return false;
-      native.dgramSend(data);
-    } catch {
-      return false;
-    }
+    if (this.state !== 'ready' || !queueDatagram(this.native, data)) return false;
     this.wake();
     return true;
   }
 
   /** Largest DATAGRAM payload the current path takes, or null when the peer has none. */
   get maxDatagramSize(): number | null {
-    try {
-      return this.native.dgramMaxWritableLen();
-    } catch {
-      return null;
-    }
-  }
-
-  private readDatagrams(): void {
-    for (;;) {
-      let d: Uint8Array | null;
-      try {
-        d = this.native.dgramRecvVec();
-      } catch {
-        return;
-      }
-      if (d === null) return;
-      this.owner.datagramReceived(this, d);
-    }
+    return maxDatagramLen(this.native);
   }
 
   // --- migration -----------------------------------------------------------------------------
@@ -527,22 +471,9 @@ export class QuicConnection implements DatagramSink {
   }
 
   private verifyPeer(): void {
-    const chain = this.native.peerCertChain();
-    let publicKey: Uint8Array;
-    try {
-      if (!chain || chain.length === 0) throw new IdentityError('peer presented no certificate');
-      publicKey = extractPublicKeyFromCert(chain[0]!);
-    } catch (e) {
-      const err = e instanceof IdentityError ? e : new IdentityError(`peer certificate refused: ${(e as Error).message}`);
-      return this.close(APP_ERR.IDENTITY, err);
-    }
-    const nodeId = nodeIdFromPublicKey(publicKey);
-    if (this.expected && !bytesEqual(nodeId, this.expected)) {
-      return this.close(
-        APP_ERR.IDENTITY,
-        new IdentityError(`expected node ${shortHex(this.expected)} at ${this.peerAddr}, found ${shortHex(nodeId)}`),
-      );
-    }
+    const who = peerIdentity(this.native, this.expected, this.peerAddr);
+    if (who instanceof IdentityError) return this.close(APP_ERR.IDENTITY, who);
+    const { nodeId, publicKey } = who;
     this.peerInfo = { nodeId, publicKey, addr: this.peerAddr };
     this.state = 'ready';
     this.issueSpareCids();
@@ -572,30 +503,28 @@ export class QuicConnection implements DatagramSink {
   }
 
   private drainPathEvents(): void {
-    for (;;) {
-      let ev;
-      try {
-        ev = this.native.pathEventNext();
-      } catch {
-        return;
-      }
-      if (!ev) return;
+    drainPathEvents(this.native, (ev) => {
       this.migrations.onEvent(ev);
       if (ev.type === 'PeerMigrated') {
         const old = this.path.peer;
         // also quiche falling back to an older path after it failed a new one: no move when that is where it was
-        if (old.host === ev.new.host && old.port === ev.new.port) continue;
+        if (old.host === ev.new.host && old.port === ev.new.port) return;
         this.follow({ host: ev.new.host, port: ev.new.port });
         this.peerMoves.moved(old);
-      } else if (ev.type === 'New' && this.isServer) {
-        this.peerMoves.arrived(ev.peer);
-      } else if (ev.type === 'Validated' && this.isServer) {
-        this.strandedPeer.validated(ev.peer);
-      } else if ((ev.type as string) === 'FailedValidation' && this.isServer) {
-        const peer = failedCheckPeer(ev)!;
-        this.owner.log.debug('quiche failed its check of a peer address', { peer: formatAddr(peer.host, peer.port), active: formatAddr(this.path.peer.host, this.path.peer.port) });
-        this.strandedPeer.pathFailed(peer);
+      } else if (this.isServer) {
+        this.serverPathEvent(ev);
       }
+    });
+  }
+
+  /** A server's view of its client's paths: where it arrived, which checks quiche passed or failed. */
+  private serverPathEvent(ev: PathEvent): void {
+    if (ev.type === 'New') this.peerMoves.arrived(ev.peer);
+    else if (ev.type === 'Validated') this.strandedPeer.validated(ev.peer);
+    else if ((ev.type as string) === 'FailedValidation') {
+      const peer = failedCheckPeer(ev)!;
+      this.owner.log.debug('quiche failed its check of a peer address', { peer: formatAddr(peer.host, peer.port), active: formatAddr(this.path.peer.host, this.path.peer.port) });
+      this.strandedPeer.pathFailed(peer);
     }
   }
 

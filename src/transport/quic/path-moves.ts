@@ -78,6 +78,20 @@ export function failedCheckPeer(ev: PathEvent): HostPort | null {
   return type === 'FailedValidation' || type === 'Closed' ? (ev as { peer: HostPort }).peer : null;
 }
 
+/** Hand each path event quiche has queued to `handle`, oldest first. */
+export function drainPathEvents(native: Connection, handle: (ev: PathEvent) => void): void {
+  for (;;) {
+    let ev;
+    try {
+      ev = native.pathEventNext();
+    } catch {
+      return;
+    }
+    if (!ev) return;
+    handle(ev);
+  }
+}
+
 export class PathMigrations {
   private readonly probes: Probe[] = [];
   private readonly reapTimers = new Set<TimerHandle>();
