@@ -85,8 +85,8 @@ export interface ConnectionControl {
   disconnect(nodeId: NodeId): void;
   /**
    * The first flight of our dial to `addr` (one datagram, nothing heard back yet), to forward
-   * through a hole punch's rendezvous (HolePunchStart.initial); the dial then takes its handshake
-   * only from `addr`. Undefined when there is no such dial.
+   * through a hole punch's rendezvous (HolePunchStart.initial); the dial then follows the peer's
+   * answer to the port it comes from, once the handshake proved it. Undefined when there is no such dial.
    */
   forwardFirstFlight?(addr: string): Uint8Array | undefined;
 }

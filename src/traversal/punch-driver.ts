@@ -174,9 +174,10 @@ export class PunchDriver {
     let reply;
     try {
       const addrs = opts.addrs ?? [this.node.contact.addr];
+      const initial = opts.initial !== undefined ? { initial: opts.initial } : {};
       reply = await this.node.request(
         rendezvous,
-        { type: 'HolePunchStart', from: this.node.contact, target, addrs, ...(opts.initial !== undefined ? { initial: opts.initial } : {}) },
+        { type: 'HolePunchStart', from: this.node.contact, target, addrs, ...initial },
         { timeoutMs: opts.timeoutMs },
       );
     } catch (err) {
@@ -311,16 +312,15 @@ export class PunchDriver {
    * would get through the NAT we just opened.
    */
   private answerForwarded(initial: Uint8Array, from: string | undefined): void {
-    const accept = this.opts.raw.acceptForwardedInitial;
-    if (accept === undefined || from === undefined) return;
-    let verdict: string;
+    if (this.opts.raw.acceptForwardedInitial === undefined || from === undefined) return;
+    let verdict: 'accepted' | 'known' | 'refused' = 'refused';
     try {
       const hp = parseAddr(from);
-      verdict = accept.call(this.opts.raw, initial, hp.host, hp.port);
-    } catch (err) {
-      verdict = `refused (${String(err)})`;
+      verdict = this.opts.raw.acceptForwardedInitial(initial, hp.host, hp.port);
+    } catch {
+      // not an address: refused
     }
-    this.forwarded[verdict === 'accepted' ? 'accepted' : verdict === 'known' ? 'known' : 'refused']++;
+    this.forwarded[verdict]++;
     this.node.components.logger.debug('forwarded Initial', { from, verdict });
   }
 

@@ -5,49 +5,31 @@
  * client sends (the peer's NAT before it opened, or its symmetric NAT's other port), and a port
  * nobody listens on yet.
  */
-import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/keypair.js';
 import { parseAddr } from '../../src/transport/quic/addr.js';
 import { QuicTransport } from '../../src/transport/quic/index.js';
 import type { TransportHandlers } from '../../src/transport/transport.js';
+import { closedAfterEach, deadPort } from '../support/loopback.js';
 import { pollUntil } from '../support/poll.js';
 
-const open: QuicTransport[] = [];
-const sockets: dgram.Socket[] = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-  for (const s of sockets.splice(0)) s.close();
-});
+const { track, udp } = closedAfterEach();
 
 const handlers: TransportHandlers = { onRequest: () => ({ type: 'Ack', rejection: null }) };
 const punching = { repeatInitial: { intervalMs: 5, forMs: 1_500 }, timeoutMs: 5_000 };
 
-async function transport(port = 0): Promise<QuicTransport> {
-  const t = new QuicTransport({ keypair: Keypair.generate(), host: '127.0.0.1', port });
+async function transport(port = 0, keypair = Keypair.generate()): Promise<QuicTransport> {
+  const t = track(new QuicTransport({ keypair, host: '127.0.0.1', port }));
   await t.start(handlers);
-  open.push(t);
   return t;
 }
 
 /** A socket that swallows everything: counts what arrived. */
 async function blackHole(): Promise<{ addr: string; received: () => number }> {
-  const sock = dgram.createSocket('udp4');
+  const sock = await udp();
   let n = 0;
   sock.on('message', () => n++);
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  sockets.push(sock);
   return { addr: `127.0.0.1:${sock.address().port}`, received: () => n };
-}
-
-/** A port nobody listens on (yet). */
-async function freePort(): Promise<number> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const port = sock.address().port;
-  await new Promise<void>((r) => sock.close(() => r()));
-  return port;
 }
 
 function at(addr: string): [string, number] {
@@ -81,16 +63,14 @@ describe('forwarded Initials on QUIC', () => {
   });
 
   it('a peer answering from the dialled address: the connection is there before our own Initial got in; a second copy is known', async () => {
-    const port = await freePort();
+    const port = await deadPort();
     const alice = await transport();
     // nobody at `port` yet: the dial's first flight is lost, like at a NAT that has not opened
     const bobAddr = `127.0.0.1:${port}`;
     const bobKey = Keypair.generate();
     const connected = alice.connect({ addr: bobAddr, nodeId: bobKey.nodeId }, punching);
     const initial = alice.forwardFirstFlight(bobAddr)!;
-    const bob = new QuicTransport({ keypair: bobKey, host: '127.0.0.1', port });
-    await bob.start(handlers);
-    open.push(bob);
+    const bob = await transport(port, bobKey);
     expect(bob.acceptForwardedInitial(initial, ...at(alice.localAddr))).toBe('accepted');
     const peer = await connected;
     expect(peer.addr).toBe(bobAddr);
@@ -99,15 +79,13 @@ describe('forwarded Initials on QUIC', () => {
   });
 
   it('a client seen at another address than the rendezvous said replaces the provisional connection', async () => {
-    const port = await freePort();
+    const port = await deadPort();
     const alice = await transport();
     const wrong = await blackHole(); // the rendezvous saw alice's symmetric NAT at another port
     const bobKey = Keypair.generate();
     const connected = alice.connect({ addr: `127.0.0.1:${port}`, nodeId: bobKey.nodeId }, punching);
     const initial = alice.forwardFirstFlight(`127.0.0.1:${port}`)!;
-    const bob = new QuicTransport({ keypair: bobKey, host: '127.0.0.1', port });
-    await bob.start(handlers);
-    open.push(bob);
+    const bob = await transport(port, bobKey);
     expect(bob.acceptForwardedInitial(initial, ...at(wrong.addr))).toBe('accepted');
     await pollUntil("bob's answer at the address the rendezvous gave", () => wrong.received() > 0);
     // alice's own next copy arrives from where she really is: bob starts over there

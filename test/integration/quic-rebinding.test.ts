@@ -6,31 +6,19 @@
  * path, or the stream waits for those bytes for ever (quickstart-reboot: a stream bob → alice-1 on a
  * connection alice-1 opened).
  */
-import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import type dgram from 'node:dgram';
+import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../src/core/clock.js';
 import { Keypair } from '../../src/identity/keypair.js';
 import { answerStreamChecks, runStreamCheck } from '../../src/node/stream-check.js';
 import { QuicTransport } from '../../src/transport/quic/index.js';
 import type { TransportHandlers } from '../../src/transport/transport.js';
+import { closedAfterEach } from '../support/loopback.js';
 import { pollUntil } from '../support/poll.js';
 
-const open: QuicTransport[] = [];
-const sockets: dgram.Socket[] = [];
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-  for (const s of sockets.splice(0)) s.close();
-});
+const { track, udp } = closedAfterEach();
 
 const handlers: TransportHandlers = { onRequest: () => ({ type: 'Ack', rejection: null }) };
-
-async function udp(): Promise<dgram.Socket> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  sockets.push(sock);
-  return sock;
-}
 
 /**
  * A toy port-restricted NAT toward one server port: `rebootStart()` forgets the mapping and forwards
@@ -86,9 +74,8 @@ async function toyNat(serverPort: number, reboots = 1): Promise<ToyNat> {
 async function serverStreamingThroughNat(reboots: number, durationMs: number) {
   const clock = new SystemClock();
   // the client keeps its connection alive often, so it speaks soon after the reboot (as every node does every 2 s)
-  const client = new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 });
-  const server = new QuicTransport({ keypair: Keypair.generate() });
-  open.push(client, server);
+  const client = track(new QuicTransport({ keypair: Keypair.generate(), keepAliveMs: 200 }));
+  const server = track(new QuicTransport({ keypair: Keypair.generate() }));
   await client.start(handlers);
   await server.start(handlers);
   answerStreamChecks(client, clock);

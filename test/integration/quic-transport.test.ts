@@ -13,6 +13,7 @@ import { capability } from '../../src/transport/capabilities.js';
 import { QuicTransport, type QuicTransportOptions } from '../../src/transport/quic/index.js';
 import type { PeerInfo, TransportHandlers } from '../../src/transport/transport.js';
 import type { Request, Response } from '../../src/wire/messages.js';
+import { deadPort } from '../support/loopback.js';
 
 const open: QuicTransport[] = [];
 
@@ -68,15 +69,6 @@ function echoHandlers(seen: PeerInfo[] = []): TransportHandlers & { bad: Error[]
 }
 
 const ping = (t: QuicTransport): Request => ({ type: 'Ping', from: { id: t.localNodeId, addr: t.localAddr } });
-
-/** A UDP port nothing listens on (bound, noted, released). */
-async function deadPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));

@@ -206,7 +206,7 @@ export class UdpEndpoint {
   deliverRelayed(data: Uint8Array, from: HostPort): void {
     if (this.closing || !this.socket || this.relayed.get(from.host) === undefined) return;
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.onMessage(buf, { address: from.host, port: from.port, family: 'IPv4', size: buf.length });
+    this.onMessage(buf, remoteInfo(from, buf.length));
   }
 
   /**
@@ -221,7 +221,7 @@ export class UdpEndpoint {
     const head = quicHeader(buf);
     if (typeof head === 'string' || !head.long || !isInitialV1(buf)) return 'refused';
     if (this.routes.has(cidKey(head.dcid))) return 'known';
-    const created = this.hooks.accept(Buffer.from(head.dcid), buf, { address: from.host, port: from.port, family: 'IPv4', size: buf.length });
+    const created = this.hooks.accept(Buffer.from(head.dcid), buf, remoteInfo(from, buf.length));
     if (created === undefined) return 'refused';
     this.provisional.add(created, formatAddr(from.host, from.port));
     this.markDirty(created);
@@ -351,7 +351,7 @@ export class UdpEndpoint {
       else this.hooks.dropped('version-negotiation');
       return;
     }
-    if ((data[0]! & 0x30) !== 0) return this.hooks.dropped('unknown-cid'); // not an Initial
+    if (!isInitialV1(data)) return this.hooks.dropped('unknown-cid'); // not an Initial
     const created = this.hooks.accept(Buffer.from(dcid), data, from);
     if (created) this.markDirty(created);
   }
@@ -390,6 +390,11 @@ function quicHeader(data: Buffer): 'raw' | 'short' | 'malformed' | { long: boole
 /** A long-header datagram that is a QUIC v1 Initial big enough to start a connection. */
 function isInitialV1(data: Buffer): boolean {
   return data.length >= QUIC_MIN_INITIAL_SIZE && (data[0]! & 0x30) === 0 && data.readUInt32BE(1) === quiche.PROTOCOL_VERSION;
+}
+
+/** `from` as dgram reports a sender: how a datagram that did not come from the socket is routed like one. */
+function remoteInfo(from: HostPort, size: number): dgram.RemoteInfo {
+  return { address: from.host, port: from.port, family: 'IPv4', size };
 }
 
 /** Map key for a connection ID (latin1 keeps one char per byte: cheap and collision-free). */

@@ -394,18 +394,20 @@ export class QuicTransport implements Transport, RelayedPathTransport, Connectio
     this.endpoint.send(bytes, host, port);
   }
 
-  /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear); returns the remover. */
+  /** A peer's first Initial that a rendezvous forwarded (RawDatagrams.acceptForwardedInitial). */
   acceptForwardedInitial(datagram: Uint8Array, host: string, port: number): 'accepted' | 'known' | 'refused' {
     if (this.state !== 'started') return 'refused';
     return this.endpoint.acceptForwarded(datagram, { host, port });
   }
 
+  /** The first flight of our dial to `addr`, to forward in a punch (ConnectionControl.forwardFirstFlight). */
   forwardFirstFlight(addr: string): Uint8Array | undefined {
     if (this.state !== 'started') return undefined;
     const flight = this.conns.atAddr(addr)?.forwardFlight();
     return flight === undefined ? undefined : Uint8Array.from(flight);
   }
 
+  /** Receive the non-QUIC datagrams arriving on the socket (first byte with bit 0x40 clear); returns the remover. */
   onRawDatagram(listener: (data: Buffer, from: HostPort) => void): () => void {
     this.rawListeners.add(listener);
     return () => this.rawListeners.delete(listener);
