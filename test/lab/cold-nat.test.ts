@@ -9,10 +9,6 @@
  * the public server, which forwards it in user space; the relayed copy cannot overtake the direct one,
  * so when it arrives alone the direct one was dropped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../cli/runtime/index.js';
 import { getRuntime } from '../../cli/runtime/registry.js';
@@ -21,10 +17,10 @@ import { nsName } from '../../cli/runtime/names.js';
 import { parseNatTable } from '../../cli/runtime/plan/forget-plan.js';
 import type { ResolvedTopology } from '../../cli/topology/model.js';
 import { host, isRootWithTools, labBackends, labName, router } from './lab-fixtures.js';
+import { Agent, mapping as mappingAt, retry } from './udp-agents.js';
 
 /** This run's lab: set per backend in the suite's first hook (the helpers read it when they run). */
 let LAB = 'cold-nat-test';
-const AGENT = join(import.meta.dirname, 'udp-agent.mjs');
 const BOOT = '198.19.77.10:3478';
 const WB = '198.19.77.2';
 
@@ -55,88 +51,10 @@ function topology(): ResolvedTopology {
   };
 }
 
-interface Recv {
-  port: number;
-  from: string;
-  msg: string;
-}
-
-const bus = new EventEmitter();
-
-/** Resolves true once `cond` holds (checked after every agent event), false after `ms`. */
-function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  if (cond()) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const check = () => {
-      if (!cond()) return;
-      done(true);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    const done = (v: boolean) => {
-      clearTimeout(timer);
-      bus.off('event', check);
-      resolve(v);
-    };
-    bus.on('event', check);
-  });
-}
-
-class Agent {
-  readonly got: Recv[] = [];
-  private readonly opened = new Set<number>();
-  private constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const ev = JSON.parse(line) as { ev: string } & Recv;
-      if (ev.ev === 'open') this.opened.add(ev.port);
-      if (ev.ev === 'recv') this.got.push({ port: ev.port, from: ev.from, msg: ev.msg });
-      bus.emit('event');
-    });
-  }
-
-  static start(name: string): Agent {
-    const child = spawn('ip', ['netns', 'exec', nsName(LAB, 'h', name), process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'inherit'] });
-    return new Agent(name, child);
-  }
-
-  async open(port: number): Promise<void> {
-    this.child.stdin!.write(JSON.stringify({ op: 'open', port }) + '\n');
-    if (!(await waitUntil(() => this.opened.has(port), 10_000))) throw new Error(`${this.name}: port ${port} did not open`);
-  }
-
-  send(port: number, to: string, msg: string): void {
-    this.child.stdin!.write(JSON.stringify({ op: 'send', port, to, msg }) + '\n');
-  }
-
-  has(msg: string, from?: string): boolean {
-    return this.got.some((r) => r.msg === msg && (from === undefined || r.from === from));
-  }
-
-  stop(): void {
-    this.child.stdin!.end();
-  }
-}
-
-/** Send until `cond` holds: a bounded number of tries, each awaiting the answer for a short while. */
-async function retry(what: string, send: () => void, cond: () => boolean, tries = 40): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    send();
-    if (await waitUntil(cond, 50)) return;
-  }
-  throw new Error(`never happened: ${what}`);
-}
-
 let seq = 0;
 
 /** `who`'s public mapping of its socket on `port`, as the public server sees it. */
-async function mapping(who: Agent, port: number): Promise<string> {
-  const before = who.got.length;
-  const answer = () => who.got.slice(before).find((r) => r.port === port && r.msg.startsWith('you '));
-  await retry(`${who.name}:${port} learns its mapping`, () => who.send(port, BOOT, 'whoami'), () => answer() !== undefined);
-  return answer()!.msg.slice(4);
-}
+const mapping = (who: Agent, port: number): Promise<string> => mappingAt(who, port, BOOT);
 
 /** The manual hole punch: both send to the other's mapping until each has heard the other. */
 async function punch(x: Agent, mx: string, y: Agent, my: string, port = 4433): Promise<void> {
@@ -181,7 +99,7 @@ describe.runIf(isRootWithTools(['ip', 'nft', 'conntrack'])).each(labBackends())(
   beforeAll(async () => {
     await rt.down(LAB).catch(() => {}); // leftovers of an aborted earlier run
     await rt.up(topology(), { startNodes: false });
-    for (const n of ['boot', 'a', 'b', 'c', 'r']) agents.set(n, Agent.start(n));
+    for (const n of ['boot', 'a', 'b', 'c', 'r']) agents.set(n, Agent.start(nsName(LAB, 'h', n), n));
     await Promise.all([agent('boot').open(3478), ...['a', 'b', 'c', 'r'].map((n) => agent(n).open(4433)), agent('b').open(5555)]);
   }, 60_000);
 

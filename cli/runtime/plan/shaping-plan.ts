@@ -1,10 +1,13 @@
 /**
  * Link shaping as data: which interfaces of a lab get which delay, jitter, loss and rate, and the nft loss
  * table of the fallback stages. Pure; wiring/shaping.ts applies it.
- * Semantics: every packet *leaving* a shaped interface gets `delayMs` (± `jitterMs`, uniform), is dropped
- * with `lossPct` percent and is limited to `rateKbit`. A link on a network shapes every interface attached
- * to it (hosts and the routers' sides), so two hosts on a network shaped with delay D see an RTT of 2·D; a
- * link on one node shapes that node's interface only.
+ * Semantics: every packet crossing a shaped interface's wire gets `delayMs` (± `jitterMs`, uniform), is
+ * dropped with `lossPct` percent and is limited to `rateKbit`: loss and rate as it leaves, the delay on the
+ * wire — after the sending router's NAT has made its state, before the receiving router judges it (with
+ * netem as it leaves the sender, with the fallback as it arrives: wiring/shaping.ts says why). A link on a
+ * network shapes every interface attached to it (hosts and the routers' sides), so two hosts on a network
+ * shaped with delay D see an RTT of 2·D; a link on one node shapes that node's interface only (its RTT to
+ * anything grows by D).
  */
 import { ConfigError } from '../../../src/errors.js';
 import type { ResolvedTopology } from '../../topology/model.js';

@@ -25,7 +25,7 @@ import {
 import type { ShapeTarget } from '../plan/shaping-plan.js';
 import type { LinkChange, LinkSetResult, LinkStateResult } from '../runtime.js';
 import { type LabState, type ProcessRecord, fileStore, labDir, mustState, withLabLock } from '../state.js';
-import { applyShaping, detectNetem, labShapingMode, shapingLabel, type ShapingMode } from './shaping.js';
+import { applyShaping, clearFallbackRules, detectNetem, labShapingMode, shapingLabel, type ShapingMode } from './shaping.js';
 import { stopRecorded } from './teardown.js';
 
 /** One link change at a time per lab: two would race for the same namespaces' shaping. */
@@ -67,8 +67,7 @@ export async function reshapeNamespace(
     await applyShaping(shaped, 'netem', logDir, () => {});
     return [];
   }
-  await tryRun(nsArgv(ns, ['nft', 'delete', 'table', 'inet', 'qm_shape']));
-  await tryRun(nsArgv(ns, ['iptables', '-w', '-t', 'mangle', '-F', 'POSTROUTING']));
+  await clearFallbackRules(ns);
   await stopRecorded(processes.filter((p) => p.role.startsWith(shaperPrefix(ns))));
   await Promise.all(
     targets

@@ -18,7 +18,7 @@ import {
   writeState,
 } from '../state.js';
 import type { MoveOptions, MoveResult, MoveStep } from '../runtime.js';
-import { nsArgv, requireRoot, requireTools, run, tryRun } from '../exec.js';
+import { requireRoot, requireTools, run, tryRun } from '../exec.js';
 import {
   TEMP_IF,
   attachLines,
@@ -30,7 +30,7 @@ import {
   type MovePlan,
 } from '../plan/move-plan.js';
 import { IF, checkLabName } from '../names.js';
-import { applyShaping, detectNetem, labShapingMode } from './shaping.js';
+import { applyShaping, clearFallbackRules, detectNetem, labShapingMode } from './shaping.js';
 import type { ResolvedLink } from '../../topology/model.js';
 import { stopRecorded } from './teardown.js';
 
@@ -68,8 +68,7 @@ interface ShapingChanges {
  */
 async function clearShaping(state: LabState, ns: string, changes: ShapingChanges): Promise<void> {
   if (labShapingMode(state) !== 'fallback') return;
-  await tryRun(nsArgv(ns, ['nft', 'delete', 'table', 'inet', 'qm_shape']));
-  await tryRun(nsArgv(ns, ['iptables', '-w', '-t', 'mangle', '-F', 'POSTROUTING']));
+  await clearFallbackRules(ns);
   const all = [...state.processes, ...changes.started];
   await stopRecorded(all.filter((p) => p.role === shaperRole(ns)));
   changes.stopped.add(shaperRole(ns));

@@ -3,6 +3,14 @@
  * Mechanism: `tc netem` when the kernel has it; otherwise (this lab's kernel) loss by an nft rule
  * `numgen random`, rate by `tc tbf`, delay/jitter by nfq-delay (native/nfq-delay), a user-space
  * NFQUEUE stage fed by an iptables rule with --queue-bypass.
+ *
+ * Where the delay sits matters to a NAT. netem delays a packet after it left the router, NAT state made
+ * (the wire's delay). An NFQUEUE stage on the way out would hold it before conntrack confirms its
+ * entry, so the router's mapping and filter would open only once the delay is over: a peer's packet
+ * arriving meanwhile would be dropped, and every punch race would look one delay slower than on real
+ * NATs. So the fallback holds packets as they *arrive* on a shaped interface, in the raw table's
+ * PREROUTING (before conntrack): the receiving router judges them when they come off the wire, against
+ * its state at that moment, as with netem. Loss and rate stay on the way out.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -98,11 +106,22 @@ export async function applyShaping(
         if (t.delayMs > 0) {
           const pid = await startNfqDelay(bin, ns, q, t, logDir);
           onProcess({ role: `shaper:${ns}:${t.iface}`, namespace: ns, pid, cmdlineMark: 'nfq-delay' });
-          await run(nsArgv(ns, ['iptables', '-w', '-t', 'mangle', '-A', 'POSTROUTING', '-o', t.iface, '-j', 'NFQUEUE', '--queue-num', String(q), '--queue-bypass']));
+          await run(nsArgv(ns, delayRuleArgv(t.iface, q)));
         }
       }
     }),
   );
+}
+
+/** The iptables rule that hands the packets arriving on `iface` to nfq-delay queue `queue` (before conntrack: see above). */
+export function delayRuleArgv(iface: string, queue: number): string[] {
+  return ['iptables', '-w', '-t', 'raw', '-A', 'PREROUTING', '-i', iface, '-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'];
+}
+
+/** Remove a namespace's fallback loss table and delay rules (its nfq-delay processes are the caller's). */
+export async function clearFallbackRules(ns: string): Promise<void> {
+  await tryRun(nsArgv(ns, ['nft', 'delete', 'table', 'inet', 'qm_shape']));
+  await tryRun(nsArgv(ns, ['iptables', '-w', '-t', 'raw', '-F', 'PREROUTING']));
 }
 
 /** Start one nfq-delay, detached, and resolve once it says it is bound to its queue. */
