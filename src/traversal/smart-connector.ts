@@ -319,8 +319,9 @@ export class SmartConnector {
   /** A dial to `addr`; `why`: a plain dial, or one to an address the punch named. */
   private dial(run: Run, addr: string, why: 'dial' | 'punch'): void {
     const signal = run.dials.signal;
-    // first, so it leaves before the dial's first flight: its answer shows the peer's NAT let us in unsolicited
-    if (why === 'dial' && run.punchAnsweredAt === null) {
+    // first, so it leaves before the dial's first flight: its answer shows the peer's NAT let us in
+    // unsolicited (not asked of a peer whose record says it has no NAT: its dial is direct anyway)
+    if (why === 'dial' && run.punchAnsweredAt === null && run.target.behindNat !== false) {
       this.deps.punch?.precheck(addr, (at) => {
         if (!run.precheckAnswers.has(addr)) run.precheckAnswers.set(addr, at);
       });

@@ -219,6 +219,26 @@ describe('QuicTransport', () => {
     await expect(a.request({ addr: `127.0.0.1:${port}` }, ping(a), { timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
   });
 
+  it("sends a dial's Initial before connect() returns: a connect's time starts with its first packet", async () => {
+    const a = node();
+    await a.start(echoHandlers());
+    const port = await deadPort();
+    const sent: number[] = [];
+    const send = dgram.Socket.prototype.send;
+    dgram.Socket.prototype.send = function (this: dgram.Socket, msg: Parameters<typeof send>[0], ...rest: unknown[]) {
+      sent.push((msg as Buffer).length);
+      return (send as (...args: unknown[]) => void).call(this, msg, ...rest);
+    } as typeof send;
+    let dialling: Promise<unknown>;
+    try {
+      dialling = a.connect({ addr: `127.0.0.1:${port}` }, { timeoutMs: 100 });
+      expect(sent).toEqual([1_200]); // one padded Initial, already on the socket
+    } finally {
+      dgram.Socket.prototype.send = send;
+    }
+    await expect(dialling).rejects.toBeInstanceOf(TimeoutError);
+  });
+
   it('cancels through an AbortSignal, during a dial and during an exchange', async () => {
     const a = node();
     const b = node();

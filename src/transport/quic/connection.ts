@@ -61,6 +61,8 @@ export class QuicConnection implements DatagramSink {
   private released = false;
   private wakeQueued = false;
   private readPending = false;
+  /** Verified, spare connection IDs not yet issued (the next flush does it, off the connect's path). */
+  private sparesDue = false;
   /** Set by shutdownSend: the transport is closing and will finish this connection itself. */
   private frozen = false;
   /** Flushes during which to look for path events (after a packet from a new address). */
@@ -143,8 +145,9 @@ export class QuicConnection implements DatagramSink {
         repeat.forMs,
       );
     }
-    // urgent (a handshake): flushed right after this task, behind any request written before it (a punch's)
-    owner.endpoint.markDirty(conn);
+    // The Initial leaves now, not after the rest of this task: a connect's time runs from here. (A
+    // punch's request goes first all the same: the connector starts the dials behind a punch later.)
+    owner.endpoint.flushNow(conn);
     return conn;
   }
 
@@ -290,6 +293,10 @@ export class QuicConnection implements DatagramSink {
   flush(): void {
     if (this.released || this.frozen) return;
     if (this.state === 'ready') {
+      if (this.sparesDue) {
+        this.sparesDue = false;
+        this.issueSpareCids();
+      }
       if (this.readPending) {
         this.readPending = false;
         const now = this.owner.components.clock.now();
@@ -476,7 +483,7 @@ export class QuicConnection implements DatagramSink {
     const { nodeId, publicKey } = who;
     this.peerInfo = { nodeId, publicKey, addr: this.peerAddr };
     this.state = 'ready';
-    this.issueSpareCids();
+    this.sparesDue = true;
     this.owner.connectionReady(this);
     const waiters = this.waiters;
     this.waiters = [];
