@@ -146,12 +146,13 @@ export class PunchDriver {
     opts.raw.onRawDatagram((data, from) => this.onDatagram(data, formatAddr(from.host, from.port)));
     node.onNotify('HolePunchReady', (peer, msg) => {
       if (!this.opts.isRendezvous(peer.nodeId)) return;
+      // The initiator's forwarded Initial first: our answer is its handshake, and it opens our NAT
+      // toward the initiator's address as the checks would (they go there too, right after).
+      if (msg.initial !== undefined) this.answerForwarded(msg.initial, msg.peerAddrs[0]);
       // We are the side asked to punch (controlled): the initiator dials once a path is open.
       this.punch(msg, 'controlled').catch((err: unknown) =>
         node.components.logger.debug('hole punch (responder) failed', { error: String(err) }),
       );
-      // after the first checks: answering the initiator's forwarded Initial takes a handshake's work
-      if (msg.initial !== undefined) this.answerForwarded(msg.initial, msg.peerAddrs[0]);
     });
   }
 

@@ -248,9 +248,10 @@ export class SmartConnector {
   private apply(run: Run, effects: PeerEffect[]): void {
     // Dials behind a punch of the same batch start once its request to the rendezvous has left (its
     // flush is queued first): starting a dial (pre-check, ClientHello) takes 0.3-1 ms each, and the
-    // request has the longest way to go.
+    // request has the longest way to go. So does the pre-check of the dial whose Initial it carries.
     let punched = false;
     const afterPunch: string[] = [];
+    const prechecksAfterPunch: string[] = [];
     const dialed = new Set<string>();
     for (const e of effects) {
       if (run.closed) return;
@@ -267,10 +268,13 @@ export class SmartConnector {
           this.deps.node.components.clock.setTimer(0, () => losing.abort());
           break;
         }
-        case 'punch':
-          this.punch(run, e.rendezvous, this.forwardedInitial(run, effects, dialed));
+        case 'punch': {
+          const forwarded = this.forwardedInitial(run, effects, dialed);
+          this.punch(run, e.rendezvous, forwarded.initial);
+          if (forwarded.dialled !== undefined) prechecksAfterPunch.push(forwarded.dialled);
           punched = true;
           break;
+        }
         case 'relayConnect':
           this.relayConnect(run, e.relay, e.sessionId);
           break;
@@ -302,9 +306,10 @@ export class SmartConnector {
           break;
       }
     }
-    if (afterPunch.length > 0) {
+    if (afterPunch.length > 0 || prechecksAfterPunch.length > 0) {
       queueMicrotask(() => {
         if (run.closed || this.deps.manager.plan(run.target.nodeId)?.phase !== 'connecting') return;
+        for (const addr of prechecksAfterPunch) this.precheck(run, addr);
         for (const addr of afterPunch) this.dial(run, addr, 'dial');
       });
     }
@@ -316,16 +321,13 @@ export class SmartConnector {
     this.apply(run, this.deps.manager.input(run.target.nodeId, ev, this.now));
   }
 
-  /** A dial to `addr`; `why`: a plain dial, or one to an address the punch named. */
-  private dial(run: Run, addr: string, why: 'dial' | 'punch'): void {
+  /**
+   * A dial to `addr`; `why`: a plain dial, or one to an address the punch named. A plain dial's
+   * pre-check goes first, unless `precheckFirst` is false (the caller sends it later).
+   */
+  private dial(run: Run, addr: string, why: 'dial' | 'punch', precheckFirst = true): void {
     const signal = run.dials.signal;
-    // first, so it leaves before the dial's first flight: its answer shows the peer's NAT let us in
-    // unsolicited (not asked of a peer whose record says it has no NAT: its dial is direct anyway)
-    if (why === 'dial' && run.punchAnsweredAt === null && run.target.behindNat !== false) {
-      this.deps.punch?.precheck(addr, (at) => {
-        if (!run.precheckAnswers.has(addr)) run.precheckAnswers.set(addr, at);
-      });
-    }
+    if (why === 'dial' && precheckFirst) this.precheck(run, addr);
     this.deps.transport
       .connect(
         { addr, nodeId: run.target.nodeId },
@@ -353,6 +355,18 @@ export class SmartConnector {
   }
 
   /**
+   * The pre-check beside a plain dial to `addr`, sent before the dial's first flight where nothing
+   * more urgent waits: its answer shows the peer's NAT let us in unsolicited (path-label.ts). Not
+   * asked of a peer whose record says it has no NAT: its dial is direct anyway.
+   */
+  private precheck(run: Run, addr: string): void {
+    if (run.punchAnsweredAt !== null || run.target.behindNat === false) return;
+    this.deps.punch?.precheck(addr, (at) => {
+      if (!run.precheckAnswers.has(addr)) run.precheckAnswers.set(addr, at);
+    });
+  }
+
+  /**
    * A check from the peer came from `from`, an address its record and the rendezvous did not name (a
    * symmetric NAT's fresh port, say): its NAT now lets our packets in from there, so dial it at once
    * rather than after our own check's round trip has proved the pair. The QUIC handshake checks the
@@ -372,19 +386,23 @@ export class SmartConnector {
    * this batch dials it, to ride in the punch's request (HolePunchStart.initial). The peer answers
    * that Initial the moment the rendezvous's message reaches it, from behind the NAT it opens by
    * answering: we hear the handshake a round trip sooner than if our next Initial had to get in
-   * first. Undefined: nothing to forward (no such dial, or it heard from the peer already).
+   * first. `initial` undefined: nothing to forward (no such dial, or it heard from the peer already);
+   * `dialled`: the address dialled here, whose pre-check is the caller's to send (after the request).
    */
-  private forwardedInitial(run: Run, effects: PeerEffect[], dialed: Set<string>): Uint8Array | undefined {
+  private forwardedInitial(run: Run, effects: PeerEffect[], dialed: Set<string>): { initial?: Uint8Array; dialled?: string } {
     const transport = this.deps.transport;
-    if (transport.forwardFirstFlight === undefined || this.deps.manager.plan(run.target.nodeId)?.connection != null) return undefined;
+    if (transport.forwardFirstFlight === undefined || this.deps.manager.plan(run.target.nodeId)?.connection != null) return {};
     const batch = effects.flatMap((e) => (e.kind === 'dial' ? [e.addr] : []));
     const addr = [...batch, ...run.target.addrs].find((a) => !isPrivateAddr(a));
-    if (addr === undefined) return undefined;
+    if (addr === undefined) return {};
+    let dialled: string | undefined;
     if (batch.includes(addr) && !dialed.has(addr)) {
       dialed.add(addr);
-      this.dial(run, addr, 'dial');
+      this.dial(run, addr, 'dial', false);
+      dialled = addr;
     }
-    return transport.forwardFirstFlight(addr);
+    const initial = transport.forwardFirstFlight(addr);
+    return { ...(initial !== undefined ? { initial } : {}), ...(dialled !== undefined ? { dialled } : {}) };
   }
 
   private punch(run: Run, rendezvous: { id: NodeId; addr: string }, initial?: Uint8Array): void {
