@@ -1,4 +1,7 @@
 /** One smart connect's bookkeeping in a SmartConnector: its waiters, dials, punch evidence and relay sessions. */
+import { toHex } from '../core/bytes.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { AbortError, TimeoutError } from '../errors.js';
 import type { RelayTunnel } from './relay-link.js';
 import type { ConnectOptions, ConnectOutcome, ConnectTarget } from './smart-connector-types.js';
 
@@ -63,4 +66,51 @@ export function newRun(target: ConnectTarget, opts: ConnectOptions, now: number)
 export function failureText(reason: string, run: Run): string {
   const why = [run.lastDialError && `last dial ${run.lastDialError}`, run.lastRelayError && `last relay ${run.lastRelayError}`].filter(Boolean);
   return why.length > 0 ? `${reason} (${why.join('; ')})` : reason;
+}
+
+/**
+ * One caller's wait on `run` (a waiter): the outcome, or the connect's failure, or the caller's own
+ * deadline (`timeoutMs`) or abort. When the last waiter gives up before an outcome, `abandoned` is
+ * told why (the connector stops a connect nobody waits for).
+ */
+export function awaitOutcome(
+  run: Run,
+  since: number,
+  opts: { timeoutMs?: number; signal?: AbortSignal },
+  clock: Clock,
+  abandoned: (err: Error) => void,
+): Promise<ConnectOutcome> {
+  return new Promise<ConnectOutcome>((resolve, reject) => {
+    let timer: TimerHandle | undefined;
+    const done = (): void => {
+      timer?.cancel();
+      opts.signal?.removeEventListener('abort', onAbort);
+      const i = run.waiters.indexOf(waiter);
+      if (i >= 0) run.waiters.splice(i, 1);
+    };
+    const giveUp = (err: Error): void => {
+      done();
+      reject(err);
+      if (run.waiters.length === 0) abandoned(err);
+    };
+    const onAbort = (): void => giveUp(new AbortError('connect aborted'));
+    const waiter: Waiter = {
+      since,
+      resolve: (o) => {
+        done();
+        resolve(o);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    };
+    run.waiters.push(waiter);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.timeoutMs !== undefined) {
+      timer = clock.setTimer(opts.timeoutMs, () =>
+        giveUp(new TimeoutError(failureText(`no path to ${toHex(run.target.nodeId).slice(0, 8)} within ${opts.timeoutMs} ms`, run))),
+      );
+    }
+  });
 }

@@ -28,7 +28,7 @@ import type { ConnectionManager, PeerEffect, PeerStats } from '../connection/con
 import type { SmartConnection, SmartInput } from '../connection/smart-connection.js';
 import type { PathStats } from '../connection/path-prober.js';
 import { selectPath } from '../connection/path-select.js';
-import { AbortError, TimeoutError, TransportError, errorText } from '../errors.js';
+import { AbortError, TransportError, errorText } from '../errors.js';
 import { connectDialMetrics, type ConnectDialMetrics } from './traversal-metrics.js';
 import type { RelayEndpoint } from '../identity/endpoint-record.js';
 import type { RelayClient } from '../nat/relay/relay-client.js';
@@ -39,7 +39,7 @@ import { dialPath } from './path-label.js';
 import { isPrivateAddr, type PunchDriver } from './punch-driver.js';
 import type { RelayLink } from './relay-link.js';
 import { RelayMemory } from './relay-memory.js';
-import { failureText, MAX_REFLEXIVE_DIALS, newRun, type Run, type Waiter } from './smart-connector-run.js';
+import { awaitOutcome, failureText, MAX_REFLEXIVE_DIALS, newRun, type Run } from './smart-connector-run.js';
 
 export * from './smart-connector-types.js';
 import type { ConnectOptions, ConnectOutcome, ConnectPath, ConnectTarget, SmartConnectorOptions } from './smart-connector-types.js';
@@ -145,39 +145,9 @@ export class SmartConnector {
       this.apply(run, started.effects);
     }
     const r = run;
-    return new Promise<ConnectOutcome>((resolve, reject) => {
-      let timer: TimerHandle | undefined;
-      const done = (): void => {
-        timer?.cancel();
-        opts.signal?.removeEventListener('abort', onAbort);
-        const i = r.waiters.indexOf(waiter);
-        if (i >= 0) r.waiters.splice(i, 1);
-      };
-      const giveUp = (err: Error): void => {
-        done();
-        reject(err);
-        // nobody waits for a connect that has not connected: stop it
-        if (r.waiters.length === 0 && this.deps.manager.plan(r.target.nodeId)?.phase === 'connecting') this.forget(key, err);
-      };
-      const onAbort = (): void => giveUp(new AbortError('connect aborted'));
-      const waiter: Waiter = {
-        since,
-        resolve: (o) => {
-          done();
-          resolve(o);
-        },
-        reject: (e) => {
-          done();
-          reject(e);
-        },
-      };
-      r.waiters.push(waiter);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (opts.timeoutMs !== undefined) {
-        timer = this.deps.node.components.clock.setTimer(opts.timeoutMs, () =>
-          giveUp(new TimeoutError(failureText(`no path to ${toHex(target.nodeId).slice(0, 8)} within ${opts.timeoutMs} ms`, r))),
-        );
-      }
+    return awaitOutcome(r, since, opts, this.deps.node.components.clock, (err) => {
+      // nobody waits for a connect that has not connected: stop it
+      if (this.deps.manager.plan(r.target.nodeId)?.phase === 'connecting') this.forget(key, err);
     });
   }
 
