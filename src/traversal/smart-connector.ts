@@ -238,13 +238,10 @@ export class SmartConnector {
           this.deps.node.components.clock.setTimer(0, () => losing.abort());
           break;
         }
-        case 'punch': {
-          const forwarded = this.forwardedInitial(run, effects, dialed);
-          this.punch(run, e.rendezvous, forwarded.initial);
-          if (forwarded.dialled !== undefined) prechecksAfterPunch.push(forwarded.dialled);
+        case 'punch':
+          this.punch(run, e.rendezvous, this.forwardedInitial(run, effects, dialed, prechecksAfterPunch));
           punched = true;
           break;
-        }
         case 'relayConnect':
           this.relayConnect(run, e.relay, e.sessionId);
           break;
@@ -356,23 +353,21 @@ export class SmartConnector {
    * this batch dials it, to ride in the punch's request (HolePunchStart.initial). The peer answers
    * that Initial the moment the rendezvous's message reaches it, from behind the NAT it opens by
    * answering: we hear the handshake a round trip sooner than if our next Initial had to get in
-   * first. `initial` undefined: nothing to forward (no such dial, or it heard from the peer already);
-   * `dialled`: the address dialled here, whose pre-check is the caller's to send (after the request).
+   * first. Undefined: nothing to forward (no such dial, or it heard from the peer already). A dial
+   * started here leaves its pre-check to the caller (`prechecksLater`: sent after the request).
    */
-  private forwardedInitial(run: Run, effects: PeerEffect[], dialed: Set<string>): { initial?: Uint8Array; dialled?: string } {
+  private forwardedInitial(run: Run, effects: PeerEffect[], dialed: Set<string>, prechecksLater: string[]): Uint8Array | undefined {
     const transport = this.deps.transport;
-    if (transport.forwardFirstFlight === undefined || this.deps.manager.plan(run.target.nodeId)?.connection != null) return {};
+    if (transport.forwardFirstFlight === undefined || this.deps.manager.plan(run.target.nodeId)?.connection != null) return undefined;
     const batch = effects.flatMap((e) => (e.kind === 'dial' ? [e.addr] : []));
     const addr = [...batch, ...run.target.addrs].find((a) => !isPrivateAddr(a));
-    if (addr === undefined) return {};
-    let dialled: string | undefined;
+    if (addr === undefined) return undefined;
     if (batch.includes(addr) && !dialed.has(addr)) {
       dialed.add(addr);
       this.dial(run, addr, 'dial', false);
-      dialled = addr;
+      prechecksLater.push(addr);
     }
-    const initial = transport.forwardFirstFlight(addr);
-    return { ...(initial !== undefined ? { initial } : {}), ...(dialled !== undefined ? { dialled } : {}) };
+    return transport.forwardFirstFlight(addr);
   }
 
   private punch(run: Run, rendezvous: { id: NodeId; addr: string }, initial?: Uint8Array): void {

@@ -40,8 +40,6 @@ const PATH_WATCH_FLUSHES = 16;
 /** ms without a datagram from the peer after which the next one is flushed at once (QuicConnection.urgent). */
 const QUIET_GAP_MS = 1;
 
-
-
 /** One QUIC connection of a QuicTransport (its TLS-verified peer, streams and paths). */
 export class QuicConnection implements DatagramSink {
   readonly native: Connection;
